@@ -1,0 +1,81 @@
+using System.CommandLine;
+using LogWhisperer.Scoring;
+using LogWhisperer.Simulation;
+
+namespace LogWhisperer.Cli.Commands;
+
+/// <summary>Options and helpers shared by the commands.</summary>
+internal static class CliSupport
+{
+    public static string AppDirectory => AppContext.BaseDirectory;
+    public static string DefaultModelPath => Path.Combine(AppDirectory, "models", "gat-default.lwm");
+
+    public static Option<string> TopologyOption() => new("--topology", "-t")
+    {
+        Description = "Topology file, or the name of one shipped in topologies/ (online-boutique)",
+        DefaultValueFactory = _ => "online-boutique",
+    };
+
+    public static Option<string> ModelOption() => new("--model", "-m")
+    {
+        Description = "Model file (default: the model shipped with LogWhisperer)",
+        DefaultValueFactory = _ => DefaultModelPath,
+    };
+
+    public static Option<string> DeviceOption() => new("--device")
+    {
+        Description = "auto (CUDA when available), cpu or cuda",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public static Option<int> SeedOption(int value) => new("--seed", "-s") { Description = "Random seed (same seed, same run)", DefaultValueFactory = _ => value };
+
+    public static Topology LoadTopology(string nameOrPath)
+    {
+        if (File.Exists(nameOrPath)) return Topology.Load(nameOrPath);
+        foreach (var dir in new[] { Path.Combine(AppDirectory, "topologies"), Path.Combine(Directory.GetCurrentDirectory(), "topologies") })
+        {
+            var candidate = Path.Combine(dir, nameOrPath.EndsWith(".json") ? nameOrPath : nameOrPath + ".json");
+            if (File.Exists(candidate)) return Topology.Load(candidate);
+        }
+        throw new FileNotFoundException($"no topology file or shipped topology named '{nameOrPath}'");
+    }
+
+    public static GatScorer LoadScorer(string modelPath, string device)
+    {
+        if (!File.Exists(modelPath))
+            throw new FileNotFoundException($"model '{modelPath}' not found; train one with `logwhisperer train --out {modelPath}`");
+        var d = ComputeDevice.Select(device);
+        return new GatScorer(GatModel.Load(modelPath, d), d);
+    }
+
+    /// <summary>First Ctrl-C: stop reading and drain. Second: abort.</summary>
+    public static (CancellationTokenSource Stop, CancellationTokenSource Abort) CtrlC(TextWriter log)
+    {
+        var stop = new CancellationTokenSource();
+        var abort = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            if (!stop.IsCancellationRequested) { log.WriteLine("stopping: draining in-flight windows (Ctrl-C again to abort)"); stop.Cancel(); }
+            else abort.Cancel();
+        };
+        return (stop, abort);
+    }
+
+    /// <summary>Runs a command body, turning expected failures into one clear line and exit code 1.</summary>
+    public static async Task<int> Guard(Func<Task<int>> body)
+    {
+        try { return await body(); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("aborted");
+            return 130;
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text;
+using LogWhisperer.Features;
+using LogWhisperer.Graph;
+using LogWhisperer.Scoring;
+
+namespace LogWhisperer.Explain;
+
+public sealed record ExplainerOptions
+{
+    /// <summary>Windows whose incident probability is below this emit nothing.</summary>
+    public double IncidentThreshold { get; init; } = 0.5;
+    public int Candidates { get; init; } = 5;
+}
+
+/// <summary>
+/// Turns a scored snapshot into an RCA event a person on call can act on: the top candidates, the
+/// measurements of the top one that deviate most from its baseline, the log template that newly appeared,
+/// and the neighbours (callers that degraded, callees it depends on) ordered by the model's attention.
+/// </summary>
+public sealed class Explainer(ExplainerOptions options)
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public RcaEvent? Explain(ScoredSnapshot scored)
+    {
+        if (scored.IncidentProbability < options.IncidentThreshold) return null;
+        var s = scored.Snapshot;
+        var ranking = scored.Ranking();
+        int root = ranking[0];
+        string rootName = s.Service(root);
+        var candidates = ranking.Take(options.Candidates).Select((node, i) => new RcaCandidate(i + 1, s.Service(node), Math.Round(scored.RootProbability[node], 4))).ToArray();
+        var kind = scored.TopKind;
+        var features = TopEvidence(s, root, 3);
+        var neighbours = Neighbours(scored, root, 3);
+        var template = s.NewTemplate(root) is { } t && s.Measurement(root, Measurement.NewTemplateRatio) > 0 ? SecretMasker.Mask(LogTemplate.Mask(t)) : null;
+
+        var text = new StringBuilder();
+        text.Append(Inv, $"{rootName} is the most likely root cause ({scored.RootProbability[root]:P0}; likely fault: {Words(kind.ToString())}, {scored.KindProbability.Max():P0}).");
+        if (features.Count > 0) text.Append(' ').Append(string.Join("; ", features.Select(Sentence))).Append('.');
+        if (template is not null) text.Append(Inv, $" New log template: \"{Truncate(template, 140)}\".");
+        var degraded = neighbours.Where(n => n.Relation == "caller" && n.Deviation >= 3).ToArray();
+        if (degraded.Length > 0)
+            text.Append(" Callers degraded with it: ").Append(string.Join(", ", degraded.Select(n => string.Create(Inv, $"{n.Service} ({n.Symptom} {n.Deviation:+0.#;-0.#}σ)")))).Append('.');
+        if (candidates.Length > 1) text.Append(Inv, $" Next candidates: {string.Join(", ", candidates.Skip(1).Take(2).Select(c => string.Create(Inv, $"{c.Service} ({c.Score:P0})")))}.");
+
+        return new RcaEvent
+        {
+            Id = $"rca-{s.Cluster}-{s.WindowStartMs}",
+            Cluster = s.Cluster,
+            WindowStart = DateTimeOffset.FromUnixTimeMilliseconds(s.WindowStartMs),
+            WindowEnd = DateTimeOffset.FromUnixTimeMilliseconds(s.WindowEndMs),
+            IncidentProbability = Math.Round(scored.IncidentProbability, 4),
+            Candidates = candidates,
+            FaultType = new FaultGuess(kind.ToString(), Math.Round(scored.KindProbability.Max(), 4)),
+            Explanation = SecretMasker.Mask(text.ToString()),
+            Evidence = new RcaEvidence(features, neighbours, template),
+        };
+    }
+
+    /// <summary>How strongly a feature of a node speaks: |z| for deviations, scaled shares for ratios.</summary>
+    internal static double Strength(GraphSnapshot s, int node, int feature)
+    {
+        var info = FeatureSchema.NodeFeatures[feature];
+        float v = s.NodeFeature(feature)[node];
+        return info.Transform switch
+        {
+            FeatureTransform.RobustZ => Math.Abs(Unsquash(v)),
+            FeatureTransform.Ratio => 10 * v,
+            FeatureTransform.RestartCount or FeatureTransform.Drop => 10 * v,
+            _ => 0,
+        };
+    }
+
+    internal static double Unsquash(float v) => Math.Sign(v) * (Math.Exp(Math.Abs(v)) - 1);
+
+    private static List<FeatureEvidence> TopEvidence(GraphSnapshot s, int node, int count)
+    {
+        var seen = new HashSet<Measurement>();
+        var result = new List<FeatureEvidence>();
+        foreach (int k in Enumerable.Range(0, FeatureSchema.NodeFeatureCount).OrderByDescending(k => Strength(s, node, k)))
+        {
+            if (result.Count == count || Strength(s, node, k) < 2) break;
+            var info = FeatureSchema.NodeFeatures[k];
+            if (!seen.Add(info.Measurement)) continue; // one statement per measurement
+            var m = FeatureSchema.Measurements[(int)info.Measurement];
+            double value = s.Measurement(node, info.Measurement), baseline = s.Baseline(node, info.Measurement);
+            double? deviation = info.Transform == FeatureTransform.RobustZ ? Math.Round(Unsquash(s.NodeFeature(k)[node]), 1) : null;
+            result.Add(new FeatureEvidence(s.Service(node), info.Name, m.Name, m.Unit, Finite(value), Finite(baseline), deviation));
+        }
+        return result;
+    }
+
+    private static List<NeighbourEvidence> Neighbours(ScoredSnapshot scored, int root, int count)
+    {
+        var s = scored.Snapshot;
+        var sources = s.EdgeSources; var targets = s.EdgeTargets;
+        var result = new List<NeighbourEvidence>();
+        for (int j = 0; j < s.EdgeCount; j++)
+        {
+            if (targets[j] == root && sources[j] != root) result.Add(Neighbour(s, sources[j], "caller", scored.CallerAttention[j]));
+            else if (sources[j] == root && targets[j] != root) result.Add(Neighbour(s, targets[j], "callee", scored.CallAttention[j]));
+        }
+        return result.OrderByDescending(n => n.Attention * Math.Max(1, n.Deviation)).Take(count).ToList();
+    }
+
+    private static NeighbourEvidence Neighbour(GraphSnapshot s, int node, string relation, float attention)
+    {
+        int best = Enumerable.Range(0, FeatureSchema.NodeFeatureCount).MaxBy(k => Strength(s, node, k));
+        return new NeighbourEvidence(s.Service(node), relation, Math.Round(attention, 4), FeatureSchema.NodeFeatures[best].Name, Math.Round(Strength(s, node, best), 1));
+    }
+
+    private static string Sentence(FeatureEvidence e)
+    {
+        var info = FeatureSchema.NodeFeatures.First(f => f.Name == e.Feature);
+        return info.Transform switch
+        {
+            FeatureTransform.RobustZ => string.Create(Inv, $"{info.Description}: {Format(e.Value, e.Unit)} against a baseline of {Format(e.Baseline, e.Unit)} ({e.Deviation:+0.#;-0.#} deviations)"),
+            FeatureTransform.Ratio => string.Create(Inv, $"{info.Description}: {e.Value ?? 0:P0}"),
+            FeatureTransform.RestartCount => string.Create(Inv, $"the container restarted {e.Value ?? 0:0} time(s)"),
+            FeatureTransform.Drop => string.Create(Inv, $"its telemetry fell to {Format(e.Value, e.Unit)} from {Format(e.Baseline, e.Unit)} (it went silent)"),
+            _ => e.Feature,
+        };
+    }
+
+    private static string Format(double? value, string unit) => value switch
+    {
+        null => "nothing",
+        var v when unit == "bytes" => string.Create(Inv, $"{v / 1048576:0.#} MiB"),
+        var v when unit == "ratio" => string.Create(Inv, $"{v:P1}"),
+        var v => string.Create(Inv, $"{v:0.##} {unit}"),
+    };
+
+    private static double? Finite(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "…";
+    private static string Words(string pascal) => string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? " " + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LogWhisperer.Explain;
+
+/// <summary>
+/// RCA event, schema v1: what the engine emits for a window it judges to be an incident. Field names are
+/// the JSON contract consumed by dashboards and alert routers; add fields, never rename them within v1.
+/// </summary>
+public sealed record RcaEvent
+{
+    public const string SchemaId = "logwhisperer.rca/v1";
+    public string Schema { get; init; } = SchemaId;
+    public required string Id { get; init; }
+    public required string Cluster { get; init; }
+    public required DateTimeOffset WindowStart { get; init; }
+    public required DateTimeOffset WindowEnd { get; init; }
+    /// <summary>How sure the model is that this window holds an incident at all (0..1).</summary>
+    public required double IncidentProbability { get; init; }
+    public required IReadOnlyList<RcaCandidate> Candidates { get; init; }
+    public required FaultGuess FaultType { get; init; }
+    public required string Explanation { get; init; }
+    public required RcaEvidence Evidence { get; init; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+}
+
+public sealed record RcaCandidate(int Rank, string Service, double Score);
+
+public sealed record FaultGuess(string Kind, double Confidence);
+
+public sealed record RcaEvidence(IReadOnlyList<FeatureEvidence> Features, IReadOnlyList<NeighbourEvidence> Neighbours, string? NewLogTemplate);
+
+/// <summary>One measurement of the root-cause candidate that stands out.</summary>
+/// <param name="Deviation">Robust z-score against the service's baseline (null for plain ratios and counts).</param>
+public sealed record FeatureEvidence(string Service, string Feature, string Measurement, string Unit, double? Value, double? Baseline, double? Deviation);
+
+/// <summary>A caller or callee of the candidate, how the model weighed it, and its loudest symptom.</summary>
+public sealed record NeighbourEvidence(string Service, string Relation, double Attention, string Symptom, double Deviation);

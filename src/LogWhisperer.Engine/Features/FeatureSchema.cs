@@ -1,0 +1,92 @@
+namespace LogWhisperer.Features;
+
+/// <summary>Raw per-service measurements of one window, before normalisation.</summary>
+public enum Measurement
+{
+    RequestRate, ErrorRatio, OriginErrorRatio, LatencyP50, LatencyP95, SelfTimeP95,
+    LogRate, ErrorLogRatio, NewTemplateRatio, CpuCores, MemoryBytes, Restarts, TelemetryRate,
+    OutboundErrorRatio, InboundErrorRatio, InboundLatencyP95, InboundCallRate,
+}
+
+/// <summary>How a model feature is derived from its measurement.</summary>
+public enum FeatureTransform
+{
+    /// <summary>Robust z-score against the service's own recent baseline (median/MAD), squashed.</summary>
+    RobustZ,
+    /// <summary>The measurement as it is (already a 0..1 ratio).</summary>
+    Ratio,
+    /// <summary>Restarts in the window, capped at 3 and scaled to 0..1.</summary>
+    RestartCount,
+    /// <summary>How far the service's telemetry fell below its baseline volume (1 = silent).</summary>
+    Drop,
+}
+
+public sealed record MeasurementInfo(Measurement Id, string Name, string Unit, string Source, double AbsoluteFloor);
+
+public sealed record FeatureInfo(string Name, Measurement Measurement, FeatureTransform Transform, string Description);
+
+/// <summary>
+/// The versioned contract between featurizer, snapshots and model: every feature's name, unit and source.
+/// A model refuses snapshots of another version (see <see cref="Scoring.GatModel"/>).
+/// </summary>
+public static class FeatureSchema
+{
+    public const string Version = "lw-features/1";
+
+    public static readonly MeasurementInfo[] Measurements =
+    [
+        new(Measurement.RequestRate, "request_rate", "req/s", "traces: server spans", 0.5),
+        new(Measurement.ErrorRatio, "error_ratio", "ratio", "traces: server spans with error status", 0.02),
+        new(Measurement.OriginErrorRatio, "origin_error_ratio", "ratio", "traces: errors with no failed downstream call", 0.02),
+        new(Measurement.LatencyP50, "latency_p50", "ms", "traces: server span duration", 0.5),
+        new(Measurement.LatencyP95, "latency_p95", "ms", "traces: server span duration", 1),
+        new(Measurement.SelfTimeP95, "self_time_p95", "ms", "traces: server span minus its client calls", 0.5),
+        new(Measurement.LogRate, "log_rate", "lines/s", "logs", 0.2),
+        new(Measurement.ErrorLogRatio, "error_log_ratio", "ratio", "logs: warn and error lines", 0.02),
+        new(Measurement.NewTemplateRatio, "new_template_ratio", "ratio", "logs: lines of never-seen templates", 0.02),
+        new(Measurement.CpuCores, "cpu_usage", "cores", "metrics: container_cpu_usage_seconds_total rate", 0.01),
+        new(Measurement.MemoryBytes, "memory_working_set", "bytes", "metrics: container_memory_working_set_bytes", 4 << 20),
+        new(Measurement.Restarts, "restarts", "count", "metrics: kube_pod_container_status_restarts_total increase", 0),
+        new(Measurement.TelemetryRate, "telemetry_rate", "records/s", "all modalities", 0.5),
+        new(Measurement.OutboundErrorRatio, "outbound_error_ratio", "ratio", "traces: this service's failed client calls", 0.02),
+        new(Measurement.InboundErrorRatio, "inbound_error_ratio", "ratio", "traces: callers' failed calls to this service", 0.02),
+        new(Measurement.InboundLatencyP95, "inbound_latency_p95", "ms", "traces: callers' client span duration", 1),
+        new(Measurement.InboundCallRate, "inbound_call_rate", "calls/s", "traces: callers' client spans", 0.5),
+    ];
+
+    public static readonly FeatureInfo[] NodeFeatures =
+    [
+        new("request_rate_z", Measurement.RequestRate, FeatureTransform.RobustZ, "requests served vs baseline"),
+        new("error_ratio", Measurement.ErrorRatio, FeatureTransform.Ratio, "share of requests failing"),
+        new("error_ratio_z", Measurement.ErrorRatio, FeatureTransform.RobustZ, "failing share vs baseline"),
+        new("origin_error_ratio", Measurement.OriginErrorRatio, FeatureTransform.Ratio, "share of requests failing in this service itself"),
+        new("origin_error_ratio_z", Measurement.OriginErrorRatio, FeatureTransform.RobustZ, "own failures vs baseline"),
+        new("latency_p50_z", Measurement.LatencyP50, FeatureTransform.RobustZ, "median latency vs baseline"),
+        new("latency_p95_z", Measurement.LatencyP95, FeatureTransform.RobustZ, "p95 latency vs baseline"),
+        new("self_time_p95_z", Measurement.SelfTimeP95, FeatureTransform.RobustZ, "p95 own processing time vs baseline"),
+        new("log_rate_z", Measurement.LogRate, FeatureTransform.RobustZ, "log volume vs baseline"),
+        new("error_log_ratio_z", Measurement.ErrorLogRatio, FeatureTransform.RobustZ, "warn/error log share vs baseline"),
+        new("new_template_ratio", Measurement.NewTemplateRatio, FeatureTransform.Ratio, "share of log lines from never-seen templates"),
+        new("cpu_usage_z", Measurement.CpuCores, FeatureTransform.RobustZ, "CPU use vs baseline"),
+        new("memory_z", Measurement.MemoryBytes, FeatureTransform.RobustZ, "memory working set vs baseline"),
+        new("restarts", Measurement.Restarts, FeatureTransform.RestartCount, "container restarts in the window"),
+        new("telemetry_drop", Measurement.TelemetryRate, FeatureTransform.Drop, "how silent the service went"),
+        new("outbound_error_ratio", Measurement.OutboundErrorRatio, FeatureTransform.Ratio, "share of this service's calls failing"),
+        new("inbound_error_ratio", Measurement.InboundErrorRatio, FeatureTransform.Ratio, "share of calls to this service failing"),
+        new("inbound_error_ratio_z", Measurement.InboundErrorRatio, FeatureTransform.RobustZ, "failing calls to it vs baseline"),
+        new("inbound_latency_p95_z", Measurement.InboundLatencyP95, FeatureTransform.RobustZ, "callers' p95 latency to it vs baseline"),
+        new("inbound_call_rate_z", Measurement.InboundCallRate, FeatureTransform.RobustZ, "calls to it vs baseline"),
+    ];
+
+    /// <summary>Per-edge model features: the first three from the caller's client spans, then the edge's role.</summary>
+    public static readonly string[] EdgeFeatures = ["call_rate_z", "error_ratio", "latency_p95_z", "is_call", "is_reverse", "is_self"];
+    public const int EdgeMeasurements = 3; // call rate, error ratio, latency p95
+    public static readonly double[] EdgeFloors = [0.5, 0.02, 1];
+
+    public static int NodeFeatureCount => NodeFeatures.Length;
+    public static int EdgeFeatureCount => EdgeFeatures.Length;
+    public static int MeasurementCount => Measurements.Length;
+
+    /// <summary>Squashes a z-score so that huge deviations stay informative but bounded.</summary>
+    public static float Squash(double z) => (float)(Math.Sign(z) * Math.Log(1 + Math.Min(Math.Abs(z), 1000)));
+}

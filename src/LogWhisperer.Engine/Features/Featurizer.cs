@@ -1,0 +1,168 @@
+using LogWhisperer.Windowing;
+
+namespace LogWhisperer.Features;
+
+public sealed record FeaturizerOptions
+{
+    /// <summary>Windows of history each baseline keeps.</summary>
+    public int BaselineWindows { get; init; } = 40;
+    /// <summary>Windows a cluster must have seen before its features are trusted (no RCA during warm-up).</summary>
+    public int WarmupWindows { get; init; } = 6;
+    /// <summary>Distinct templates remembered per service (bounded memory; the oldest are not evicted, new ones
+    /// past the cap are simply not remembered and keep counting as new).</summary>
+    public int MaxTemplatesPerService { get; init; } = 20_000;
+}
+
+/// <summary>
+/// Turns closed windows into features: raw measurements per service and edge, compared with each series'
+/// own robust baseline. Stateful per cluster (baselines, known templates, known services and edges), so
+/// services that go silent stay in the graph and their silence becomes a feature.
+/// </summary>
+public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? declaredServices = null, IEnumerable<(string From, string To)>? declaredEdges = null)
+{
+    private readonly Dictionary<string, ClusterState> _clusters = new(StringComparer.Ordinal);
+    private readonly string[] _declaredServices = declaredServices?.ToArray() ?? [];
+    private readonly (string, string)[] _declaredEdges = declaredEdges?.ToArray() ?? [];
+
+    private sealed class ClusterState
+    {
+        public readonly SortedSet<string> Services = new(StringComparer.Ordinal);
+        public readonly HashSet<(string, string)> Edges = [];
+        public readonly Dictionary<string, RobustBaseline[]> Baselines = new(StringComparer.Ordinal);
+        public readonly Dictionary<(string, string), RobustBaseline[]> EdgeBaselines = [];
+        public readonly Dictionary<string, HashSet<ulong>> KnownTemplates = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, double> LastRestarts = new(StringComparer.Ordinal);
+        public int Windows;
+    }
+
+    public WindowFeatures Featurize(WindowAggregate window)
+    {
+        if (!_clusters.TryGetValue(window.Cluster, out var state))
+        {
+            _clusters[window.Cluster] = state = new ClusterState();
+            state.Services.UnionWith(_declaredServices);
+            foreach (var e in _declaredEdges) { state.Edges.Add(e); state.Services.Add(e.Item1); state.Services.Add(e.Item2); }
+        }
+        state.Services.UnionWith(window.Services.Keys);
+        foreach (var e in window.Edges.Keys) { state.Edges.Add(e); state.Services.Add(e.From); state.Services.Add(e.To); }
+
+        var services = state.Services.ToArray();
+        var index = new Dictionary<string, int>(services.Length, StringComparer.Ordinal);
+        for (int i = 0; i < services.Length; i++) index[services[i]] = i;
+        var edges = state.Edges.Select(e => (From: index[e.Item1], To: index[e.Item2], Key: e)).OrderBy(e => e.From).ThenBy(e => e.To).ToArray();
+
+        int n = services.Length, m = FeatureSchema.MeasurementCount, f = FeatureSchema.NodeFeatureCount;
+        var measurements = new double[n * m];
+        var baselines = new double[n * m];
+        var features = new float[n * f];
+        var newTemplates = new string?[n];
+        double seconds = window.Seconds;
+
+        // Callers' view of each service, from the edges into it.
+        var inCalls = new long[n]; var inErrors = new long[n]; var inP95 = new double[n];
+        Array.Fill(inP95, double.NaN);
+        foreach (var (key, stats) in window.Edges)
+        {
+            int to = index[key.To];
+            inCalls[to] += stats.Calls; inErrors[to] += stats.Errors;
+            double p95 = stats.Latency.Quantile(0.95);
+            if (!double.IsNaN(p95)) inP95[to] = double.IsNaN(inP95[to]) ? p95 : Math.Max(inP95[to], p95);
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            window.Services.TryGetValue(services[i], out var s);
+            var row = measurements.AsSpan(i * m, m);
+            Measure(state, services[i], s, seconds, row, out newTemplates[i]);
+            row[(int)Measurement.InboundErrorRatio] = inCalls[i] > 0 ? (double)inErrors[i] / inCalls[i] : double.NaN;
+            row[(int)Measurement.InboundLatencyP95] = inP95[i];
+            row[(int)Measurement.InboundCallRate] = inCalls[i] / seconds;
+
+            if (!state.Baselines.TryGetValue(services[i], out var history))
+                state.Baselines[services[i]] = history = Enumerable.Range(0, m).Select(_ => new RobustBaseline(options.BaselineWindows)).ToArray();
+            for (int k = 0; k < m; k++) baselines[i * m + k] = history[k].Median;
+            for (int k = 0; k < f; k++) features[i * f + k] = Feature(FeatureSchema.NodeFeatures[k], row, history);
+            for (int k = 0; k < m; k++) history[k].Add(row[k]);
+        }
+
+        int me = FeatureSchema.EdgeMeasurements;
+        var edgeMeasurements = new double[edges.Length * me];
+        var edgeFeatures = new float[edges.Length * me];
+        for (int j = 0; j < edges.Length; j++)
+        {
+            window.Edges.TryGetValue(edges[j].Key, out var e);
+            double calls = e?.Calls ?? 0;
+            Span<double> row = [calls / seconds, calls > 0 ? e!.Errors / calls : double.NaN, e?.Latency.Quantile(0.95) ?? double.NaN];
+            if (!state.EdgeBaselines.TryGetValue(edges[j].Key, out var history))
+                state.EdgeBaselines[edges[j].Key] = history = Enumerable.Range(0, me).Select(_ => new RobustBaseline(options.BaselineWindows)).ToArray();
+            edgeFeatures[j * me + 0] = FeatureSchema.Squash(history[0].Z(row[0], FeatureSchema.EdgeFloors[0]));
+            edgeFeatures[j * me + 1] = double.IsNaN(row[1]) ? 0 : (float)row[1];
+            edgeFeatures[j * me + 2] = FeatureSchema.Squash(history[2].Z(row[2], FeatureSchema.EdgeFloors[2]));
+            for (int k = 0; k < me; k++) { edgeMeasurements[j * me + k] = row[k]; history[k].Add(row[k]); }
+        }
+
+        bool warmup = state.Windows++ < options.WarmupWindows;
+        return new WindowFeatures(window.Cluster, window.StartMs, window.EndMs, services, measurements, baselines, features,
+            newTemplates, edges.Select(e => (e.From, e.To)).ToArray(), edgeMeasurements, edgeFeatures, warmup);
+    }
+
+    private void Measure(ClusterState state, string service, ServiceWindowStats? s, double seconds, Span<double> row, out string? newTemplate)
+    {
+        newTemplate = null;
+        row.Fill(double.NaN);
+        row[(int)Measurement.RequestRate] = (s?.ServerSpans ?? 0) / seconds;
+        row[(int)Measurement.LogRate] = (s?.Logs ?? 0) / seconds;
+        row[(int)Measurement.TelemetryRate] = (s?.Records ?? 0) / seconds;
+        row[(int)Measurement.Restarts] = 0;
+        if (s is null) return;
+
+        if (s.ServerSpans > 0)
+        {
+            row[(int)Measurement.ErrorRatio] = (double)s.ServerErrors / s.ServerSpans;
+            row[(int)Measurement.OriginErrorRatio] = (double)s.OriginErrors / s.ServerSpans;
+            row[(int)Measurement.LatencyP50] = s.Latency.Quantile(0.5);
+            row[(int)Measurement.LatencyP95] = s.Latency.Quantile(0.95);
+            row[(int)Measurement.SelfTimeP95] = s.SelfTime.Quantile(0.95);
+        }
+        if (s.ClientSpans > 0) row[(int)Measurement.OutboundErrorRatio] = (double)s.ClientErrors / s.ClientSpans;
+        if (s.Logs > 0)
+        {
+            row[(int)Measurement.ErrorLogRatio] = (double)(s.ErrorLogs + s.WarnLogs) / s.Logs;
+            if (!state.KnownTemplates.TryGetValue(service, out var known)) state.KnownTemplates[service] = known = [];
+            long fresh = 0; int best = 0;
+            foreach (var (template, (count, example)) in s.Templates)
+            {
+                if (known.Contains(template)) continue;
+                fresh += count;
+                if (count > best) { best = count; newTemplate = example; }
+            }
+            // The cluster's first window only teaches templates: everything in it would count as new.
+            foreach (var template in s.Templates.Keys) if (known.Count < options.MaxTemplatesPerService) known.Add(template);
+            row[(int)Measurement.NewTemplateRatio] = state.Windows == 0 ? 0 : (double)fresh / s.Logs;
+            if (state.Windows == 0) newTemplate = null;
+        }
+        if (!double.IsNaN(s.CpuFirst) && s.CpuLastMs > s.CpuFirstMs && s.CpuLast >= s.CpuFirst)
+            row[(int)Measurement.CpuCores] = (s.CpuLast - s.CpuFirst) / ((s.CpuLastMs - s.CpuFirstMs) / 1000.0);
+        row[(int)Measurement.MemoryBytes] = s.MemoryMaxBytes;
+        if (!double.IsNaN(s.RestartsLast))
+        {
+            double previous = state.LastRestarts.TryGetValue(service, out var p) ? p : s.RestartsFirst;
+            row[(int)Measurement.Restarts] = Math.Max(0, s.RestartsLast - previous);
+            state.LastRestarts[service] = s.RestartsLast;
+        }
+    }
+
+    private static float Feature(FeatureInfo feature, ReadOnlySpan<double> row, RobustBaseline[] history)
+    {
+        int k = (int)feature.Measurement;
+        double value = row[k];
+        return feature.Transform switch
+        {
+            FeatureTransform.RobustZ => FeatureSchema.Squash(history[k].Z(value, FeatureSchema.Measurements[k].AbsoluteFloor)),
+            FeatureTransform.Ratio => double.IsNaN(value) ? 0f : (float)value,
+            FeatureTransform.RestartCount => (float)(Math.Min(3, value) / 3),
+            FeatureTransform.Drop => history[k].Count < 3 || !(history[k].Median > 0) ? 0f : (float)Math.Clamp(1 - value / history[k].Median, 0, 1),
+            _ => throw new InvalidOperationException(),
+        };
+    }
+}

@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using LogWhisperer.Decode;
+using LogWhisperer.Explain;
+using LogWhisperer.Features;
+using LogWhisperer.Graph;
+using LogWhisperer.Scoring;
+using LogWhisperer.Sinks;
+using LogWhisperer.Sources;
+using LogWhisperer.Telemetry;
+using LogWhisperer.Windowing;
+
+namespace LogWhisperer.Pipeline;
+
+public sealed record PipelineOptions
+{
+    public WindowOptions Windows { get; init; } = new();
+    public FeaturizerOptions Features { get; init; } = new();
+    public ExplainerOptions Explainer { get; init; } = new();
+    /// <summary>Capacity of each channel between stages, in items (batches, windows or snapshots).</summary>
+    public int ChannelCapacity { get; init; } = 32;
+    /// <summary>Most snapshots scored in one forward pass.</summary>
+    public int MaxScoringBatch { get; init; } = 64;
+    /// <summary>Write every graph snapshot as Arrow IPC files here.</summary>
+    public string? SnapshotDirectory { get; init; }
+}
+
+/// <summary>
+/// The engine: source → decode → window → featurize → graph → score → explain → sink, each stage a task,
+/// connected by bounded channels (a slow stage makes the ones before it wait: backpressure, not memory
+/// growth). Stopping the source (Ctrl-C) drains: every stage finishes what it holds, open windows are
+/// flushed and their events emitted. The hard token aborts at once.
+/// </summary>
+public sealed class RcaPipeline
+{
+    private readonly PipelineOptions _options;
+    private readonly Featurizer _featurizer;
+    private readonly GatScorer? _scorer;
+    private readonly IRcaSink? _sink;
+    private readonly IDeadLetterSink _deadLetters;
+    private readonly Func<WindowFeatures, SnapshotLabel?>? _labeler;
+    private readonly Action<GraphSnapshot>? _onSnapshot;
+
+    public PipelineCounters Counters { get; } = new();
+    public StageMetrics Decode { get; } = new("decode");
+    public StageMetrics Window { get; } = new("window");
+    public StageMetrics Featurize { get; } = new("featurize");
+    public StageMetrics GraphStage { get; } = new("graph");
+    public StageMetrics Score { get; } = new("score");
+    public StageMetrics ExplainStage { get; } = new("explain");
+    public StageMetrics Sink { get; } = new("sink");
+    public IReadOnlyList<StageMetrics> Stages => [Decode, Window, Featurize, GraphStage, Score, ExplainStage, Sink];
+
+    /// <param name="scorer">Null to stop after the graph stage (collecting training snapshots).</param>
+    /// <param name="labeler">Attaches ground truth to snapshots when it is known.</param>
+    /// <param name="onSnapshot">Sees every snapshot built (after warm-up).</param>
+    public RcaPipeline(PipelineOptions options, Featurizer featurizer, GatScorer? scorer, IRcaSink? sink, IDeadLetterSink deadLetters,
+        Func<WindowFeatures, SnapshotLabel?>? labeler = null, Action<GraphSnapshot>? onSnapshot = null)
+    {
+        options.Windows.Validate();
+        if (scorer is not null && sink is null) throw new ArgumentException("a scoring pipeline needs a sink");
+        _options = options; _featurizer = featurizer; _scorer = scorer; _sink = sink; _deadLetters = deadLetters;
+        _labeler = labeler; _onSnapshot = onSnapshot;
+    }
+
+    private Channel<T> NewChannel<T>() => Channel.CreateBounded<T>(new BoundedChannelOptions(_options.ChannelCapacity)
+    {
+        SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    /// <param name="stop">Stops reading the source and drains what is in flight.</param>
+    /// <param name="abort">Abandons everything at once.</param>
+    public async Task RunAsync(ITelemetrySource source, CancellationToken stop = default, CancellationToken abort = default)
+    {
+        var raw = NewChannel<IReadOnlyList<TelemetryRecord>>();
+        var decoded = NewChannel<IReadOnlyList<TelemetryRecord>>();
+        var windows = NewChannel<WindowAggregate>();
+        var features = NewChannel<WindowFeatures>();
+        var snapshots = NewChannel<GraphSnapshot>();
+        var scored = NewChannel<ScoredSnapshot>();
+        var events = NewChannel<RcaEvent>();
+        var windower = new EventTimeWindower(_options.Windows, Counters, _deadLetters);
+        var explainer = new Explainer(_options.Explainer);
+
+        var tasks = new List<Task>
+        {
+            Produce(source, raw.Writer, stop, abort),
+            Pump(Decode, raw.Reader, decoded.Writer, ValidateBatch, b => b.Count, null, abort),
+            Pump(Window, decoded.Reader, windows.Writer, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); return closed; },
+                b => b.Count, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return closed; }, abort),
+            Pump(Featurize, windows.Reader, features.Writer, FeaturizeWindow, _ => 1, null, abort),
+            Pump(GraphStage, features.Reader, snapshots.Writer, BuildSnapshot, _ => 1, null, abort),
+        };
+        if (_scorer is null) tasks.Add(Drain(snapshots.Reader, abort));
+        else
+        {
+            tasks.Add(ScoreBatches(snapshots.Reader, scored.Writer, abort));
+            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer), _ => 1, null, abort));
+            tasks.Add(WriteEvents(events.Reader, abort));
+        }
+        await Task.WhenAll(tasks);
+    }
+
+    private static async Task Produce(ITelemetrySource source, ChannelWriter<IReadOnlyList<TelemetryRecord>> writer, CancellationToken stop, CancellationToken abort)
+    {
+        try
+        {
+            await foreach (var batch in source.ReadAsync(stop).WithCancellation(stop))
+                await writer.WriteAsync(batch, abort);
+            writer.Complete();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested)
+        {
+            writer.Complete(); // graceful stop: downstream drains what it has
+        }
+        catch (Exception e)
+        {
+            writer.Complete(e);
+            throw;
+        }
+    }
+
+    private IEnumerable<IReadOnlyList<TelemetryRecord>> ValidateBatch(IReadOnlyList<TelemetryRecord> batch)
+    {
+        List<TelemetryRecord>? clean = null;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var reason = RecordValidator.Validate(batch[i]);
+            if (reason is null) { clean?.Add(batch[i]); continue; }
+            Counters.CountInvalid();
+            _deadLetters.Write(DeadLetter.For("decode", reason, batch[i]));
+            clean ??= new List<TelemetryRecord>(batch.Take(i)); // copy only when something is rejected
+        }
+        yield return clean ?? batch;
+    }
+
+    private IEnumerable<WindowFeatures> FeaturizeWindow(WindowAggregate window)
+    {
+        var f = _featurizer.Featurize(window);
+        if (f.Warmup) { Counters.CountWarmupWindow(); yield break; }
+        yield return f;
+    }
+
+    private IEnumerable<GraphSnapshot> BuildSnapshot(WindowFeatures features)
+    {
+        var snapshot = GraphSnapshot.From(features, _labeler?.Invoke(features));
+        if (_options.SnapshotDirectory is { } dir) SnapshotStore.Write(dir, snapshot);
+        _onSnapshot?.Invoke(snapshot);
+        yield return snapshot;
+    }
+
+    private Func<ScoredSnapshot, IEnumerable<RcaEvent>> ExplainOne(Explainer explainer) => scored =>
+    {
+        var rca = explainer.Explain(scored);
+        if (rca is null) { Counters.CountQuietWindow(); return []; }
+        return [rca];
+    };
+
+    /// <summary>Generic stage loop: read, process (timed), write downstream, complete or fault the output.</summary>
+    private static async Task Pump<TIn, TOut>(StageMetrics metrics, ChannelReader<TIn> reader, ChannelWriter<TOut> writer,
+        Func<TIn, IEnumerable<TOut>> process, Func<TIn, long> count, Func<IEnumerable<TOut>>? onComplete, CancellationToken abort)
+    {
+        try
+        {
+            await foreach (var item in reader.ReadAllAsync(abort))
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                var produced = process(item);
+                var outputs = produced as IReadOnlyCollection<TOut> ?? produced.ToList();
+                metrics.AddBusy(t0);
+                metrics.AddIn(count(item));
+                foreach (var output in outputs) await writer.WriteAsync(output, abort);
+                metrics.AddOut(outputs.Count);
+            }
+            if (onComplete is not null)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                var outputs = onComplete().ToList();
+                metrics.AddBusy(t0);
+                foreach (var output in outputs) await writer.WriteAsync(output, abort);
+                metrics.AddOut(outputs.Count);
+            }
+            writer.Complete();
+        }
+        catch (Exception e)
+        {
+            writer.TryComplete(e);
+            throw;
+        }
+    }
+
+    /// <summary>Takes whatever snapshots are waiting (up to the batch limit) and scores them in one pass.</summary>
+    private async Task ScoreBatches(ChannelReader<GraphSnapshot> reader, ChannelWriter<ScoredSnapshot> writer, CancellationToken abort)
+    {
+        var batch = new List<GraphSnapshot>(_options.MaxScoringBatch);
+        try
+        {
+            while (await reader.WaitToReadAsync(abort))
+            {
+                batch.Clear();
+                while (batch.Count < _options.MaxScoringBatch && reader.TryRead(out var s)) batch.Add(s);
+                long t0 = Stopwatch.GetTimestamp();
+                var results = _scorer!.Score(batch);
+                Score.AddBusy(t0);
+                Score.AddIn(batch.Count);
+                foreach (var r in results) await writer.WriteAsync(r, abort);
+                Score.AddOut(results.Length);
+            }
+            writer.Complete();
+        }
+        catch (Exception e)
+        {
+            writer.TryComplete(e);
+            throw;
+        }
+    }
+
+    private async Task WriteEvents(ChannelReader<RcaEvent> reader, CancellationToken abort)
+    {
+        await foreach (var rca in reader.ReadAllAsync(abort))
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Sink.AddIn(1);
+            await _sink!.WriteAsync(rca, abort);
+            Sink.AddBusy(t0);
+            Sink.AddOut(1);
+        }
+    }
+
+    private static async Task Drain<T>(ChannelReader<T> reader, CancellationToken abort)
+    {
+        await foreach (var _ in reader.ReadAllAsync(abort)) { }
+    }
+}

@@ -1,0 +1,127 @@
+using LogWhisperer.Graph;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LogWhisperer.Scoring;
+
+public sealed record TrainOptions
+{
+    public int Epochs { get; init; } = 60;
+    public int BatchSize { get; init; } = 32;
+    public double LearningRate { get; init; } = 3e-3;
+    public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Epochs without a better validation score before training stops.</summary>
+    public int Patience { get; init; } = 12;
+    public int Seed { get; init; } = 42;
+}
+
+public sealed record EpochReport(int Epoch, double TrainLoss, double ValidationLoss, double ValidationAc1, double ValidationIncidentAccuracy);
+
+/// <summary>
+/// Supervised training on labelled snapshots: root-cause cross-entropy over each incident graph's nodes,
+/// fault-kind cross-entropy at the root, and an incident/quiet loss weighted for the imbalance between
+/// them. Keeps the weights of the best validation epoch and stops early.
+/// </summary>
+public sealed class GatTrainer(TrainOptions options, Device device)
+{
+    public List<EpochReport> History { get; } = [];
+
+    public GatModel Train(GatConfig config, IReadOnlyList<GraphSnapshot> train, IReadOnlyList<GraphSnapshot> validation, Action<EpochReport>? progress = null)
+    {
+        if (train.Count == 0) throw new ArgumentException("no training snapshots");
+        manual_seed(options.Seed);
+        var model = new GatModel(config);
+        model.to(device);
+        var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        double positives = train.Count(s => s.Label?.IsIncident == true), negatives = train.Count - positives;
+        float positiveWeight = (float)Math.Clamp(negatives / Math.Max(1, positives), 0.2, 20);
+        var rng = new Random(options.Seed);
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        Dictionary<string, Tensor>? best = null;
+        double bestScore = double.NegativeInfinity;
+        int sinceBest = 0;
+
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            model.train();
+            rng.Shuffle(order);
+            double lossSum = 0; int batches = 0;
+            for (int b = 0; b < order.Length; b += options.BatchSize)
+            {
+                using var scope = NewDisposeScope();
+                var items = order.Skip(b).Take(options.BatchSize).Select(i => train[i]).ToArray();
+                optimizer.zero_grad();
+                var loss = Loss(model, items, positiveWeight).Total;
+                loss.backward();
+                nn.utils.clip_grad_norm_(model.parameters(), 5.0);
+                optimizer.step();
+                lossSum += loss.item<float>(); batches++;
+            }
+            var (valLoss, ac1, incidentAccuracy) = Validate(model, validation.Count > 0 ? validation : train, positiveWeight);
+            var report = new EpochReport(epoch, lossSum / Math.Max(1, batches), valLoss, ac1, incidentAccuracy);
+            History.Add(report);
+            progress?.Invoke(report);
+            double score = ac1 + 0.5 * incidentAccuracy - 0.01 * valLoss;
+            if (score > bestScore)
+            {
+                bestScore = score; sinceBest = 0;
+                best?.Values.ToList().ForEach(t => t.Dispose());
+                best = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            }
+            else if (++sinceBest >= options.Patience) break;
+        }
+        if (best is not null) model.load_state_dict(best);
+        model.eval();
+        return model;
+    }
+
+    private (double Loss, double Ac1, double IncidentAccuracy) Validate(GatModel model, IReadOnlyList<GraphSnapshot> snapshots, float positiveWeight)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        double loss = 0; int hits = 0, incidents = 0, incidentCorrect = 0;
+        for (int b = 0; b < snapshots.Count; b += 256)
+        {
+            using var scope = NewDisposeScope();
+            var items = snapshots.Skip(b).Take(256).ToArray();
+            var (total, output, batch, root, incident) = Loss(model, items, positiveWeight);
+            loss += total.item<float>() * items.Length;
+            var probs = GroupOps.GraphLogSoftmax(output.NodeLogits, batch).exp().cpu().data<float>().ToArray();
+            var inc = nn.functional.sigmoid(output.IncidentLogits).cpu().data<float>().ToArray();
+            for (int g = 0; g < items.Length; g++)
+            {
+                if ((inc[g] >= 0.5) == (incident[g] > 0.5)) incidentCorrect++;
+                if (root[g] < 0) continue;
+                incidents++;
+                int n0 = batch.NodeOffsets[g], n = batch.NodeOffsets[g + 1] - n0;
+                var span = probs.AsSpan(n0, n);
+                int argmax = 0; for (int i = 1; i < n; i++) if (span[i] > span[argmax]) argmax = i;
+                if (n0 + argmax == root[g]) hits++;
+            }
+        }
+        return (loss / Math.Max(1, snapshots.Count), incidents == 0 ? 0 : (double)hits / incidents, (double)incidentCorrect / Math.Max(1, snapshots.Count));
+    }
+
+    private (Tensor Total, GatOutput Output, GraphBatch Batch, long[] Root, float[] Incident) Loss(GatModel model, IReadOnlyList<GraphSnapshot> items, float positiveWeight)
+    {
+        var batch = GraphBatch.Collate(items, device);
+        var (root, kind, incident) = GraphBatch.Targets(items, batch.NodeOffsets);
+        var output = model.Forward(batch);
+        var incidentTarget = tensor(incident).to(device);
+        var total = nn.functional.binary_cross_entropy_with_logits(output.IncidentLogits, incidentTarget, pos_weights: tensor(new[] { positiveWeight }).to(device));
+        var positive = Enumerable.Range(0, items.Count).Where(g => root[g] >= 0).ToArray();
+        if (positive.Length > 0)
+        {
+            var logp = GroupOps.GraphLogSoftmax(output.NodeLogits, batch);
+            var rootIndex = tensor(positive.Select(g => root[g]).ToArray()).to(device);
+            total = total - logp.index_select(0, rootIndex).mean();
+            var withKind = positive.Where(g => kind[g] >= 0).ToArray();
+            if (withKind.Length > 0)
+            {
+                var kindLogits = output.KindLogits.index_select(0, tensor(withKind.Select(g => root[g]).ToArray()).to(device));
+                total = total + 0.5 * nn.functional.cross_entropy(kindLogits, tensor(withKind.Select(g => kind[g]).ToArray()).to(device));
+            }
+        }
+        return (total, output, batch, root, incident);
+    }
+}

@@ -1,0 +1,263 @@
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Simulation;
+
+/// <summary>
+/// Drives a topology with request traffic, second by simulated second, and writes the telemetry a real
+/// mesh would: server and client spans, log lines, and scraped container metrics. Faults change service
+/// behaviour and propagate to callers through timeouts, retries and failed calls, so the symptom is often
+/// loudest away from the cause. Deterministic for a seed.
+/// </summary>
+public sealed class ChaosSimulator
+{
+    private readonly Topology _topology;
+    private readonly SimulationOptions _options;
+    private readonly IReadOnlyList<Fault> _faults;
+    private readonly List<BenignEvent> _benign = [];
+    private readonly Random _rng;
+    private readonly string[] _services;
+    private readonly Dictionary<string, int> _serviceIndex;
+    private readonly ServiceState[] _state;
+    private readonly double[] _cpuSecondsTotal;
+    private readonly double[] _cpuThisInterval;
+    private readonly int[] _deploys;
+    private readonly (string Service, string Operation, OperationSpec Spec)[] _entryOps;
+    private readonly double[] _entryWeights;
+    private List<TelemetryRecord> _out = [];
+    private long _now;
+
+    public ChaosSimulator(Topology topology, SimulationOptions options, IReadOnlyList<Fault>? faults = null)
+    {
+        _topology = topology;
+        _options = options;
+        _faults = faults ?? [];
+        _rng = new Random(options.Seed);
+        _services = topology.ServiceNames.ToArray();
+        _serviceIndex = _services.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i);
+        foreach (var f in _faults)
+            if (!_serviceIndex.ContainsKey(f.Service)) throw new ArgumentException($"fault names unknown service '{f.Service}'");
+        _state = new ServiceState[_services.Length];
+        _cpuSecondsTotal = new double[_services.Length];
+        _cpuThisInterval = new double[_services.Length];
+        _deploys = new int[_services.Length];
+        _entryOps = topology.Entrypoints.Select(e => topology.Resolve(e.Operation)).ToArray();
+        _entryWeights = topology.Entrypoints.Select(e => e.Weight).ToArray();
+        _now = options.StartMs;
+    }
+
+    public IReadOnlyList<Fault> Faults => _faults;
+    public IReadOnlyList<BenignEvent> BenignEvents => _benign;
+    public long NowMs => _now;
+
+    /// <summary>Simulates the next second and returns its telemetry (in no particular order within the second).</summary>
+    public List<TelemetryRecord> NextSecond()
+    {
+        _out = new List<TelemetryRecord>(_out.Count + 64);
+        MaybeStartBenignEvent();
+        UpdateStates();
+
+        double rate = _topology.RequestsPerSecond * _options.LoadFactor * LoadCurve(_now);
+        foreach (var e in _benign) if (e.Kind == BenignEventKind.LoadSpike && e.IsActive(_now)) rate *= 1 + e.Intensity;
+        int requests = Poisson(rate);
+        for (int r = 0; r < requests; r++)
+        {
+            long start = _now + _rng.Next(1000);
+            var (service, operation, spec) = _entryOps[PickWeighted(_entryWeights)];
+            Execute(service, operation, spec, start, NewTraceId(), parentSpanId: null);
+        }
+
+        if ((_now - _options.StartMs) % _options.ScrapeIntervalMs == 0) Scrape();
+        _now += 1000;
+        return _out;
+    }
+
+    /// <summary>Runs until <paramref name="endMs"/>, yielding one batch per simulated second.</summary>
+    public IEnumerable<List<TelemetryRecord>> RunUntil(long endMs)
+    {
+        while (_now < endMs) yield return NextSecond();
+    }
+
+    // A gentle daily cycle: peak in the afternoon, trough at night.
+    private static double LoadCurve(long ms) => 1 + 0.25 * Math.Sin(2 * Math.PI * ((ms / 1000.0 / 3600.0) - 9) / 24);
+
+    private void UpdateStates()
+    {
+        for (int i = 0; i < _services.Length; i++)
+        {
+            var spec = _topology.Services[_services[i]];
+            var s = ServiceState.Normal(spec);
+            foreach (var f in _faults) if (f.Service == _services[i]) s.Apply(f, spec, _now);
+            s.Restarts += _deploys[i];
+            foreach (var e in _benign)
+                if (e.Kind == BenignEventKind.GcPause && e.Service == _services[i] && e.IsActive(_now)) s.ExtraLatencyMs += 100 + 200 * e.Intensity;
+            _state[i] = s;
+        }
+    }
+
+    private void MaybeStartBenignEvent()
+    {
+        if (_options.BenignEventsPerHour <= 0 || _rng.NextDouble() >= _options.BenignEventsPerHour / 3600.0) return;
+        var kind = (BenignEventKind)_rng.Next(3);
+        int svc = _rng.Next(_services.Length);
+        double intensity = _rng.NextDouble();
+        long duration = kind switch { BenignEventKind.LoadSpike => 30_000 + _rng.Next(60_000), BenignEventKind.GcPause => 1000 + _rng.Next(2000), _ => 1000 };
+        _benign.Add(new BenignEvent(kind, _services[svc], _now, _now + duration, intensity));
+        if (kind == BenignEventKind.Deploy)
+        {
+            _deploys[svc]++;
+            Log(_services[svc], _now + _rng.Next(1000), LogSeverity.Info, $"Starting {_services[svc]} version 1.{_deploys[svc]}.{_rng.Next(10)} on port {8000 + _rng.Next(1000)}");
+        }
+    }
+
+    private readonly record struct Outcome(double DurationMs, bool Failed, string? Reason);
+
+    /// <summary>Serves one request in a service: its own work, its downstream calls, its span and logs.</summary>
+    private Outcome Execute(string service, string operation, OperationSpec spec, double start, string traceId, string? parentSpanId)
+    {
+        int idx = _serviceIndex[service];
+        ref var state = ref _state[idx];
+        var serviceSpec = _topology.Services[service];
+        string spanId = NewSpanId();
+        double self = LogNormal(spec.LatencyMs * state.LatencyFactor, spec.Jitter) + state.ExtraLatencyMs * (0.7 + 0.6 * _rng.NextDouble());
+        _cpuThisInterval[idx] += serviceSpec.CpuPerRequestMs / 1000.0;
+
+        double t = start + self / 2;
+        string? failedCall = null, failReason = null;
+        foreach (var call in spec.Calls)
+        {
+            if (call.Probability < 1 && _rng.NextDouble() >= call.Probability) continue;
+            var outcome = CallDownstream(service, spanId, traceId, call, t);
+            t += outcome.DurationMs;
+            if (!outcome.Failed) continue;
+            var peer = call.To[..call.To.IndexOf('/')];
+            if (call.Optional)
+            {
+                Log(service, (long)t, LogSeverity.Warn, $"could not retrieve {peer} response, serving without it: {outcome.Reason} trace_id={traceId}");
+                continue;
+            }
+            failedCall = peer; failReason = outcome.Reason;
+            break; // a required dependency failed: the request fails here
+        }
+
+        bool ownError = failedCall is null && _rng.NextDouble() < state.ErrorRate;
+        double duration = t - start + self / 2;
+        bool failed = ownError || failedCall is not null;
+        _out.Add(new SpanRecord((long)start, _options.Cluster, service, traceId, spanId, parentSpanId, operation, SpanKind.Server, null, duration, failed));
+
+        if (ownError)
+        {
+            if (state.BadDeployErrors && _rng.NextDouble() < 0.8)
+                Log(service, (long)(start + duration), LogSeverity.Error,
+                    $"Unhandled exception in {operation}: System.NullReferenceException: Object reference not set to an instance of an object\n   at {service}.Handlers.{Sanitize(operation)}Handler.Handle(Request req) in Handler.cs:line {40 + _rng.Next(3)}\n   trace_id={traceId}");
+            else
+                Log(service, (long)(start + duration), LogSeverity.Error, $"{operation} failed: internal error code=500 request_id={Guid(_rng)} trace_id={traceId}");
+        }
+        else if (failedCall is not null)
+            Log(service, (long)(start + duration), LogSeverity.Error, $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}");
+        else if (_rng.NextDouble() < _options.InfoLogSampling)
+            Log(service, (long)(start + duration), LogSeverity.Info, $"{operation} completed status=200 duration={duration:F1}ms trace_id={traceId}");
+        if (state.HighMemory && _rng.NextDouble() < 0.05)
+            Log(service, (long)(start + duration), LogSeverity.Warn, $"GC pause of {50 + _rng.Next(400)}ms, heap {state.MemoryMb:F0}MB of {serviceSpec.MemoryLimitMb:F0}MB");
+
+        return new Outcome(duration, failed, failed ? "status=500 Internal Server Error" : null);
+    }
+
+    /// <summary>A client call with the mesh's timeout and retry policy; writes the client span per attempt.</summary>
+    private Outcome CallDownstream(string caller, string callerSpanId, string traceId, CallSpec call, double start)
+    {
+        var (target, operation, spec) = _topology.Resolve(call.To);
+        ref var targetState = ref _state[_serviceIndex[target]];
+        double t = start, total = 0;
+        Outcome last = default;
+        for (int attempt = 0; attempt <= call.Retries; attempt++)
+        {
+            double network = LogNormal(0.3, 0.3);
+            bool retryable;
+            if (targetState.Down)
+            {
+                last = new Outcome(network + 1, true, "connection refused (UNAVAILABLE)");
+                retryable = true;
+            }
+            else if (_rng.NextDouble() < targetState.IncomingLossRate)
+            {
+                // The request (or its reply) was dropped: the caller waits for its deadline.
+                last = new Outcome(call.TimeoutMs, true, $"context deadline exceeded (timeout {call.TimeoutMs:F0}ms)");
+                retryable = true;
+            }
+            else
+            {
+                string clientSpanId = NewSpanId();
+                var server = Execute(target, operation, spec, t + network / 2, traceId, clientSpanId);
+                if (server.DurationMs + network > call.TimeoutMs)
+                {
+                    last = new Outcome(call.TimeoutMs, true, $"context deadline exceeded (timeout {call.TimeoutMs:F0}ms)");
+                    retryable = true;
+                }
+                else
+                {
+                    last = new Outcome(server.DurationMs + network, server.Failed, server.Reason);
+                    retryable = false;
+                }
+                _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, clientSpanId, callerSpanId, operation, SpanKind.Client, target, last.DurationMs, last.Failed));
+                t += last.DurationMs; total += last.DurationMs;
+                if (!last.Failed || !retryable) return last with { DurationMs = total };
+                continue;
+            }
+            _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, NewSpanId(), callerSpanId, operation, SpanKind.Client, target, last.DurationMs, true));
+            t += last.DurationMs; total += last.DurationMs;
+            if (!retryable) break;
+        }
+        return last with { DurationMs = total };
+    }
+
+    private void Scrape()
+    {
+        for (int i = 0; i < _services.Length; i++)
+        {
+            var spec = _topology.Services[_services[i]];
+            ref var s = ref _state[i];
+            double intervalS = _options.ScrapeIntervalMs / 1000.0;
+            _cpuSecondsTotal[i] += _cpuThisInterval[i] + (0.01 + s.ExtraCpuCores) * intervalS;
+            _cpuThisInterval[i] = 0;
+            if (s.Down) continue; // a dead pod is not scraped: the gap is the signal
+            long ts = _now + _rng.Next(200);
+            string svc = _services[i];
+            _out.Add(new MetricSample(ts, _options.Cluster, svc, "container_cpu_usage_seconds_total", _cpuSecondsTotal[i]));
+            _out.Add(new MetricSample(ts, _options.Cluster, svc, "container_memory_working_set_bytes", s.MemoryMb * (0.97 + 0.06 * _rng.NextDouble()) * 1048576));
+            _out.Add(new MetricSample(ts, _options.Cluster, svc, "kube_pod_container_status_restarts_total", s.Restarts));
+        }
+    }
+
+    private void Log(string service, long ts, LogSeverity severity, string message) =>
+        _out.Add(new LogRecord(ts, _options.Cluster, service, severity, message));
+
+    private static string Sanitize(string operation) => new(operation.Where(char.IsLetterOrDigit).ToArray());
+
+    private string NewTraceId() => $"{_rng.NextInt64():x16}{_rng.NextInt64():x16}";
+    private string NewSpanId() => _rng.NextInt64().ToString("x16");
+    private static string Guid(Random rng) => new System.Guid(rng.NextInt64().ToString("x16") + rng.NextInt64().ToString("x16")).ToString();
+
+    private double LogNormal(double median, double sigma) => median * Math.Exp(sigma * Gaussian());
+
+    private int Poisson(double lambda)
+    {
+        if (lambda > 30) return Math.Max(0, (int)Math.Round(lambda + Math.Sqrt(lambda) * Gaussian()));
+        double l = Math.Exp(-lambda), p = 1; int k = 0;
+        do { k++; p *= _rng.NextDouble(); } while (p > l);
+        return k - 1;
+    }
+
+    private double Gaussian()
+    {
+        double u1 = 1 - _rng.NextDouble(), u2 = _rng.NextDouble();
+        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+
+    private int PickWeighted(double[] weights)
+    {
+        double total = 0; foreach (var w in weights) total += w;
+        double x = _rng.NextDouble() * total;
+        for (int i = 0; i < weights.Length; i++) { x -= weights[i]; if (x < 0) return i; }
+        return weights.Length - 1;
+    }
+}

@@ -1,0 +1,30 @@
+using System.Text.Json.Serialization;
+
+namespace LogWhisperer.Simulation;
+
+/// <summary>The kinds of fault the chaos simulator injects (and the model learns to name).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<FaultKind>))]
+public enum FaultKind
+{
+    /// <summary>The service's own processing slows down.</summary>
+    Latency,
+    /// <summary>The service answers a share of requests with errors (exceptions, 5xx).</summary>
+    Errors,
+    /// <summary>The pod is killed: the service is unreachable and silent until it restarts.</summary>
+    PodKill,
+    /// <summary>A noisy neighbour or runaway loop burns CPU; everything on the pod slows.</summary>
+    CpuHog,
+    /// <summary>Memory grows until the container is OOM-killed, again and again.</summary>
+    MemoryLeak,
+    /// <summary>Packets to the service are lost: callers time out and retry, the service itself looks calm.</summary>
+    NetworkLoss,
+    /// <summary>A new version rolls out with a bug: new exception templates and errors.</summary>
+    BadDeploy,
+}
+
+/// <summary>One injected fault, which is also the ground truth of the incident it causes.</summary>
+/// <param name="Intensity">0..1: how hard the fault hits.</param>
+public sealed record Fault(string Service, FaultKind Kind, long StartMs, long EndMs, double Intensity)
+{
+    public bool IsActive(long timeMs) => timeMs >= StartMs && timeMs < EndMs;
+}

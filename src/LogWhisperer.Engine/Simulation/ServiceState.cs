@@ -1,0 +1,71 @@
+namespace LogWhisperer.Simulation;
+
+/// <summary>
+/// What the active faults (and benign events) do to one service at one instant. Computed afresh each
+/// simulated second from the fault list, so the effect of a fault is a pure function of time.
+/// </summary>
+internal struct ServiceState
+{
+    public double LatencyFactor;
+    public double ExtraLatencyMs;
+    public double ErrorRate;
+    public bool BadDeployErrors;
+    public bool Down;
+    public double ExtraCpuCores;
+    public double MemoryMb;
+    public double IncomingLossRate;
+    public int Restarts;
+    public bool HighMemory;
+
+    public static ServiceState Normal(ServiceSpec spec) => new() { LatencyFactor = 1, ErrorRate = 0.001, MemoryMb = spec.MemoryMb };
+
+    /// <summary>Applies one fault at <paramref name="now"/>; also counts restarts it caused (even after it ended).</summary>
+    public void Apply(Fault fault, ServiceSpec spec, long now)
+    {
+        if (now < fault.StartMs) return;
+        double elapsedS = (Math.Min(now, fault.EndMs) - fault.StartMs) / 1000.0;
+        bool active = fault.IsActive(now);
+        double x = fault.Intensity;
+        switch (fault.Kind)
+        {
+            case FaultKind.Latency when active:
+                ExtraLatencyMs += 80 + 600 * x;
+                break;
+            case FaultKind.Errors when active:
+                ErrorRate += 0.15 + 0.6 * x;
+                break;
+            case FaultKind.PodKill:
+                // Down until Kubernetes has restarted it (longer for a harder kill: image pull, slow start).
+                double downForS = 20 + 60 * x;
+                if (active && elapsedS < downForS) Down = true;
+                else { Restarts += 1; if (active) LatencyFactor *= 2; } // cold caches after the restart
+                break;
+            case FaultKind.CpuHog when active:
+                ExtraCpuCores += 0.5 + 1.5 * x;
+                LatencyFactor *= 2 + 4 * x;
+                break;
+            case FaultKind.MemoryLeak:
+            {
+                // Fills the gap to the limit in (150 - 100x) s, then the OOM killer restarts it (10 s down).
+                double fillS = 150 - 100 * x, cycleS = fillS + 10;
+                int cycles = (int)(elapsedS / cycleS);
+                double phase = elapsedS - cycles * cycleS;
+                Restarts += cycles;
+                if (!active) break;
+                if (phase >= fillS) { Down = true; Restarts += 1; break; }
+                double fill = phase / fillS;
+                MemoryMb += (spec.MemoryLimitMb - spec.MemoryMb) * fill;
+                LatencyFactor *= 1 + 6 * Math.Pow(fill, 3); // GC pressure
+                HighMemory |= fill > 0.5;
+                break;
+            }
+            case FaultKind.NetworkLoss when active:
+                IncomingLossRate += 0.15 + 0.5 * x;
+                break;
+            case FaultKind.BadDeploy:
+                Restarts += 1; // the rollout replaced the pod
+                if (active) { ErrorRate += 0.1 + 0.5 * x; BadDeployErrors = true; }
+                break;
+        }
+    }
+}

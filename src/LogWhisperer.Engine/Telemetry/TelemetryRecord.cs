@@ -1,0 +1,50 @@
+namespace LogWhisperer.Telemetry;
+
+/// <summary>The three modalities the engine reads.</summary>
+public enum Modality : byte { Log, Metric, Span }
+
+/// <summary>
+/// One decoded telemetry record. Event time is Unix milliseconds (the time the event happened at its
+/// source, not when we received it): windows are built on it.
+/// </summary>
+public abstract record TelemetryRecord(long TimestampMs, string Cluster, string Service)
+{
+    public abstract Modality Modality { get; }
+}
+
+public enum LogSeverity : byte { Debug, Info, Warn, Error, Fatal }
+
+/// <summary>A log line from one service.</summary>
+public sealed record LogRecord(long TimestampMs, string Cluster, string Service, LogSeverity Severity, string Message)
+    : TelemetryRecord(TimestampMs, Cluster, Service)
+{
+    public override Modality Modality => Modality.Log;
+}
+
+/// <summary>
+/// One sample of a metric series belonging to a service (a gauge value, or a counter's running total as
+/// Prometheus exposes it).
+/// </summary>
+public sealed record MetricSample(long TimestampMs, string Cluster, string Service, string Name, double Value)
+    : TelemetryRecord(TimestampMs, Cluster, Service)
+{
+    public override Modality Modality => Modality.Metric;
+}
+
+/// <summary>OpenTelemetry span kinds that matter to us.</summary>
+public enum SpanKind : byte { Internal, Server, Client, Producer, Consumer }
+
+/// <summary>
+/// A finished span. Client spans name the called service in <see cref="PeerService"/> (OpenTelemetry's
+/// peer.service / server.address), which is how an edge is seen even when the callee is down and emits
+/// nothing itself.
+/// </summary>
+public sealed record SpanRecord(
+    long TimestampMs, string Cluster, string Service,
+    string TraceId, string SpanId, string? ParentSpanId,
+    string Operation, SpanKind Kind, string? PeerService,
+    double DurationMs, bool IsError)
+    : TelemetryRecord(TimestampMs, Cluster, Service)
+{
+    public override Modality Modality => Modality.Span;
+}

@@ -1,0 +1,93 @@
+using LogWhisperer.Pipeline;
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Windowing;
+
+/// <summary>
+/// Assigns records to event-time windows per cluster and emits each window once the cluster's watermark
+/// has passed it. Keeps one accumulator per open window, so memory is bounded by the window span, not by
+/// the stream.
+/// </summary>
+public sealed class EventTimeWindower
+{
+    private readonly WindowOptions _options;
+    private readonly PipelineCounters _counters;
+    private readonly IDeadLetterSink _deadLetters;
+    private readonly Dictionary<string, ClusterWindows> _clusters = new(StringComparer.Ordinal);
+
+    public EventTimeWindower(WindowOptions options, PipelineCounters counters, IDeadLetterSink deadLetters)
+    {
+        options.Validate();
+        _options = options;
+        _counters = counters;
+        _deadLetters = deadLetters;
+    }
+
+    private sealed class ClusterWindows
+    {
+        public readonly SortedDictionary<long, WindowAccumulator> Open = [];
+        public long MaxEventMs = long.MinValue;
+        /// <summary>End of the latest window already emitted: anything before it is too late.</summary>
+        public long EmittedUpToMs = long.MinValue;
+    }
+
+    /// <summary>Adds a batch; appends every window the advanced watermarks have closed to <paramref name="closed"/>.</summary>
+    public void Add(IReadOnlyList<TelemetryRecord> batch, List<WindowAggregate> closed)
+    {
+        foreach (var record in batch) Add(record);
+        foreach (var (_, cluster) in _clusters) CloseReady(cluster, closed);
+    }
+
+    private void Add(TelemetryRecord record)
+    {
+        if (!_clusters.TryGetValue(record.Cluster, out var cluster)) _clusters[record.Cluster] = cluster = new ClusterWindows();
+        long ts = record.TimestampMs;
+        if (ts < cluster.EmittedUpToMs)
+        {
+            _counters.CountLateDropped();
+            _deadLetters.Write(DeadLetter.For("window", $"late: window ending {cluster.EmittedUpToMs} already emitted", record));
+            return;
+        }
+        if (ts < cluster.MaxEventMs - _options.MaxOutOfOrdernessMs) _counters.CountLateAccepted();
+        if (ts > cluster.MaxEventMs) cluster.MaxEventMs = ts;
+
+        // Every window [s, s+size) with s = k*hop and s <= ts < s+size.
+        long lastStart = FloorTo(ts, _options.HopMs);
+        for (long start = lastStart; start > ts - _options.SizeMs; start -= _options.HopMs)
+        {
+            if (start < cluster.EmittedUpToMs) break; // that window has been emitted
+            if (!cluster.Open.TryGetValue(start, out var window))
+                cluster.Open[start] = window = new WindowAccumulator(record.Cluster, start, start + _options.SizeMs);
+            window.Add(record);
+        }
+    }
+
+    private void CloseReady(ClusterWindows cluster, List<WindowAggregate> closed)
+    {
+        long watermark = cluster.MaxEventMs - _options.MaxOutOfOrdernessMs;
+        while (cluster.Open.Count > 0)
+        {
+            var first = cluster.Open.First();
+            if (first.Value.EndMs + _options.AllowedLatenessMs > watermark) break;
+            Emit(cluster, first.Key, closed);
+        }
+    }
+
+    /// <summary>End of stream: emits every open window (graceful drain).</summary>
+    public void Flush(List<WindowAggregate> closed)
+    {
+        foreach (var (_, cluster) in _clusters)
+            while (cluster.Open.Count > 0) Emit(cluster, cluster.Open.First().Key, closed);
+    }
+
+    private void Emit(ClusterWindows cluster, long start, List<WindowAggregate> closed)
+    {
+        var window = cluster.Open[start];
+        cluster.Open.Remove(start);
+        // With hopping windows, records before the next window's start may still be needed by it.
+        cluster.EmittedUpToMs = Math.Max(cluster.EmittedUpToMs, window.EndMs - _options.SizeMs + _options.HopMs);
+        closed.Add(window.Close());
+    }
+
+    private static long FloorTo(long value, long unit) => value >= 0 ? value / unit * unit : -((-value + unit - 1) / unit * unit);
+}

@@ -1,0 +1,136 @@
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Windowing;
+
+/// <summary>What one service did in one window, accumulated record by record.</summary>
+public sealed class ServiceWindowStats
+{
+    public long ServerSpans, ServerErrors, OriginErrors;
+    public readonly LatencySketch Latency = new();
+    public readonly LatencySketch SelfTime = new();
+    public long ClientSpans, ClientErrors;
+    public long Logs, ErrorLogs, WarnLogs;
+    /// <summary>Log lines per template (see <see cref="Features.LogTemplate"/>), with one example line each.</summary>
+    public readonly Dictionary<ulong, (int Count, string Example)> Templates = [];
+    public long MetricSamples;
+    public double CpuFirst = double.NaN, CpuLast = double.NaN;
+    public long CpuFirstMs, CpuLastMs;
+    public double MemoryMaxBytes = double.NaN;
+    public double RestartsFirst = double.NaN, RestartsLast = double.NaN;
+
+    public long Records => ServerSpans + ClientSpans + Logs + MetricSamples;
+}
+
+/// <summary>Calls from one service to another in one window, as the caller's client spans saw them.</summary>
+public sealed class EdgeWindowStats
+{
+    public long Calls, Errors;
+    public readonly LatencySketch Latency = new();
+}
+
+/// <summary>
+/// A closed event-time window of one cluster: per-service and per-edge statistics, ready to featurize.
+/// </summary>
+public sealed record WindowAggregate(
+    string Cluster, long StartMs, long EndMs,
+    IReadOnlyDictionary<string, ServiceWindowStats> Services,
+    IReadOnlyDictionary<(string From, string To), EdgeWindowStats> Edges,
+    long Records)
+{
+    public double Seconds => (EndMs - StartMs) / 1000.0;
+}
+
+/// <summary>
+/// Accumulates one (cluster, window). Spans are assembled here to separate a service's own time and own
+/// errors from those of its dependencies: a server span's self time is its duration minus its client
+/// children's; an error "originates" in a service when none of the calls it made failed.
+/// </summary>
+internal sealed class WindowAccumulator(string cluster, long startMs, long endMs)
+{
+    private readonly Dictionary<string, ServiceWindowStats> _services = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string, string), EdgeWindowStats> _edges = [];
+    private readonly Dictionary<string, (ServiceWindowStats Stats, double DurationMs, bool Error)> _serverSpans = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (double Sum, bool AnyError)> _childCalls = new(StringComparer.Ordinal);
+    private long _records;
+
+    public long StartMs => startMs;
+    public long EndMs => endMs;
+
+    private ServiceWindowStats Service(string name)
+    {
+        if (!_services.TryGetValue(name, out var s)) _services[name] = s = new ServiceWindowStats();
+        return s;
+    }
+
+    public void Add(TelemetryRecord record)
+    {
+        _records++;
+        var stats = Service(record.Service);
+        switch (record)
+        {
+            case SpanRecord { Kind: SpanKind.Server or SpanKind.Consumer } span:
+                stats.ServerSpans++;
+                if (span.IsError) stats.ServerErrors++;
+                stats.Latency.Add(span.DurationMs);
+                _serverSpans[span.SpanId] = (stats, span.DurationMs, span.IsError);
+                break;
+            case SpanRecord { Kind: SpanKind.Client or SpanKind.Producer } span:
+                stats.ClientSpans++;
+                if (span.IsError) stats.ClientErrors++;
+                if (span.ParentSpanId is { } parent)
+                {
+                    _childCalls.TryGetValue(parent, out var c);
+                    _childCalls[parent] = (c.Sum + span.DurationMs, c.AnyError || span.IsError);
+                }
+                if (!string.IsNullOrEmpty(span.PeerService))
+                {
+                    var key = (span.Service, span.PeerService);
+                    if (!_edges.TryGetValue(key, out var edge)) _edges[key] = edge = new EdgeWindowStats();
+                    edge.Calls++;
+                    if (span.IsError) edge.Errors++;
+                    edge.Latency.Add(span.DurationMs);
+                }
+                break;
+            case LogRecord log:
+                stats.Logs++;
+                if (log.Severity >= LogSeverity.Error) stats.ErrorLogs++;
+                else if (log.Severity == LogSeverity.Warn) stats.WarnLogs++;
+                var template = Features.LogTemplate.Hash(log.Message);
+                stats.Templates[template] = stats.Templates.TryGetValue(template, out var t) ? (t.Count + 1, t.Example) : (1, log.Message);
+                break;
+            case MetricSample metric:
+                stats.MetricSamples++;
+                AddMetric(stats, metric);
+                break;
+        }
+    }
+
+    private static void AddMetric(ServiceWindowStats stats, MetricSample m)
+    {
+        switch (m.Name)
+        {
+            case "container_cpu_usage_seconds_total":
+                if (double.IsNaN(stats.CpuFirst) || m.TimestampMs < stats.CpuFirstMs) { stats.CpuFirst = m.Value; stats.CpuFirstMs = m.TimestampMs; }
+                if (double.IsNaN(stats.CpuLast) || m.TimestampMs >= stats.CpuLastMs) { stats.CpuLast = m.Value; stats.CpuLastMs = m.TimestampMs; }
+                break;
+            case "container_memory_working_set_bytes":
+                stats.MemoryMaxBytes = double.IsNaN(stats.MemoryMaxBytes) ? m.Value : Math.Max(stats.MemoryMaxBytes, m.Value);
+                break;
+            case "kube_pod_container_status_restarts_total":
+                stats.RestartsFirst = double.IsNaN(stats.RestartsFirst) ? m.Value : Math.Min(stats.RestartsFirst, m.Value);
+                stats.RestartsLast = double.IsNaN(stats.RestartsLast) ? m.Value : Math.Max(stats.RestartsLast, m.Value);
+                break;
+        }
+    }
+
+    public WindowAggregate Close()
+    {
+        foreach (var (spanId, span) in _serverSpans)
+        {
+            _childCalls.TryGetValue(spanId, out var children);
+            span.Stats.SelfTime.Add(Math.Max(0, span.DurationMs - children.Sum));
+            if (span.Error && !children.AnyError) span.Stats.OriginErrors++;
+        }
+        return new WindowAggregate(cluster, startMs, endMs, _services, _edges, _records);
+    }
+}
