@@ -37,11 +37,11 @@ public sealed class Explainer(ExplainerOptions options)
 
         var text = new StringBuilder();
         text.Append(Inv, $"{rootName} is the most likely root cause ({scored.RootProbability[root]:P0}; likely fault: {Words(kind.ToString())}, {scored.KindProbability.Max():P0}).");
-        if (features.Count > 0) text.Append(' ').Append(string.Join("; ", features.Select(Sentence))).Append('.');
+        if (features.Count > 0) text.Append(' ').Append(Capitalize(string.Join("; ", features.Select(Sentence)))).Append('.');
         if (template is not null) text.Append(Inv, $" New log template: \"{Truncate(template, 140)}\".");
         var degraded = neighbours.Where(n => n.Relation == "caller" && n.Deviation >= 3).ToArray();
         if (degraded.Length > 0)
-            text.Append(" Callers degraded with it: ").Append(string.Join(", ", degraded.Select(n => string.Create(Inv, $"{n.Service} ({n.Symptom} {n.Deviation:+0.#;-0.#}σ)")))).Append('.');
+            text.Append(" Callers degraded with it: ").Append(string.Join(", ", degraded.Select(n => string.Create(Inv, $"{n.Service} ({n.Symptom})")))).Append('.');
         if (candidates.Length > 1) text.Append(Inv, $" Next candidates: {string.Join(", ", candidates.Skip(1).Take(2).Select(c => string.Create(Inv, $"{c.Service} ({c.Score:P0})")))}.");
 
         return new RcaEvent
@@ -107,7 +107,12 @@ public sealed class Explainer(ExplainerOptions options)
     private static NeighbourEvidence Neighbour(GraphSnapshot s, int node, string relation, float attention)
     {
         int best = Enumerable.Range(0, FeatureSchema.NodeFeatureCount).MaxBy(k => Strength(s, node, k));
-        return new NeighbourEvidence(s.Service(node), relation, Math.Round(attention, 4), FeatureSchema.NodeFeatures[best].Name, Math.Round(Strength(s, node, best), 1));
+        var feature = FeatureSchema.NodeFeatures[best];
+        double strength = Math.Round(Strength(s, node, best), 1);
+        string symptom = feature.Transform == FeatureTransform.RobustZ
+            ? string.Create(Inv, $"{FeatureSchema.Measurements[(int)feature.Measurement].Label.Replace("its ", "")} {Math.Sign(s.NodeFeature(best)[node]) * strength:+0.#;-0.#}σ")
+            : feature.Description;
+        return new NeighbourEvidence(s.Service(node), relation, Math.Round(attention, 4), symptom, strength);
     }
 
     private static string Sentence(FeatureEvidence e)
@@ -115,13 +120,15 @@ public sealed class Explainer(ExplainerOptions options)
         var info = FeatureSchema.NodeFeatures.First(f => f.Name == e.Feature);
         return info.Transform switch
         {
-            FeatureTransform.RobustZ => string.Create(Inv, $"{info.Description}: {Format(e.Value, e.Unit)} against a baseline of {Format(e.Baseline, e.Unit)} ({e.Deviation:+0.#;-0.#} deviations)"),
+            FeatureTransform.RobustZ => string.Create(Inv, $"{Label(e)} {(e.Deviation >= 0 ? "rose" : "fell")} to {Format(e.Value, e.Unit)} from a baseline of {Format(e.Baseline, e.Unit)} ({e.Deviation:+0.#;-0.#}σ)"),
             FeatureTransform.Ratio => string.Create(Inv, $"{info.Description}: {e.Value ?? 0:P0}"),
             FeatureTransform.RestartCount => string.Create(Inv, $"the container restarted {e.Value ?? 0:0} time(s)"),
             FeatureTransform.Drop => string.Create(Inv, $"its telemetry fell to {Format(e.Value, e.Unit)} from {Format(e.Baseline, e.Unit)} (it went silent)"),
             _ => e.Feature,
         };
     }
+
+    private static string Label(FeatureEvidence e) => FeatureSchema.Measurements.First(m => m.Name == e.Measurement).Label;
 
     private static string Format(double? value, string unit) => value switch
     {
@@ -131,6 +138,7 @@ public sealed class Explainer(ExplainerOptions options)
         var v => string.Create(Inv, $"{v:0.##} {unit}"),
     };
 
+    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
     private static double? Finite(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "…";
     private static string Words(string pascal) => string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? " " + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));

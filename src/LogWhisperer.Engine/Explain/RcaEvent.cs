@@ -26,6 +26,9 @@ public sealed record RcaEvent
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Plain UTF-8 (σ, +, quotes in log templates) rather than \uXXXX escapes: these events are read by
+        // people and JSON consumers, never embedded in HTML unencoded.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 

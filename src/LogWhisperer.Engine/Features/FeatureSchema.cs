@@ -21,7 +21,7 @@ public enum FeatureTransform
     Drop,
 }
 
-public sealed record MeasurementInfo(Measurement Id, string Name, string Unit, string Source, double AbsoluteFloor);
+public sealed record MeasurementInfo(Measurement Id, string Name, string Label, string Unit, string Source, double AbsoluteFloor);
 
 public sealed record FeatureInfo(string Name, Measurement Measurement, FeatureTransform Transform, string Description);
 
@@ -35,23 +35,23 @@ public static class FeatureSchema
 
     public static readonly MeasurementInfo[] Measurements =
     [
-        new(Measurement.RequestRate, "request_rate", "req/s", "traces: server spans", 0.5),
-        new(Measurement.ErrorRatio, "error_ratio", "ratio", "traces: server spans with error status", 0.02),
-        new(Measurement.OriginErrorRatio, "origin_error_ratio", "ratio", "traces: errors with no failed downstream call", 0.02),
-        new(Measurement.LatencyP50, "latency_p50", "ms", "traces: server span duration", 0.5),
-        new(Measurement.LatencyP95, "latency_p95", "ms", "traces: server span duration", 1),
-        new(Measurement.SelfTimeP95, "self_time_p95", "ms", "traces: server span minus its client calls", 0.5),
-        new(Measurement.LogRate, "log_rate", "lines/s", "logs", 0.2),
-        new(Measurement.ErrorLogRatio, "error_log_ratio", "ratio", "logs: warn and error lines", 0.02),
-        new(Measurement.NewTemplateRatio, "new_template_ratio", "ratio", "logs: lines of never-seen templates", 0.02),
-        new(Measurement.CpuCores, "cpu_usage", "cores", "metrics: container_cpu_usage_seconds_total rate", 0.01),
-        new(Measurement.MemoryBytes, "memory_working_set", "bytes", "metrics: container_memory_working_set_bytes", 4 << 20),
-        new(Measurement.Restarts, "restarts", "count", "metrics: kube_pod_container_status_restarts_total increase", 0),
-        new(Measurement.TelemetryRate, "telemetry_rate", "records/s", "all modalities", 0.5),
-        new(Measurement.OutboundErrorRatio, "outbound_error_ratio", "ratio", "traces: this service's failed client calls", 0.02),
-        new(Measurement.InboundErrorRatio, "inbound_error_ratio", "ratio", "traces: callers' failed calls to this service", 0.02),
-        new(Measurement.InboundLatencyP95, "inbound_latency_p95", "ms", "traces: callers' client span duration", 1),
-        new(Measurement.InboundCallRate, "inbound_call_rate", "calls/s", "traces: callers' client spans", 0.5),
+        new(Measurement.RequestRate, "request_rate", "its request rate", "req/s", "traces: server spans", 0.5),
+        new(Measurement.ErrorRatio, "error_ratio", "its error ratio", "ratio", "traces: server spans with error status", 0.02),
+        new(Measurement.OriginErrorRatio, "origin_error_ratio", "its own error ratio", "ratio", "traces: errors with no failed downstream call", 0.02),
+        new(Measurement.LatencyP50, "latency_p50", "its median latency", "ms", "traces: server span duration", 0.5),
+        new(Measurement.LatencyP95, "latency_p95", "its p95 latency", "ms", "traces: server span duration", 1),
+        new(Measurement.SelfTimeP95, "self_time_p95", "its p95 self time", "ms", "traces: server span minus its client calls", 0.5),
+        new(Measurement.LogRate, "log_rate", "its log volume", "lines/s", "logs", 0.2),
+        new(Measurement.ErrorLogRatio, "error_log_ratio", "its warn/error log share", "ratio", "logs: warn and error lines", 0.02),
+        new(Measurement.NewTemplateRatio, "new_template_ratio", "the share of log lines from never-seen templates", "ratio", "logs: lines of never-seen templates", 0.02),
+        new(Measurement.CpuCores, "cpu_usage", "its CPU use", "cores", "metrics: container_cpu_usage_seconds_total rate", 0.01),
+        new(Measurement.MemoryBytes, "memory_working_set", "its memory working set", "bytes", "metrics: container_memory_working_set_bytes", 4 << 20),
+        new(Measurement.Restarts, "restarts", "its restarts", "count", "metrics: kube_pod_container_status_restarts_total increase", 0),
+        new(Measurement.TelemetryRate, "telemetry_rate", "its telemetry volume", "records/s", "all modalities", 0.5),
+        new(Measurement.OutboundErrorRatio, "outbound_error_ratio", "the share of its own calls failing", "ratio", "traces: this service's failed client calls", 0.02),
+        new(Measurement.InboundErrorRatio, "inbound_error_ratio", "the share of calls to it failing", "ratio", "traces: callers' failed calls to this service", 0.02),
+        new(Measurement.InboundLatencyP95, "inbound_latency_p95", "callers' p95 latency to it", "ms", "traces: callers' client span duration", 1),
+        new(Measurement.InboundCallRate, "inbound_call_rate", "calls to it", "calls/s", "traces: callers' client spans", 0.5),
     ];
 
     public static readonly FeatureInfo[] NodeFeatures =

@@ -6,8 +6,11 @@ namespace LogWhisperer.Pipeline;
 /// <summary>A record the engine could not use, kept with the reason so it can be inspected or replayed.</summary>
 public sealed record DeadLetter(string Stage, string Reason, string Payload, long? TimestampMs = null)
 {
+    // Bad records are exactly the ones holding NaN or infinity: keep them as "NaN" rather than fail to write them.
+    private static readonly JsonSerializerOptions PayloadJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public static DeadLetter For(string stage, string reason, TelemetryRecord record) =>
-        new(stage, reason, JsonSerializer.Serialize<object>(record), record.TimestampMs);
+        new(stage, reason, JsonSerializer.Serialize<object>(record, PayloadJson), record.TimestampMs);
 }
 
 public interface IDeadLetterSink

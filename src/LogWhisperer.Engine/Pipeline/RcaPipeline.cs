@@ -85,17 +85,17 @@ public sealed class RcaPipeline
         var tasks = new List<Task>
         {
             Produce(source, raw.Writer, stop, abort),
-            Pump(Decode, raw.Reader, decoded.Writer, ValidateBatch, b => b.Count, null, abort),
+            Pump(Decode, raw.Reader, decoded.Writer, ValidateBatch, b => b.Count, b => b.Count, null, abort),
             Pump(Window, decoded.Reader, windows.Writer, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); return closed; },
-                b => b.Count, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return closed; }, abort),
-            Pump(Featurize, windows.Reader, features.Writer, FeaturizeWindow, _ => 1, null, abort),
-            Pump(GraphStage, features.Reader, snapshots.Writer, BuildSnapshot, _ => 1, null, abort),
+                b => b.Count, _ => 1, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return closed; }, abort),
+            Pump(Featurize, windows.Reader, features.Writer, FeaturizeWindow, _ => 1, _ => 1, null, abort),
+            Pump(GraphStage, features.Reader, snapshots.Writer, BuildSnapshot, _ => 1, _ => 1, null, abort),
         };
         if (_scorer is null) tasks.Add(Drain(snapshots.Reader, abort));
         else
         {
             tasks.Add(ScoreBatches(snapshots.Reader, scored.Writer, abort));
-            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer), _ => 1, null, abort));
+            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer), _ => 1, _ => 1, null, abort));
             tasks.Add(WriteEvents(events.Reader, abort));
         }
         await Task.WhenAll(tasks);
@@ -158,7 +158,7 @@ public sealed class RcaPipeline
 
     /// <summary>Generic stage loop: read, process (timed), write downstream, complete or fault the output.</summary>
     private static async Task Pump<TIn, TOut>(StageMetrics metrics, ChannelReader<TIn> reader, ChannelWriter<TOut> writer,
-        Func<TIn, IEnumerable<TOut>> process, Func<TIn, long> count, Func<IEnumerable<TOut>>? onComplete, CancellationToken abort)
+        Func<TIn, IEnumerable<TOut>> process, Func<TIn, long> countIn, Func<TOut, long> countOut, Func<IEnumerable<TOut>>? onComplete, CancellationToken abort)
     {
         try
         {
@@ -168,17 +168,15 @@ public sealed class RcaPipeline
                 var produced = process(item);
                 var outputs = produced as IReadOnlyCollection<TOut> ?? produced.ToList();
                 metrics.AddBusy(t0);
-                metrics.AddIn(count(item));
-                foreach (var output in outputs) await writer.WriteAsync(output, abort);
-                metrics.AddOut(outputs.Count);
+                metrics.AddIn(countIn(item));
+                foreach (var output in outputs) { await writer.WriteAsync(output, abort); metrics.AddOut(countOut(output)); }
             }
             if (onComplete is not null)
             {
                 long t0 = Stopwatch.GetTimestamp();
                 var outputs = onComplete().ToList();
                 metrics.AddBusy(t0);
-                foreach (var output in outputs) await writer.WriteAsync(output, abort);
-                metrics.AddOut(outputs.Count);
+                foreach (var output in outputs) { await writer.WriteAsync(output, abort); metrics.AddOut(countOut(output)); }
             }
             writer.Complete();
         }

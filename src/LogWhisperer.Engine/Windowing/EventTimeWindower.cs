@@ -48,7 +48,7 @@ public sealed class EventTimeWindower
             _deadLetters.Write(DeadLetter.For("window", $"late: window ending {cluster.EmittedUpToMs} already emitted", record));
             return;
         }
-        if (ts < cluster.MaxEventMs - _options.MaxOutOfOrdernessMs) _counters.CountLateAccepted();
+        if (cluster.MaxEventMs != long.MinValue && ts < cluster.MaxEventMs - _options.MaxOutOfOrdernessMs) _counters.CountLateAccepted();
         if (ts > cluster.MaxEventMs) cluster.MaxEventMs = ts;
 
         // Every window [s, s+size) with s = k*hop and s <= ts < s+size.
@@ -64,6 +64,7 @@ public sealed class EventTimeWindower
 
     private void CloseReady(ClusterWindows cluster, List<WindowAggregate> closed)
     {
+        if (cluster.MaxEventMs == long.MinValue) return;
         long watermark = cluster.MaxEventMs - _options.MaxOutOfOrdernessMs;
         while (cluster.Open.Count > 0)
         {

@@ -1,0 +1,27 @@
+using LogWhisperer.Simulation;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>Paths to what tests share: the repository's topologies and the shipped model.</summary>
+internal static class TestData
+{
+    public static string RepoRoot { get; } = FindRoot();
+    public static string TopologyPath(string name) => Path.Combine(RepoRoot, "topologies", name + ".json");
+    public static Topology OnlineBoutique() => Topology.Load(TopologyPath("online-boutique"));
+    public static string ShippedModel => Path.Combine(AppContext.BaseDirectory, "models", "gat-default.lwm");
+    public static string CliDll => Path.Combine(AppContext.BaseDirectory, "logwhisperer.dll");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "LogWhisperer.sln"))) return dir.FullName;
+        throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+    }
+
+    public static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "lw-tests-" + Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
