@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LogWhisperer.Explain;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>The program as users run it (README's first command), in a child process.</summary>
+public class CliTests
+{
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestData.RepoRoot };
+        psi.ArgumentList.Add(TestData.CliDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException("logwhisperer " + string.Join(' ', args)); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void DemoPrintsValidRcaEventsAndNamesTheInjectedServiceFirst()
+    {
+        var dir = TestData.TempDir();
+        var (exit, stdout, stderr) = Run("demo", "--seed", "7", "--snapshots", dir);
+        Assert.True(exit == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        var events = lines.Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
+        Assert.All(events, e =>
+        {
+            Assert.Equal(RcaEvent.SchemaId, e.Schema);
+            Assert.Equal("online-boutique", e.Cluster);
+            Assert.True(e.WindowEnd > e.WindowStart);
+            Assert.Equal(Enumerable.Range(1, e.Candidates.Count), e.Candidates.Select(c => c.Rank));
+            Assert.False(string.IsNullOrWhiteSpace(e.Explanation));
+        });
+        // The summary names the injected fault, and the first event's rank-1 service is it.
+        var injected = stderr.Split('\n').First(l => l.StartsWith("injecting"));
+        var service = injected.Split(' ')[3];
+        Assert.Equal(service, events[0].Candidates[0].Service);
+        Assert.Contains("correct", stderr);
+        Assert.NotEmpty(Directory.GetFiles(dir, "*.nodes.arrow", SearchOption.AllDirectories));
+
+        // A later `score` reads the snapshots back and reaches the same verdicts.
+        var (scoreExit, scored, _) = Run("score", "--snapshots", dir);
+        Assert.Equal(0, scoreExit);
+        var rescored = scored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
+        Assert.Equal(events.Select(e => (e.Id, e.Candidates[0].Service)), rescored.Select(e => (e.Id, e.Candidates[0].Service)));
+    }
+
+    [Fact]
+    public void TrainThenEvalProduceAModelAndAnAccuracyTable()
+    {
+        var dir = TestData.TempDir();
+        var model = Path.Combine(dir, "tiny.lwm");
+        var (trainExit, _, trainErr) = Run("train", "--clusters", "2", "--incidents", "3", "--epochs", "2", "--out", model);
+        Assert.True(trainExit == 0, trainErr);
+        Assert.Contains("epoch   1", trainErr);
+        Assert.True(File.Exists(model));
+
+        var json = Path.Combine(dir, "eval.json");
+        var (evalExit, table, evalErr) = Run("eval", "--incidents", "4", "--seed", "3", "--json", json);
+        Assert.True(evalExit == 0, evalErr);
+        Assert.Contains("| AC@1 | AC@3 | Avg@5 |", table);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(4, doc.RootElement.GetProperty("results").GetArrayLength());
+        Assert.InRange(doc.RootElement.GetProperty("ac1").GetDouble(), 0, 1);
+    }
+
+    [Fact]
+    public void BadArgumentsGiveAClearErrorNotAStackTrace()
+    {
+        var (exit, _, err) = Run("demo", "--topology", "no-such-mesh");
+        Assert.Equal(1, exit);
+        Assert.Contains("no topology file or shipped topology named 'no-such-mesh'", err);
+        Assert.DoesNotContain("   at ", err);
+
+        var (exit2, _, err2) = Run("demo", "--model", "/nonexistent/model.lwm");
+        Assert.Equal(1, exit2);
+        Assert.Contains("logwhisperer train", err2);
+    }
+}
