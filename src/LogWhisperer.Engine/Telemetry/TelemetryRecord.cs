@@ -22,10 +22,11 @@ public sealed record LogRecord(long TimestampMs, string Cluster, string Service,
 }
 
 /// <summary>
-/// One sample of a metric series belonging to a service (a gauge value, or a counter's running total as
-/// Prometheus exposes it).
+/// One sample of a metric series belonging to a service (a gauge value, a counter's running total, or one
+/// histogram bucket, as Prometheus exposes them). <see cref="Labels"/> holds the series' other labels
+/// (e.g. destination_workload, le), or null when there are none.
 /// </summary>
-public sealed record MetricSample(long TimestampMs, string Cluster, string Service, string Name, double Value)
+public sealed record MetricSample(long TimestampMs, string Cluster, string Service, string Name, double Value, IReadOnlyDictionary<string, string>? Labels = null)
     : TelemetryRecord(TimestampMs, Cluster, Service)
 {
     public override Modality Modality => Modality.Metric;
