@@ -30,8 +30,19 @@ internal static class CliSupport
 
     public static Option<int> SeedOption(int value) => new("--seed", "-s") { Description = "Random seed (same seed, same run)", DefaultValueFactory = _ => value };
 
+    public static string DefaultEdgelessModelPath => Path.Combine(AppDirectory, "models", "gat-edgeless.lwm");
+
+    /// <summary>A topology file, a shipped topology's name, or "synthetic:N[:seed]" for a generated mesh of N services.</summary>
     public static Topology LoadTopology(string nameOrPath)
     {
+        if (nameOrPath.StartsWith("synthetic:", StringComparison.Ordinal))
+        {
+            var parts = nameOrPath.Split(':');
+            if (parts.Length is < 2 or > 3 || !int.TryParse(parts[1], out int n) || (parts.Length == 3 && !int.TryParse(parts[2], out _)))
+                throw new ArgumentException($"'{nameOrPath}' is not synthetic:SERVICES[:SEED]");
+            // Modest traffic keeps simulation cheap for training; the mesh shape is what varies.
+            return SyntheticTopology.Generate(n, parts.Length == 3 ? int.Parse(parts[2]) : 1, requestsPerSecond: 15);
+        }
         if (File.Exists(nameOrPath)) return Topology.Load(nameOrPath);
         foreach (var dir in new[] { Path.Combine(AppDirectory, "topologies"), Path.Combine(Directory.GetCurrentDirectory(), "topologies") })
         {

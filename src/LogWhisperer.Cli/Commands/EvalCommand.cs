@@ -1,64 +1,58 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using LogWhisperer.Explain;
 using LogWhisperer.Runs;
-using LogWhisperer.Simulation;
-using LogWhisperer.Sinks;
+using LogWhisperer.Scoring;
 
 namespace LogWhisperer.Cli.Commands;
 
-/// <summary>Scores N simulated incidents from a seed and prints AC@1, AC@3, Avg@5 as a table.</summary>
+/// <summary>
+/// Scores N simulated incidents from a seed and prints, side by side on the same windows, the engine's GAT,
+/// the robust z-score baseline (BARO/N-Sigma style) and the same network without edges.
+/// </summary>
 internal static class EvalCommand
 {
-    public const int IncidentsPerCluster = 25;
-
     public static Command Create()
     {
         var topology = CliSupport.TopologyOption();
         var model = CliSupport.ModelOption();
+        var edgeless = new Option<string>("--edgeless-model") { Description = "Edge-ablated model for the baseline column (\"none\" to skip)", DefaultValueFactory = _ => CliSupport.DefaultEdgelessModelPath };
         var device = CliSupport.DeviceOption();
         var seed = CliSupport.SeedOption(7);
         var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
 
-        var command = new Command("eval", "Evaluate the model on simulated incidents (AC@1, AC@3, Avg@5)") { topology, model, device, seed, incidents, json };
+        var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, json };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
             var topo = CliSupport.LoadTopology(parse.GetValue(topology)!);
             var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
+            var baselines = new List<IRootCauseRanker> { new RobustZScoreRanker() };
+            if (parse.GetValue(edgeless) is { } e && e != "none")
+                baselines.Add(new GatRanker("GAT without edges", CliSupport.LoadScorer(e, parse.GetValue(device)!)));
             int total = parse.GetValue(incidents), evalSeed = parse.GetValue(seed);
-            int clusters = (total + IncidentsPerCluster - 1) / IncidentsPerCluster;
-            var faults = new List<Fault>[clusters];
-            var events = new IReadOnlyList<RcaEvent>[clusters];
-            long quiet = 0;
-            // Simulated clusters are independent: run them side by side, sharing the scorer.
-            await Parallel.ForAsync(0, clusters, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, async (c, token) =>
-            {
-                var sim = new SimulationOptions { Cluster = $"eval-{evalSeed}-{c}", Seed = evalSeed * 7919 + c };
-                int count = Math.Min(IncidentsPerCluster, total - c * IncidentsPerCluster);
-                faults[c] = IncidentPlan.Create(topo, count, sim.Seed, sim.StartMs);
-                var sink = new CollectingRcaSink();
-                var pipeline = await new SimulatedRun { Topology = topo, Faults = faults[c], Simulation = sim }.RunAsync(scorer, sink, stop: token, abort: token);
-                events[c] = sink.Events;
-                Interlocked.Add(ref quiet, pipeline.Counters.QuietWindows);
-                Console.Error.WriteLine($"cluster {sim.Cluster}: {count} incidents, {sink.Events.Count} events");
-            });
-            var reports = Enumerable.Range(0, clusters).Select(c => EvaluationReport.Score(faults[c], events[c], 0)).ToArray();
-            var report = new EvaluationReport(reports.SelectMany(r => r.Incidents).ToArray(), reports.Sum(r => r.FalseAlarms), (int)quiet);
+
+            var result = await new Evaluator(topo, scorer, baselines).RunAsync(total, evalSeed, new Progress<string>(Console.Error.WriteLine), ct);
             Console.WriteLine($"eval: {topo.Name}, {total} incidents, seed {evalSeed}, model {Path.GetFileName(parse.GetValue(model))}");
             Console.WriteLine();
-            Console.WriteLine(report.ToTable());
+            Console.WriteLine("Engine, end to end (first RCA event during each incident):");
+            Console.WriteLine(result.Engine.ToTable());
+            Console.WriteLine($"Ranking on the same windows ({result.Ranking.Incidents.Count} incidents; the engine alarmed on {result.Ranking.Incidents.Count(r => r.Alarmed)}):");
+            Console.WriteLine(result.Ranking.ToTable());
             Console.WriteLine($"({clock.Elapsed.TotalSeconds:0} s)");
             if (parse.GetValue(json) is { } path)
+            {
+                var r = result.Ranking;
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(new
                 {
                     topology = topo.Name, seed = evalSeed, incidents = total,
-                    ac1 = report.AccuracyAt(1), ac3 = report.AccuracyAt(3), avg5 = report.Avg5,
-                    detectionRate = report.DetectionRate, faultKindAccuracy = report.FaultKindAccuracy, falseAlarms = report.FalseAlarms,
-                    results = report.Incidents.Select(r => new { r.Fault.Service, Kind = r.Fault.Kind.ToString(), r.Fault.StartMs, r.Rank, top = r.FirstEvent?.Candidates[0].Service }),
+                    ac1 = result.Engine.AccuracyAt(1), ac3 = result.Engine.AccuracyAt(3), avg5 = result.Engine.Avg5,
+                    detectionRate = result.Engine.DetectionRate, faultKindAccuracy = result.Engine.FaultKindAccuracy, falseAlarms = result.Engine.FalseAlarms,
+                    methods = r.Methods.Select((m, i) => new { name = m, ac1 = r.AccuracyAt(i, 1), ac3 = r.AccuracyAt(i, 3), avg5 = r.Avg5(i), mrr = r.Mrr(i) }),
+                    results = result.Engine.Incidents.Select(x => new { x.Fault.Service, Kind = x.Fault.Kind.ToString(), x.Fault.StartMs, x.Rank, top = x.FirstEvent?.Candidates[0].Service }),
                 }, new JsonSerializerOptions { WriteIndented = true }), ct);
+            }
             return 0;
         }));
         return command;

@@ -9,50 +9,78 @@ namespace LogWhisperer.Cli.Commands;
 /// <summary>Trains the GAT on simulated incidents (or on snapshots saved earlier) and saves the model.</summary>
 internal static class TrainCommand
 {
+    public static readonly string[] DefaultTopologies = ["online-boutique", "synthetic:24:1", "synthetic:40:2"];
+    public const string DefaultValidationTopology = "synthetic:32:3";
+
     public static Command Create()
     {
-        var topologies = new Option<string[]>("--topology", "-t") { Description = "Topologies to simulate (repeatable)", DefaultValueFactory = _ => ["online-boutique"], AllowMultipleArgumentsPerToken = true };
-        var clusters = new Option<int>("--clusters") { Description = "Simulated clusters per topology (the last one of each is held out for validation)", DefaultValueFactory = _ => 4 };
-        var incidents = new Option<int>("--incidents") { Description = "Incidents per simulated cluster", DefaultValueFactory = _ => 25 };
+        var topologies = new Option<string[]>("--topology", "-t") { Description = "Topologies to train on (repeatable; a file, a shipped name, or synthetic:N[:seed])", DefaultValueFactory = _ => DefaultTopologies, AllowMultipleArgumentsPerToken = true };
+        var validationTopology = new Option<string>("--validation-topology") { Description = "A whole topology held out for validation (\"none\": hold out the last cluster of each training topology)", DefaultValueFactory = _ => DefaultValidationTopology };
+        var clusters = new Option<int>("--clusters") { Description = "Simulated clusters per topology", DefaultValueFactory = _ => 2 };
+        var incidents = new Option<int>("--incidents") { Description = "Incidents per simulated cluster", DefaultValueFactory = _ => 20 };
         var seed = CliSupport.SeedOption(42);
         var epochs = new Option<int>("--epochs") { Description = "Most training epochs (early stopping may end sooner)", DefaultValueFactory = _ => 60 };
-        var output = new Option<string>("--out", "-o") { Description = "Where to write the model", DefaultValueFactory = _ => "gat.lwm" };
+        var output = new Option<string>("--out", "-o") { Description = "Where to write the model (the curves go beside it as .curves.svg)", DefaultValueFactory = _ => "gat.lwm" };
         var snapshots = new Option<string?>("--snapshots") { Description = "Train on labelled Arrow snapshots from this directory instead of simulating" };
+        var edgeless = new Option<bool>("--edgeless") { Description = "Train the edge-ablation baseline (same network, no call edges)" };
         var device = CliSupport.DeviceOption();
 
-        var command = new Command("train", "Train the root-cause GAT on labelled incidents") { topologies, clusters, incidents, seed, epochs, output, snapshots, device };
+        var command = new Command("train", "Train the root-cause GAT on labelled incidents")
+        {
+            topologies, validationTopology, clusters, incidents, seed, epochs, output, snapshots, edgeless, device,
+        };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
             var err = Console.Error;
-            List<GraphSnapshot> all;
+            List<GraphSnapshot> train, validation;
             if (parse.GetValue(snapshots) is { } dir)
             {
-                all = SnapshotStore.ReadAll(dir).Where(s => s.Label is not null).ToList();
+                var all = SnapshotStore.ReadAll(dir).Where(s => s.Label is not null).ToList();
                 err.WriteLine($"read {all.Count} labelled snapshots from {dir}");
+                (train, validation) = HoldOutLastCluster(all);
             }
             else
             {
                 var topos = parse.GetValue(topologies)!.Select(CliSupport.LoadTopology).ToArray();
-                all = await TrainingSet.GenerateAsync(topos, parse.GetValue(clusters), parse.GetValue(incidents), parse.GetValue(seed),
-                    progress: new Progress<string>(err.WriteLine), cancellationToken: ct);
+                var progress = new Progress<string>(err.WriteLine);
+                var all = await TrainingSet.GenerateAsync(topos, parse.GetValue(clusters), parse.GetValue(incidents), parse.GetValue(seed), progress: progress, cancellationToken: ct);
+                if (parse.GetValue(validationTopology) is { } held && held != "none")
+                {
+                    train = all;
+                    validation = await TrainingSet.GenerateAsync([CliSupport.LoadTopology(held)], 1, parse.GetValue(incidents), parse.GetValue(seed) + 1, progress: progress, cancellationToken: ct);
+                }
+                else (train, validation) = HoldOutLastCluster(all);
             }
-            // Hold out whole clusters: the validation windows come from runs the model never saw.
-            var clusterNames = all.Select(s => s.Cluster).Distinct().Order().ToArray();
-            var held = clusterNames.Length > 1 ? clusterNames.GroupBy(c => c[..c.LastIndexOf('-')]).Select(g => g.Last()).ToHashSet() : [];
-            var train = all.Where(s => !held.Contains(s.Cluster)).ToList();
-            var validation = all.Where(s => held.Contains(s.Cluster)).ToList();
-            err.WriteLine($"training on {train.Count} windows ({train.Count(s => s.Label!.IsIncident)} incident), validating on {validation.Count} ({string.Join(", ", held)})");
+            err.WriteLine($"training on {train.Count} windows ({train.Count(s => s.Label!.IsIncident)} incident) from {train.Select(s => s.Cluster).Distinct().Count()} clusters; validating on {validation.Count} from {string.Join(", ", validation.Select(s => s.Cluster).Distinct())}");
 
             var d = ComputeDevice.Select(parse.GetValue(device)!);
             var trainer = new GatTrainer(new TrainOptions { Epochs = parse.GetValue(epochs), Seed = parse.GetValue(seed) }, d);
-            var config = new GatConfig { TrainedWith = "logwhisperer " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), TrainedAt = DateTimeOffset.UtcNow.ToString("u") };
+            var config = new GatConfig
+            {
+                UseEdges = !parse.GetValue(edgeless),
+                TrainedWith = "logwhisperer " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+                TrainedAt = DateTimeOffset.UtcNow.ToString("u"),
+            };
             var model = trainer.Train(config, train, validation, r =>
                 err.WriteLine($"epoch {r.Epoch,3}  train loss {r.TrainLoss:0.0000}  val loss {r.ValidationLoss:0.0000}  val AC@1 {r.ValidationAc1:0.000}  val incident acc {r.ValidationIncidentAccuracy:0.000}"));
-            model.SaveTo(parse.GetValue(output)!);
-            err.WriteLine($"saved {parse.GetValue(output)} ({new FileInfo(parse.GetValue(output)!).Length / 1024.0:0.0} KiB) on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s");
+            var (temperature, eceBefore, eceAfter) = trainer.Calibration;
+            err.WriteLine($"calibration: temperature {temperature:0.00}, expected calibration error {eceBefore:0.000} → {eceAfter:0.000}");
+            var path = parse.GetValue(output)!;
+            model.SaveTo(path);
+            var plot = Path.ChangeExtension(path, ".curves.svg");
+            await File.WriteAllTextAsync(plot, TrainingPlot.Svg(trainer.History, $"LogWhisperer {(config.UseEdges ? "GAT" : "edge-ablated GAT")} training"), ct);
+            err.WriteLine($"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB) and {plot}, on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s");
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Holds out whole clusters: the validation windows come from runs the model never saw.</summary>
+    private static (List<GraphSnapshot> Train, List<GraphSnapshot> Validation) HoldOutLastCluster(List<GraphSnapshot> all)
+    {
+        var names = all.Select(s => s.Cluster).Distinct().Order().ToArray();
+        var held = names.Length > 1 ? names.GroupBy(c => c.Contains('-') ? c[..c.LastIndexOf('-')] : c).Select(g => g.Last()).ToHashSet() : [];
+        return (all.Where(s => !held.Contains(s.Cluster)).ToList(), all.Where(s => held.Contains(s.Cluster)).ToList());
     }
 }

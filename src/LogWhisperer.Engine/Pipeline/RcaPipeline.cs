@@ -40,6 +40,7 @@ public sealed class RcaPipeline
     private readonly IDeadLetterSink _deadLetters;
     private readonly Func<WindowFeatures, SnapshotLabel?>? _labeler;
     private readonly Action<GraphSnapshot>? _onSnapshot;
+    private readonly Action<ScoredSnapshot>? _onScored;
 
     public PipelineCounters Counters { get; } = new();
     public StageMetrics Decode { get; } = new("decode");
@@ -54,13 +55,14 @@ public sealed class RcaPipeline
     /// <param name="scorer">Null to stop after the graph stage (collecting training snapshots).</param>
     /// <param name="labeler">Attaches ground truth to snapshots when it is known.</param>
     /// <param name="onSnapshot">Sees every snapshot built (after warm-up).</param>
+    /// <param name="onScored">Sees every scored snapshot, quiet or not (evaluation).</param>
     public RcaPipeline(PipelineOptions options, Featurizer featurizer, GatScorer? scorer, IRcaSink? sink, IDeadLetterSink deadLetters,
-        Func<WindowFeatures, SnapshotLabel?>? labeler = null, Action<GraphSnapshot>? onSnapshot = null)
+        Func<WindowFeatures, SnapshotLabel?>? labeler = null, Action<GraphSnapshot>? onSnapshot = null, Action<ScoredSnapshot>? onScored = null)
     {
         options.Windows.Validate();
         if (scorer is not null && sink is null) throw new ArgumentException("a scoring pipeline needs a sink");
         _options = options; _featurizer = featurizer; _scorer = scorer; _sink = sink; _deadLetters = deadLetters;
-        _labeler = labeler; _onSnapshot = onSnapshot;
+        _labeler = labeler; _onSnapshot = onSnapshot; _onScored = onScored;
     }
 
     private Channel<T> NewChannel<T>() => Channel.CreateBounded<T>(new BoundedChannelOptions(_options.ChannelCapacity)
@@ -151,6 +153,7 @@ public sealed class RcaPipeline
 
     private Func<ScoredSnapshot, IEnumerable<RcaEvent>> ExplainOne(Explainer explainer) => scored =>
     {
+        _onScored?.Invoke(scored);
         var rca = explainer.Explain(scored);
         if (rca is null) { Counters.CountQuietWindow(); return []; }
         return [rca];

@@ -26,7 +26,8 @@ public sealed class SimulatedRun
     public ChaosSimulator? Simulator { get; private set; }
 
     public async Task<RcaPipeline> RunAsync(GatScorer? scorer, IRcaSink? sink, IDeadLetterSink? deadLetters = null,
-        bool label = false, Action<GraphSnapshot>? onSnapshot = null, CancellationToken stop = default, CancellationToken abort = default)
+        bool label = false, Action<GraphSnapshot>? onSnapshot = null, CancellationToken stop = default, CancellationToken abort = default,
+        Action<ScoredSnapshot>? onScored = null)
     {
         Simulator = new ChaosSimulator(Topology, Simulation, Faults);
         var featurizer = new Featurizer(Pipeline.Features, Topology.ServiceNames, Topology.DeclaredEdges());
@@ -36,7 +37,7 @@ public sealed class SimulatedRun
             var l = new IncidentLabeler(Faults);
             labeler = w => l.Label(w.StartMs, w.EndMs);
         }
-        var pipeline = new RcaPipeline(Pipeline, featurizer, scorer, sink, deadLetters ?? new MemoryDeadLetterSink(), labeler, onSnapshot);
+        var pipeline = new RcaPipeline(Pipeline, featurizer, scorer, sink, deadLetters ?? new MemoryDeadLetterSink(), labeler, onSnapshot, onScored);
         long end = EndMs ?? IncidentPlan.EndOf(Faults, Simulation.StartMs);
         await pipeline.RunAsync(new SimulatorSource(Simulator, end, Speed), stop, abort);
         return pipeline;

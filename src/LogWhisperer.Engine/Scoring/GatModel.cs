@@ -18,6 +18,10 @@ public sealed record GatConfig
     public int NodeFeatures { get; init; } = Features.FeatureSchema.NodeFeatureCount;
     public int EdgeFeatures { get; init; } = Features.FeatureSchema.EdgeFeatureCount;
     public string[] FaultKinds { get; init; } = Enum.GetNames<Simulation.FaultKind>();
+    /// <summary>False for the edge-ablation baseline: the same network sees each node alone (self-loops only).</summary>
+    public bool UseEdges { get; init; } = true;
+    /// <summary>Divides root-cause logits before the softmax; fitted on validation data so scores are calibrated.</summary>
+    public double Temperature { get; init; } = 1;
     /// <summary>The command line that trained the model, so it can be reproduced.</summary>
     public string? TrainedWith { get; init; }
     public string? TrainedAt { get; init; }
@@ -123,7 +127,8 @@ public sealed class GatModel : Module
     private readonly ModuleList<GatLayer> _layers;
     private readonly Sequential _nodeHead, _kindHead, _incidentHead;
 
-    public GatConfig Config { get; }
+    /// <summary>Settable only to record calibration (the temperature) after training.</summary>
+    public GatConfig Config { get; internal set; }
 
     public GatModel(GatConfig config) : base("lw_gat")
     {
@@ -150,7 +155,7 @@ public sealed class GatModel : Module
             h = next; attention = alpha;
         }
         var withInput = cat([h, x], 1); // the raw evidence stays visible to the heads
-        var nodeLogits = _nodeHead.forward(withInput).squeeze(-1);
+        var nodeLogits = _nodeHead.forward(withInput).squeeze(-1) / Config.Temperature;
         var kindLogits = _kindHead.forward(withInput);
         var pooled = cat([GroupOps.GraphMax(h, batch), GroupOps.Sum(h, batch.GraphIndex, batch.Graphs) / GraphSizes(batch)], 1);
         var incidentLogits = _incidentHead.forward(pooled).squeeze(-1);

@@ -42,7 +42,7 @@ public sealed class GatScorer(GatModel model, Device device)
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         model.eval();
-        var batch = GraphBatch.Collate(snapshots, device);
+        var batch = GraphBatch.Collate(snapshots, device, model.Config.UseEdges);
         var output = model.Forward(batch);
         var rootProbability = GroupOps.GraphLogSoftmax(output.NodeLogits, batch).exp().cpu().data<float>().ToArray();
         var kindProbability = nn.functional.softmax(output.KindLogits, 1).cpu().data<float>().ToArray();
@@ -56,9 +56,11 @@ public sealed class GatScorer(GatModel model, Device device)
             int n0 = batch.NodeOffsets[g], n = batch.NodeOffsets[g + 1] - n0, e0 = batch.CallEdgeOffsets[g], calls = snapshots[g].EdgeCount;
             var probs = rootProbability.AsSpan(n0, n).ToArray();
             int top = n0 + Array.IndexOf(probs, probs.Max());
+            bool edges = model.Config.UseEdges;
             results[g] = new ScoredSnapshot(snapshots[g], probs, incident[g],
                 kindProbability.AsSpan(top * kinds, kinds).ToArray(),
-                attention.AsSpan(e0, calls).ToArray(), attention.AsSpan(e0 + calls, calls).ToArray());
+                edges ? attention.AsSpan(e0, calls).ToArray() : new float[calls],
+                edges ? attention.AsSpan(e0 + calls, calls).ToArray() : new float[calls]);
         }
         return results;
     }

@@ -25,10 +25,11 @@ public sealed class GraphBatch : IDisposable
     public int Graphs => NodeOffsets.Length - 1;
     public int Nodes => NodeOffsets[^1];
 
-    public static GraphBatch Collate(IReadOnlyList<GraphSnapshot> snapshots, Device device)
+    /// <param name="useEdges">False leaves out the call edges (self-loops only): the edge-ablation baseline.</param>
+    public static GraphBatch Collate(IReadOnlyList<GraphSnapshot> snapshots, Device device, bool useEdges = true)
     {
         int f = FeatureSchema.NodeFeatureCount, fe = FeatureSchema.EdgeFeatureCount, me = FeatureSchema.EdgeMeasurements;
-        int nodes = snapshots.Sum(s => s.NodeCount), callEdges = snapshots.Sum(s => s.EdgeCount);
+        int nodes = snapshots.Sum(s => s.NodeCount), callEdges = useEdges ? snapshots.Sum(s => s.EdgeCount) : 0;
         int edges = 2 * callEdges + nodes;
         var x = new float[nodes * f];
         var src = new long[edges]; var dst = new long[edges];
@@ -51,20 +52,21 @@ public sealed class GraphBatch : IDisposable
             }
             for (int i = 0; i < s.NodeCount; i++) graph[n0 + i] = g;
             var sources = s.EdgeSources; var targets = s.EdgeTargets;
+            int calls = useEdges ? s.EdgeCount : 0;
             // Call edges first (caller -> callee), so CallEdgeOffsets index them directly.
-            for (int j = 0; j < s.EdgeCount; j++)
+            for (int j = 0; j < calls; j++)
             {
                 src[e + j] = n0 + sources[j]; dst[e + j] = n0 + targets[j];
-                src[e + s.EdgeCount + j] = n0 + targets[j]; dst[e + s.EdgeCount + j] = n0 + sources[j];
-                ea[(e + j) * fe + 3] = 1;                 // is_call
-                ea[(e + s.EdgeCount + j) * fe + 4] = 1;   // is_reverse
+                src[e + calls + j] = n0 + targets[j]; dst[e + calls + j] = n0 + sources[j];
+                ea[(e + j) * fe + 3] = 1;             // is_call
+                ea[(e + calls + j) * fe + 4] = 1;     // is_reverse
             }
-            for (int k = 0; k < me; k++)
+            for (int k = 0; k < me && calls > 0; k++)
             {
                 var column = s.EdgeFeature(k);
-                for (int j = 0; j < s.EdgeCount; j++) ea[(e + j) * fe + k] = ea[(e + s.EdgeCount + j) * fe + k] = column[j];
+                for (int j = 0; j < calls; j++) ea[(e + j) * fe + k] = ea[(e + calls + j) * fe + k] = column[j];
             }
-            e += 2 * s.EdgeCount;
+            e += 2 * calls;
             for (int i = 0; i < s.NodeCount; i++, e++) { src[e] = dst[e] = n0 + i; ea[e * fe + 5] = 1; } // is_self
             n0 += s.NodeCount;
         }

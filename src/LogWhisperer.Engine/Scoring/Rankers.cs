@@ -1,0 +1,41 @@
+using LogWhisperer.Features;
+using LogWhisperer.Graph;
+
+namespace LogWhisperer.Scoring;
+
+/// <summary>Anything that ranks a snapshot's services as root-cause candidates (higher score = more likely).</summary>
+public interface IRootCauseRanker
+{
+    string Name { get; }
+    float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots);
+}
+
+/// <summary>The GAT (or its edge-ablated twin, depending on the model's config).</summary>
+public sealed class GatRanker(string name, GatScorer scorer) : IRootCauseRanker
+{
+    public string Name => name;
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => scorer.Score(snapshots).Select(s => s.RootProbability).ToArray();
+}
+
+/// <summary>
+/// The statistical baseline published studies find hard to beat (BARO / N-Sigma style): each service is
+/// scored by its largest robust z-score (median/MAD against its own baseline) over all of its features.
+/// </summary>
+public sealed class RobustZScoreRanker : IRootCauseRanker
+{
+    private static readonly int[] ZFeatures = Enumerable.Range(0, FeatureSchema.NodeFeatureCount)
+        .Where(k => FeatureSchema.NodeFeatures[k].Transform == FeatureTransform.RobustZ).ToArray();
+
+    public string Name => "robust z-score (BARO/N-Sigma)";
+
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s =>
+    {
+        var scores = new float[s.NodeCount];
+        foreach (int k in ZFeatures)
+        {
+            var column = s.NodeFeature(k); // squashed z: monotone in |z|, so the max is the same service
+            for (int i = 0; i < scores.Length; i++) scores[i] = Math.Max(scores[i], Math.Abs(column[i]));
+        }
+        return scores;
+    }).ToArray();
+}
