@@ -55,15 +55,20 @@ public class CliTests
     {
         var dir = TestData.TempDir();
         var model = Path.Combine(dir, "tiny.lwm");
-        var (trainExit, _, trainErr) = Run("train", "--clusters", "2", "--incidents", "3", "--epochs", "2", "--out", model);
+        var (trainExit, _, trainErr) = Run("train", "--topology", "online-boutique", "--validation-topology", "none", "--clusters", "2", "--incidents", "3", "--epochs", "2", "--out", model);
         Assert.True(trainExit == 0, trainErr);
         Assert.Contains("epoch   1", trainErr);
         Assert.True(File.Exists(model));
+        var svg = System.Xml.Linq.XDocument.Load(Path.ChangeExtension(model, ".curves.svg")); // the curves are a well-formed SVG
+        Assert.Equal(4, svg.Descendants().Count(e => e.Name.LocalName == "polyline"));
 
         var json = Path.Combine(dir, "eval.json");
         var (evalExit, table, evalErr) = Run("eval", "--incidents", "4", "--seed", "3", "--json", json);
         Assert.True(evalExit == 0, evalErr);
         Assert.Contains("| AC@1 | AC@3 | Avg@5 |", table);
+        Assert.Contains("| robust z-score (BARO/N-Sigma) |", table);
+        Assert.Contains("| GAT without edges |", table);
+        Assert.Contains("MRR", table);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal(4, doc.RootElement.GetProperty("results").GetArrayLength());
         Assert.InRange(doc.RootElement.GetProperty("ac1").GetDouble(), 0, 1);

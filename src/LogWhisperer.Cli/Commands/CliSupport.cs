@@ -60,6 +60,14 @@ internal static class CliSupport
         return new GatScorer(GatModel.Load(modelPath, d), d);
     }
 
+    /// <summary>The baselines every evaluation reports: robust z-scores, and the edge-ablated network when its model exists.</summary>
+    public static List<IRootCauseRanker> Baselines(string edgelessModel, string device)
+    {
+        var baselines = new List<IRootCauseRanker> { new RobustZScoreRanker() };
+        if (edgelessModel != "none") baselines.Add(new GatRanker("GAT without edges", LoadScorer(edgelessModel, device)));
+        return baselines;
+    }
+
     /// <summary>First Ctrl-C: stop reading and drain. Second: abort.</summary>
     public static (CancellationTokenSource Stop, CancellationTokenSource Abort) CtrlC(TextWriter log)
     {

@@ -28,9 +28,7 @@ internal static class EvalCommand
             var clock = Stopwatch.StartNew();
             var topo = CliSupport.LoadTopology(parse.GetValue(topology)!);
             var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
-            var baselines = new List<IRootCauseRanker> { new RobustZScoreRanker() };
-            if (parse.GetValue(edgeless) is { } e && e != "none")
-                baselines.Add(new GatRanker("GAT without edges", CliSupport.LoadScorer(e, parse.GetValue(device)!)));
+            var baselines = CliSupport.Baselines(parse.GetValue(edgeless)!, parse.GetValue(device)!);
             int total = parse.GetValue(incidents), evalSeed = parse.GetValue(seed);
 
             var result = await new Evaluator(topo, scorer, baselines).RunAsync(total, evalSeed, new Progress<string>(Console.Error.WriteLine), ct);

@@ -18,7 +18,7 @@ internal static class ScoreCommand
         command.SetAction((parse, _) => CliSupport.Guard(() =>
         {
             var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
-            var explainer = new Explainer(new ExplainerOptions { IncidentThreshold = parse.GetValue(threshold) });
+            var explainer = new Explainer(new ExplainerOptions { IncidentThreshold = parse.GetValue(threshold) }, new Scoring.IntegratedGradients(scorer.Model, scorer.Device));
             int read = 0, emitted = 0;
             foreach (var chunk in SnapshotStore.ReadAll(parse.GetValue(snapshots)!).Chunk(64))
             {

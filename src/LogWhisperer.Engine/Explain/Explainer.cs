@@ -14,11 +14,13 @@ public sealed record ExplainerOptions
 }
 
 /// <summary>
-/// Turns a scored snapshot into an RCA event a person on call can act on: the top candidates, the
-/// measurements of the top one that deviate most from its baseline, the log template that newly appeared,
-/// and the neighbours (callers that degraded, callees it depends on) ordered by the model's attention.
+/// Turns a scored snapshot into an RCA event a person on call can act on: the top candidates; the
+/// measurements of the top one that drove its score (integrated-gradients attributions when a model is
+/// given, else the largest deviations from baseline); the log template that newly appeared; the neighbours
+/// (callers that degraded, callees it depends on) ordered by the model's attention; and the attention-
+/// weighted propagation path from the root cause to the loudest symptom.
 /// </summary>
-public sealed class Explainer(ExplainerOptions options)
+public sealed class Explainer(ExplainerOptions options, IntegratedGradients? attributions = null)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -31,8 +33,10 @@ public sealed class Explainer(ExplainerOptions options)
         string rootName = s.Service(root);
         var candidates = ranking.Take(options.Candidates).Select((node, i) => new RcaCandidate(i + 1, s.Service(node), Math.Round(scored.RootProbability[node], 4))).ToArray();
         var kind = scored.TopKind;
-        var features = TopEvidence(s, root, 3);
-        var neighbours = Neighbours(scored, root, 3);
+        var ig = attributions?.Attribute(s, root);
+        var features = TopEvidence(s, root, 3, ig);
+        var neighbours = Neighbours(scored, root, 3, ig);
+        var path = Path(scored, root);
         var template = s.NewTemplate(root) is { } t && s.Measurement(root, Measurement.NewTemplateRatio) > 0 ? SecretMasker.Mask(LogTemplate.Mask(t)) : null;
 
         var text = new StringBuilder();
@@ -42,6 +46,7 @@ public sealed class Explainer(ExplainerOptions options)
         var degraded = neighbours.Where(n => n.Relation == "caller" && n.Deviation >= 3).ToArray();
         if (degraded.Length > 0)
             text.Append(" Callers degraded with it: ").Append(string.Join(", ", degraded.Select(n => string.Create(Inv, $"{n.Service} ({n.Symptom})")))).Append('.');
+        if (path is { Count: > 2 }) text.Append(" Likely propagation: ").Append(string.Join(" → ", path.Select(h => h.Service))).Append('.');
         if (candidates.Length > 1) text.Append(Inv, $" Next candidates: {string.Join(", ", candidates.Skip(1).Take(2).Select(c => string.Create(Inv, $"{c.Service} ({c.Score:P0})")))}.");
 
         return new RcaEvent
@@ -54,7 +59,7 @@ public sealed class Explainer(ExplainerOptions options)
             Candidates = candidates,
             FaultType = new FaultGuess(kind.ToString(), Math.Round(scored.KindProbability.Max(), 4)),
             Explanation = SecretMasker.Mask(text.ToString()),
-            Evidence = new RcaEvidence(features, neighbours, template),
+            Evidence = new RcaEvidence(features, neighbours, template, path),
         };
     }
 
@@ -74,37 +79,41 @@ public sealed class Explainer(ExplainerOptions options)
 
     internal static double Unsquash(float v) => Math.Sign(v) * (Math.Exp(Math.Abs(v)) - 1);
 
-    private static List<FeatureEvidence> TopEvidence(GraphSnapshot s, int node, int count)
+    /// <summary>The node's features that speak loudest: by attribution when known (those that raised its score), else by deviation.</summary>
+    private static List<FeatureEvidence> TopEvidence(GraphSnapshot s, int node, int count, float[]? ig)
     {
+        int f = FeatureSchema.NodeFeatureCount;
         var seen = new HashSet<Measurement>();
         var result = new List<FeatureEvidence>();
-        foreach (int k in Enumerable.Range(0, FeatureSchema.NodeFeatureCount).OrderByDescending(k => Strength(s, node, k)))
+        var order = Enumerable.Range(0, f).OrderByDescending(k => ig is null ? Strength(s, node, k) : ig[node * f + k]);
+        foreach (int k in order)
         {
-            if (result.Count == count || Strength(s, node, k) < 2) break;
+            if (result.Count == count || Strength(s, node, k) < 2 || (ig is not null && ig[node * f + k] <= 0)) continue;
             var info = FeatureSchema.NodeFeatures[k];
             if (!seen.Add(info.Measurement)) continue; // one statement per measurement
             var m = FeatureSchema.Measurements[(int)info.Measurement];
             double value = s.Measurement(node, info.Measurement), baseline = s.Baseline(node, info.Measurement);
             double? deviation = info.Transform == FeatureTransform.RobustZ ? Math.Round(Unsquash(s.NodeFeature(k)[node]), 1) : null;
-            result.Add(new FeatureEvidence(s.Service(node), info.Name, m.Name, m.Unit, Finite(value), Finite(baseline), deviation));
+            result.Add(new FeatureEvidence(s.Service(node), info.Name, m.Name, m.Unit, Finite(value), Finite(baseline), deviation,
+                ig is null ? null : Math.Round(ig[node * f + k], 4)));
         }
         return result;
     }
 
-    private static List<NeighbourEvidence> Neighbours(ScoredSnapshot scored, int root, int count)
+    private static List<NeighbourEvidence> Neighbours(ScoredSnapshot scored, int root, int count, float[]? ig)
     {
         var s = scored.Snapshot;
         var sources = s.EdgeSources; var targets = s.EdgeTargets;
         var result = new List<NeighbourEvidence>();
         for (int j = 0; j < s.EdgeCount; j++)
         {
-            if (targets[j] == root && sources[j] != root) result.Add(Neighbour(s, sources[j], "caller", scored.CallerAttention[j]));
-            else if (sources[j] == root && targets[j] != root) result.Add(Neighbour(s, targets[j], "callee", scored.CallAttention[j]));
+            if (targets[j] == root && sources[j] != root) result.Add(Neighbour(s, sources[j], "caller", scored.CallerAttention[j], ig));
+            else if (sources[j] == root && targets[j] != root) result.Add(Neighbour(s, targets[j], "callee", scored.CallAttention[j], ig));
         }
         return result.OrderByDescending(n => n.Attention * Math.Max(1, n.Deviation)).Take(count).ToList();
     }
 
-    private static NeighbourEvidence Neighbour(GraphSnapshot s, int node, string relation, float attention)
+    private static NeighbourEvidence Neighbour(GraphSnapshot s, int node, string relation, float attention, float[]? ig)
     {
         int best = Enumerable.Range(0, FeatureSchema.NodeFeatureCount).MaxBy(k => Strength(s, node, k));
         var feature = FeatureSchema.NodeFeatures[best];
@@ -112,7 +121,24 @@ public sealed class Explainer(ExplainerOptions options)
         string symptom = feature.Transform == FeatureTransform.RobustZ
             ? string.Create(Inv, $"{FeatureSchema.Measurements[(int)feature.Measurement].Label.Replace("its ", "")} {Math.Sign(s.NodeFeature(best)[node]) * strength:+0.#;-0.#}σ")
             : feature.Description;
-        return new NeighbourEvidence(s.Service(node), relation, Math.Round(attention, 4), symptom, strength);
+        int f = FeatureSchema.NodeFeatureCount;
+        double? attribution = ig is null ? null : Math.Round(Enumerable.Range(0, f).Sum(k => (double)ig[node * f + k]), 4);
+        return new NeighbourEvidence(s.Service(node), relation, Math.Round(attention, 4), symptom, strength, attribution);
+    }
+
+    /// <summary>From the root to the loudest symptom elsewhere in the graph, if the fault could have travelled there.</summary>
+    private static List<PathHop>? Path(ScoredSnapshot scored, int root)
+    {
+        var s = scored.Snapshot;
+        int loudest = -1; double loudness = 3; // only a real symptom (≥ 3σ or a third failing) is worth a path
+        for (int i = 0; i < s.NodeCount; i++)
+        {
+            if (i == root) continue;
+            double x = Enumerable.Range(0, FeatureSchema.NodeFeatureCount).Max(k => Strength(s, i, k));
+            if (x > loudness) { loudness = x; loudest = i; }
+        }
+        if (loudest < 0 || PropagationPath.Find(scored, root, loudest) is not { } found) return null;
+        return found.Nodes.Select((node, i) => new PathHop(s.Service(node), i == 0 ? null : Math.Round(found.Attention[i - 1], 4))).ToList();
     }
 
     private static string Sentence(FeatureEvidence e)

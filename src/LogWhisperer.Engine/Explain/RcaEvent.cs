@@ -39,11 +39,19 @@ public sealed record RcaCandidate(int Rank, string Service, double Score);
 
 public sealed record FaultGuess(string Kind, double Confidence);
 
-public sealed record RcaEvidence(IReadOnlyList<FeatureEvidence> Features, IReadOnlyList<NeighbourEvidence> Neighbours, string? NewLogTemplate);
+/// <param name="PropagationPath">Root cause first, loudest symptom last, with the attention of each hop.</param>
+public sealed record RcaEvidence(IReadOnlyList<FeatureEvidence> Features, IReadOnlyList<NeighbourEvidence> Neighbours, string? NewLogTemplate,
+    IReadOnlyList<PathHop>? PropagationPath = null);
+
+/// <summary>One service on the propagation path; <paramref name="Attention"/> is the weight of the hop into it (null for the root).</summary>
+public sealed record PathHop(string Service, double? Attention);
 
 /// <summary>One measurement of the root-cause candidate that stands out.</summary>
 /// <param name="Deviation">Robust z-score against the service's baseline (null for plain ratios and counts).</param>
-public sealed record FeatureEvidence(string Service, string Feature, string Measurement, string Unit, double? Value, double? Baseline, double? Deviation);
+/// <param name="Attribution">Integrated-gradients contribution of this feature to the service's root-cause score.</param>
+public sealed record FeatureEvidence(string Service, string Feature, string Measurement, string Unit, double? Value, double? Baseline, double? Deviation,
+    double? Attribution = null);
 
 /// <summary>A caller or callee of the candidate, how the model weighed it, and its loudest symptom.</summary>
-public sealed record NeighbourEvidence(string Service, string Relation, double Attention, string Symptom, double Deviation);
+/// <param name="Attribution">How much this neighbour's own features contributed to the candidate's score (integrated gradients).</param>
+public sealed record NeighbourEvidence(string Service, string Relation, double Attention, string Symptom, double Deviation, double? Attribution = null);

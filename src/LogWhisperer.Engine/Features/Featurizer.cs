@@ -32,6 +32,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         public readonly Dictionary<(string, string), RobustBaseline[]> EdgeBaselines = [];
         public readonly Dictionary<string, HashSet<ulong>> KnownTemplates = new(StringComparer.Ordinal);
         public readonly Dictionary<string, double> LastRestarts = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, (double Value, long Ms)> LastCpu = new(StringComparer.Ordinal);
         public int Windows;
     }
 
@@ -141,8 +142,15 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             row[(int)Measurement.NewTemplateRatio] = state.Windows == 0 ? 0 : (double)fresh / s.Logs;
             if (state.Windows == 0) newTemplate = null;
         }
-        if (!double.IsNaN(s.CpuFirst) && s.CpuLastMs > s.CpuFirstMs && s.CpuLast >= s.CpuFirst)
-            row[(int)Measurement.CpuCores] = (s.CpuLast - s.CpuFirst) / ((s.CpuLastMs - s.CpuFirstMs) / 1000.0);
+        if (!double.IsNaN(s.CpuLast))
+        {
+            // Rate from the previous window's last sample when there is one: with a scrape interval as long as
+            // the window (60 s scrapes are common) a window holds a single sample. A counter reset gives no rate.
+            var (fromValue, fromMs) = state.LastCpu.TryGetValue(service, out var last) && last.Ms < s.CpuLastMs ? last : (s.CpuFirst, s.CpuFirstMs);
+            if (s.CpuLastMs > fromMs && s.CpuLast >= fromValue)
+                row[(int)Measurement.CpuCores] = (s.CpuLast - fromValue) / ((s.CpuLastMs - fromMs) / 1000.0);
+            state.LastCpu[service] = (s.CpuLast, s.CpuLastMs);
+        }
         row[(int)Measurement.MemoryBytes] = s.MemoryMaxBytes;
         if (!double.IsNaN(s.RestartsLast))
         {

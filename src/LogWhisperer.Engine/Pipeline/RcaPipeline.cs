@@ -82,7 +82,7 @@ public sealed class RcaPipeline
         var scored = NewChannel<ScoredSnapshot>();
         var events = NewChannel<RcaEvent>();
         var windower = new EventTimeWindower(_options.Windows, Counters, _deadLetters);
-        var explainer = new Explainer(_options.Explainer);
+        var explainer = new Explainer(_options.Explainer, _scorer is null ? null : new IntegratedGradients(_scorer.Model, _scorer.Device));
 
         var tasks = new List<Task>
         {

@@ -79,17 +79,29 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
         for (int c = 0; c < clusters; c++)
             foreach (var f in faults[c])
             {
-                var overlapping = scored[c].Where(s => s.Snapshot.WindowEndMs > f.StartMs && s.Snapshot.WindowStartMs < f.EndMs).OrderBy(s => s.Snapshot.WindowStartMs).ToArray();
-                var alarm = overlapping.FirstOrDefault(s => s.IncidentProbability >= incidentThreshold);
-                var window = alarm ?? overlapping.FirstOrDefault(s => Math.Min(s.Snapshot.WindowEndMs, f.EndMs) - Math.Max(s.Snapshot.WindowStartMs, f.StartMs) >= (s.Snapshot.WindowEndMs - s.Snapshot.WindowStartMs) / 2);
-                if (window is not null) chosen.Add((f, window, alarm is not null));
+                if (IncidentWindow(scored[c], f, incidentThreshold) is { } w) chosen.Add((f, w.Window, w.Alarmed));
             }
+        return new EvaluationResult(engineReport, RankSideBySide(chosen, baselines));
+    }
+
+    /// <summary>The window an incident is judged on: the engine's first alarm during it, else the first window mostly inside it.</summary>
+    public static (ScoredSnapshot Window, bool Alarmed)? IncidentWindow(IEnumerable<ScoredSnapshot> scored, Fault f, double threshold)
+    {
+        var overlapping = scored.Where(s => s.Snapshot.WindowEndMs > f.StartMs && s.Snapshot.WindowStartMs < f.EndMs).OrderBy(s => s.Snapshot.WindowStartMs).ToArray();
+        var alarm = overlapping.FirstOrDefault(s => s.IncidentProbability >= threshold);
+        var window = alarm ?? overlapping.FirstOrDefault(s => Math.Min(s.Snapshot.WindowEndMs, f.EndMs) - Math.Max(s.Snapshot.WindowStartMs, f.StartMs) >= (s.Snapshot.WindowEndMs - s.Snapshot.WindowStartMs) / 2);
+        return window is null ? null : (window, alarm is not null);
+    }
+
+    /// <summary>The engine's ranking of each chosen window beside every other method's ranking of the same window.</summary>
+    public static RankingReport RankSideBySide(IReadOnlyList<(Fault Fault, ScoredSnapshot Window, bool Alarmed)> chosen, IReadOnlyList<IRootCauseRanker> others, string engineName = "LogWhisperer GAT")
+    {
         var snapshots = chosen.Select(x => x.Window.Snapshot).ToArray();
-        var methods = new List<(string Name, float[][] Scores)> { ("LogWhisperer GAT", chosen.Select(x => x.Window.RootProbability).ToArray()) };
-        foreach (var b in baselines) methods.Add((b.Name, Rank(b, snapshots)));
+        var methods = new List<(string Name, float[][] Scores)> { (engineName, chosen.Select(x => x.Window.RootProbability).ToArray()) };
+        foreach (var b in others) methods.Add((b.Name, Rank(b, snapshots)));
         var ranked = chosen.Select((x, i) => new RankedIncident(x.Fault, x.Window.Snapshot.WindowStartMs, x.Alarmed,
             methods.Select(m => RankOf(x.Window.Snapshot, m.Scores[i], x.Fault.Service)).ToArray())).ToArray();
-        return new EvaluationResult(engineReport, new RankingReport(methods.Select(m => m.Name).ToArray(), ranked));
+        return new RankingReport(methods.Select(m => m.Name).ToArray(), ranked);
     }
 
     private static float[][] Rank(IRootCauseRanker ranker, GraphSnapshot[] snapshots) =>

@@ -28,10 +28,27 @@ public sealed class GatTrainer(TrainOptions options, Device device)
 
     public GatModel Train(GatConfig config, IReadOnlyList<GraphSnapshot> train, IReadOnlyList<GraphSnapshot> validation, Action<EpochReport>? progress = null)
     {
-        if (train.Count == 0) throw new ArgumentException("no training snapshots");
         manual_seed(options.Seed);
         var model = new GatModel(config);
         model.to(device);
+        return Fit(model, train, validation, progress);
+    }
+
+    /// <summary>
+    /// Few-shot fine-tuning: continues training an existing model on a user's own labelled incidents (use a
+    /// smaller learning rate and few epochs in the options). The temperature is refitted.
+    /// </summary>
+    public GatModel FineTune(GatModel model, IReadOnlyList<GraphSnapshot> train, IReadOnlyList<GraphSnapshot> validation, Action<EpochReport>? progress = null)
+    {
+        manual_seed(options.Seed);
+        model.Config = model.Config with { Temperature = 1 };
+        model.to(device);
+        return Fit(model, train, validation, progress);
+    }
+
+    private GatModel Fit(GatModel model, IReadOnlyList<GraphSnapshot> train, IReadOnlyList<GraphSnapshot> validation, Action<EpochReport>? progress)
+    {
+        if (train.Count == 0) throw new ArgumentException("no training snapshots");
         var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
         double positives = train.Count(s => s.Label?.IsIncident == true), negatives = train.Count - positives;
         float positiveWeight = (float)Math.Clamp(negatives / Math.Max(1, positives), 0.2, 20);

@@ -89,6 +89,13 @@ public sealed class GraphBatch : IDisposable
         };
     }
 
+    /// <summary>The same graphs with other node inputs (integrated gradients interpolates them).</summary>
+    public GraphBatch WithNodeFeatures(Tensor nodeFeatures) => new()
+    {
+        NodeFeatures = nodeFeatures, Source = Source, Target = Target, EdgeFeatures = EdgeFeatures, GraphIndex = GraphIndex,
+        NodeOffsets = NodeOffsets, CallEdgeOffsets = CallEdgeOffsets, DenseIndex = DenseIndex, MaxNodes = MaxNodes,
+    };
+
     /// <summary>Training targets: the root node's global index (-1 when quiet), the fault kind, the incident flag.</summary>
     public static (long[] Root, long[] Kind, float[] Incident) Targets(IReadOnlyList<GraphSnapshot> snapshots, int[] nodeOffsets)
     {

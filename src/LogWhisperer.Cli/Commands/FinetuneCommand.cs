@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Text.Json;
+using LogWhisperer.Graph;
+using LogWhisperer.Runs;
+using LogWhisperer.Scoring;
+using LogWhisperer.Simulation;
+
+namespace LogWhisperer.Cli.Commands;
+
+/// <summary>
+/// Few-shot fine-tuning on a team's own labelled incidents: snapshots recorded from their mesh (demo,
+/// replay or engine runs with --snapshots) plus, where the snapshots carry no labels, a JSON-lines file of
+/// incidents ({"service","kind","start","end"} with ISO-8601 times).
+/// </summary>
+internal static class FinetuneCommand
+{
+    public static Command Create()
+    {
+        var model = CliSupport.ModelOption();
+        var snapshots = new Option<string>("--snapshots") { Description = "Directory of Arrow snapshots from your mesh", Required = true };
+        var incidents = new Option<string?>("--incidents") { Description = "JSON lines of your incidents: {\"service\",\"kind\",\"start\",\"end\"}" };
+        var epochs = new Option<int>("--epochs") { Description = "Fine-tuning epochs", DefaultValueFactory = _ => 10 };
+        var output = new Option<string>("--out", "-o") { Description = "Where to write the fine-tuned model", Required = true };
+        var device = CliSupport.DeviceOption();
+
+        var command = new Command("finetune", "Fine-tune the model on your own labelled incidents (few-shot)") { model, snapshots, incidents, epochs, output, device };
+        command.SetAction((parse, ct) => CliSupport.Guard(async () =>
+        {
+            var err = Console.Error;
+            var all = SnapshotStore.ReadAll(parse.GetValue(snapshots)!).ToList();
+            if (parse.GetValue(incidents) is { } path)
+            {
+                var labeler = new IncidentLabeler(ReadIncidents(path));
+                all = all.Select(s => Relabel(s, labeler.Label(s.WindowStartMs, s.WindowEndMs))).ToList();
+            }
+            var labelled = all.Where(s => s.Label is not null).ToList();
+            if (labelled.Count(s => s.Label!.IsIncident) == 0) throw new InvalidDataException("no incident windows among the snapshots: label them with --incidents");
+            err.WriteLine($"fine-tuning on {labelled.Count} labelled windows ({labelled.Count(s => s.Label!.IsIncident)} incident)");
+            var d = ComputeDevice.Select(parse.GetValue(device)!);
+            var trainer = new GatTrainer(new TrainOptions { Epochs = parse.GetValue(epochs), LearningRate = 1e-3, Patience = parse.GetValue(epochs) }, d);
+            var tuned = trainer.FineTune(GatModel.Load(parse.GetValue(model)!, d), labelled, labelled, r =>
+                err.WriteLine($"epoch {r.Epoch,3}  loss {r.TrainLoss:0.0000}  AC@1 {r.ValidationAc1:0.000}"));
+            tuned.SaveTo(parse.GetValue(output)!);
+            await File.WriteAllTextAsync(Path.ChangeExtension(parse.GetValue(output)!, ".curves.svg"), TrainingPlot.Svg(trainer.History, "LogWhisperer fine-tuning"), ct);
+            err.WriteLine($"saved {parse.GetValue(output)}");
+            return 0;
+        }));
+        return command;
+    }
+
+    internal static List<Fault> ReadIncidents(string path) => File.ReadLines(path).Where(l => l.Trim().Length > 0).Select((line, i) =>
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            var e = doc.RootElement;
+            return new Fault(e.GetProperty("service").GetString()!, Enum.Parse<FaultKind>(e.GetProperty("kind").GetString()!, ignoreCase: true),
+                e.GetProperty("start").GetDateTimeOffset().ToUnixTimeMilliseconds(), e.GetProperty("end").GetDateTimeOffset().ToUnixTimeMilliseconds(), 1);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or ArgumentException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{path}:{i + 1}: {ex.Message}", ex);
+        }
+    }).ToList();
+
+    private static GraphSnapshot Relabel(GraphSnapshot s, SnapshotLabel? label)
+    {
+        var meta = new Dictionary<string, string>(s.Nodes.Schema.Metadata);
+        meta.Remove("logwhisperer.label_root"); meta.Remove("logwhisperer.label_kind");
+        if (label is not null) { meta["logwhisperer.label_root"] = label.RootService ?? ""; meta["logwhisperer.label_kind"] = label.Kind?.ToString() ?? ""; }
+        var schema = new Apache.Arrow.Schema(s.Nodes.Schema.FieldsList, meta);
+        return new GraphSnapshot(new Apache.Arrow.RecordBatch(schema, s.Nodes.Arrays, s.Nodes.Length), s.Edges);
+    }
+}
