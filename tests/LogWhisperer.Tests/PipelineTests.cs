@@ -85,11 +85,18 @@ public class PipelineTests
         var pipeline = new RcaPipeline(options, new Featurizer(options.Features), null, null, new MemoryDeadLetterSink(), onSnapshot: _ => release.Wait());
         var run = Task.Run(() => pipeline.RunAsync(source));
 
-        await Task.Delay(1500);
-        long stalledAt = source.Produced;
-        await Task.Delay(500);
-        Assert.Equal(stalledAt, source.Produced);   // nothing moves while the graph stage is blocked
+        // Wait (however slow the machine) until the source has not moved for a full second.
+        long stalledAt = -1;
+        for (var deadline = DateTime.UtcNow.AddMinutes(1); DateTime.UtcNow < deadline;)
+        {
+            long before = source.Produced;
+            await Task.Delay(1000);
+            if (source.Produced == before && before > 0) { stalledAt = before; break; }
+        }
+        Assert.True(stalledAt > 0, "the source never stalled while the graph stage was blocked");
         Assert.InRange(stalledAt, 31, 400);          // a few windows in flight, not the whole stream
+        await Task.Delay(500);
+        Assert.Equal(stalledAt, source.Produced);    // and it stays stalled
         release.Set();
         await run;
         Assert.Equal(14_400, source.Produced);
