@@ -47,7 +47,9 @@ public sealed record EvaluationResult(EvaluationReport Engine, RankingReport Ran
 /// Simulates incidents (clusters of <see cref="IncidentsPerCluster"/> in parallel), runs the engine over
 /// them, and ranks each incident's window with the engine's model and every baseline.
 /// </summary>
-public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList<IRootCauseRanker> baselines, double incidentThreshold = 0.5)
+/// <param name="kinds">Fault kinds to draw incidents from (default: all).</param>
+public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList<IRootCauseRanker> baselines, double incidentThreshold = 0.5,
+    IReadOnlyList<FaultKind>? kinds = null)
 {
     public const int IncidentsPerCluster = 25;
 
@@ -61,7 +63,7 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
         await Parallel.ForAsync(0, clusters, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (c, ct) =>
         {
             var sim = new SimulationOptions { Cluster = $"eval-{seed}-{c}", Seed = seed * 7919 + c };
-            faults[c] = IncidentPlan.Create(topology, Math.Min(IncidentsPerCluster, incidents - c * IncidentsPerCluster), sim.Seed, sim.StartMs);
+            faults[c] = IncidentPlan.Create(topology, Math.Min(IncidentsPerCluster, incidents - c * IncidentsPerCluster), sim.Seed, sim.StartMs, kinds: kinds);
             var sink = new CollectingRcaSink();
             var seen = new List<ScoredSnapshot>();
             var pipeline = await new SimulatedRun { Topology = topology, Faults = faults[c], Simulation = sim }
