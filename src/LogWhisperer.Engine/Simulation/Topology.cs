@@ -15,6 +15,8 @@ public sealed class Topology
     public string? Source { get; init; }
     /// <summary>Mean requests per second entering at the edge (the daily load curve varies around it).</summary>
     public double RequestsPerSecond { get; init; } = 30;
+    /// <summary>Mesh-wide outlier detection for every destination (null: none, as in a mesh without a DestinationRule).</summary>
+    public CircuitBreakerSpec? CircuitBreaker { get; init; }
     public required Dictionary<string, ServiceSpec> Services { get; init; }
     public required List<EntryPoint> Entrypoints { get; init; }
 
@@ -117,7 +119,20 @@ public sealed class ServiceSpec
     public double CpuPerRequestMs { get; init; } = 2;
     public double MemoryMb { get; init; } = 128;
     public double MemoryLimitMb { get; init; } = 512;
+    /// <summary>Outlier detection for calls to this service; overrides the topology's.</summary>
+    public CircuitBreakerSpec? CircuitBreaker { get; init; }
     public required Dictionary<string, OperationSpec> Operations { get; init; }
+}
+
+/// <summary>
+/// A caller-side circuit breaker as a mesh applies it (Istio outlier detection): after
+/// <see cref="ConsecutiveFailures"/> failed calls in a row the destination is ejected and calls fail fast for
+/// <see cref="OpenMs"/>; the first call after that is a probe that closes the circuit or opens it again.
+/// </summary>
+public sealed class CircuitBreakerSpec
+{
+    public int ConsecutiveFailures { get; init; } = 5;
+    public double OpenMs { get; init; } = 10_000;
 }
 
 public sealed class OperationSpec
