@@ -38,7 +38,7 @@ internal static class EvalCommand
             {
                 var sim = new SimulationOptions { Cluster = $"eval-{evalSeed}-{c}", Seed = evalSeed * 7919 + c };
                 int count = Math.Min(IncidentsPerCluster, total - c * IncidentsPerCluster);
-                faults[c] = IncidentPlan.Create(topo, count, sim.Seed, sim.StartMs);
+                faults[c] = IncidentPlan.Create(topo, count, sim.Seed, sim.StartMs, kinds: CliSupport.KindsOf(scorer));
                 var sink = new CollectingRcaSink();
                 var pipeline = await new SimulatedRun { Topology = topo, Faults = faults[c], Simulation = sim }.RunAsync(scorer, sink, stop: token, abort: token);
                 events[c] = sink.Events;

@@ -228,14 +228,14 @@ public sealed class ChaosSimulator
                     retryable = false; code = server.Failed ? 500 : 200;
                 }
                 Record(callerIdx, targetIdx, code, last.DurationMs);
-                Trip(breaker, caller, target, last.Failed, t + last.DurationMs);
+                Trip(breaker, caller, target, code, t + last.DurationMs);
                 _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, clientSpanId, callerSpanId, operation, SpanKind.Client, target, last.DurationMs, last.Failed));
                 t += last.DurationMs; total += last.DurationMs;
                 if (!last.Failed || !retryable) return last with { DurationMs = total };
                 continue;
             }
             Record(callerIdx, targetIdx, code, last.DurationMs);
-            Trip(breaker, caller, target, true, t + last.DurationMs);
+            Trip(breaker, caller, target, code, t + last.DurationMs);
             _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, NewSpanId(), callerSpanId, operation, SpanKind.Client, target, last.DurationMs, true));
             t += last.DurationMs; total += last.DurationMs;
             if (!retryable) break;
@@ -254,9 +254,13 @@ public sealed class ChaosSimulator
         return breaker;
     }
 
-    private void Trip(CircuitBreaker? breaker, string caller, string target, bool failed, double timeMs)
+    /// <summary>
+    /// Only gateway errors (connection failures, 503, timeouts) count, as with Istio's consecutiveGatewayErrors:
+    /// a 500 passed up from deeper in the call tree must not eject every hop above the fault.
+    /// </summary>
+    private void Trip(CircuitBreaker? breaker, string caller, string target, int code, double timeMs)
     {
-        if (breaker is null || !breaker.Report(failed, timeMs)) return;
+        if (breaker is null || !breaker.Report(code is 502 or 503 or 504, timeMs)) return;
         Log(caller, (long)timeMs, LogSeverity.Warn, $"outlier detection: ejecting {target} for {breaker.Spec.OpenMs / 1000:F0}s after {breaker.Spec.ConsecutiveFailures} consecutive failures");
     }
 

@@ -125,8 +125,9 @@ public sealed class ServiceSpec
 }
 
 /// <summary>
-/// A caller-side circuit breaker as a mesh applies it (Istio outlier detection): after
-/// <see cref="ConsecutiveFailures"/> failed calls in a row the destination is ejected and calls fail fast for
+/// A caller-side circuit breaker as a mesh applies it (Istio outlier detection with consecutiveGatewayErrors):
+/// after <see cref="ConsecutiveFailures"/> calls in a row end in a connection failure, 503 or timeout, the
+/// destination is ejected and calls fail fast for
 /// <see cref="OpenMs"/>; the first call after that is a probe that closes the circuit or opens it again.
 /// </summary>
 public sealed class CircuitBreakerSpec
