@@ -26,19 +26,26 @@ public static class IncidentPlan
             long onset = t + rng.Next(30) * 1000;
             long duration = minDuration + (long)(rng.NextDouble() * (maxDuration - minDuration));
             var kind = kinds[rng.Next(kinds.Count)];
-            var service = kind == FaultKind.SlowDependency && stores.Length > 0 ? stores[rng.Next(stores.Length)] : services[rng.Next(services.Count)];
+            var service = Pick(kind, except: null);
             faults.Add(new Fault(service, kind, onset, onset + duration, 0.3 + 0.7 * rng.NextDouble()));
             // Sometimes a second fault hits elsewhere while the first is on (no draws at all when share is 0,
             // so plans without concurrency stay as they were).
             if (concurrentShare > 0 && services.Count > 1 && rng.NextDouble() < concurrentShare)
             {
-                var other = services.Where(s => s != service).ElementAt(rng.Next(services.Count - 1));
                 long start = onset + rng.Next(60) * 1000;
-                faults.Add(new Fault(other, kinds[rng.Next(kinds.Count)], start, start + duration / 2 + rng.Next(60) * 1000, 0.3 + 0.7 * rng.NextDouble()));
+                var otherKind = kinds[rng.Next(kinds.Count)];
+                faults.Add(new Fault(Pick(otherKind, service), otherKind, start, start + duration / 2 + rng.Next(60) * 1000, 0.3 + 0.7 * rng.NextDouble()));
             }
             t = faults.Max(f => f.EndMs) + gapMs;
         }
         return faults;
+
+        string Pick(FaultKind kind, string? except)
+        {
+            IReadOnlyList<string> pool = kind == FaultKind.SlowDependency && stores.Any(s => s != except) ? stores : services;
+            if (except is not null) pool = pool.Where(s => s != except).ToArray();
+            return pool[rng.Next(pool.Count)];
+        }
     }
 
     /// <summary>Event time at which the plan's last incident has ended and the mesh has settled.</summary>

@@ -35,25 +35,30 @@ public static class SyntheticTopology
         int storeTier = names.Count - 1;
 
         var specs = new Dictionary<string, ServiceSpec>();
-        // Services of each tier that nobody calls yet, so that every service sees traffic.
-        var uncalled = names.Select(l => new List<string>(l)).ToList();
+        // Operations of each tier that nobody calls yet ("service/operation"), so that every one sees traffic.
+        var uncalled = names.Select(_ => new List<string>()).ToList();
         for (int t = storeTier; t >= 1; t--)
-            foreach (var name in names[t])
-                specs[name] = t == storeTier ? Store(name, rng) : Service(name, t, names, uncalled, specs, rng);
-        // Stores still without a caller are used by a random service of any tier.
-        var middleServices = names.Skip(1).Take(storeTier - 1).SelectMany(l => l).ToArray();
-        foreach (var store in uncalled[storeTier])
-            specs[middleServices[rng.Next(middleServices.Length)]].Operations["op0"].Calls.Add(new CallSpec { To = $"{store}/{specs[store].Operations.Keys.First()}" });
-
-        // The gateway: one route per front-tier service (large meshes expose many APIs at the edge).
-        var routes = new Dictionary<string, OperationSpec>();
-        foreach (var front in names[1])
         {
-            var ops = specs[front].Operations.Keys.ToArray();
-            routes[$"route-{front}"] = new OperationSpec
+            foreach (var name in names[t])
             {
-                LatencyMs = 0.5 + rng.NextDouble(),
-                Calls = [new CallSpec { To = $"{front}/{ops[rng.Next(ops.Length)]}", TimeoutMs = 5000, Retries = 0 }],
+                specs[name] = t == storeTier ? Store(name, rng) : Service(name, t, names, uncalled, specs, rng);
+                uncalled[t].AddRange(specs[name].Operations.Keys.Select(op => $"{name}/{op}"));
+            }
+            if (t == storeTier) continue;
+            // Operations one tier down that no call picked go to random services of this tier.
+            foreach (var reference in uncalled[t + 1])
+                specs[names[t][rng.Next(names[t].Count)]].Operations.Values.First().Calls.Add(new CallSpec { To = reference });
+            uncalled[t + 1].Clear();
+        }
+
+        // The gateway: one route per front-tier operation (large meshes expose many APIs at the edge).
+        var routes = new Dictionary<string, OperationSpec>();
+        foreach (var reference in uncalled[1])
+        {
+            routes[$"route-{reference.Replace('/', '-')}"] = new OperationSpec
+            {
+                LatencyMs = Math.Round(0.5 + rng.NextDouble(), 2),
+                Calls = [new CallSpec { To = reference, TimeoutMs = 5000, Retries = 0 }],
             };
         }
         specs["gateway"] = new ServiceSpec { Kind = ServiceKind.Web, CpuPerRequestMs = 0.5, MemoryMb = 80, MemoryLimitMb = 256, Operations = routes };
@@ -108,26 +113,25 @@ public static class SyntheticTopology
                 // Mostly a service one or two tiers down; a third of calls go to a shared store, the
                 // first stores more often than the last (a few hot databases).
                 int target = rng.NextDouble() < 0.33 ? storeTier : Math.Min(storeTier, tier + 1 + (rng.NextDouble() < 0.8 ? 0 : 1));
-                string callee;
-                if (c == 0 && uncalled[tier + 1].Count > 0) callee = Take(uncalled[tier + 1], rng);
-                else if (target == storeTier) callee = names[storeTier][(int)(names[storeTier].Count * Math.Pow(rng.NextDouble(), 2))];
-                else callee = names[target][rng.Next(names[target].Count)];
-                uncalled[storeTier].Remove(callee);
-                var calleeOps = specs[callee].Operations.Keys.ToArray();
+                string to;
+                if (c == 0 && uncalled[tier + 1].Count > 0) to = Take(uncalled[tier + 1], rng);
+                else
+                {
+                    var callee = target == storeTier
+                        ? names[storeTier][(int)(names[storeTier].Count * Math.Pow(rng.NextDouble(), 2))]
+                        : names[target][rng.Next(names[target].Count)];
+                    var calleeOps = specs[callee].Operations.Keys.ToArray();
+                    to = $"{callee}/{calleeOps[rng.Next(calleeOps.Length)]}";
+                    uncalled[target].Remove(to);
+                }
                 calls.Add(new CallSpec
                 {
-                    To = $"{callee}/{calleeOps[rng.Next(calleeOps.Length)]}",
+                    To = to,
                     Probability = c == 0 ? 1 : Math.Round(0.5 + rng.NextDouble() / 2, 2),
                     Optional = c > 0 && rng.NextDouble() < 0.2,
                 });
             }
             operations[$"op{o}"] = new OperationSpec { LatencyMs = Math.Round(0.5 + rng.NextDouble() * 5, 2), Calls = calls.DistinctBy(c => c.To).ToList() };
-        }
-        // A store nobody has picked yet goes to this service's first operation.
-        if (tier == storeTier - 1 && uncalled[storeTier].Count > 0)
-        {
-            var store = Take(uncalled[storeTier], rng);
-            operations["op0"].Calls.Add(new CallSpec { To = $"{store}/{specs[store].Operations.Keys.First()}" });
         }
         return new ServiceSpec
         {

@@ -32,6 +32,7 @@ public sealed class Topology
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower), new CallSpecConverter() },
         WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, // written files hold only what is set
     };
 
     public static Topology Load(string path)
