@@ -81,8 +81,8 @@ public static class OtlpJsonEncoder
         if (!string.IsNullOrEmpty(s.ParentSpanId)) json.WriteString("parentSpanId", s.ParentSpanId);
         json.WriteString("name", s.Operation);
         json.WriteNumber("kind", KindNumber(s.Kind));
-        json.WriteString("startTimeUnixNano", startNs.ToString(CultureInfo.InvariantCulture));
-        json.WriteString("endTimeUnixNano", endNs.ToString(CultureInfo.InvariantCulture));
+        WriteInt64String(json, "startTimeUnixNano", startNs);
+        WriteInt64String(json, "endTimeUnixNano", endNs);
         if (s.PeerService is not null)
         {
             json.WriteStartArray("attributes");
@@ -93,6 +93,14 @@ public static class OtlpJsonEncoder
         if (s.IsError) json.WriteNumber("code", StatusError);
         json.WriteEndObject();
         json.WriteEndObject();
+    }
+
+    /// <summary>64-bit integers are decimal strings in OTLP/JSON; formatted without allocating.</summary>
+    private static void WriteInt64String(Utf8JsonWriter json, string name, long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        value.TryFormat(digits, out int written, default, CultureInfo.InvariantCulture);
+        json.WriteString(name, digits[..written]);
     }
 
     private static void Attribute(Utf8JsonWriter json, string key, string value)

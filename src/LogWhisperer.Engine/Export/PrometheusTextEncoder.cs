@@ -60,10 +60,19 @@ public static class PrometheusTextEncoder
                 if (m.Labels is not null)
                     foreach (var (key, value) in m.Labels)
                         if (key is not ("cluster" or "namespace" or "pod" or "container")) Label(sb, SanitizeName(key), value);
-                sb.Append("} ").Append(FormatValue(m.Value)).Append(' ').Append(m.TimestampMs.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                sb.Append("} ");
+                AppendValue(sb, m.Value);
+                sb.Append(' ').Append(m.TimestampMs).Append('\n');
             }
         }
         return sb.ToString();
+    }
+
+    private static void AppendValue(StringBuilder sb, double v)
+    {
+        Span<char> chars = stackalloc char[32];
+        if (double.IsFinite(v) && v.TryFormat(chars, out int written, "R", CultureInfo.InvariantCulture)) sb.Append(chars[..written]);
+        else sb.Append(FormatValue(v));
     }
 
     public static string FormatValue(double v) =>

@@ -9,7 +9,12 @@ public static class Workload
 {
     private const string Alphabet = "bcdfghjklmnpqrstvwxz2456789";
 
-    public static string PodName(string service)
+    // Exporters name a pod per record; a mesh has few services, so names are made once.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Pods = new(StringComparer.Ordinal);
+
+    public static string PodName(string service) => Pods.GetOrAdd(service, MakePodName);
+
+    private static string MakePodName(string service)
     {
         ulong h = 14695981039346656037UL; // FNV-1a
         foreach (char c in service) { h ^= c; h *= 1099511628211UL; }

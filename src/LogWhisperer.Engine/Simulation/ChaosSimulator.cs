@@ -23,6 +23,9 @@ public sealed class ChaosSimulator
     private readonly int[] _deploys;
     private readonly (string Service, string Operation, OperationSpec Spec)[] _entryOps;
     private readonly double[] _entryWeights;
+    private readonly ServiceSpec[] _specs;
+    // Calls resolved once (target index, operation) rather than parsed from "service/operation" per request.
+    private readonly Dictionary<CallSpec, (int Target, string Operation, OperationSpec Spec)> _resolved = new(ReferenceEqualityComparer.Instance);
     private readonly CircuitBreakerSpec?[] _breakerSpecs;
     private readonly Dictionary<int, CircuitBreaker> _breakers = [];
     private readonly IstioMetrics? _istio;
@@ -45,6 +48,12 @@ public sealed class ChaosSimulator
         _deploys = new int[_services.Length];
         _entryOps = topology.Entrypoints.Select(e => topology.Resolve(e.Operation)).ToArray();
         _entryWeights = topology.Entrypoints.Select(e => e.Weight).ToArray();
+        _specs = _services.Select(s => topology.Services[s]).ToArray();
+        foreach (var call in topology.Services.Values.SelectMany(s => s.Operations.Values).SelectMany(o => o.Calls))
+        {
+            var (target, operation, spec) = topology.Resolve(call.To);
+            _resolved[call] = (_serviceIndex[target], operation, spec);
+        }
         _breakerSpecs = _services.Select(s => topology.Services[s].CircuitBreaker ?? topology.CircuitBreaker).ToArray();
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
@@ -89,7 +98,7 @@ public sealed class ChaosSimulator
     {
         for (int i = 0; i < _services.Length; i++)
         {
-            var spec = _topology.Services[_services[i]];
+            var spec = _specs[i];
             var s = ServiceState.Normal(spec);
             foreach (var f in _faults) if (f.Service == _services[i]) s.Apply(f, spec, _now);
             s.Restarts += _deploys[i];
@@ -124,8 +133,8 @@ public sealed class ChaosSimulator
     private Outcome Execute(int caller, string service, string operation, OperationSpec spec, double start, string traceId, string? parentSpanId)
     {
         int idx = _serviceIndex[service];
+        var serviceSpec = _specs[idx];
         ref var state = ref _state[idx];
-        var serviceSpec = _topology.Services[service];
         string spanId = NewSpanId();
         double self = LogNormal(spec.LatencyMs * state.LatencyFactor, spec.Jitter) + state.ExtraLatencyMs * (0.7 + 0.6 * _rng.NextDouble());
         _cpuThisInterval[idx] += serviceSpec.CpuPerRequestMs / 1000.0;
@@ -182,8 +191,9 @@ public sealed class ChaosSimulator
     /// </summary>
     private Outcome CallDownstream(string caller, string callerSpanId, string traceId, CallSpec call, double start)
     {
-        var (target, operation, spec) = _topology.Resolve(call.To);
-        int callerIdx = _serviceIndex[caller], targetIdx = _serviceIndex[target];
+        var (targetIdx, operation, spec) = _resolved[call];
+        string target = _services[targetIdx];
+        int callerIdx = _serviceIndex[caller];
         ref var targetState = ref _state[targetIdx];
         var breaker = BreakerFor(callerIdx, targetIdx);
         double t = start, total = 0;
@@ -268,7 +278,7 @@ public sealed class ChaosSimulator
     {
         for (int i = 0; i < _services.Length; i++)
         {
-            var spec = _topology.Services[_services[i]];
+            var spec = _specs[i];
             ref var s = ref _state[i];
             double intervalS = _options.ScrapeIntervalMs / 1000.0;
             _cpuSecondsTotal[i] += _cpuThisInterval[i] + (0.01 + s.ExtraCpuCores) * intervalS;
