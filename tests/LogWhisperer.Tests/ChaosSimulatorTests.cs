@@ -52,6 +52,15 @@ public class ChaosSimulatorTests
         Assert.DoesNotContain(without, r => r is LogRecord l && l.Message.StartsWith("outlier detection"));
     }
 
+    [Theory]
+    [InlineData("\"consecutiveFailures\": 0", "consecutiveFailures must be at least 1")]
+    [InlineData("\"openMs\": -5", "openMs must be positive")]
+    public void NonsenseCircuitBreakerIsAClearError(string setting, string message)
+    {
+        var json = $$"""{ "name": "x", "circuitBreaker": { {{setting}} }, "services": { "a": { "operations": { "op": {} } } }, "entrypoints": [ { "operation": "a/op" } ] }""";
+        Assert.Contains(message, Assert.Throws<InvalidDataException>(() => Topology.Parse(json)).Message);
+    }
+
     [Fact]
     public void IncidentPlanPutsSlowDependenciesOnStoresAndCanOverlapFaults()
     {

@@ -64,6 +64,8 @@ public sealed class Topology
     {
         if (Services.Count == 0) throw new InvalidDataException($"{origin}: no services");
         if (Entrypoints.Count == 0) throw new InvalidDataException($"{origin}: no entrypoints");
+        CheckBreaker(CircuitBreaker, origin);
+        foreach (var (name, service) in Services) CheckBreaker(service.CircuitBreaker, $"{origin}: service '{name}'");
         foreach (var (name, service) in Services)
         {
             if (service.Operations.Count == 0) throw new InvalidDataException($"{origin}: service '{name}' has no operations");
@@ -76,6 +78,13 @@ public sealed class Topology
         foreach (var (name, service) in Services)
             foreach (var opName in service.Operations.Keys)
                 CheckAcyclic($"{name}/{opName}", state, origin);
+    }
+
+    private static void CheckBreaker(CircuitBreakerSpec? breaker, string origin)
+    {
+        if (breaker is null) return;
+        if (breaker.ConsecutiveFailures < 1) throw new InvalidDataException($"{origin}: circuitBreaker.consecutiveFailures must be at least 1");
+        if (!(breaker.OpenMs > 0)) throw new InvalidDataException($"{origin}: circuitBreaker.openMs must be positive");
     }
 
     public (string Service, string Operation, OperationSpec Spec) Resolve(string reference, string context = "")
