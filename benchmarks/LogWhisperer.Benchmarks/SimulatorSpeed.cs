@@ -36,7 +36,8 @@ public static class SimulatorSpeed
     private static void Report(string what, long records, TimeSpan elapsed, int minutes, string extra = "") =>
         Console.WriteLine($"{what}: {records:N0} records in {elapsed.TotalSeconds:0.00} s = {records / elapsed.TotalSeconds:N0} records/s, {minutes * 60 / elapsed.TotalSeconds:0.0}x real time{extra}");
 
-    private sealed class NullSink : IPayloadSink
+    /// <summary>Discards payloads, so that encoding is timed without the disk.</summary>
+    internal sealed class NullSink : IPayloadSink
     {
         public ValueTask WriteAsync(Payload payload, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -31,7 +31,8 @@ public sealed class DirectoryPayloadSink : IPayloadSink
         {
             case WireStream.Metrics:
                 var path = Path.Combine(_directory, MetricsDirectory, payload.TimestampMs.ToString(CultureInfo.InvariantCulture) + ".prom");
-                await File.WriteAllBytesAsync(path, payload.Body.ToArray(), cancellationToken);
+                await using (var scrape = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16, useAsync: true))
+                    await scrape.WriteAsync(payload.Body, cancellationToken);
                 break;
             default:
                 var file = payload.Stream == WireStream.Logs ? _logs : _traces;

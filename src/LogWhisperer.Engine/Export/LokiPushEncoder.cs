@@ -14,6 +14,13 @@ public static class LokiPushEncoder
 {
     public static byte[]? Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName)
     {
+        var buffer = new ArrayBufferWriter<byte>();
+        return Encode(batch, namespaceName, buffer) ? buffer.WrittenSpan.ToArray() : null;
+    }
+
+    /// <summary>Writes the request into <paramref name="output"/>; false (nothing written) when the batch has no logs.</summary>
+    public static bool Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName, IBufferWriter<byte> output)
+    {
         var streams = new OrderedDictionary<(string Cluster, string Service, LogSeverity Level), List<LogRecord>>();
         foreach (var r in batch)
         {
@@ -22,10 +29,9 @@ public static class LokiPushEncoder
             if (!streams.TryGetValue(key, out var list)) streams[key] = list = [];
             list.Add(log);
         }
-        if (streams.Count == 0) return null;
+        if (streams.Count == 0) return false;
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(output))
         {
             json.WriteStartObject();
             json.WriteStartArray("streams");
@@ -54,7 +60,7 @@ public static class LokiPushEncoder
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        return buffer.WrittenSpan.ToArray();
+        return true;
     }
 
     public static string LevelName(LogSeverity level) => level switch

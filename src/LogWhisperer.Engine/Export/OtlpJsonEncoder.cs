@@ -27,6 +27,13 @@ public static class OtlpJsonEncoder
 
     public static byte[]? Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName)
     {
+        var buffer = new ArrayBufferWriter<byte>();
+        return Encode(batch, namespaceName, buffer) ? buffer.WrittenSpan.ToArray() : null;
+    }
+
+    /// <summary>Writes the request into <paramref name="output"/>; false (nothing written) when the batch has no spans.</summary>
+    public static bool Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName, IBufferWriter<byte> output)
+    {
         var byService = new OrderedDictionary<(string Cluster, string Service), List<SpanRecord>>();
         foreach (var r in batch)
         {
@@ -35,10 +42,9 @@ public static class OtlpJsonEncoder
             if (!byService.TryGetValue(key, out var list)) byService[key] = list = [];
             list.Add(span);
         }
-        if (byService.Count == 0) return null;
+        if (byService.Count == 0) return false;
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(output))
         {
             json.WriteStartObject();
             json.WriteStartArray("resourceSpans");
@@ -68,7 +74,7 @@ public static class OtlpJsonEncoder
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        return buffer.WrittenSpan.ToArray();
+        return true;
     }
 
     private static void WriteSpan(Utf8JsonWriter json, SpanRecord s)

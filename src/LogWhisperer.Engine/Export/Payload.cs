@@ -6,7 +6,8 @@ public enum WireStream { Logs, Metrics, Traces }
 /// <summary>
 /// One encoded message: a Loki push request, a Prometheus exposition document, or an OTLP
 /// ExportTraceServiceRequest. <see cref="TimestampMs"/> is the event time of its first record (a key for
-/// files and partitions).
+/// files and partitions). <see cref="Body"/> is valid only until <see cref="IPayloadSink.WriteAsync"/>
+/// returns (the exporter reuses its buffer): a sink that keeps it must copy it.
 /// </summary>
 public sealed record Payload(WireStream Stream, string Cluster, long TimestampMs, ReadOnlyMemory<byte> Body)
 {

@@ -34,6 +34,13 @@ public static class PrometheusTextEncoder
 
     public static string? Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName)
     {
+        var sb = new StringBuilder();
+        return Encode(batch, namespaceName, sb) ? sb.ToString() : null;
+    }
+
+    /// <summary>Appends the document to <paramref name="sb"/>; false (nothing written) when the batch has no samples.</summary>
+    public static bool Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName, StringBuilder sb)
+    {
         var families = new OrderedDictionary<string, List<MetricSample>>(StringComparer.Ordinal);
         foreach (var r in batch)
         {
@@ -42,9 +49,8 @@ public static class PrometheusTextEncoder
             if (!families.TryGetValue(family, out var list)) families[family] = list = [];
             list.Add(m);
         }
-        if (families.Count == 0) return null;
+        if (families.Count == 0) return false;
 
-        var sb = new StringBuilder();
         foreach (var (family, samples) in families)
         {
             var (_, type, help) = FamilyOf(samples[0].Name);
@@ -65,7 +71,7 @@ public static class PrometheusTextEncoder
                 sb.Append(' ').Append(m.TimestampMs).Append('\n');
             }
         }
-        return sb.ToString();
+        return true;
     }
 
     private static void AppendValue(StringBuilder sb, double v)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using LogWhisperer.Telemetry;
 
@@ -10,6 +11,10 @@ namespace LogWhisperer.Export;
 /// </summary>
 public sealed class TelemetryExporter(IPayloadSink sink, string namespaceName = "default") : IAsyncDisposable
 {
+    // Reused for every payload: a run encodes gigabytes, and fresh buffers per second would land on the large-object heap.
+    private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
+    private readonly StringBuilder _text = new(1 << 16);
+
     public long Logs { get; private set; }
     public long Metrics { get; private set; }
     public long Spans { get; private set; }
@@ -31,14 +36,21 @@ public sealed class TelemetryExporter(IPayloadSink sink, string namespaceName = 
                 case SpanRecord: Spans++; break;
             }
         }
-        if (LokiPushEncoder.Encode(batch, namespaceName) is { } logs) await Send(WireStream.Logs, logs);
-        if (PrometheusTextEncoder.Encode(batch, namespaceName) is { } metrics) await Send(WireStream.Metrics, Encoding.UTF8.GetBytes(metrics));
-        if (OtlpJsonEncoder.Encode(batch, namespaceName) is { } traces) await Send(WireStream.Traces, traces);
-
-        async ValueTask Send(WireStream stream, byte[] body)
+        _buffer.ResetWrittenCount();
+        if (LokiPushEncoder.Encode(batch, namespaceName, _buffer)) await Send(WireStream.Logs);
+        _text.Clear();
+        if (PrometheusTextEncoder.Encode(batch, namespaceName, _text))
         {
-            Bytes += body.Length;
-            await sink.WriteAsync(new Payload(stream, cluster, first, body), cancellationToken);
+            foreach (var chunk in _text.GetChunks()) Encoding.UTF8.GetBytes(chunk.Span, _buffer);
+            await Send(WireStream.Metrics);
+        }
+        if (OtlpJsonEncoder.Encode(batch, namespaceName, _buffer)) await Send(WireStream.Traces);
+
+        async ValueTask Send(WireStream stream)
+        {
+            Bytes += _buffer.WrittenCount;
+            await sink.WriteAsync(new Payload(stream, cluster, first, _buffer.WrittenMemory), cancellationToken);
+            _buffer.ResetWrittenCount();
         }
     }
 

@@ -4,9 +4,10 @@ namespace LogWhisperer.Simulation;
 
 /// <summary>
 /// Drives a topology with request traffic, second by simulated second, and writes the telemetry a real
-/// mesh would: server and client spans, log lines, and scraped container metrics. Faults change service
-/// behaviour and propagate to callers through timeouts, retries and failed calls, so the symptom is often
-/// loudest away from the cause. Deterministic for a seed.
+/// mesh would: server and client spans, log lines, scraped container metrics and (optionally) the Istio
+/// request metrics. Faults change service behaviour and propagate to callers through timeouts, retries,
+/// circuit breakers and failed calls, so the symptom is often loudest away from the cause. Deterministic
+/// for a seed.
 /// </summary>
 public sealed class ChaosSimulator
 {
