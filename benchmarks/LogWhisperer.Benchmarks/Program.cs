@@ -1,8 +1,11 @@
 using BenchmarkDotNet.Running;
 using LogWhisperer.Benchmarks;
 
-// `e2e [services] [minutes]`: the end-to-end throughput run; anything else goes to BenchmarkDotNet.
+// `e2e [services] [minutes]`: the end-to-end throughput run; anything else (but `sim`) goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "e2e")
     return await EndToEnd.RunAsync(args.Skip(1).ToArray());
+// `sim [services] [minutes]`: the chaos simulator alone, in memory and encoded to the wire formats.
+if (args.Length > 0 && args[0] == "sim")
+    return SimulatorSpeed.Run(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
 return 0;

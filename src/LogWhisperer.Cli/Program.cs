@@ -8,6 +8,7 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(FinetuneCommand.Create());
+root.Subcommands.Add(ChaosCommand.Create());
 
 // Ctrl-C is handled by the commands themselves (first press drains, second aborts).
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -7,7 +7,7 @@ namespace LogWhisperer.Tests;
 /// <summary>The program as users run it (README's first command), in a child process.</summary>
 public class CliTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
+    internal static (int Exit, string Out, string Err) Run(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestData.RepoRoot };
         psi.ArgumentList.Add(TestData.CliDll);

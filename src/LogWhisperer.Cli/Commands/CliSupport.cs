@@ -68,6 +68,17 @@ internal static class CliSupport
         return baselines;
     }
 
+    /// <summary>
+    /// The fault kinds a model was trained to name: demo and eval draw their incidents from these, so a model
+    /// trained before a kind was added is judged on what it knows (and its plans stay reproducible).
+    /// </summary>
+    public static FaultKind[] KindsOf(GatScorer scorer)
+    {
+        var kinds = scorer.Model.Config.FaultKinds.Select(n => Enum.TryParse<FaultKind>(n, out var k) ? k : (FaultKind?)null)
+            .OfType<FaultKind>().ToArray();
+        return kinds.Length > 0 ? kinds : IncidentPlan.AllKinds;
+    }
+
     /// <summary>First Ctrl-C: stop reading and drain. Second: abort.</summary>
     public static (CancellationTokenSource Stop, CancellationTokenSource Abort) CtrlC(TextWriter log)
     {

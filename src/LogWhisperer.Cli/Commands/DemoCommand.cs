@@ -19,7 +19,7 @@ internal static class DemoCommand
         var model = CliSupport.ModelOption();
         var device = CliSupport.DeviceOption();
         var seed = CliSupport.SeedOption(7);
-        var kind = new Option<FaultKind?>("--fault") { Description = $"Fault to inject: {string.Join(", ", Enum.GetNames<FaultKind>())} (default: chosen by the seed)" };
+        var kind = new Option<FaultKind?>("--fault") { Description = $"Fault to inject: {string.Join(", ", Enum.GetNames<FaultKind>())} (default: chosen by the seed among those the model names)" };
         var service = new Option<string?>("--service") { Description = "Service to inject it into (default: chosen by the seed)" };
         var warmup = new Option<int>("--warmup-minutes") { Description = "Normal traffic before the fault", DefaultValueFactory = _ => 6 };
         var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 };
@@ -37,7 +37,8 @@ internal static class DemoCommand
             var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
             var sim = new SimulationOptions { Cluster = topo.Name, Seed = parse.GetValue(seed) };
             var rng = new Random(parse.GetValue(seed));
-            var faultKind = parse.GetValue(kind) ?? IncidentPlan.AllKinds[rng.Next(IncidentPlan.AllKinds.Length)];
+            var known = CliSupport.KindsOf(scorer);
+            var faultKind = parse.GetValue(kind) ?? known[rng.Next(known.Length)];
             var faultService = parse.GetValue(service) ?? topo.ServiceNames[rng.Next(topo.ServiceNames.Count)];
             if (!topo.Services.ContainsKey(faultService)) throw new ArgumentException($"topology '{topo.Name}' has no service '{faultService}'");
             long onset = sim.StartMs + parse.GetValue(warmup) * 60_000L;

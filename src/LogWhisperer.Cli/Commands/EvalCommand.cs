@@ -31,7 +31,7 @@ internal static class EvalCommand
             var baselines = CliSupport.Baselines(parse.GetValue(edgeless)!, parse.GetValue(device)!);
             int total = parse.GetValue(incidents), evalSeed = parse.GetValue(seed);
 
-            var result = await new Evaluator(topo, scorer, baselines).RunAsync(total, evalSeed, new Progress<string>(Console.Error.WriteLine), ct);
+            var result = await new Evaluator(topo, scorer, baselines, kinds: CliSupport.KindsOf(scorer)).RunAsync(total, evalSeed, new Progress<string>(Console.Error.WriteLine), ct);
             Console.WriteLine($"eval: {topo.Name}, {total} incidents, seed {evalSeed}, model {Path.GetFileName(parse.GetValue(model))}");
             Console.WriteLine();
             Console.WriteLine("Engine, end to end (first RCA event during each incident):");

@@ -4,9 +4,10 @@ namespace LogWhisperer.Simulation;
 
 /// <summary>
 /// Drives a topology with request traffic, second by simulated second, and writes the telemetry a real
-/// mesh would: server and client spans, log lines, and scraped container metrics. Faults change service
-/// behaviour and propagate to callers through timeouts, retries and failed calls, so the symptom is often
-/// loudest away from the cause. Deterministic for a seed.
+/// mesh would: server and client spans, log lines, scraped container metrics and (optionally) the Istio
+/// request metrics. Faults change service behaviour and propagate to callers through timeouts, retries,
+/// circuit breakers and failed calls, so the symptom is often loudest away from the cause. Deterministic
+/// for a seed.
 /// </summary>
 public sealed class ChaosSimulator
 {
@@ -23,6 +24,12 @@ public sealed class ChaosSimulator
     private readonly int[] _deploys;
     private readonly (string Service, string Operation, OperationSpec Spec)[] _entryOps;
     private readonly double[] _entryWeights;
+    private readonly ServiceSpec[] _specs;
+    // Calls resolved once (target index, operation) rather than parsed from "service/operation" per request.
+    private readonly Dictionary<CallSpec, (int Target, string Operation, OperationSpec Spec)> _resolved = new(ReferenceEqualityComparer.Instance);
+    private readonly CircuitBreakerSpec?[] _breakerSpecs;
+    private readonly Dictionary<int, CircuitBreaker> _breakers = [];
+    private readonly IstioMetrics? _istio;
     private List<TelemetryRecord> _out = [];
     private long _now;
 
@@ -42,6 +49,14 @@ public sealed class ChaosSimulator
         _deploys = new int[_services.Length];
         _entryOps = topology.Entrypoints.Select(e => topology.Resolve(e.Operation)).ToArray();
         _entryWeights = topology.Entrypoints.Select(e => e.Weight).ToArray();
+        _specs = _services.Select(s => topology.Services[s]).ToArray();
+        foreach (var call in topology.Services.Values.SelectMany(s => s.Operations.Values).SelectMany(o => o.Calls))
+        {
+            var (target, operation, spec) = topology.Resolve(call.To);
+            _resolved[call] = (_serviceIndex[target], operation, spec);
+        }
+        _breakerSpecs = _services.Select(s => topology.Services[s].CircuitBreaker ?? topology.CircuitBreaker).ToArray();
+        _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
     }
 
@@ -63,7 +78,7 @@ public sealed class ChaosSimulator
         {
             long start = _now + _rng.Next(1000);
             var (service, operation, spec) = _entryOps[PickWeighted(_entryWeights)];
-            Execute(service, operation, spec, start, NewTraceId(), parentSpanId: null);
+            Execute(-1, service, operation, spec, start, NewTraceId(), parentSpanId: null);
         }
 
         if ((_now - _options.StartMs) % _options.ScrapeIntervalMs == 0) Scrape();
@@ -84,12 +99,15 @@ public sealed class ChaosSimulator
     {
         for (int i = 0; i < _services.Length; i++)
         {
-            var spec = _topology.Services[_services[i]];
+            var spec = _specs[i];
             var s = ServiceState.Normal(spec);
             foreach (var f in _faults) if (f.Service == _services[i]) s.Apply(f, spec, _now);
             s.Restarts += _deploys[i];
             foreach (var e in _benign)
                 if (e.Kind == BenignEventKind.GcPause && e.Service == _services[i] && e.IsActive(_now)) s.ExtraLatencyMs += 100 + 200 * e.Intensity;
+            if (s.Crashed)
+                Log(_services[i], _now + 900, LogSeverity.Fatal,
+                    $"panic: failed to initialise {_services[i]}: dial tcp 10.0.{i / 250}.{i % 250 + 2}:5432: connect: connection refused\n   at main.mustConnect() in main.go:line 57\n   at main.main() in main.go:line 31\nexit status 2");
             _state[i] = s;
         }
     }
@@ -112,14 +130,17 @@ public sealed class ChaosSimulator
     private readonly record struct Outcome(double DurationMs, bool Failed, string? Reason);
 
     /// <summary>Serves one request in a service: its own work, its downstream calls, its span and logs.</summary>
-    private Outcome Execute(string service, string operation, OperationSpec spec, double start, string traceId, string? parentSpanId)
+    /// <param name="caller">Index of the calling service, -1 for a request entering at the edge.</param>
+    private Outcome Execute(int caller, string service, string operation, OperationSpec spec, double start, string traceId, string? parentSpanId)
     {
         int idx = _serviceIndex[service];
+        var serviceSpec = _specs[idx];
         ref var state = ref _state[idx];
-        var serviceSpec = _topology.Services[service];
         string spanId = NewSpanId();
         double self = LogNormal(spec.LatencyMs * state.LatencyFactor, spec.Jitter) + state.ExtraLatencyMs * (0.7 + 0.6 * _rng.NextDouble());
         _cpuThisInterval[idx] += serviceSpec.CpuPerRequestMs / 1000.0;
+        bool stuck = state.SlowShare > 0 && _rng.NextDouble() < state.SlowShare;
+        if (stuck) self += state.SlowExtraMs * (0.5 + _rng.NextDouble());
 
         double t = start + self / 2;
         string? failedCall = null, failReason = null;
@@ -156,53 +177,76 @@ public sealed class ChaosSimulator
             Log(service, (long)(start + duration), LogSeverity.Error, $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}");
         else if (_rng.NextDouble() < _options.InfoLogSampling)
             Log(service, (long)(start + duration), LogSeverity.Info, $"{operation} completed status=200 duration={duration:F1}ms trace_id={traceId}");
+        if (stuck && _rng.NextDouble() < 0.3)
+            Log(service, (long)(start + duration), LogSeverity.Warn, $"slow {operation}: duration={self:F0}ms waiting for lock rows_examined={_rng.Next(1000, 90000)} trace_id={traceId}");
+        _istio?.Record(IstioMetrics.Reporter.Destination, caller, idx, failed ? 500 : 200, duration);
         if (state.HighMemory && _rng.NextDouble() < 0.05)
             Log(service, (long)(start + duration), LogSeverity.Warn, $"GC pause of {50 + _rng.Next(400)}ms, heap {state.MemoryMb:F0}MB of {serviceSpec.MemoryLimitMb:F0}MB");
 
         return new Outcome(duration, failed, failed ? "status=500 Internal Server Error" : null);
     }
 
-    /// <summary>A client call with the mesh's timeout and retry policy; writes the client span per attempt.</summary>
+    /// <summary>
+    /// A client call with the mesh's timeout, retry and circuit-breaking policy; writes the client span per
+    /// attempt and the caller's (source-reported) Istio metrics.
+    /// </summary>
     private Outcome CallDownstream(string caller, string callerSpanId, string traceId, CallSpec call, double start)
     {
-        var (target, operation, spec) = _topology.Resolve(call.To);
-        ref var targetState = ref _state[_serviceIndex[target]];
+        var (targetIdx, operation, spec) = _resolved[call];
+        string target = _services[targetIdx];
+        int callerIdx = _serviceIndex[caller];
+        ref var targetState = ref _state[targetIdx];
+        var breaker = BreakerFor(callerIdx, targetIdx);
         double t = start, total = 0;
         Outcome last = default;
         for (int attempt = 0; attempt <= call.Retries; attempt++)
         {
+            if (breaker is not null && !breaker.Allows(t))
+            {
+                // Ejected: the sidecar fails the call at once without sending it, and does not retry.
+                last = new Outcome(0.1, true, "no healthy upstream (circuit open)");
+                Record(callerIdx, targetIdx, 503, last.DurationMs);
+                _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, NewSpanId(), callerSpanId, operation, SpanKind.Client, target, last.DurationMs, true));
+                total += last.DurationMs;
+                break;
+            }
             double network = LogNormal(0.3, 0.3);
             bool retryable;
+            int code;
             if (targetState.Down)
             {
                 last = new Outcome(network + 1, true, "connection refused (UNAVAILABLE)");
-                retryable = true;
+                retryable = true; code = 503;
             }
             else if (_rng.NextDouble() < targetState.IncomingLossRate)
             {
                 // The request (or its reply) was dropped: the caller waits for its deadline.
                 last = new Outcome(call.TimeoutMs, true, $"context deadline exceeded (timeout {call.TimeoutMs:F0}ms)");
-                retryable = true;
+                retryable = true; code = 504;
             }
             else
             {
                 string clientSpanId = NewSpanId();
-                var server = Execute(target, operation, spec, t + network / 2, traceId, clientSpanId);
+                var server = Execute(callerIdx, target, operation, spec, t + network / 2, traceId, clientSpanId);
                 if (server.DurationMs + network > call.TimeoutMs)
                 {
                     last = new Outcome(call.TimeoutMs, true, $"context deadline exceeded (timeout {call.TimeoutMs:F0}ms)");
-                    retryable = true;
+                    retryable = true; code = 504;
                 }
                 else
                 {
                     last = new Outcome(server.DurationMs + network, server.Failed, server.Reason);
-                    retryable = false;
+                    retryable = false; code = server.Failed ? 500 : 200;
                 }
+                Record(callerIdx, targetIdx, code, last.DurationMs);
+                Trip(breaker, caller, target, code, t + last.DurationMs);
                 _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, clientSpanId, callerSpanId, operation, SpanKind.Client, target, last.DurationMs, last.Failed));
                 t += last.DurationMs; total += last.DurationMs;
                 if (!last.Failed || !retryable) return last with { DurationMs = total };
                 continue;
             }
+            Record(callerIdx, targetIdx, code, last.DurationMs);
+            Trip(breaker, caller, target, code, t + last.DurationMs);
             _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, NewSpanId(), callerSpanId, operation, SpanKind.Client, target, last.DurationMs, true));
             t += last.DurationMs; total += last.DurationMs;
             if (!retryable) break;
@@ -210,11 +254,32 @@ public sealed class ChaosSimulator
         return last with { DurationMs = total };
     }
 
+    private void Record(int caller, int target, int code, double durationMs) =>
+        _istio?.Record(IstioMetrics.Reporter.Source, caller, target, code, durationMs);
+
+    private CircuitBreaker? BreakerFor(int caller, int target)
+    {
+        if (_breakerSpecs[target] is not { } spec) return null;
+        int key = caller * _services.Length + target;
+        if (!_breakers.TryGetValue(key, out var breaker)) _breakers[key] = breaker = new CircuitBreaker(spec);
+        return breaker;
+    }
+
+    /// <summary>
+    /// Only gateway errors (connection failures, 503, timeouts) count, as with Istio's consecutiveGatewayErrors:
+    /// a 500 passed up from deeper in the call tree must not eject every hop above the fault.
+    /// </summary>
+    private void Trip(CircuitBreaker? breaker, string caller, string target, int code, double timeMs)
+    {
+        if (breaker is null || !breaker.Report(code is 502 or 503 or 504, timeMs)) return;
+        Log(caller, (long)timeMs, LogSeverity.Warn, $"outlier detection: ejecting {target} for {breaker.Spec.OpenMs / 1000:F0}s after {breaker.Spec.ConsecutiveFailures} consecutive failures");
+    }
+
     private void Scrape()
     {
         for (int i = 0; i < _services.Length; i++)
         {
-            var spec = _topology.Services[_services[i]];
+            var spec = _specs[i];
             ref var s = ref _state[i];
             double intervalS = _options.ScrapeIntervalMs / 1000.0;
             _cpuSecondsTotal[i] += _cpuThisInterval[i] + (0.01 + s.ExtraCpuCores) * intervalS;
@@ -225,6 +290,7 @@ public sealed class ChaosSimulator
             _out.Add(new MetricSample(ts, _options.Cluster, svc, "container_cpu_usage_seconds_total", _cpuSecondsTotal[i]));
             _out.Add(new MetricSample(ts, _options.Cluster, svc, "container_memory_working_set_bytes", s.MemoryMb * (0.97 + 0.06 * _rng.NextDouble()) * 1048576));
             _out.Add(new MetricSample(ts, _options.Cluster, svc, "kube_pod_container_status_restarts_total", s.Restarts));
+            _istio?.Scrape(i, ts, _options.Cluster, _out);
         }
     }
 

@@ -20,6 +20,12 @@ public enum FaultKind
     NetworkLoss,
     /// <summary>A new version rolls out with a bug: new exception templates and errors.</summary>
     BadDeploy,
+    /// <summary>The container crashes soon after every start; Kubernetes restarts it with a growing back-off, so it
+    /// flaps between short lives (fatal logs, restarts) and telemetry gaps.</summary>
+    CrashLoop,
+    /// <summary>A backing store (database, cache, queue) answers a share of requests very slowly (lock contention,
+    /// slow disk): a heavy latency tail, slow-query logs, and callers that time out and retry.</summary>
+    SlowDependency,
 }
 
 /// <summary>One injected fault, which is also the ground truth of the incident it causes.</summary>

@@ -16,6 +16,11 @@ internal struct ServiceState
     public double IncomingLossRate;
     public int Restarts;
     public bool HighMemory;
+    /// <summary>The container crashed during this second (a crash loop's fatal exit).</summary>
+    public bool Crashed;
+    /// <summary>Share of requests stuck behind a slow store (lock wait, slow disk), and how long they wait.</summary>
+    public double SlowShare;
+    public double SlowExtraMs;
 
     public static ServiceState Normal(ServiceSpec spec) => new() { LatencyFactor = 1, ErrorRate = 0.001, MemoryMb = spec.MemoryMb };
 
@@ -62,10 +67,38 @@ internal struct ServiceState
             case FaultKind.NetworkLoss when active:
                 IncomingLossRate += 0.15 + 0.5 * x;
                 break;
+            case FaultKind.CrashLoop:
+                ApplyCrashLoop(elapsedS, active, x);
+                break;
+            case FaultKind.SlowDependency when active:
+                SlowShare += 0.2 + 0.5 * x;
+                SlowExtraMs += 300 + 1200 * x;
+                break;
             case FaultKind.BadDeploy:
                 Restarts += 1; // the rollout replaced the pod
                 if (active) { ErrorRate += 0.1 + 0.5 * x; BadDeployErrors = true; }
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Each life lasts (12 - 8x) s, then the container exits and Kubernetes waits a back-off that doubles from
+    /// 10 s up to a 40 s cap (CrashLoopBackOff) before starting it again. Once the fault ends the next start sticks.
+    /// </summary>
+    private void ApplyCrashLoop(double elapsedS, bool active, double x)
+    {
+        double lifeS = 12 - 8 * x, t = 0, backoffS = 10;
+        while (true)
+        {
+            if (elapsedS < t + lifeS)
+            {
+                if (active) { ErrorRate += 0.05; Crashed = elapsedS >= t + lifeS - 1; } // requests racing the exit fail
+                return;
+            }
+            Restarts += 1;
+            if (active && elapsedS < t + lifeS + backoffS) { Down = true; return; }
+            t += lifeS + backoffS;
+            backoffS = Math.Min(backoffS * 2, 40);
         }
     }
 }

@@ -13,4 +13,11 @@ public sealed record SimulationOptions
     public double InfoLogSampling { get; init; } = 0.3;
     /// <summary>Mean number of benign events (deploys, load spikes, GC pauses) per simulated hour.</summary>
     public double BenignEventsPerHour { get; init; } = 6;
+    /// <summary>
+    /// Also export the Istio request metrics (istio_requests_total, istio_request_duration_milliseconds) per
+    /// workload. Off by default: the engine does not read them, and they add many samples per scrape.
+    /// </summary>
+    public bool IstioMetrics { get; init; }
+    /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
+    public string Namespace { get; init; } = "default";
 }

@@ -15,6 +15,8 @@ public sealed class Topology
     public string? Source { get; init; }
     /// <summary>Mean requests per second entering at the edge (the daily load curve varies around it).</summary>
     public double RequestsPerSecond { get; init; } = 30;
+    /// <summary>Mesh-wide outlier detection for every destination (null: none, as in a mesh without a DestinationRule).</summary>
+    public CircuitBreakerSpec? CircuitBreaker { get; init; }
     public required Dictionary<string, ServiceSpec> Services { get; init; }
     public required List<EntryPoint> Entrypoints { get; init; }
 
@@ -30,6 +32,7 @@ public sealed class Topology
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower), new CallSpecConverter() },
         WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, // written files hold only what is set
     };
 
     public static Topology Load(string path)
@@ -61,6 +64,8 @@ public sealed class Topology
     {
         if (Services.Count == 0) throw new InvalidDataException($"{origin}: no services");
         if (Entrypoints.Count == 0) throw new InvalidDataException($"{origin}: no entrypoints");
+        CheckBreaker(CircuitBreaker, origin);
+        foreach (var (name, service) in Services) CheckBreaker(service.CircuitBreaker, $"{origin}: service '{name}'");
         foreach (var (name, service) in Services)
         {
             if (service.Operations.Count == 0) throw new InvalidDataException($"{origin}: service '{name}' has no operations");
@@ -73,6 +78,13 @@ public sealed class Topology
         foreach (var (name, service) in Services)
             foreach (var opName in service.Operations.Keys)
                 CheckAcyclic($"{name}/{opName}", state, origin);
+    }
+
+    private static void CheckBreaker(CircuitBreakerSpec? breaker, string origin)
+    {
+        if (breaker is null) return;
+        if (breaker.ConsecutiveFailures < 1) throw new InvalidDataException($"{origin}: circuitBreaker.consecutiveFailures must be at least 1");
+        if (!(breaker.OpenMs > 0)) throw new InvalidDataException($"{origin}: circuitBreaker.openMs must be positive");
     }
 
     public (string Service, string Operation, OperationSpec Spec) Resolve(string reference, string context = "")
@@ -117,7 +129,21 @@ public sealed class ServiceSpec
     public double CpuPerRequestMs { get; init; } = 2;
     public double MemoryMb { get; init; } = 128;
     public double MemoryLimitMb { get; init; } = 512;
+    /// <summary>Outlier detection for calls to this service; overrides the topology's.</summary>
+    public CircuitBreakerSpec? CircuitBreaker { get; init; }
     public required Dictionary<string, OperationSpec> Operations { get; init; }
+}
+
+/// <summary>
+/// A caller-side circuit breaker as a mesh applies it (Istio outlier detection with consecutiveGatewayErrors):
+/// after <see cref="ConsecutiveFailures"/> calls in a row end in a connection failure, 503 or timeout, the
+/// destination is ejected and calls fail fast for
+/// <see cref="OpenMs"/>; the first call after that is a probe that closes the circuit or opens it again.
+/// </summary>
+public sealed class CircuitBreakerSpec
+{
+    public int ConsecutiveFailures { get; init; } = 5;
+    public double OpenMs { get; init; } = 10_000;
 }
 
 public sealed class OperationSpec

@@ -1,0 +1,50 @@
+using LogWhisperer.Export;
+using LogWhisperer.Simulation;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>`logwhisperer chaos` as users run it, in a child process.</summary>
+public class ChaosCliTests
+{
+    [Fact]
+    public void ChaosRunWritesEveryFormatAndTheGroundTruthAndSummarises()
+    {
+        var dir = TestData.TempDir();
+        var (exit, stdout, stderr) = CliTests.Run("chaos", "run", "--topology", "bookinfo", "--minutes", "10", "--incidents", "2", "--seed", "3", "--out", dir);
+        Assert.True(exit == 0, stderr);
+        foreach (var file in new[] { DirectoryPayloadSink.LokiFile, DirectoryPayloadSink.OtlpFile, ChaosRecorder.GroundTruthFile, ChaosRecorder.TopologyFile })
+            Assert.True(new FileInfo(Path.Combine(dir, file)).Length > 0, file);
+        Assert.Equal(10 * 60 / 5, Directory.GetFiles(Path.Combine(dir, DirectoryPayloadSink.MetricsDirectory), "*.prom").Length);
+        var incidents = GroundTruthEntry.ReadFile(Path.Combine(dir, ChaosRecorder.GroundTruthFile)).Where(e => e.Type == GroundTruthEntry.Incident).ToList();
+        Assert.Equal(2, incidents.Count);
+        long start = new SimulationOptions().StartMs;
+        Assert.All(incidents, i => Assert.InRange(i.StartMs, start + 5 * 60_000, start + 10 * 60_000));
+        Assert.All(incidents, i => Assert.True(i.EndMs <= start + 10 * 60_000 && i.EndMs > i.StartMs));
+        Assert.Matches(@"^chaos: [0-9,]+ records \([0-9,]+ log lines, [0-9,]+ metric samples, [0-9,]+ spans\), .* records/s, [0-9.]+x real time", stdout.Trim());
+        Assert.Contains("bookinfo (5 services)", stderr);
+    }
+
+    [Fact]
+    public void ChaosTopologyWritesALoadableMeshOfTheRequestedSize()
+    {
+        var file = Path.Combine(TestData.TempDir(), "mesh.json");
+        var (exit, _, stderr) = CliTests.Run("chaos", "topology", "--services", "300", "--seed", "2", "--out", file);
+        Assert.True(exit == 0, stderr);
+        var topology = Topology.Load(file);
+        Assert.Equal(300, topology.Services.Count);
+        Assert.NotNull(topology.CircuitBreaker);
+        Assert.Contains("300 services", stderr);
+    }
+
+    [Fact]
+    public void ImpossiblePlansAndBadSizesAreClearErrors()
+    {
+        var (exit, _, err) = CliTests.Run("chaos", "run", "--minutes", "6", "--incidents", "5", "--out", TestData.TempDir());
+        Assert.Equal(1, exit);
+        Assert.Contains("5 incident(s) need at least", err);
+        var (exit2, _, err2) = CliTests.Run("chaos", "topology", "--services", "2");
+        Assert.Equal(1, exit2);
+        Assert.Contains("at least 3 services", err2);
+        Assert.DoesNotContain("   at ", err + err2);
+    }
+}

@@ -1,0 +1,101 @@
+using LogWhisperer.Simulation;
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>
+/// Every fault kind, injected into every shipped topology, leaves the symptom it should in the telemetry,
+/// one a fault-free run of the same seed does not show.
+/// </summary>
+public class FaultSymptomTests
+{
+    private static readonly long T0 = new SimulationOptions().StartMs;
+    private const long Onset = 30_000, Duration = 100_000, End = 140_000;
+
+    public static TheoryData<string, string, FaultKind> Cases()
+    {
+        // A busy inner service per topology, and the store it depends on for slow dependencies.
+        var targets = new Dictionary<string, (string Service, string Store)>
+        {
+            ["online-boutique"] = ("cartservice", "redis-cart"),
+            ["sock-shop"] = ("carts", "carts-db"),
+            ["bookinfo"] = ("reviews", "mongodb"),
+            ["train-ticket"] = ("ts-seat-service", "mysql"),
+        };
+        var data = new TheoryData<string, string, FaultKind>();
+        foreach (var (topology, (service, store)) in targets)
+            foreach (var kind in Enum.GetValues<FaultKind>())
+                data.Add(topology, kind == FaultKind.SlowDependency ? store : service, kind);
+        return data;
+    }
+
+    [Fact]
+    public void EveryShippedTopologyIsCovered()
+    {
+        var covered = Cases().Select(c => (string)c[0]).ToHashSet();
+        var shipped = Directory.GetFiles(Path.Combine(TestData.RepoRoot, "topologies"), "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!).ToHashSet();
+        Assert.Equal(shipped, covered);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FaultLeavesItsSymptom(string topologyName, string service, FaultKind kind)
+    {
+        var topology = Topology.Load(TestData.TopologyPath(topologyName));
+        var fault = new Fault(service, kind, T0 + Onset, T0 + Onset + Duration, 0.7);
+        var faulty = Measure(topology, service, [fault]);
+        var healthy = Measure(topology, service, []);
+        string context = $"{kind} on {topologyName}/{service}: faulty {faulty}, healthy {healthy}";
+        Assert.True(healthy.ServerSpans > 50, $"the target must see traffic: {context}");
+        Assert.True(Symptom(kind, faulty, healthy), context);
+        // The fault-free run is quiet by the same yardsticks.
+        Assert.True(healthy.ErrorShare < 0.02 && healthy.Restarts == 0 && healthy.FatalLogs == 0, context);
+    }
+
+    private static bool Symptom(FaultKind kind, Window f, Window h) => kind switch
+    {
+        FaultKind.Latency => f.MedianMs > 3 * h.MedianMs + 20,
+        FaultKind.Errors => f.ErrorShare > 0.1 && f.CallerErrorShare > h.CallerErrorShare + 0.05,
+        FaultKind.PodKill => f.SilentSeconds >= 15 && f.CallerErrorShare > 0.1 && f.Restarts >= 1,
+        FaultKind.CpuHog => f.CpuCores > h.CpuCores + 0.4 && f.MedianMs > 1.5 * h.MedianMs,
+        FaultKind.MemoryLeak => f.MaxMemoryBytes > 1.5 * h.MaxMemoryBytes || f.Restarts >= 1,
+        FaultKind.NetworkLoss => f.CallerErrorShare > 0.1 && f.ErrorShare < 0.05, // loudest at the callers
+        FaultKind.BadDeploy => f.NewTemplateErrors > 0 && f.ErrorShare > 0.05 && f.Restarts >= 1,
+        FaultKind.CrashLoop => f.Restarts >= 2 && f.FatalLogs >= 2 && f.SilentSeconds >= 10,
+        FaultKind.SlowDependency => f.P95Ms > 5 * h.P95Ms && f.SlowLogs > 0,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    private sealed record Window(int ServerSpans, double ErrorShare, double MedianMs, double P95Ms, double CallerErrorShare,
+        int SilentSeconds, double CpuCores, double MaxMemoryBytes, double Restarts, int FatalLogs, int NewTemplateErrors, int SlowLogs);
+
+    /// <summary>What the target service and its callers showed while the fault was on (or would have been).</summary>
+    private static Window Measure(Topology topology, string service, IReadOnlyList<Fault> faults)
+    {
+        var sim = new ChaosSimulator(topology, new SimulationOptions { Seed = 3, BenignEventsPerHour = 0 }, faults);
+        var records = sim.RunUntil(T0 + End).SelectMany(b => b).ToList();
+        bool During(TelemetryRecord r) => r.TimestampMs >= T0 + Onset && r.TimestampMs < T0 + Onset + Duration;
+        var server = records.OfType<SpanRecord>().Where(s => s.Service == service && s.Kind == SpanKind.Server && During(s)).Select(s => s.DurationMs).ToList();
+        var serverErrors = records.OfType<SpanRecord>().Count(s => s.Service == service && s.Kind == SpanKind.Server && During(s) && s.IsError);
+        var calls = records.OfType<SpanRecord>().Where(s => s.PeerService == service && During(s)).ToList();
+        var alive = records.Where(r => r.Service == service && During(r) && r is SpanRecord { Kind: SpanKind.Server } or MetricSample)
+            .Select(r => (r.TimestampMs - T0) / 1000).ToHashSet();
+        var metrics = records.OfType<MetricSample>().Where(m => m.Service == service).ToList();
+        var cpu = metrics.Where(m => m.Name == "container_cpu_usage_seconds_total" && During(m)).ToList();
+        var logs = records.OfType<LogRecord>().Where(l => l.Service == service && During(l)).ToList();
+        server.Sort();
+        return new Window(
+            server.Count,
+            server.Count == 0 ? 0 : serverErrors / (double)server.Count,
+            server.Count == 0 ? 0 : server[server.Count / 2],
+            server.Count == 0 ? 0 : server[(int)(server.Count * 0.95)],
+            calls.Count == 0 ? 0 : calls.Count(c => c.IsError) / (double)calls.Count,
+            (int)(Duration / 1000) - alive.Count,
+            cpu.Count < 2 ? 0 : (cpu[^1].Value - cpu[0].Value) / ((cpu[^1].TimestampMs - cpu[0].TimestampMs) / 1000.0),
+            metrics.Where(m => m.Name == "container_memory_working_set_bytes" && During(m)).Select(m => m.Value).DefaultIfEmpty(0).Max(),
+            metrics.Where(m => m.Name == "kube_pod_container_status_restarts_total").Select(m => m.Value).DefaultIfEmpty(0).Max(),
+            logs.Count(l => l.Severity == LogSeverity.Fatal),
+            logs.Count(l => l.Message.Contains("NullReferenceException")),
+            logs.Count(l => l.Message.StartsWith("slow ")));
+    }
+}
