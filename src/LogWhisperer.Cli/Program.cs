@@ -6,6 +6,9 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
+root.Subcommands.Add(KafkaCommands.Dev());
+root.Subcommands.Add(KafkaCommands.Produce());
+root.Subcommands.Add(KafkaCommands.Engine());
 
 // Ctrl-C is handled by the commands themselves (first press drains, second aborts).
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -9,7 +9,7 @@ namespace LogWhisperer.Kafka;
 /// configured lag — and every earlier message of its partition is committable too. A crash therefore
 /// re-reads, never skips, input whose RCA events may not have been published.
 /// </summary>
-internal sealed class OffsetTracker(long windowSizeMs, long lagMs)
+internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
 {
     private readonly record struct Entry(long NextOffset, string? Cluster, long MaxTs, Dictionary<string, long>? Clusters);
 
@@ -17,6 +17,7 @@ internal sealed class OffsetTracker(long windowSizeMs, long lagMs)
     private readonly Dictionary<TopicPartition, Queue<Entry>> _pending = [];
     private readonly Dictionary<string, long> _done = [];
     private readonly Dictionary<TopicPartition, long> _ready = [];
+    private readonly Dictionary<string, long> _newest = [];
 
     /// <summary>Registers a consumed message and the records decoded from it (output[from..]).</summary>
     public void Track(TopicPartition tp, long offset, List<TelemetryRecord> output, int from)
@@ -33,6 +34,8 @@ internal sealed class OffsetTracker(long windowSizeMs, long lagMs)
         }
         lock (_lock)
         {
+            if (cluster is not null) _newest[cluster] = Math.Max(_newest.GetValueOrDefault(cluster, long.MinValue), maxTs);
+            if (clusters is not null) foreach (var (c, ts) in clusters) _newest[c] = Math.Max(_newest.GetValueOrDefault(c, long.MinValue), ts);
             if (!_pending.TryGetValue(tp, out var queue)) _pending[tp] = queue = new Queue<Entry>();
             queue.Enqueue(new Entry(offset + 1, cluster, maxTs, clusters));
             Advance(tp, queue);
@@ -47,6 +50,15 @@ internal sealed class OffsetTracker(long windowSizeMs, long lagMs)
             _done[cluster] = windowEndMs;
             foreach (var (tp, queue) in _pending) Advance(tp, queue);
         }
+    }
+
+    /// <summary>
+    /// The stream ended and the pipeline flushed every open window: everything read so far is handled
+    /// (the commit lag still applies).
+    /// </summary>
+    public void AllFlushed()
+    {
+        lock (_lock) foreach (var (cluster, newest) in _newest) WindowDone(cluster, LastWindowEnd(newest));
     }
 
     /// <summary>Offsets that became committable since the last call.</summary>
@@ -79,6 +91,8 @@ internal sealed class OffsetTracker(long windowSizeMs, long lagMs)
         return true;
     }
 
-    // Every window holding ts ends at or before ts + window size.
-    private bool Handled(string cluster, long ts) => _done.TryGetValue(cluster, out var end) && end >= ts + windowSizeMs + lagMs;
+    // The last window holding ts is the one opened at the latest hop at or before ts.
+    private long LastWindowEnd(long ts) => ts - (((ts % hopMs) + hopMs) % hopMs) + windowSizeMs;
+
+    private bool Handled(string cluster, long ts) => _done.TryGetValue(cluster, out var end) && end >= LastWindowEnd(ts) + lagMs;
 }

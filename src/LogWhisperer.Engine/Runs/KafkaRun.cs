@@ -30,7 +30,7 @@ public static class KafkaRun
         using var sink = KafkaRcaSink.Open(settings);
         using var snapshots = settings.SnapshotsTopic is null ? null
             : new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 20 })).Build();
-        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows.SizeMs);
+        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows);
         try
         {
             var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, alsoTo?.Invoke(sink) ?? sink, deadLetters,
@@ -40,7 +40,8 @@ public static class KafkaRun
             };
             await pipeline.RunAsync(source, stop, abort);
             snapshots?.Flush(TimeSpan.FromSeconds(30));
-            source.CommitReady(); // the flush at the end of the stream completed the last windows
+            source.AllFlushed(); // the drain at the end of the stream completed the last windows
+            source.CommitReady();
             return new KafkaRunResult(pipeline, source.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written);
         }
         finally { source.Dispose(); }

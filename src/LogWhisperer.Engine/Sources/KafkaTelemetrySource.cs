@@ -37,16 +37,17 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     private readonly OffsetTracker _offsets;
     private readonly EventTimeAligner _aligner;
     private readonly Lock _consumerLock = new();
+    private readonly HashSet<string> _reported = [];
 
     public KafkaIngestCounters Counters { get; } = new();
 
-    public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, long windowSizeMs)
+    public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows)
     {
         if (settings.InputTopics.Count == 0) throw new ArgumentException("no input topics configured");
         _settings = settings;
         _deadLetters = deadLetters;
         _decoders = settings.InputTopics.ToDictionary(t => t.Key, t => TelemetryDecoders.For(t.Value, decode));
-        _offsets = new OffsetTracker(windowSizeMs, (long)settings.CommitLag.TotalMilliseconds);
+        _offsets = new OffsetTracker(windows.SizeMs, windows.HopMs, (long)settings.CommitLag.TotalMilliseconds);
         _aligner = new EventTimeAligner(maxHeld: Math.Max(settings.BatchRecords * 64, 1 << 20));
         var config = settings.Apply(new ConsumerConfig
         {
@@ -80,7 +81,13 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             ConsumeResult<byte[]?, byte[]>? message;
-            lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(50));
+            try { lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(50)); }
+            catch (ConsumeException e) when (!e.Error.IsFatal)
+            {
+                // e.g. a subscribed topic that does not exist yet: say so once, keep reading the others.
+                if (_reported.Add(e.Error.Reason)) Console.Error.WriteLine($"kafka: {e.Error.Reason}");
+                message = null;
+            }
             if (message is null || message.IsPartitionEOF)
             {
                 if (message is not null) _aligner.CaughtUp(message.TopicPartition);
@@ -130,6 +137,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 message.Topic, message.Partition.Value, message.Offset.Value);
         }
     }
+
+    /// <summary>Call once the pipeline has drained (every window flushed): all input read so far is handled.</summary>
+    public void AllFlushed() => _offsets.AllFlushed();
 
     /// <summary>Commits what the pipeline has finished with (after the dead letters of those messages are acknowledged).</summary>
     public void CommitReady() { lock (_consumerLock) CommitReady(_consumer); }
