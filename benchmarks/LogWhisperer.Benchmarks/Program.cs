@@ -4,5 +4,7 @@ using LogWhisperer.Benchmarks;
 // `e2e [services] [minutes]`: the end-to-end throughput run; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "e2e")
     return await EndToEnd.RunAsync(args.Skip(1).ToArray());
+if (args.Length > 0 && args[0] == "kafka-ingest")
+    return await KafkaIngest.RunAsync(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
 return 0;
