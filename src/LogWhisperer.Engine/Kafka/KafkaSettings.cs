@@ -49,7 +49,7 @@ public sealed record KafkaSettings
     /// </summary>
     public TimeSpan CommitLag { get; init; } = TimeSpan.Zero;
 
-    internal T Apply<T>(T config) where T : ClientConfig
+    public T Apply<T>(T config) where T : ClientConfig
     {
         config.BootstrapServers = BootstrapServers;
         foreach (var (k, v) in ClientConfig) config.Set(k, v);
