@@ -13,6 +13,15 @@ public sealed class LokiJsonDecoder(DecodeOptions options) : ITelemetryDecoder
         using var doc = JsonFormat.Parse(payload, "loki push");
         if (!doc.RootElement.TryGetProperty("streams", out var streams) || streams.ValueKind != JsonValueKind.Array)
             throw new InvalidDataException("loki push: no \"streams\" array");
+        DecodeStreams(streams, output);
+    }
+
+    /// <summary>
+    /// An array of {"stream":{labels},"values":[[ns, line]…]}: the push body's "streams", and equally the
+    /// "result" of a query_range answer or a tail message, which use the same shape.
+    /// </summary>
+    public void DecodeStreams(JsonElement streams, List<TelemetryRecord> output)
+    {
         foreach (var stream in streams.EnumerateArray())
         {
             var labels = JsonFormat.StringMap(stream, "stream", "loki push");
