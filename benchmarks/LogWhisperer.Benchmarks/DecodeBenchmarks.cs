@@ -115,7 +115,11 @@ internal static class KafkaIngest
     {
         int minutes = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         using var cluster = new MockKafkaCluster();
-        var settings = new KafkaSettings { BootstrapServers = cluster.BootstrapServers, GroupId = "bench", StopWhenIdle = TimeSpan.FromSeconds(1) };
+        var settings = new KafkaSettings
+        {
+            BootstrapServers = cluster.BootstrapServers, GroupId = "bench", StopWhenIdle = TimeSpan.FromSeconds(1),
+            ClientConfig = KafkaSettings.ParseProperties(args.Skip(1)), // librdkafka tuning to compare, key=value
+        };
         var topology = Topology.Load(Path.Combine(AppContext.BaseDirectory, "topologies", "online-boutique.json"));
         var sim = new ChaosSimulator(topology, new SimulationOptions { Cluster = "ob" });
         long produced = 0;
