@@ -9,6 +9,10 @@ root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(FinetuneCommand.Create());
 root.Subcommands.Add(ChaosCommand.Create());
+root.Subcommands.Add(KafkaCommands.Dev());
+root.Subcommands.Add(KafkaCommands.Produce());
+root.Subcommands.Add(KafkaCommands.Engine());
+root.Subcommands.Add(GatewayCommand.Create());
 
 // Ctrl-C is handled by the commands themselves (first press drains, second aborts).
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -52,6 +52,16 @@ public sealed class RcaPipeline
     public StageMetrics Sink { get; } = new("sink");
     public IReadOnlyList<StageMetrics> Stages => [Decode, Window, Featurize, GraphStage, Score, ExplainStage, Sink];
 
+    /// <summary>
+    /// Called with (cluster, window end ms) once a window is completely handled: its event written to the
+    /// sink, or judged quiet, or used for warm-up. Sources that must not lose input (Kafka) commit their
+    /// offsets from here, never earlier. Windows of one cluster complete in event-time order.
+    /// </summary>
+    public Action<string, long>? OnWindowDone { get; init; }
+
+    /// <summary>What the explain stage hands the sink: the window, and its event unless it was quiet.</summary>
+    private readonly record struct WindowOutcome(string Cluster, long WindowEndMs, RcaEvent? Event);
+
     /// <param name="scorer">Null to stop after the graph stage (collecting training snapshots).</param>
     /// <param name="labeler">Attaches ground truth to snapshots when it is known.</param>
     /// <param name="onSnapshot">Sees every snapshot built (after warm-up).</param>
@@ -80,7 +90,7 @@ public sealed class RcaPipeline
         var features = NewChannel<WindowFeatures>();
         var snapshots = NewChannel<GraphSnapshot>();
         var scored = NewChannel<ScoredSnapshot>();
-        var events = NewChannel<RcaEvent>();
+        var events = NewChannel<WindowOutcome>();
         var windower = new EventTimeWindower(_options.Windows, Counters, _deadLetters);
         var explainer = new Explainer(_options.Explainer, _scorer is null ? null : new IntegratedGradients(_scorer.Model, _scorer.Device));
 
@@ -97,7 +107,7 @@ public sealed class RcaPipeline
         else
         {
             tasks.Add(ScoreBatches(snapshots.Reader, scored.Writer, abort));
-            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer), _ => 1, _ => 1, null, abort));
+            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer), _ => 1, o => o.Event is null ? 0 : 1, null, abort));
             tasks.Add(WriteEvents(events.Reader, abort));
         }
         await Task.WhenAll(tasks);
@@ -139,7 +149,7 @@ public sealed class RcaPipeline
     private IEnumerable<WindowFeatures> FeaturizeWindow(WindowAggregate window)
     {
         var f = _featurizer.Featurize(window);
-        if (f.Warmup) { Counters.CountWarmupWindow(); yield break; }
+        if (f.Warmup) { Counters.CountWarmupWindow(); OnWindowDone?.Invoke(window.Cluster, window.EndMs); yield break; }
         yield return f;
     }
 
@@ -151,12 +161,12 @@ public sealed class RcaPipeline
         yield return snapshot;
     }
 
-    private Func<ScoredSnapshot, IEnumerable<RcaEvent>> ExplainOne(Explainer explainer) => scored =>
+    private Func<ScoredSnapshot, IEnumerable<WindowOutcome>> ExplainOne(Explainer explainer) => scored =>
     {
         _onScored?.Invoke(scored);
         var rca = explainer.Explain(scored);
-        if (rca is null) { Counters.CountQuietWindow(); return []; }
-        return [rca];
+        if (rca is null) Counters.CountQuietWindow();
+        return [new WindowOutcome(scored.Snapshot.Cluster, scored.Snapshot.WindowEndMs, rca)];
     };
 
     /// <summary>Generic stage loop: read, process (timed), write downstream, complete or fault the output.</summary>
@@ -216,20 +226,24 @@ public sealed class RcaPipeline
         }
     }
 
-    private async Task WriteEvents(ChannelReader<RcaEvent> reader, CancellationToken abort)
+    private async Task WriteEvents(ChannelReader<WindowOutcome> reader, CancellationToken abort)
     {
-        await foreach (var rca in reader.ReadAllAsync(abort))
+        await foreach (var outcome in reader.ReadAllAsync(abort))
         {
-            long t0 = Stopwatch.GetTimestamp();
-            Sink.AddIn(1);
-            await _sink!.WriteAsync(rca, abort);
-            Sink.AddBusy(t0);
-            Sink.AddOut(1);
+            if (outcome.Event is { } rca)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                Sink.AddIn(1);
+                await _sink!.WriteAsync(rca, abort);
+                Sink.AddBusy(t0);
+                Sink.AddOut(1);
+            }
+            OnWindowDone?.Invoke(outcome.Cluster, outcome.WindowEndMs);
         }
     }
 
-    private static async Task Drain<T>(ChannelReader<T> reader, CancellationToken abort)
+    private async Task Drain(ChannelReader<GraphSnapshot> reader, CancellationToken abort)
     {
-        await foreach (var _ in reader.ReadAllAsync(abort)) { }
+        await foreach (var snapshot in reader.ReadAllAsync(abort)) OnWindowDone?.Invoke(snapshot.Cluster, snapshot.WindowEndMs);
     }
 }

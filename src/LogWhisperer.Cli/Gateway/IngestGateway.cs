@@ -1,0 +1,131 @@
+using System.Text;
+using Confluent.Kafka;
+using LogWhisperer.Decode.Formats;
+using LogWhisperer.Kafka;
+using LogWhisperer.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LogWhisperer.Cli.Gateway;
+
+public sealed record GatewayOptions
+{
+    public required KafkaSettings Kafka { get; init; }
+    public string Url { get; init; } = "http://0.0.0.0:3100";
+    /// <summary>When set, every request must carry "Authorization: Bearer &lt;token&gt;".</summary>
+    public string? BearerToken { get; init; }
+    public long MaxRequestBytes { get; init; } = 16 << 20;
+    public string LokiProtoTopic { get; init; } = "loki_push";
+    public string LokiJsonTopic { get; init; } = "loki_push_json";
+    public string RemoteWriteTopic { get; init; } = "prometheus_remote_write";
+    public string OtlpProtoTopic { get; init; } = "otlp_spans";
+    public string OtlpJsonTopic { get; init; } = "otlp_spans_json";
+}
+
+/// <summary>
+/// The ingest gateway for teams whose tools push over HTTP: Loki push API (/loki/api/v1/push), Prometheus
+/// remote-write receiver (/api/v1/write) and OTLP/HTTP traces (/v1/traces). Each body is decoded first (a bad
+/// payload gets a 400 with the reason, never reaches Kafka), then written unchanged to the topic of its
+/// format and acknowledged only once Kafka has it (acks=all, idempotent producer).
+/// </summary>
+public sealed class IngestGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly IProducer<byte[]?, byte[]> _producer;
+    private readonly GatewayOptions _options;
+    private long _accepted, _rejected;
+
+    public long Accepted => Interlocked.Read(ref _accepted);
+    public long Rejected => Interlocked.Read(ref _rejected);
+    public IEnumerable<string> Urls => _app.Urls;
+
+    public IngestGateway(GatewayOptions options)
+    {
+        _options = options;
+        _producer = new ProducerBuilder<byte[]?, byte[]>(options.Kafka.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 2 })).Build();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(options.Url);
+        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        _app = builder.Build();
+        var decode = new DecodeOptions();
+        _app.MapPost("/loki/api/v1/push", (HttpContext ctx) => IsJson(ctx)
+            ? Accept(ctx, new LokiJsonDecoder(decode), options.LokiJsonTopic, 204)
+            : Accept(ctx, new LokiProtoDecoder(decode), options.LokiProtoTopic, 204));
+        _app.MapPost("/api/v1/write", (HttpContext ctx) => Accept(ctx, new RemoteWriteDecoder(decode), options.RemoteWriteTopic, 204));
+        _app.MapPost("/v1/traces", (HttpContext ctx) => IsJson(ctx)
+            ? Accept(ctx, new OtlpTracesJsonDecoder(decode), options.OtlpJsonTopic, 200, "{}")
+            : Accept(ctx, new OtlpTracesProtoDecoder(decode), options.OtlpProtoTopic, 200, "")); // empty ExportTraceServiceResponse
+    }
+
+    public Task StartAsync() => _app.StartAsync();
+
+    private static bool IsJson(HttpContext ctx) => ctx.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true;
+
+    private async Task Accept(HttpContext ctx, ITelemetryDecoder decoder, string topic, int status, string? body = null)
+    {
+        if (_options.BearerToken is { } token && ctx.Request.Headers.Authorization.ToString() != "Bearer " + token)
+        {
+            await Reject(ctx, 401, "missing or wrong bearer token");
+            return;
+        }
+        byte[] payload;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
+            payload = buffer.ToArray();
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            await Reject(ctx, 413, $"request body larger than {_options.MaxRequestBytes} bytes");
+            return;
+        }
+        try { decoder.Decode(payload, new List<TelemetryRecord>()); }
+        catch (InvalidDataException e)
+        {
+            await Reject(ctx, 400, e.Message);
+            return;
+        }
+        try
+        {
+            await _producer.ProduceAsync(topic, new Message<byte[]?, byte[]>
+            {
+                Value = payload,
+                Headers = new Headers { { "lw-format", Encoding.UTF8.GetBytes(decoder.Format.ToString()) } },
+            }, ctx.RequestAborted);
+        }
+        catch (ProduceException<byte[]?, byte[]> e)
+        {
+            await Reject(ctx, 503, "kafka unavailable: " + e.Error.Reason);
+            return;
+        }
+        Interlocked.Increment(ref _accepted);
+        ctx.Response.StatusCode = status;
+        if (!string.IsNullOrEmpty(body))
+        {
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync(body);
+        }
+    }
+
+    private async Task Reject(HttpContext ctx, int status, string reason)
+    {
+        Interlocked.Increment(ref _rejected);
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        await ctx.Response.WriteAsync(reason + "\n");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _producer.Flush(TimeSpan.FromSeconds(10));
+        _producer.Dispose();
+    }
+}

@@ -1,0 +1,353 @@
+using System.Globalization;
+using System.Text.Json;
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Decode.Formats;
+
+/// <summary>
+/// OTLP (opentelemetry-proto v1) as the OpenTelemetry Collector's Kafka exporter writes it: otlp_proto is
+/// TracesData / LogsData (the same wire format as the Export*ServiceRequest bodies of OTLP/HTTP), otlp_json
+/// is their protobuf-JSON mapping (camelCase, ids as hex, 64-bit integers as strings). The service is the
+/// resource's service.name (or the next label in <see cref="DecodeOptions.ServiceLabels"/>).
+/// </summary>
+internal static class Otlp
+{
+    // Attributes of a client span that name the callee, in the order OpenTelemetry's conventions prefer them.
+    public static readonly string[] PeerKeys = ["peer.service", "server.address", "net.peer.name", "rpc.service"];
+
+    public static SpanKind Kind(long kind) => kind switch
+    {
+        2 => SpanKind.Server, 3 => SpanKind.Client, 4 => SpanKind.Producer, 5 => SpanKind.Consumer, _ => SpanKind.Internal,
+    };
+
+    public static SpanKind Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Number => Kind(e.GetInt64()),
+        JsonValueKind.String => e.GetString() switch
+        {
+            "SPAN_KIND_SERVER" => SpanKind.Server, "SPAN_KIND_CLIENT" => SpanKind.Client,
+            "SPAN_KIND_PRODUCER" => SpanKind.Producer, "SPAN_KIND_CONSUMER" => SpanKind.Consumer, _ => SpanKind.Internal,
+        },
+        _ => SpanKind.Internal,
+    };
+
+    public static string? Peer(Dictionary<string, string> attributes)
+    {
+        foreach (var key in PeerKeys) if (attributes.TryGetValue(key, out var v) && v.Length > 0) return v;
+        return null;
+    }
+
+    // ── protobuf ──────────────────────────────────────────────────────────────────────────────────────
+    /// <summary>Resource { repeated KeyValue attributes = 1 }.</summary>
+    public static Dictionary<string, string> ProtoResource(ReadOnlySpan<byte> data)
+    {
+        var attributes = new Dictionary<string, string>();
+        var r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); ProtoKeyValue(r.ReadBytes(), attributes); }
+            else r.Skip(wt);
+        }
+        return attributes;
+    }
+
+    /// <summary>KeyValue { string key = 1; AnyValue value = 2 }; scalar values kept as text.</summary>
+    public static void ProtoKeyValue(ReadOnlySpan<byte> data, Dictionary<string, string> into)
+    {
+        string key = "", value = "";
+        var r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); key = r.ReadString(); }
+            else if (f == 2) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); value = ProtoAnyValue(r.ReadBytes()); }
+            else r.Skip(wt);
+        }
+        into[key] = value;
+    }
+
+    /// <summary>AnyValue { string_value = 1; bool_value = 2; int_value = 3; double_value = 4; … }.</summary>
+    public static string ProtoAnyValue(ReadOnlySpan<byte> data)
+    {
+        var r = new ProtoReader(data);
+        string value = "";
+        while (r.Next(out int f, out int wt))
+        {
+            switch (f)
+            {
+                case 1 when wt == ProtoReader.LengthDelimited: value = r.ReadString(); break;
+                case 2 when wt == ProtoReader.Varint: value = r.ReadVarint() != 0 ? "true" : "false"; break;
+                case 3 when wt == ProtoReader.Varint: value = ((long)r.ReadVarint()).ToString(CultureInfo.InvariantCulture); break;
+                case 4 when wt == ProtoReader.Fixed64: value = r.ReadDouble().ToString(CultureInfo.InvariantCulture); break;
+                default: r.Skip(wt); break; // arrays, kvlists, bytes: not identity, not messages we use
+            }
+        }
+        return value;
+    }
+
+    // ── JSON ──────────────────────────────────────────────────────────────────────────────────────────
+    public static Dictionary<string, string> JsonAttributes(JsonElement parent, string what)
+    {
+        var map = new Dictionary<string, string>();
+        if (!parent.TryGetProperty("attributes", out var attrs) || attrs.ValueKind == JsonValueKind.Null) return map;
+        if (attrs.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{what}: \"attributes\" must be an array");
+        foreach (var kv in attrs.EnumerateArray())
+        {
+            if (kv.ValueKind != JsonValueKind.Object || !kv.TryGetProperty("key", out var k) || k.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"{what}: attribute without a \"key\"");
+            map[k.GetString()!] = kv.TryGetProperty("value", out var v) ? JsonAnyValue(v) : "";
+        }
+        return map;
+    }
+
+    public static string JsonAnyValue(JsonElement v)
+    {
+        if (v.ValueKind != JsonValueKind.Object) return "";
+        foreach (var p in v.EnumerateObject())
+        {
+            switch (p.Name)
+            {
+                case "stringValue": return p.Value.GetString() ?? "";
+                case "boolValue": return p.Value.ValueKind == JsonValueKind.True ? "true" : "false";
+                case "intValue": case "doubleValue": return p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+            }
+        }
+        return "";
+    }
+
+    public static Dictionary<string, string> JsonResource(JsonElement resourceEntry, string what) =>
+        resourceEntry.TryGetProperty("resource", out var res) && res.ValueKind == JsonValueKind.Object ? JsonAttributes(res, what) : [];
+
+    /// <summary>A *UnixNano field: a decimal string (the JSON mapping of fixed64) or, leniently, a number.</summary>
+    public static long JsonNanos(JsonElement parent, string property, string what)
+    {
+        if (!parent.TryGetProperty(property, out var v)) return 0;
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => Timestamps.FromNanoString(v.GetString()!, what),
+            JsonValueKind.Number when v.TryGetInt64(out var n) => Timestamps.FromNanos(n),
+            _ => throw new InvalidDataException($"{what}: {property} is not a nanosecond timestamp"),
+        };
+    }
+
+    public static IEnumerable<JsonElement> JsonArray(JsonElement parent, string property, string what)
+    {
+        if (!parent.TryGetProperty(property, out var a) || a.ValueKind == JsonValueKind.Null) return [];
+        if (a.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{what}: \"{property}\" must be an array");
+        return a.EnumerateArray();
+    }
+}
+
+public sealed class OtlpTracesProtoDecoder(DecodeOptions options) : ITelemetryDecoder
+{
+    public TelemetryFormat Format => TelemetryFormat.OtlpTracesProto;
+
+    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
+    {
+        var r = new ProtoReader(payload);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); ResourceSpans(r.ReadBytes(), output); }
+            else r.Skip(wt);
+        }
+    }
+
+    /// <summary>ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2 }.</summary>
+    private void ResourceSpans(ReadOnlySpan<byte> data, List<TelemetryRecord> output)
+    {
+        Dictionary<string, string> resource = [];
+        int first = output.Count;
+        var r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); resource = Otlp.ProtoResource(r.ReadBytes()); }
+            else if (f == 2)
+            {
+                ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
+                var s = new ProtoReader(r.ReadBytes());
+                while (s.Next(out int sf, out int swt))
+                {
+                    if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.LengthDelimited); output.Add(Span(s.ReadBytes())); }
+                    else s.Skip(swt);
+                }
+            }
+            else r.Skip(wt);
+        }
+        // The resource may follow its spans on the wire; stamp identity on once it is known.
+        string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
+        for (int i = first; i < output.Count; i++) output[i] = ((SpanRecord)output[i]) with { Cluster = cluster, Service = service };
+    }
+
+    private static SpanRecord Span(ReadOnlySpan<byte> data)
+    {
+        string traceId = "", spanId = "", name = "";
+        string? parent = null;
+        long kind = 0, statusCode = 0;
+        ulong start = 0, end = 0;
+        var attributes = new Dictionary<string, string>();
+        var r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            switch (f)
+            {
+                case 1: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); traceId = Convert.ToHexStringLower(r.ReadBytes()); break;
+                case 2: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); spanId = Convert.ToHexStringLower(r.ReadBytes()); break;
+                case 4: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); var p = r.ReadBytes(); parent = p.IsEmpty ? null : Convert.ToHexStringLower(p); break;
+                case 5: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); name = r.ReadString(); break;
+                case 6: ProtoReader.Expect(f, wt, ProtoReader.Varint); kind = (long)r.ReadVarint(); break;
+                case 7: ProtoReader.Expect(f, wt, ProtoReader.Fixed64); start = r.ReadFixed64(); break;
+                case 8: ProtoReader.Expect(f, wt, ProtoReader.Fixed64); end = r.ReadFixed64(); break;
+                case 9: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); Otlp.ProtoKeyValue(r.ReadBytes(), attributes); break;
+                case 15:
+                    ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
+                    var s = new ProtoReader(r.ReadBytes());
+                    while (s.Next(out int sf, out int swt))
+                    {
+                        if (sf == 3) { ProtoReader.Expect(sf, swt, ProtoReader.Varint); statusCode = (long)s.ReadVarint(); }
+                        else s.Skip(swt);
+                    }
+                    break;
+                default: r.Skip(wt); break;
+            }
+        }
+        if (end < start) throw new InvalidDataException($"otlp span {spanId}: ends before it starts");
+        var spanKind = Otlp.Kind(kind);
+        return new SpanRecord(Timestamps.FromNanos((long)start), "", "", traceId, spanId, parent, name, spanKind,
+            spanKind == SpanKind.Client ? Otlp.Peer(attributes) : null, (end - start) / 1e6, statusCode == 2);
+    }
+}
+
+public sealed class OtlpTracesJsonDecoder(DecodeOptions options) : ITelemetryDecoder
+{
+    public TelemetryFormat Format => TelemetryFormat.OtlpTracesJson;
+
+    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
+    {
+        const string what = "otlp_json traces";
+        using var doc = JsonFormat.Parse(payload, what);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{what}: not a JSON object");
+        foreach (var rs in Otlp.JsonArray(doc.RootElement, "resourceSpans", what))
+        {
+            var resource = Otlp.JsonResource(rs, what);
+            string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
+            foreach (var ss in Otlp.JsonArray(rs, "scopeSpans", what))
+            foreach (var span in Otlp.JsonArray(ss, "spans", what))
+            {
+                long start = Otlp.JsonNanos(span, "startTimeUnixNano", what);
+                string Text(string p) => span.TryGetProperty(p, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+                var kind = span.TryGetProperty("kind", out var k) ? Otlp.Kind(k) : SpanKind.Internal;
+                var attributes = Otlp.JsonAttributes(span, what);
+                bool error = span.TryGetProperty("status", out var st) && st.ValueKind == JsonValueKind.Object && st.TryGetProperty("code", out var code)
+                    && (code.ValueKind == JsonValueKind.Number ? code.GetInt32() == 2 : code.GetString() == "STATUS_CODE_ERROR");
+                var startNs = ParseNs(span, "startTimeUnixNano", what);
+                var endNs = ParseNs(span, "endTimeUnixNano", what);
+                if (endNs < startNs) throw new InvalidDataException($"{what}: span {Text("spanId")} ends before it starts");
+                var parentId = Text("parentSpanId");
+                output.Add(new SpanRecord(start, cluster, service, Text("traceId").ToLowerInvariant(), Text("spanId").ToLowerInvariant(),
+                    parentId.Length == 0 ? null : parentId.ToLowerInvariant(), Text("name"), kind,
+                    kind == SpanKind.Client ? Otlp.Peer(attributes) : null, (endNs - startNs) / 1e6, error));
+            }
+        }
+    }
+
+    private static long ParseNs(JsonElement span, string property, string what)
+    {
+        if (!span.TryGetProperty(property, out var v)) throw new InvalidDataException($"{what}: span without {property}");
+        if (v.ValueKind == JsonValueKind.String && long.TryParse(v.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var s)) return s;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n)) return n;
+        throw new InvalidDataException($"{what}: {property} is not a nanosecond timestamp");
+    }
+}
+
+public sealed class OtlpLogsProtoDecoder(DecodeOptions options) : ITelemetryDecoder
+{
+    public TelemetryFormat Format => TelemetryFormat.OtlpLogsProto;
+
+    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
+    {
+        var r = new ProtoReader(payload);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); ResourceLogs(r.ReadBytes(), output); }
+            else r.Skip(wt);
+        }
+    }
+
+    /// <summary>ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2 }, ScopeLogs { repeated LogRecord log_records = 2 }.</summary>
+    private void ResourceLogs(ReadOnlySpan<byte> data, List<TelemetryRecord> output)
+    {
+        Dictionary<string, string> resource = [];
+        int first = output.Count;
+        var r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); resource = Otlp.ProtoResource(r.ReadBytes()); }
+            else if (f == 2)
+            {
+                ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
+                var s = new ProtoReader(r.ReadBytes());
+                while (s.Next(out int sf, out int swt))
+                {
+                    if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.LengthDelimited); output.Add(Log(s.ReadBytes())); }
+                    else s.Skip(swt);
+                }
+            }
+            else r.Skip(wt);
+        }
+        string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
+        for (int i = first; i < output.Count; i++) output[i] = ((LogRecord)output[i]) with { Cluster = cluster, Service = service };
+    }
+
+    /// <summary>LogRecord { fixed64 time_unix_nano = 1; SeverityNumber severity_number = 2; string severity_text = 3; AnyValue body = 5; fixed64 observed_time_unix_nano = 11 }.</summary>
+    private static LogRecord Log(ReadOnlySpan<byte> data)
+    {
+        ulong time = 0, observed = 0;
+        int number = 0;
+        string? text = null;
+        string body = "";
+        var r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            switch (f)
+            {
+                case 1: ProtoReader.Expect(f, wt, ProtoReader.Fixed64); time = r.ReadFixed64(); break;
+                case 11: ProtoReader.Expect(f, wt, ProtoReader.Fixed64); observed = r.ReadFixed64(); break;
+                case 2: ProtoReader.Expect(f, wt, ProtoReader.Varint); number = (int)r.ReadVarint(); break;
+                case 3: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); text = r.ReadString(); break;
+                case 5: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); body = Otlp.ProtoAnyValue(r.ReadBytes()); break;
+                default: r.Skip(wt); break;
+            }
+        }
+        // time_unix_nano is optional in OTLP; the collector's observed time stands in for it.
+        long ts = Timestamps.FromNanos((long)(time != 0 ? time : observed));
+        var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
+        return new LogRecord(ts, "", "", severity, body);
+    }
+}
+
+public sealed class OtlpLogsJsonDecoder(DecodeOptions options) : ITelemetryDecoder
+{
+    public TelemetryFormat Format => TelemetryFormat.OtlpLogsJson;
+
+    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
+    {
+        const string what = "otlp_json logs";
+        using var doc = JsonFormat.Parse(payload, what);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{what}: not a JSON object");
+        foreach (var rl in Otlp.JsonArray(doc.RootElement, "resourceLogs", what))
+        {
+            var resource = Otlp.JsonResource(rl, what);
+            string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
+            foreach (var sl in Otlp.JsonArray(rl, "scopeLogs", what))
+            foreach (var log in Otlp.JsonArray(sl, "logRecords", what))
+            {
+                long ts = Otlp.JsonNanos(log, "timeUnixNano", what);
+                if (ts == 0) ts = Otlp.JsonNanos(log, "observedTimeUnixNano", what);
+                var body = log.TryGetProperty("body", out var b) ? Otlp.JsonAnyValue(b) : "";
+                int number = log.TryGetProperty("severityNumber", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt32() : 0;
+                string? text = log.TryGetProperty("severityText", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
+                output.Add(new LogRecord(ts, cluster, service, severity, body));
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using LogWhisperer.Pipeline;
+
+namespace LogWhisperer.Kafka;
+
+/// <summary>
+/// The dead-letter topic. Undecodable Kafka messages are written raw (same key, same bytes) with why and
+/// where from in headers (lw-reason, lw-stage, lw-format, lw-source-topic, lw-source-partition,
+/// lw-source-offset), so they can be inspected and replayed; records the validator rejects later are
+/// written as their JSON dead letter. Also usable as the pipeline's <see cref="IDeadLetterSink"/>.
+/// </summary>
+public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
+{
+    private readonly IProducer<byte[]?, byte[]> _producer;
+    private readonly string _topic;
+    private long _written, _failed;
+
+    public long Written => Interlocked.Read(ref _written);
+    /// <summary>Dead letters the broker refused (reported on stderr too: nothing vanishes silently).</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public KafkaDeadLetterSink(KafkaSettings settings)
+    {
+        _topic = settings.DeadLetterTopic;
+        _producer = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 })).Build();
+    }
+
+    public void WriteRaw(byte[]? key, byte[] value, string reason, string format, string sourceTopic, int partition, long offset) =>
+        Produce(key, value, new Headers
+        {
+            { "lw-reason", Encoding.UTF8.GetBytes(reason) },
+            { "lw-stage", "decode"u8.ToArray() },
+            { "lw-format", Encoding.UTF8.GetBytes(format) },
+            { "lw-source-topic", Encoding.UTF8.GetBytes(sourceTopic) },
+            { "lw-source-partition", Encoding.UTF8.GetBytes(partition.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { "lw-source-offset", Encoding.UTF8.GetBytes(offset.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+        });
+
+    public void Write(DeadLetter letter) =>
+        Produce(null, JsonSerializer.SerializeToUtf8Bytes(letter), new Headers
+        {
+            { "lw-reason", Encoding.UTF8.GetBytes(letter.Reason) },
+            { "lw-stage", Encoding.UTF8.GetBytes(letter.Stage) },
+            { "content-type", "application/json"u8.ToArray() },
+        });
+
+    private void Produce(byte[]? key, byte[] value, Headers headers)
+    {
+        _producer.Produce(_topic, new Message<byte[]?, byte[]> { Key = key, Value = value, Headers = headers }, report =>
+        {
+            if (report.Error.IsError)
+            {
+                Interlocked.Increment(ref _failed);
+                Console.Error.WriteLine($"dead-letter topic {_topic}: write failed: {report.Error.Reason}");
+            }
+            else Interlocked.Increment(ref _written);
+        });
+    }
+
+    /// <summary>Waits until every dead letter so far is acknowledged (before input offsets are committed).</summary>
+    public void Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
+    public void Dispose()
+    {
+        _producer.Flush(TimeSpan.FromSeconds(10));
+        _producer.Dispose();
+    }
+}

@@ -1,0 +1,84 @@
+using Confluent.Kafka;
+using LogWhisperer.Decode.Formats;
+
+namespace LogWhisperer.Kafka;
+
+/// <summary>
+/// Where and how the engine talks to Kafka. <see cref="ClientConfig"/> is passed through to librdkafka
+/// untouched, so security (security.protocol, sasl.mechanism, sasl.username, ssl.ca.location, …) is set
+/// exactly as for any other Kafka client.
+/// </summary>
+public sealed record KafkaSettings
+{
+    public required string BootstrapServers { get; init; }
+    public string GroupId { get; init; } = "logwhisperer";
+
+    /// <summary>
+    /// Input topics and the format each holds. The defaults are the tools' own defaults where they have one
+    /// (the OpenTelemetry Collector's otlp_spans / otlp_logs) and descriptive names otherwise.
+    /// </summary>
+    public IReadOnlyDictionary<string, TelemetryFormat> InputTopics { get; init; } = DefaultInputTopics;
+
+    public static readonly IReadOnlyDictionary<string, TelemetryFormat> DefaultInputTopics = new Dictionary<string, TelemetryFormat>
+    {
+        ["otlp_spans"] = TelemetryFormat.OtlpTracesProto,
+        ["otlp_logs"] = TelemetryFormat.OtlpLogsProto,
+        ["loki_push"] = TelemetryFormat.LokiProto,
+        ["prometheus_remote_write"] = TelemetryFormat.RemoteWrite,
+    };
+
+    /// <summary>Undecodable input goes here, raw, with the reason and source offset in headers.</summary>
+    public string DeadLetterTopic { get; init; } = "logwhisperer_dead_letters";
+    public string OutputTopic { get; init; } = "logwhisperer_rca";
+    /// <summary>When set, every graph snapshot is published here as Arrow IPC (nodes and edges messages).</summary>
+    public string? SnapshotsTopic { get; init; }
+
+    /// <summary>Extra librdkafka properties for every client (security, timeouts).</summary>
+    public IReadOnlyDictionary<string, string> ClientConfig { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Records per batch handed to the pipeline.</summary>
+    public int BatchRecords { get; init; } = 8192;
+
+    /// <summary>End the stream after this long with every partition caught up and nothing new (batch runs, tests); null = run until stopped.</summary>
+    public TimeSpan? StopWhenIdle { get; init; }
+
+    /// <summary>
+    /// Input offsets are committed only once the windows holding their records were emitted, and a further
+    /// margin behind: on restart the engine re-reads that much event time to rebuild its baselines before it
+    /// reaches new input (events for windows already published are not emitted twice, see KafkaRcaSink).
+    /// </summary>
+    public TimeSpan CommitLag { get; init; } = TimeSpan.Zero;
+
+    public T Apply<T>(T config) where T : ClientConfig
+    {
+        config.BootstrapServers = BootstrapServers;
+        foreach (var (k, v) in ClientConfig) config.Set(k, v);
+        return config;
+    }
+
+    /// <summary>Parses "topic=format" pairs as given on the command line.</summary>
+    public static Dictionary<string, TelemetryFormat> ParseTopics(IEnumerable<string> pairs)
+    {
+        var topics = new Dictionary<string, TelemetryFormat>();
+        foreach (var pair in pairs)
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0) throw new ArgumentException($"topic '{pair}' must be written topic=format");
+            topics[pair[..eq]] = TelemetryDecoders.Parse(pair[(eq + 1)..]);
+        }
+        return topics;
+    }
+
+    /// <summary>Parses "key=value" librdkafka properties.</summary>
+    public static Dictionary<string, string> ParseProperties(IEnumerable<string> pairs)
+    {
+        var props = new Dictionary<string, string>();
+        foreach (var pair in pairs)
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0) throw new ArgumentException($"Kafka property '{pair}' must be written key=value");
+            props[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return props;
+    }
+}

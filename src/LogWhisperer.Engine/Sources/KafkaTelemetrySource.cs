@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Confluent.Kafka;
+using LogWhisperer.Decode.Formats;
+using LogWhisperer.Kafka;
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Sources;
+
+/// <summary>Counts kept by the Kafka source, per run.</summary>
+public sealed class KafkaIngestCounters
+{
+    private long _messages, _records, _undecodable, _commits;
+    public long Messages => Interlocked.Read(ref _messages);
+    public long Records => Interlocked.Read(ref _records);
+    public long Undecodable => Interlocked.Read(ref _undecodable);
+    public long Commits => Interlocked.Read(ref _commits);
+    internal void Message(int records) { Interlocked.Increment(ref _messages); Interlocked.Add(ref _records, records); }
+    internal void Bad() => Interlocked.Increment(ref _undecodable);
+    internal void Commit() => Interlocked.Increment(ref _commits);
+    public override string ToString() => $"kafka: {Messages:N0} message(s), {Records:N0} record(s), {Undecodable:N0} undecodable, {Commits:N0} commit(s)";
+}
+
+/// <summary>
+/// Telemetry from Kafka topics, one consumer in a consumer group (scale out by starting more engines with the
+/// same group id). Each topic is decoded with its configured format; a message that cannot be decoded goes,
+/// raw, to the dead-letter topic and is counted, and the stream goes on. Partitions are merged by event time.
+/// Offsets are committed only after the windows holding a message's records have been handled (call
+/// <see cref="WindowDone"/> from the pipeline's OnWindowDone) — never automatically.
+/// </summary>
+public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
+{
+    private readonly KafkaSettings _settings;
+    private readonly Dictionary<string, ITelemetryDecoder> _decoders;
+    private readonly KafkaDeadLetterSink _deadLetters;
+    private readonly IConsumer<byte[]?, byte[]> _consumer;
+    private readonly OffsetTracker _offsets;
+    private readonly EventTimeAligner _aligner;
+    private readonly Lock _consumerLock = new();
+    private readonly HashSet<string> _reported = [];
+
+    public KafkaIngestCounters Counters { get; } = new();
+
+    public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows)
+    {
+        if (settings.InputTopics.Count == 0) throw new ArgumentException("no input topics configured");
+        _settings = settings;
+        _deadLetters = deadLetters;
+        _decoders = settings.InputTopics.ToDictionary(t => t.Key, t => TelemetryDecoders.For(t.Value, decode));
+        _offsets = new OffsetTracker(windows.SizeMs, windows.HopMs, (long)settings.CommitLag.TotalMilliseconds);
+        _aligner = new EventTimeAligner(maxHeld: Math.Max(settings.BatchRecords * 64, 1 << 20));
+        var config = settings.Apply(new ConsumerConfig
+        {
+            GroupId = settings.GroupId,
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnablePartitionEof = true,
+            // Throughput with a backlog: fetch big, prefetch deep, and do not sit on a fetch waiting for
+            // partitions that are caught up (measured: 118k → 180k records/s on the mock cluster).
+            FetchWaitMaxMs = 10,
+            MaxPartitionFetchBytes = 8 << 20,
+            QueuedMinMessages = 1_000_000,
+        });
+        _consumer = new ConsumerBuilder<byte[]?, byte[]>(config)
+            .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); })
+            .SetPartitionsRevokedHandler((c, tps) =>
+            {
+                CommitReady(c); // hand over what is safe before another member takes the partitions
+                var partitions = tps.Select(t => t.TopicPartition).ToList();
+                _aligner.Revoked(partitions);
+                _offsets.Revoked(partitions);
+            })
+            .Build();
+    }
+
+    /// <summary>The pipeline handled this window; offsets whose records it covered may be committed.</summary>
+    public void WindowDone(string cluster, long windowEndMs) => _offsets.WindowDone(cluster, windowEndMs);
+
+    public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        _consumer.Subscribe(_settings.InputTopics.Keys);
+        var decoded = new List<TelemetryRecord>();
+        var batch = new List<TelemetryRecord>(_settings.BatchRecords);
+        var idle = Stopwatch.StartNew();
+        var lastRelease = Stopwatch.StartNew();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            ConsumeResult<byte[]?, byte[]>? message;
+            try { lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(50)); }
+            catch (ConsumeException e) when (!e.Error.IsFatal)
+            {
+                // e.g. a subscribed topic that does not exist yet: say so once, keep reading the others.
+                if (_reported.Add(e.Error.Reason)) Console.Error.WriteLine($"kafka: {e.Error.Reason}");
+                message = null;
+            }
+            if (message is null || message.IsPartitionEOF)
+            {
+                if (message is not null) _aligner.CaughtUp(message.TopicPartition);
+                CommitReady(_consumer);
+                // Idle means caught up everywhere; joining the group and being assigned partitions takes seconds.
+                if (_settings.StopWhenIdle is { } limit && message is null && idle.Elapsed > limit
+                    && (_aligner.AllCaughtUp || idle.Elapsed > limit + TimeSpan.FromSeconds(60))) break;
+            }
+            else
+            {
+                idle.Restart();
+                int from = decoded.Count;
+                Decode(message, decoded);
+                _offsets.Track(message.TopicPartition, message.Offset.Value, decoded, from);
+                _aligner.Add(message.TopicPartition, decoded, from);
+                decoded.Clear();
+            }
+            // A partition that is neither caught up nor moving (a slow producer) must not stall the others for long.
+            _aligner.Release(batch, all: lastRelease.Elapsed > TimeSpan.FromSeconds(10));
+            if (batch.Count >= _settings.BatchRecords || (batch.Count > 0 && (message is null || lastRelease.ElapsedMilliseconds > 200)))
+            {
+                yield return batch;
+                batch = new List<TelemetryRecord>(_settings.BatchRecords);
+                lastRelease.Restart();
+                idle.Restart(); // time spent waiting on the pipeline (backpressure) is not idleness
+                await Task.Yield();
+            }
+        }
+        _aligner.Release(batch, all: true);
+        if (batch.Count > 0) yield return batch;
+    }
+
+    private void Decode(ConsumeResult<byte[]?, byte[]> message, List<TelemetryRecord> output)
+    {
+        int before = output.Count;
+        var decoder = _decoders[message.Topic];
+        try
+        {
+            decoder.Decode(message.Message.Value ?? [], output);
+            Counters.Message(output.Count - before);
+        }
+        catch (InvalidDataException e)
+        {
+            output.RemoveRange(before, output.Count - before); // all or nothing: the raw message is kept whole
+            Counters.Bad();
+            _deadLetters.WriteRaw(message.Message.Key, message.Message.Value ?? [], e.Message, decoder.Format.ToString(),
+                message.Topic, message.Partition.Value, message.Offset.Value);
+        }
+    }
+
+    /// <summary>Call once the pipeline has drained (every window flushed): all input read so far is handled.</summary>
+    public void AllFlushed() => _offsets.AllFlushed();
+
+    /// <summary>Commits what the pipeline has finished with (after the dead letters of those messages are acknowledged).</summary>
+    public void CommitReady() { lock (_consumerLock) CommitReady(_consumer); }
+
+    private void CommitReady(IConsumer<byte[]?, byte[]> consumer)
+    {
+        var ready = _offsets.TakeReady();
+        if (ready.Count == 0) return;
+        _deadLetters.Flush(TimeSpan.FromSeconds(10));
+        try
+        {
+            consumer.Commit(ready);
+            Counters.Commit();
+        }
+        catch (KafkaException e)
+        {
+            // Not fatal: those messages are re-read after a restart, and the sink does not repeat events.
+            Console.Error.WriteLine($"kafka: offset commit failed: {e.Error.Reason}");
+        }
+    }
+
+    public void Dispose()
+    {
+        try { CommitReady(); _consumer.Close(); }
+        catch (KafkaException) { }
+        finally { _consumer.Dispose(); }
+    }
+}

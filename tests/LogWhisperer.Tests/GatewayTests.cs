@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using Confluent.Kafka;
+using LogWhisperer.Cli.Gateway;
+using LogWhisperer.Decode.Formats;
+using LogWhisperer.Kafka;
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Tests;
+
+public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockClusterFixture>, IAsyncLifetime
+{
+    private IngestGateway _gateway = null!;
+    private readonly HttpClient _http = new();
+    private GatewayOptions _options = null!;
+    private string Url => _gateway.Urls.First();
+
+    public async Task InitializeAsync()
+    {
+        _options = new GatewayOptions
+        {
+            Kafka = new KafkaSettings { BootstrapServers = fixture.Cluster.BootstrapServers },
+            Url = "http://127.0.0.1:0", BearerToken = "s3cret", MaxRequestBytes = 64 * 1024,
+            LokiProtoTopic = "gw_loki", RemoteWriteTopic = "gw_rw", OtlpProtoTopic = "gw_spans", OtlpJsonTopic = "gw_spans_json",
+        };
+        _gateway = new IngestGateway(_options);
+        await _gateway.StartAsync();
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret");
+    }
+
+    public async Task DisposeAsync() { _http.Dispose(); await _gateway.DisposeAsync(); }
+
+    private static ByteArrayContent Body(byte[] bytes, string type) { var c = new ByteArrayContent(bytes); c.Headers.ContentType = new MediaTypeHeaderValue(type); return c; }
+
+    private List<byte[]> Read(string topic, int expected)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = fixture.Cluster.BootstrapServers, GroupId = "read-" + Guid.NewGuid(), AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe(topic);
+        var values = new List<byte[]>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (values.Count < expected && DateTime.UtcNow < deadline)
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r) values.Add(r.Message.Value);
+        return values;
+    }
+
+    [Fact]
+    public async Task PushesAreCheckedThenWrittenUnchangedToTheirTopics()
+    {
+        var spans = TelemetryEncoder.OtlpTraces([new SpanRecord(1_767_225_600_000, "c", "frontend", "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", null, "GET /", SpanKind.Server, null, 3, false)]);
+        var response = await _http.PostAsync(Url + "/v1/traces", Body(spans, "application/x-protobuf"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var logs = TelemetryEncoder.LokiPush([new LogRecord(1_767_225_600_000, "c", "cart", LogSeverity.Error, "boom")]);
+        response = await _http.PostAsync(Url + "/loki/api/v1/push", Body(logs, "application/x-protobuf"));
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+
+        Assert.Equal(spans, Read("gw_spans", 1).Single());
+        Assert.Equal(logs, Read("gw_loki", 1).Single());
+        Assert.Equal(2, _gateway.Accepted);
+    }
+
+    [Fact]
+    public async Task BadRequestsGetClearErrors()
+    {
+        var bad = await _http.PostAsync(Url + "/api/v1/write", Body([1, 2, 3], "application/x-protobuf"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("snappy", await bad.Content.ReadAsStringAsync());
+
+        var badJson = await _http.PostAsync(Url + "/loki/api/v1/push", Body(Encoding.UTF8.GetBytes("{\"streams\":"), "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
+
+        var tooBig = await _http.PostAsync(Url + "/loki/api/v1/push", Body(new byte[128 * 1024], "application/x-protobuf"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+
+        using var anonymous = new HttpClient();
+        var unauthorised = await anonymous.PostAsync(Url + "/api/v1/write", Body(TelemetryEncoder.RemoteWrite([]), "application/x-protobuf"));
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthorised.StatusCode);
+        Assert.Equal(0, _gateway.Accepted);
+        Assert.Equal(4, _gateway.Rejected);
+    }
+
+    [Fact]
+    public async Task ARealPrometheusRemoteWritesIntoTheGateway()
+    {
+        int port = FreePort();
+        var dir = TestData.TempDir();
+        var gateway = new Uri(Url);
+        File.WriteAllText(Path.Combine(dir, "prometheus.yml"), $"""
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: prometheus
+                static_configs: [{"{"}targets: ['127.0.0.1:{port}']{"}"}]
+            remote_write:
+              - url: http://127.0.0.1:{gateway.Port}/api/v1/write
+                authorization: {"{"}credentials: s3cret{"}"}
+                queue_config: {"{"}batch_send_deadline: 1s, min_backoff: 100ms{"}"}
+            """);
+        using var prometheus = Process.Start(new ProcessStartInfo("prometheus",
+            $"--config.file={dir}/prometheus.yml --storage.tsdb.path={dir}/data --web.listen-address=127.0.0.1:{port}")
+        { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        try
+        {
+            _ = prometheus.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (_gateway.Accepted == 0 && DateTime.UtcNow < deadline && !prometheus.HasExited) await Task.Delay(200);
+            Assert.True(_gateway.Accepted > 0, "Prometheus never remote-wrote into the gateway");
+        }
+        finally { prometheus.Kill(); }
+
+        var samples = new List<TelemetryRecord>();
+        foreach (var message in Read("gw_rw", (int)_gateway.Accepted)) new RemoteWriteDecoder(new DecodeOptions()).Decode(message, samples);
+        var up = samples.Cast<MetricSample>().Where(s => s.Name == "up").ToList();
+        Assert.NotEmpty(up);
+        Assert.All(up, s => { Assert.Equal("prometheus", s.Service); Assert.Equal(1.0, s.Value); });
+        Assert.Contains(samples.Cast<MetricSample>(), s => s.Name == "prometheus_build_info" && s.Labels!["version"].StartsWith("2."));
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}
