@@ -6,6 +6,7 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
+root.Subcommands.Add(TemplatesCommand.Create());
 
 // Ctrl-C is handled by the commands themselves (first press drains, second aborts).
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

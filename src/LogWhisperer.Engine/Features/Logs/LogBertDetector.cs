@@ -5,9 +5,9 @@ namespace LogWhisperer.Features.Logs;
 
 public sealed record LogBertTrainOptions
 {
-    public int Epochs { get; init; } = 20;
+    public int Epochs { get; init; } = 10;
     public int BatchSize { get; init; } = 64;
-    public double LearningRate { get; init; } = 2e-3;
+    public double LearningRate { get; init; } = 1e-3;
     /// <summary>Share of keys masked per training chunk (LogBERT: masked log-key prediction).</summary>
     public double MaskRatio { get; init; } = 0.3;
     /// <summary>Weight of the hypersphere (volume) loss that pulls normal sequence embeddings to one centre.</summary>
@@ -15,7 +15,9 @@ public sealed record LogBertTrainOptions
     /// <summary>A masked key counts as a miss when it is not among this many most likely predictions.</summary>
     public int TopCandidates { get; init; } = 3;
     /// <summary>Chunks scored per window at most (evenly spread), bounding the cost of a busy window.</summary>
-    public int MaxChunksPerWindow { get; init; } = 16;
+    public int MaxChunksPerWindow { get; init; } = 8;
+    /// <summary>Training chunks at most (a uniform sample beyond it), bounding training time on a CPU.</summary>
+    public int MaxTrainingChunks { get; init; } = 3000;
     public int Seed { get; init; } = 7;
 }
 
@@ -60,7 +62,7 @@ public sealed class LogBertDetector
         var model = new LogBertModel(config, vocabulary.Count);
         model.to(device);
         var detector = new LogBertDetector(model, vocabulary, new TemplateTextEncoder(config.TextPieces), options, device);
-        detector.Fit(normal);
+        using (SingleThreaded(device)) detector.Fit(normal);
         return detector;
     }
 
@@ -68,9 +70,14 @@ public sealed class LogBertDetector
     {
         int len = Model.Config.SequenceLength;
         // Training chunks slide with half overlap, so every key is seen in two contexts.
-        var chunks = normal.SelectMany(s => Chunks(s, len, len / 2, int.MaxValue)).ToList();
+        var chunks = normal.SelectMany(s => Chunks(s, len, len / 2, 4 * Options.MaxChunksPerWindow)).ToList();
         if (chunks.Count == 0) throw new ArgumentException("no log keys to train on");
         var rng = new Random(Options.Seed);
+        if (chunks.Count > Options.MaxTrainingChunks)
+        {
+            rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(chunks));
+            chunks.RemoveRange(Options.MaxTrainingChunks, chunks.Count - Options.MaxTrainingChunks);
+        }
         var optimizer = optim.Adam(Model.parameters(), Options.LearningRate);
         _centre = zeros(Model.Config.Dim, device: _device);
         for (int epoch = 0; epoch < Options.Epochs; epoch++)
@@ -89,10 +96,12 @@ public sealed class LogBertDetector
                     ? nn.functional.cross_entropy(logits[masked], targets[masked])
                     : zeros(1, device: _device).sum();
                 var dist = hidden.select(1, 0);
-                var sphere = (dist - _centre).pow(2).sum(1).mean();
+                // Mean over dimensions keeps the volume term on the scale of the prediction loss.
+                var sphere = (dist - _centre).pow(2).mean();
                 var loss = maskLoss + Options.HypersphereWeight * sphere;
                 optimizer.zero_grad();
                 loss.backward();
+                nn.utils.clip_grad_norm_(Model.parameters(), 1.0);
                 optimizer.step();
                 lossSum += loss.item<float>(); batches++;
                 centreSum.add_(dist.detach().sum(0));
@@ -102,39 +111,82 @@ public sealed class LogBertDetector
             LossHistory.Add(lossSum / batches);
         }
         // The normal radius: the 95th percentile of training windows' distances.
-        var d = normal.Select(s => ScoreRaw(s).Distance).Order().ToArray();
+        var sample = normal.Count <= 500 ? normal : Enumerable.Range(0, 500).Select(i => normal[(int)((long)i * normal.Count / 500)]).ToList();
+        var d = ScoreRaw(sample).Select(s => s.Distance).Order().ToArray();
         _radius = Math.Max(1e-6, d[(int)Math.Min(d.Length - 1, Math.Floor(0.95 * d.Length))]);
     }
 
-    public LogBertScore Score(LogKeySequence sequence)
+    public LogBertScore Score(LogKeySequence sequence) => ScoreAll([sequence])[0];
+
+    /// <summary>Scores many windows at once: their chunks share forward passes (much cheaper than one by one).</summary>
+    public IReadOnlyList<LogBertScore> ScoreAll(IReadOnlyList<LogKeySequence> sequences)
     {
-        var raw = ScoreRaw(sequence);
-        return raw with { Distance = raw.Distance / _radius };
+        var raw = ScoreRaw(sequences);
+        return raw.Select(r => r with { Distance = r.Distance / _radius }).ToArray();
     }
 
-    private LogBertScore ScoreRaw(LogKeySequence sequence)
+    /// <summary>
+    /// This model is tiny: on a CPU, libtorch's intra-op threads cost more in hand-offs than they save, and on a
+    /// busy machine a descheduled helper thread stalls every op. One thread while we run; restored after.
+    /// </summary>
+    private static IDisposable SingleThreaded(Device device)
     {
-        int len = Model.Config.SequenceLength;
-        var chunks = Chunks(sequence, len, len, Options.MaxChunksPerWindow).ToList();
-        if (chunks.Count == 0) return new LogBertScore(sequence.Service, sequence.WindowStartMs, 0, 0, 0, new float[Model.Config.Dim]);
+        if (device.type != DeviceType.CPU) return new Restore(() => { });
+        int before = get_num_threads();
+        set_num_threads(1);
+        return new Restore(() => set_num_threads(before));
+    }
+
+    private sealed class Restore(Action undo) : IDisposable { public void Dispose() => undo(); }
+
+    private LogBertScore[] ScoreRaw(IReadOnlyList<LogKeySequence> sequences)
+    {
+        using var threads = SingleThreaded(_device);
+        int len = Model.Config.SequenceLength, dim = Model.Config.Dim;
+        var chunks = new List<Chunk>(); var owner = new List<int>();
+        for (int i = 0; i < sequences.Count; i++)
+            foreach (var c in Chunks(sequences[i], len, len, Options.MaxChunksPerWindow)) { chunks.Add(c); owner.Add(i); }
+        var misses = new double[sequences.Count]; var keys = new int[sequences.Count];
+        var summaries = new float[sequences.Count * dim]; var chunkCount = new int[sequences.Count];
         Model.eval();
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        double misses = 0; int keys = 0;
-        // Two passes mask the even and then the odd positions, so every key is predicted from its context.
-        for (int phase = 0; phase < 2; phase++)
+        using (no_grad())
+            for (int b = 0; b < chunks.Count; b += 256)
+            {
+                using var scope = NewDisposeScope();
+                var batch = chunks.GetRange(b, Math.Min(256, chunks.Count - b));
+                // Two passes mask the even and then the odd positions, so every key is predicted from its context.
+                for (int phase = 0; phase < 2; phase++)
+                {
+                    var (keyIds, pieceIds, masked, targets) = Batch(batch, null, 0, phase);
+                    var (_, logits) = Model.call(keyIds, pieceIds);
+                    var top = logits.topk(Options.TopCandidates, -1).indexes;                    // B, S, g
+                    var hit = top.eq(targets.unsqueeze(-1)).any(-1) & targets.ne(LogKeyVocabulary.Unknown);
+                    var missed = (masked & hit.logical_not()).sum(1).cpu().data<long>().ToArray();
+                    var counted = masked.sum(1).cpu().data<long>().ToArray();
+                    for (int i = 0; i < batch.Count; i++) { misses[owner[b + i]] += missed[i]; keys[owner[b + i]] += (int)counted[i]; }
+                }
+                var (k, p, _, _) = Batch(batch, null, 0, -1);
+                var summary = Model.call(k, p).Hidden.select(1, 0).cpu().data<float>().ToArray();
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    int o = owner[b + i]; chunkCount[o]++;
+                    for (int d = 0; d < dim; d++) summaries[o * dim + d] += summary[i * dim + d];
+                }
+            }
+        var centre = _centre is null ? new float[dim] : _centre.cpu().data<float>().ToArray();
+        var result = new LogBertScore[sequences.Count];
+        for (int i = 0; i < sequences.Count; i++)
         {
-            var (keyIds, pieceIds, masked, targets) = Batch(chunks, null, 0, phase);
-            var (_, logits) = Model.call(keyIds, pieceIds);
-            var top = logits.topk(Options.TopCandidates, -1).indexes;                    // B, S, g
-            var hit = top.eq(targets.unsqueeze(-1)).any(-1) & targets.ne(LogKeyVocabulary.Unknown);
-            misses += (masked & hit.logical_not()).sum().item<long>();
-            keys += (int)masked.sum().item<long>();
+            var e = new float[dim]; double dist = 0;
+            for (int d = 0; d < dim; d++)
+            {
+                e[d] = chunkCount[i] == 0 ? 0 : summaries[i * dim + d] / chunkCount[i];
+                dist += (e[d] - centre[d]) * (double)(e[d] - centre[d]);
+            }
+            result[i] = new LogBertScore(sequences[i].Service, sequences[i].WindowStartMs, keys[i], keys[i] == 0 ? 0 : misses[i] / keys[i],
+                chunkCount[i] == 0 ? 0 : Math.Sqrt(dist), e);
         }
-        var (k, p, _, _) = Batch(chunks, null, 0, -1);
-        var summary = Model.call(k, p).Hidden.select(1, 0).mean([0]);
-        double distance = _centre is null ? 0 : (summary - _centre).pow(2).sum().sqrt().item<float>();
-        return new LogBertScore(sequence.Service, sequence.WindowStartMs, keys, keys == 0 ? 0 : misses / keys, distance, summary.cpu().data<float>().ToArray());
+        return result;
     }
 
     private sealed record Chunk(int[] Keys, int[][] Pieces);
