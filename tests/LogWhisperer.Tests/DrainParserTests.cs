@@ -75,6 +75,17 @@ public class DrainParserTests
     }
 
     [Fact]
+    public void VeryLongLinesAreCappedAtMaxTokens()
+    {
+        var p = new DrainParser(new DrainOptions { MaxTokens = 8 });
+        var a = p.Parse(string.Join(' ', Enumerable.Range(0, 10_000).Select(i => "word" + (char)('a' + i % 26))));
+        var b = p.Parse(string.Join(' ', Enumerable.Range(0, 500).Select(i => "word" + (char)('a' + i % 26))));
+        Assert.Equal(8, a.TokenTexts.Count);
+        Assert.Equal(a.Id, b.Id); // only the first 8 tokens count
+        Assert.Empty(p.Parse("").TokenTexts);
+    }
+
+    [Fact]
     public void LogFormatSeparatesHeaderFromContent()
     {
         var f = new LogFormat(@"<Date> <Time> <Level> \[<Process>\] <Component>: <Content>");

@@ -127,15 +127,24 @@ public sealed class LogBertDetector
 
     /// <summary>
     /// This model is tiny: on a CPU, libtorch's intra-op threads cost more in hand-offs than they save, and on a
-    /// busy machine a descheduled helper thread stalls every op. One thread while we run; restored after.
+    /// busy machine a descheduled helper thread stalls every op. One thread while any detector runs; the
+    /// process-wide setting is restored when the last one finishes (counted, as detectors may run concurrently).
     /// </summary>
     private static IDisposable SingleThreaded(Device device)
     {
         if (device.type != DeviceType.CPU) return new Restore(() => { });
-        int before = get_num_threads();
-        set_num_threads(1);
-        return new Restore(() => set_num_threads(before));
+        lock (ThreadGate)
+        {
+            if (_singleThreadedUsers++ == 0) { _threadsBefore = get_num_threads(); set_num_threads(1); }
+        }
+        return new Restore(() =>
+        {
+            lock (ThreadGate) if (--_singleThreadedUsers == 0) set_num_threads(_threadsBefore);
+        });
     }
+
+    private static readonly object ThreadGate = new();
+    private static int _singleThreadedUsers, _threadsBefore;
 
     private sealed class Restore(Action undo) : IDisposable { public void Dispose() => undo(); }
 
