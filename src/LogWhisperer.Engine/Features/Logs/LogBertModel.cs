@@ -57,17 +57,19 @@ public sealed class LogBertModel : nn.Module<Tensor, Tensor, (Tensor Hidden, Ten
         long b = keyIds.shape[0], s = keyIds.shape[1];
         var pieceMask = pieceIds.ne(0).unsqueeze(-1).to(ScalarType.Float32);
         var text = (pieces.call(pieceIds) * pieceMask).sum(2) / pieceMask.sum(2).clamp_min(1);
-        var x = keys.call(keyIds) + text + positions.call(arange(s, device: keyIds.device)).unsqueeze(0);
+        // Sums pass alpha explicitly: TorchSharp's default-alpha overloads share a cached Scalar that a dispose
+        // scope elsewhere can free (seen here as "Expected false to be true" from Scalar::toFloat).
+        var x = keys.call(keyIds).add(text, 1.0).add(positions.call(arange(s, device: keyIds.device)).unsqueeze(0), 1.0);
         // Padding keys may not be attended to.
         var padBias = keyIds.eq(LogKeyVocabulary.Pad).to(ScalarType.Float32).mul(-1e9f).view(b, 1, 1, s);
         int dh = _dim / _heads;
         for (int l = 0; l < qkv.Count; l++)
         {
             var parts = qkv[l].call(x).view(b, s, 3, _heads, dh).permute(2, 0, 3, 1, 4); // 3, B, H, S, dh
-            var attn = nn.functional.softmax(parts[0].matmul(parts[1].transpose(-2, -1)) / Math.Sqrt(dh) + padBias, -1);
+            var attn = nn.functional.softmax(parts[0].matmul(parts[1].transpose(-2, -1)).div(Math.Sqrt(dh)).add(padBias, 1.0), -1);
             var mixed = attn.matmul(parts[2]).transpose(1, 2).reshape(b, s, _dim);
-            x = norm1[l].call(x + proj[l].call(mixed));
-            x = norm2[l].call(x + ff2[l].call(nn.functional.gelu(ff1[l].call(x))));
+            x = norm1[l].call(x.add(proj[l].call(mixed), 1.0));
+            x = norm2[l].call(x.add(ff2[l].call(nn.functional.gelu(ff1[l].call(x))), 1.0));
         }
         return (x, head.call(x));
     }
