@@ -98,14 +98,14 @@ public sealed class LogBertDetector
                 var dist = hidden.select(1, 0);
                 // Mean over dimensions keeps the volume term on the scale of the prediction loss.
                 // Explicit alphas: see LogBertModel.forward.
-                var sphere = dist.add(_centre, -1.0).pow(2).mean();
-                var loss = maskLoss.add(sphere.mul(Options.HypersphereWeight), 1.0);
+                var sphere = dist.add(_centre, LogBertModel.MinusOne).pow(2).mean();
+                var loss = maskLoss.add(sphere.mul(Options.HypersphereWeight), LogBertModel.One);
                 optimizer.zero_grad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(Model.parameters(), 1.0);
                 optimizer.step();
                 lossSum += loss.item<float>(); batches++;
-                centreSum.add_(dist.detach().sum(0), 1.0);
+                centreSum.add_(dist.detach().sum(0), LogBertModel.One);
             }
             // LogBERT's centre: the mean summary embedding of normal sequences, refreshed every epoch.
             _centre = (centreSum / chunks.Count).detach().MoveToOuterDisposeScope();

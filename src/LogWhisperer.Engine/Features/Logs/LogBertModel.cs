@@ -47,6 +47,16 @@ public sealed class LogBertModel : nn.Module<Tensor, Tensor, (Tensor Hidden, Ten
         RegisterComponents();
     }
 
+    /// <summary>Alphas of ±1 created once and never disposed (the static constructor runs before the first model
+    /// is built, which is outside any dispose scope in this project).</summary>
+    internal static readonly Scalar One, MinusOne;
+
+    static LogBertModel()
+    {
+        One = 1.0.ToScalar();
+        MinusOne = (-1.0).ToScalar();
+    }
+
     public LogBertConfig Config { get; }
     public int Vocabulary { get; }
 
@@ -57,19 +67,19 @@ public sealed class LogBertModel : nn.Module<Tensor, Tensor, (Tensor Hidden, Ten
         long b = keyIds.shape[0], s = keyIds.shape[1];
         var pieceMask = pieceIds.ne(0).unsqueeze(-1).to(ScalarType.Float32);
         var text = (pieces.call(pieceIds) * pieceMask).sum(2) / pieceMask.sum(2).clamp_min(1);
-        // Sums pass alpha explicitly: TorchSharp's default-alpha overloads share a cached Scalar that a dispose
-        // scope elsewhere can free (seen here as "Expected false to be true" from Scalar::toFloat).
-        var x = keys.call(keyIds).add(text, 1.0).add(positions.call(arange(s, device: keyIds.device)).unsqueeze(0), 1.0);
+        // Sums pass an alpha this model owns: TorchSharp's default and implicitly converted alphas can be cached
+        // Scalars that a dispose scope elsewhere frees (seen as "Expected false to be true" from Scalar::toFloat).
+        var x = keys.call(keyIds).add(text, One).add(positions.call(arange(s, device: keyIds.device)).unsqueeze(0), One);
         // Padding keys may not be attended to.
         var padBias = keyIds.eq(LogKeyVocabulary.Pad).to(ScalarType.Float32).mul(-1e9f).view(b, 1, 1, s);
         int dh = _dim / _heads;
         for (int l = 0; l < qkv.Count; l++)
         {
             var parts = qkv[l].call(x).view(b, s, 3, _heads, dh).permute(2, 0, 3, 1, 4); // 3, B, H, S, dh
-            var attn = nn.functional.softmax(parts[0].matmul(parts[1].transpose(-2, -1)).div(Math.Sqrt(dh)).add(padBias, 1.0), -1);
+            var attn = nn.functional.softmax(parts[0].matmul(parts[1].transpose(-2, -1)).div(Math.Sqrt(dh)).add(padBias, One), -1);
             var mixed = attn.matmul(parts[2]).transpose(1, 2).reshape(b, s, _dim);
-            x = norm1[l].call(x.add(proj[l].call(mixed), 1.0));
-            x = norm2[l].call(x.add(ff2[l].call(nn.functional.gelu(ff1[l].call(x))), 1.0));
+            x = norm1[l].call(x.add(proj[l].call(mixed), One));
+            x = norm2[l].call(x.add(ff2[l].call(nn.functional.gelu(ff1[l].call(x))), One));
         }
         return (x, head.call(x));
     }
