@@ -42,10 +42,14 @@ public sealed class LogBertDetector
     private readonly Device _device;
     private Tensor? _centre;
     private double _radius = 1;
+    private readonly Scalar _sphereWeight, _unknownKey;
 
     private LogBertDetector(LogBertModel model, LogKeyVocabulary vocabulary, TemplateTextEncoder text, LogBertTrainOptions options, Device device)
     {
         Model = model; Vocabulary = vocabulary; _text = text; Options = options; _device = device;
+        // Scalars we own (see LogBertModel.One): implicit conversions can be finalised while libtorch still reads them.
+        _sphereWeight = options.HypersphereWeight.ToScalar();
+        _unknownKey = LogKeyVocabulary.Unknown.ToScalar();
     }
 
     public LogBertModel Model { get; }
@@ -98,8 +102,8 @@ public sealed class LogBertDetector
                 var dist = hidden.select(1, 0);
                 // Mean over dimensions keeps the volume term on the scale of the prediction loss.
                 // Explicit alphas: see LogBertModel.forward.
-                var sphere = dist.add(_centre, LogBertModel.MinusOne).pow(2).mean();
-                var loss = maskLoss.add(sphere.mul(Options.HypersphereWeight), LogBertModel.One);
+                var sphere = dist.add(_centre, LogBertModel.MinusOne).pow(LogBertModel.Two).mean();
+                var loss = maskLoss.add(sphere.mul(_sphereWeight), LogBertModel.One);
                 optimizer.zero_grad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(Model.parameters(), 1.0);
@@ -170,7 +174,7 @@ public sealed class LogBertDetector
                     var (keyIds, pieceIds, masked, targets) = Batch(batch, null, 0, phase);
                     var (_, logits) = Model.call(keyIds, pieceIds);
                     var top = logits.topk(Options.TopCandidates, -1).indexes;                    // B, S, g
-                    var hit = top.eq(targets.unsqueeze(-1)).any(-1) & targets.ne(LogKeyVocabulary.Unknown);
+                    var hit = top.eq(targets.unsqueeze(-1)).any(-1) & targets.ne(_unknownKey);
                     var missed = (masked & hit.logical_not()).sum(1).cpu().data<long>().ToArray();
                     var counted = masked.sum(1).cpu().data<long>().ToArray();
                     for (int i = 0; i < batch.Count; i++) { misses[owner[b + i]] += missed[i]; keys[owner[b + i]] += (int)counted[i]; }
