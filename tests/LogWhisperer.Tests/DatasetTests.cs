@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Simulation;
+using LogWhisperer.Sources;
 using LogWhisperer.Sources.Datasets;
 using LogWhisperer.Telemetry;
 using Xunit.Abstractions;

@@ -1,14 +1,21 @@
 using System.Text;
 
-namespace LogWhisperer.Sources.Datasets;
+namespace LogWhisperer.Sources;
 
 /// <summary>
-/// A small RFC 4180 CSV reader: comma-separated, double-quoted fields with "" escapes and embedded
-/// newlines. Streams rows; the first row is the header.
+/// A small RFC 4180 CSV reader for the exports datasets ship (Loghub, Nezha): comma-separated,
+/// double-quoted fields with "" escapes and embedded newlines. Streams rows; the first row is the header.
 /// </summary>
 public sealed class CsvReader(TextReader reader)
 {
     private readonly StringBuilder _field = new();
+
+    /// <summary>Every row's raw fields (the header included).</summary>
+    public static IEnumerable<string[]> ReadRows(TextReader reader)
+    {
+        var csv = new CsvReader(reader);
+        while (csv.ReadRow() is { } row) yield return row.ToArray();
+    }
 
     /// <summary>One data row: its fields by header name, or why it could not be read (with its raw fields).</summary>
     public sealed record Row(int Number, Dictionary<string, string>? Fields, string? Error, IReadOnlyList<string> Raw);

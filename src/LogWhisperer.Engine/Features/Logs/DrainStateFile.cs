@@ -1,0 +1,48 @@
+using System.Text.Json;
+
+namespace LogWhisperer.Features.Logs;
+
+/// <summary>
+/// Saves and restores the template miners of many services as one JSON file (format <c>lw-drain/1</c>), so
+/// template ids stay the same across restarts: a restored parser matches every line to the same id as before
+/// and numbers new templates after the highest id it ever gave out.
+/// </summary>
+public static class DrainStateFile
+{
+    public const string Format = "lw-drain/1";
+
+    private sealed record TemplateState(int Id, ulong[] Path, string[] Tokens, long Count);
+    private sealed record ParserState(int NextId, TemplateState[] Templates);
+    private sealed record FileState(string Format, DrainOptions Options, Dictionary<string, ParserState> Services);
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    public static void Save(string path, DrainOptions options, IReadOnlyDictionary<string, DrainParser> parsers)
+    {
+        var services = parsers.ToDictionary(p => p.Key, p => new ParserState(p.Value.NextId,
+            p.Value.Templates.OrderBy(t => t.Id).Select(t => new TemplateState(t.Id, t.Path, t.Tokens, t.Count)).ToArray()));
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(new FileState(Format, options, services), Json));
+        File.Move(tmp, path, overwrite: true); // a crash mid-write never leaves a truncated state behind
+    }
+
+    public static (DrainOptions Options, Dictionary<string, DrainParser> Parsers) Load(string path)
+    {
+        var state = JsonSerializer.Deserialize<FileState>(File.ReadAllText(path), Json)
+            ?? throw new InvalidDataException($"{path}: empty template state");
+        if (state.Format != Format) throw new InvalidDataException($"{path}: template state is '{state.Format}', expected '{Format}'");
+        var parsers = new Dictionary<string, DrainParser>();
+        foreach (var (service, s) in state.Services)
+        {
+            var parser = new DrainParser(state.Options);
+            foreach (var t in s.Templates)
+            {
+                var keys = t.Tokens.Select(x => LogTokenizer.KeyOf(x)).ToArray();
+                parser.Restore(new LogTemplateCluster(t.Id, t.Path, keys, (string[])t.Tokens.Clone()) { Count = t.Count }, s.NextId);
+            }
+            if (s.Templates.Length == 0) parser.Restore(s.NextId);
+            parsers[service] = parser;
+        }
+        return (state.Options, parsers);
+    }
+}
