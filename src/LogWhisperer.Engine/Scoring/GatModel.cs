@@ -33,10 +33,15 @@ public sealed record GatConfig
 /// </summary>
 internal static class GroupOps
 {
+    // Scalars we own, passed explicitly (alpha too: add/sub without one make a temporary inside TorchSharp).
+    // TorchSharp 0.107 can finalise a temporary Scalar while libtorch is still reading it, which fails at
+    // random under GC pressure with "Expected false to be true ... Scalar::toFloat".
+    internal static readonly Scalar One = 1.ToScalar(), Epsilon = 1e-16.ToScalar(), MinLogit = (-60.0).ToScalar(), NegativeInfinity = double.NegativeInfinity.ToScalar();
+
     public static Tensor Sum(Tensor values, Tensor group, long groups)
     {
         var shape = values.shape.ToArray(); shape[0] = groups;
-        return zeros(shape, values.dtype, values.device).index_add(0, group, values, 1);
+        return zeros(shape, values.dtype, values.device).index_add(0, group, values, One);
     }
 
     /// <summary>
@@ -47,12 +52,12 @@ internal static class GroupOps
     /// </summary>
     public static Tensor EdgeSoftmax(Tensor scores, Tensor target, long nodes)
     {
-        var ex = (scores - scores.amax([0], keepdim: true).detach()).clamp_min(-60).exp();
-        return ex / (Sum(ex, target, nodes).index_select(0, target) + 1e-16);
+        var ex = scores.sub(scores.amax([0], keepdim: true).detach()).clamp_min(MinLogit).exp();
+        return ex / Sum(ex, target, nodes).index_select(0, target).add(Epsilon, One);
     }
 
     /// <summary>Lays node values [N] or [N, H] out as [B, maxNodes(, H)], padding with <paramref name="fill"/>.</summary>
-    public static Tensor ToDense(Tensor values, GraphBatch batch, double fill)
+    public static Tensor ToDense(Tensor values, GraphBatch batch, Scalar fill)
     {
         var shape = values.shape.ToArray(); shape[0] = (long)batch.Graphs * batch.MaxNodes;
         var dense = full(shape, fill, values.dtype, values.device).index_copy(0, batch.DenseIndex, values);
@@ -61,10 +66,10 @@ internal static class GroupOps
 
     /// <summary>Log-softmax of node logits [N] within each graph (exact: per-graph max through the padded layout).</summary>
     public static Tensor GraphLogSoftmax(Tensor logits, GraphBatch batch) =>
-        nn.functional.log_softmax(ToDense(logits, batch, double.NegativeInfinity), 1).view(-1).index_select(0, batch.DenseIndex);
+        nn.functional.log_softmax(ToDense(logits, batch, NegativeInfinity), 1).view(-1).index_select(0, batch.DenseIndex);
 
     /// <summary>Per-graph max of node states [N, H] → [B, H].</summary>
-    public static Tensor GraphMax(Tensor values, GraphBatch batch) => ToDense(values, batch, double.NegativeInfinity).amax([1]);
+    public static Tensor GraphMax(Tensor values, GraphBatch batch) => ToDense(values, batch, NegativeInfinity).amax([1]);
 }
 
 /// <summary>
@@ -99,11 +104,11 @@ public sealed class GatLayer : Module
         var fromSource = _source.forward(x).index_select(0, source).view(e, _heads, _headDim);
         var fromTarget = _target.forward(x).index_select(0, target).view(e, _heads, _headDim);
         var fromEdge = _edge.forward(edgeFeatures).view(e, _heads, _headDim);
-        var scores = (functional.leaky_relu(fromSource + fromTarget + fromEdge, 0.2) * _attention).sum(-1); // [E, H]
+        var scores = (functional.leaky_relu(fromSource.add(fromTarget, GroupOps.One).add(fromEdge, GroupOps.One), 0.2) * _attention).sum(-1); // [E, H]
         var alpha = GroupOps.EdgeSoftmax(scores, target, n);
-        var messages = ((fromSource + fromEdge) * alpha.unsqueeze(-1)).view(e, _heads * _headDim);
+        var messages = (fromSource.add(fromEdge, GroupOps.One) * alpha.unsqueeze(-1)).view(e, _heads * _headDim);
         var aggregated = GroupOps.Sum(messages, target, n);
-        var updated = _norm.forward(x + _dropout.forward(_output.forward(functional.elu(aggregated, 1.0))));
+        var updated = _norm.forward(x.add(_dropout.forward(_output.forward(functional.elu(aggregated, 1.0))), GroupOps.One));
         return (updated, alpha);
     }
 }
@@ -128,7 +133,13 @@ public sealed class GatModel : Module
     private readonly Sequential _nodeHead, _kindHead, _incidentHead;
 
     /// <summary>Settable only to record calibration (the temperature) after training.</summary>
-    public GatConfig Config { get; internal set; }
+    public GatConfig Config
+    {
+        get => _config;
+        internal set { _config = value; _temperature = value.Temperature.ToScalar(); }
+    }
+    private GatConfig _config = null!;
+    private Scalar _temperature = null!; // owned, see GroupOps
 
     public GatModel(GatConfig config) : base("lw_gat")
     {
@@ -155,7 +166,7 @@ public sealed class GatModel : Module
             h = next; attention = alpha;
         }
         var withInput = cat([h, x], 1); // the raw evidence stays visible to the heads
-        var nodeLogits = _nodeHead.forward(withInput).squeeze(-1) / Config.Temperature;
+        var nodeLogits = _nodeHead.forward(withInput).squeeze(-1).div(_temperature);
         var kindLogits = _kindHead.forward(withInput);
         var pooled = cat([GroupOps.GraphMax(h, batch), GroupOps.Sum(h, batch.GraphIndex, batch.Graphs) / GraphSizes(batch)], 1);
         var incidentLogits = _incidentHead.forward(pooled).squeeze(-1);

@@ -24,6 +24,7 @@ public sealed record EpochReport(int Epoch, double TrainLoss, double ValidationL
 /// </summary>
 public sealed class GatTrainer(TrainOptions options, Device device)
 {
+    private static readonly Scalar KindWeight = 0.5.ToScalar(); // owned, see GroupOps
     public List<EpochReport> History { get; } = [];
 
     public GatModel Train(GatConfig config, IReadOnlyList<GraphSnapshot> train, IReadOnlyList<GraphSnapshot> validation, Action<EpochReport>? progress = null)
@@ -191,12 +192,12 @@ public sealed class GatTrainer(TrainOptions options, Device device)
         {
             var logp = GroupOps.GraphLogSoftmax(output.NodeLogits, batch);
             var rootIndex = tensor(positive.Select(g => root[g]).ToArray()).to(device);
-            total = total - logp.index_select(0, rootIndex).mean();
+            total = total.sub(logp.index_select(0, rootIndex).mean());
             var withKind = positive.Where(g => kind[g] >= 0).ToArray();
             if (withKind.Length > 0)
             {
                 var kindLogits = output.KindLogits.index_select(0, tensor(withKind.Select(g => root[g]).ToArray()).to(device));
-                total = total + 0.5 * nn.functional.cross_entropy(kindLogits, tensor(withKind.Select(g => kind[g]).ToArray()).to(device));
+                total = total.add(nn.functional.cross_entropy(kindLogits, tensor(withKind.Select(g => kind[g]).ToArray()).to(device)).mul(KindWeight), GroupOps.One);
             }
         }
         return (total, output, batch, root, incident);
