@@ -12,6 +12,37 @@ namespace LogWhisperer.Decode.Formats;
 /// </summary>
 internal static class Otlp
 {
+    internal delegate TelemetryRecord ItemReader(ReadOnlySpan<byte> data);
+
+    /// <summary>
+    /// ResourceSpans / ResourceLogs { Resource resource = 1; repeated ScopeSpans / ScopeLogs = 2 }, whose
+    /// scope holds its spans / log records in field 2: the same nesting for both signals.
+    /// </summary>
+    internal static void ProtoResourceItems(ReadOnlySpan<byte> data, List<TelemetryRecord> output, DecodeOptions options, ItemReader item)
+    {
+        Dictionary<string, string> resource = [];
+        int first = output.Count;
+        var r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); resource = ProtoResource(r.ReadBytes()); }
+            else if (f == 2)
+            {
+                ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
+                var s = new ProtoReader(r.ReadBytes());
+                while (s.Next(out int sf, out int swt))
+                {
+                    if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.LengthDelimited); output.Add(item(s.ReadBytes())); }
+                    else s.Skip(swt);
+                }
+            }
+            else r.Skip(wt);
+        }
+        // The resource may follow its items on the wire; stamp identity on once it is known.
+        string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
+        for (int i = first; i < output.Count; i++) output[i] = output[i] with { Cluster = cluster, Service = service };
+    }
+
     // Attributes of a client span that name the callee, in the order OpenTelemetry's conventions prefer them.
     public static readonly string[] PeerKeys = ["peer.service", "server.address", "net.peer.name", "rpc.service"];
 
@@ -146,35 +177,9 @@ public sealed class OtlpTracesProtoDecoder(DecodeOptions options) : ITelemetryDe
         var r = new ProtoReader(payload);
         while (r.Next(out int f, out int wt))
         {
-            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); ResourceSpans(r.ReadBytes(), output); }
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); Otlp.ProtoResourceItems(r.ReadBytes(), output, options, Span); }
             else r.Skip(wt);
         }
-    }
-
-    /// <summary>ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2 }.</summary>
-    private void ResourceSpans(ReadOnlySpan<byte> data, List<TelemetryRecord> output)
-    {
-        Dictionary<string, string> resource = [];
-        int first = output.Count;
-        var r = new ProtoReader(data);
-        while (r.Next(out int f, out int wt))
-        {
-            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); resource = Otlp.ProtoResource(r.ReadBytes()); }
-            else if (f == 2)
-            {
-                ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
-                var s = new ProtoReader(r.ReadBytes());
-                while (s.Next(out int sf, out int swt))
-                {
-                    if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.LengthDelimited); output.Add(Span(s.ReadBytes())); }
-                    else s.Skip(swt);
-                }
-            }
-            else r.Skip(wt);
-        }
-        // The resource may follow its spans on the wire; stamp identity on once it is known.
-        string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
-        for (int i = first; i < output.Count; i++) output[i] = ((SpanRecord)output[i]) with { Cluster = cluster, Service = service };
     }
 
     private static SpanRecord Span(ReadOnlySpan<byte> data)
@@ -267,34 +272,9 @@ public sealed class OtlpLogsProtoDecoder(DecodeOptions options) : ITelemetryDeco
         var r = new ProtoReader(payload);
         while (r.Next(out int f, out int wt))
         {
-            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); ResourceLogs(r.ReadBytes(), output); }
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); Otlp.ProtoResourceItems(r.ReadBytes(), output, options, Log); }
             else r.Skip(wt);
         }
-    }
-
-    /// <summary>ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2 }, ScopeLogs { repeated LogRecord log_records = 2 }.</summary>
-    private void ResourceLogs(ReadOnlySpan<byte> data, List<TelemetryRecord> output)
-    {
-        Dictionary<string, string> resource = [];
-        int first = output.Count;
-        var r = new ProtoReader(data);
-        while (r.Next(out int f, out int wt))
-        {
-            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); resource = Otlp.ProtoResource(r.ReadBytes()); }
-            else if (f == 2)
-            {
-                ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
-                var s = new ProtoReader(r.ReadBytes());
-                while (s.Next(out int sf, out int swt))
-                {
-                    if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.LengthDelimited); output.Add(Log(s.ReadBytes())); }
-                    else s.Skip(swt);
-                }
-            }
-            else r.Skip(wt);
-        }
-        string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
-        for (int i = first; i < output.Count; i++) output[i] = ((LogRecord)output[i]) with { Cluster = cluster, Service = service };
     }
 
     /// <summary>LogRecord { fixed64 time_unix_nano = 1; SeverityNumber severity_number = 2; string severity_text = 3; AnyValue body = 5; fixed64 observed_time_unix_nano = 11 }.</summary>
