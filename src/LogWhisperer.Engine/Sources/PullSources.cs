@@ -16,6 +16,28 @@ public sealed record PullOptions
     public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How far behind the present a followed source stays, so late ingestion is not missed.</summary>
     public TimeSpan Delay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The event-time ranges [From, To) to fetch, in order: up to <see cref="End"/>, or following the present
+    /// (waiting a step whenever it has caught up to now minus <see cref="Delay"/>).
+    /// </summary>
+    public async IAsyncEnumerable<(DateTimeOffset From, DateTimeOffset To)> Steps([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var from = Start;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var end = End ?? DateTimeOffset.UtcNow - Delay;
+            if (from >= end)
+            {
+                if (End is not null) yield break;
+                await Task.Delay(Step, cancellationToken);
+                continue;
+            }
+            var to = from + Step < end ? from + Step : end;
+            yield return (from, to);
+            from = to;
+        }
+    }
 }
 
 /// <summary>
@@ -28,17 +50,8 @@ public sealed class LokiPullSource(HttpClient http, Uri baseUrl, string logQl, P
 
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var from = pull.Start;
-        while (!cancellationToken.IsCancellationRequested)
+        await foreach (var (from, to) in pull.Steps(cancellationToken))
         {
-            var end = pull.End ?? DateTimeOffset.UtcNow - pull.Delay;
-            if (from >= end)
-            {
-                if (pull.End is not null) yield break;
-                await Task.Delay(pull.Step, cancellationToken);
-                continue;
-            }
-            var to = from + pull.Step < end ? from + pull.Step : end;
             // Page through [from, to): Loki returns at most `limit` entries, oldest first.
             long startNs = from.ToUnixTimeMilliseconds() * 1_000_000, endNs = to.ToUnixTimeMilliseconds() * 1_000_000;
             while (true)
@@ -50,7 +63,6 @@ public sealed class LokiPullSource(HttpClient http, Uri baseUrl, string logQl, P
                 if (page.Count < limit || lastNs < startNs) break;
                 startNs = lastNs + 1;
             }
-            from = to;
         }
     }
 
@@ -83,17 +95,8 @@ public sealed class PrometheusPullSource(PrometheusClient prometheus, IReadOnlyD
 {
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var from = pull.Start;
-        while (!cancellationToken.IsCancellationRequested)
+        await foreach (var (from, to) in pull.Steps(cancellationToken))
         {
-            var end = pull.End ?? DateTimeOffset.UtcNow - pull.Delay;
-            if (from >= end)
-            {
-                if (pull.End is not null) yield break;
-                await Task.Delay(pull.Step, cancellationToken);
-                continue;
-            }
-            var to = from + pull.Step < end ? from + pull.Step : end;
             var batch = new List<TelemetryRecord>();
             foreach (var (name, promql) in queries)
             {
@@ -109,7 +112,6 @@ public sealed class PrometheusPullSource(PrometheusClient prometheus, IReadOnlyD
             }
             batch.Sort((a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
             if (batch.Count > 0) yield return batch;
-            from = to;
         }
     }
 }

@@ -15,6 +15,23 @@ internal static class Otlp
     internal delegate TelemetryRecord ItemReader(ReadOnlySpan<byte> data);
 
     /// <summary>
+    /// OTLP/JSON's nesting, the same for both signals: {resourceX: [{resource, scopeX: [{items: [...]}]}]}.
+    /// Calls <paramref name="item"/> for each item with the cluster and service its resource names.
+    /// </summary>
+    internal static void JsonResourceItems(JsonElement root, string resources, string scopes, string items, string what, DecodeOptions options,
+        Action<JsonElement, string, string> item)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{what}: not a JSON object");
+        foreach (var r in JsonArray(root, resources, what))
+        {
+            var resource = JsonResource(r, what);
+            string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
+            foreach (var scope in JsonArray(r, scopes, what))
+                foreach (var element in JsonArray(scope, items, what)) item(element, cluster, service);
+        }
+    }
+
+    /// <summary>
     /// ResourceSpans / ResourceLogs { Resource resource = 1; repeated ScopeSpans / ScopeLogs = 2 }, whose
     /// scope holds its spans / log records in field 2: the same nesting for both signals.
     /// </summary>
@@ -229,13 +246,7 @@ public sealed class OtlpTracesJsonDecoder(DecodeOptions options) : ITelemetryDec
     {
         const string what = "otlp_json traces";
         using var doc = JsonFormat.Parse(payload, what);
-        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{what}: not a JSON object");
-        foreach (var rs in Otlp.JsonArray(doc.RootElement, "resourceSpans", what))
-        {
-            var resource = Otlp.JsonResource(rs, what);
-            string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
-            foreach (var ss in Otlp.JsonArray(rs, "scopeSpans", what))
-            foreach (var span in Otlp.JsonArray(ss, "spans", what))
+        Otlp.JsonResourceItems(doc.RootElement, "resourceSpans", "scopeSpans", "spans", what, options, (span, cluster, service) =>
             {
                 long start = Otlp.JsonNanos(span, "startTimeUnixNano", what);
                 string Text(string p) => span.TryGetProperty(p, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
@@ -250,8 +261,7 @@ public sealed class OtlpTracesJsonDecoder(DecodeOptions options) : ITelemetryDec
                 output.Add(new SpanRecord(start, cluster, service, Text("traceId").ToLowerInvariant(), Text("spanId").ToLowerInvariant(),
                     parentId.Length == 0 ? null : parentId.ToLowerInvariant(), Text("name"), kind,
                     kind == SpanKind.Client ? Otlp.Peer(attributes) : null, (endNs - startNs) / 1e6, error));
-            }
-        }
+            });
     }
 
     private static long ParseNs(JsonElement span, string property, string what)
@@ -312,13 +322,7 @@ public sealed class OtlpLogsJsonDecoder(DecodeOptions options) : ITelemetryDecod
     {
         const string what = "otlp_json logs";
         using var doc = JsonFormat.Parse(payload, what);
-        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{what}: not a JSON object");
-        foreach (var rl in Otlp.JsonArray(doc.RootElement, "resourceLogs", what))
-        {
-            var resource = Otlp.JsonResource(rl, what);
-            string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
-            foreach (var sl in Otlp.JsonArray(rl, "scopeLogs", what))
-            foreach (var log in Otlp.JsonArray(sl, "logRecords", what))
+        Otlp.JsonResourceItems(doc.RootElement, "resourceLogs", "scopeLogs", "logRecords", what, options, (log, cluster, service) =>
             {
                 long ts = Otlp.JsonNanos(log, "timeUnixNano", what);
                 if (ts == 0) ts = Otlp.JsonNanos(log, "observedTimeUnixNano", what);
@@ -327,7 +331,6 @@ public sealed class OtlpLogsJsonDecoder(DecodeOptions options) : ITelemetryDecod
                 string? text = log.TryGetProperty("severityText", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
                 var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
                 output.Add(new LogRecord(ts, cluster, service, severity, body));
-            }
-        }
+            });
     }
 }
