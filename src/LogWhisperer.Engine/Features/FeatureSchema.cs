@@ -6,6 +6,7 @@ public enum Measurement
     RequestRate, ErrorRatio, OriginErrorRatio, LatencyP50, LatencyP95, SelfTimeP95,
     LogRate, ErrorLogRatio, NewTemplateRatio, CpuCores, MemoryBytes, Restarts, TelemetryRate,
     OutboundErrorRatio, InboundErrorRatio, InboundLatencyP95, InboundCallRate,
+    LatencyP99, ErrorSpanCount, ErrorLogCount, NewTemplateLineCount,
 }
 
 /// <summary>How a model feature is derived from its measurement.</summary>
@@ -19,6 +20,19 @@ public enum FeatureTransform
     RestartCount,
     /// <summary>How far the service's telemetry fell below its baseline volume (1 = silent).</summary>
     Drop,
+    /// <summary>
+    /// A count per window against its baseline count, as a z-score that stays honest at low counts: under a
+    /// Poisson model the Anscombe transform 2·√(k + 3/8) has unit variance, so the difference of transformed
+    /// count and transformed baseline reads like a z-score whether the service logs 2 lines or 20,000. The
+    /// median/MAD z of a ratio does not: with 3 requests in a window one error is a 33 % error ratio.
+    /// </summary>
+    CountSurprise,
+}
+
+public static class FeatureTransformExtensions
+{
+    /// <summary>Whether the feature is a (squashed) deviation from baseline in σ, rather than a share or a count.</summary>
+    public static bool IsDeviation(this FeatureTransform transform) => transform is FeatureTransform.RobustZ or FeatureTransform.CountSurprise;
 }
 
 public sealed record MeasurementInfo(Measurement Id, string Name, string Label, string Unit, string Source, double AbsoluteFloor);
@@ -31,7 +45,7 @@ public sealed record FeatureInfo(string Name, Measurement Measurement, FeatureTr
 /// </summary>
 public static class FeatureSchema
 {
-    public const string Version = "lw-features/1";
+    public const string Version = "lw-features/2";
 
     public static readonly MeasurementInfo[] Measurements =
     [
@@ -52,6 +66,10 @@ public static class FeatureSchema
         new(Measurement.InboundErrorRatio, "inbound_error_ratio", "the share of calls to it failing", "ratio", "traces: callers' failed calls to this service", 0.02),
         new(Measurement.InboundLatencyP95, "inbound_latency_p95", "callers' p95 latency to it", "ms", "traces: callers' client span duration", 1),
         new(Measurement.InboundCallRate, "inbound_call_rate", "calls to it", "calls/s", "traces: callers' client spans", 0.5),
+        new(Measurement.LatencyP99, "latency_p99", "its p99 latency", "ms", "traces: server span duration", 1),
+        new(Measurement.ErrorSpanCount, "error_spans", "its failed requests", "requests", "traces: server spans with error status", 0),
+        new(Measurement.ErrorLogCount, "error_logs", "its error log lines", "lines", "logs: error and fatal lines", 0),
+        new(Measurement.NewTemplateLineCount, "new_template_lines", "its log lines from never-seen templates", "lines", "logs: lines of never-seen templates", 0),
     ];
 
     public static readonly FeatureInfo[] NodeFeatures =
@@ -76,6 +94,11 @@ public static class FeatureSchema
         new("inbound_error_ratio_z", Measurement.InboundErrorRatio, FeatureTransform.RobustZ, "failing calls to it vs baseline"),
         new("inbound_latency_p95_z", Measurement.InboundLatencyP95, FeatureTransform.RobustZ, "callers' p95 latency to it vs baseline"),
         new("inbound_call_rate_z", Measurement.InboundCallRate, FeatureTransform.RobustZ, "calls to it vs baseline"),
+        // lw-features/2: the tail, and counts that stay meaningful when a service handles a few requests per window.
+        new("latency_p99_z", Measurement.LatencyP99, FeatureTransform.RobustZ, "p99 latency vs baseline"),
+        new("error_span_surprise", Measurement.ErrorSpanCount, FeatureTransform.CountSurprise, "failed requests vs baseline count"),
+        new("error_log_surprise", Measurement.ErrorLogCount, FeatureTransform.CountSurprise, "error log lines vs baseline count"),
+        new("new_template_surprise", Measurement.NewTemplateLineCount, FeatureTransform.CountSurprise, "lines of never-seen templates vs baseline count"),
     ];
 
     /// <summary>Per-edge model features: the first three from the caller's client spans, then the edge's role.</summary>
@@ -89,4 +112,11 @@ public static class FeatureSchema
 
     /// <summary>Squashes a z-score so that huge deviations stay informative but bounded.</summary>
     public static float Squash(double z) => (float)(Math.Sign(z) * Math.Log(1 + Math.Min(Math.Abs(z), 1000)));
+
+    /// <summary>See <see cref="FeatureTransform.CountSurprise"/>: the Anscombe-transformed count minus the transformed baseline.</summary>
+    public static double CountZ(double count, double baselineCount)
+    {
+        if (!double.IsFinite(count) || !double.IsFinite(baselineCount)) return 0;
+        return 2 * (Math.Sqrt(Math.Max(0, count) + 0.375) - Math.Sqrt(Math.Max(0, baselineCount) + 0.375));
+    }
 }

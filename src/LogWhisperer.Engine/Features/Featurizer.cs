@@ -30,7 +30,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         public readonly HashSet<(string, string)> Edges = [];
         public readonly Dictionary<string, RobustBaseline[]> Baselines = new(StringComparer.Ordinal);
         public readonly Dictionary<(string, string), RobustBaseline[]> EdgeBaselines = [];
-        public readonly Dictionary<string, HashSet<ulong>> KnownTemplates = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, HashSet<int>> KnownTemplates = new(StringComparer.Ordinal);
         public readonly Dictionary<string, double> LastRestarts = new(StringComparer.Ordinal);
         public readonly Dictionary<string, (double Value, long Ms)> LastCpu = new(StringComparer.Ordinal);
         public int Windows;
@@ -115,6 +115,10 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         row[(int)Measurement.LogRate] = (s?.Logs ?? 0) / seconds;
         row[(int)Measurement.TelemetryRate] = (s?.Records ?? 0) / seconds;
         row[(int)Measurement.Restarts] = 0;
+        // Counts are 0, not missing, when the service is quiet: silence is the baseline they compare with.
+        row[(int)Measurement.ErrorSpanCount] = s?.ServerErrors ?? 0;
+        row[(int)Measurement.ErrorLogCount] = s?.ErrorLogs ?? 0;
+        row[(int)Measurement.NewTemplateLineCount] = 0;
         if (s is null) return;
 
         if (s.ServerSpans > 0)
@@ -124,6 +128,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             row[(int)Measurement.LatencyP50] = s.Latency.Quantile(0.5);
             row[(int)Measurement.LatencyP95] = s.Latency.Quantile(0.95);
             row[(int)Measurement.SelfTimeP95] = s.SelfTime.Quantile(0.95);
+            row[(int)Measurement.LatencyP99] = s.Latency.Quantile(0.99);
         }
         if (s.ClientSpans > 0) row[(int)Measurement.OutboundErrorRatio] = (double)s.ClientErrors / s.ClientSpans;
         if (s.Logs > 0)
@@ -140,6 +145,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             // The cluster's first window only teaches templates: everything in it would count as new.
             foreach (var template in s.Templates.Keys) if (known.Count < options.MaxTemplatesPerService) known.Add(template);
             row[(int)Measurement.NewTemplateRatio] = state.Windows == 0 ? 0 : (double)fresh / s.Logs;
+            row[(int)Measurement.NewTemplateLineCount] = state.Windows == 0 ? 0 : fresh;
             if (state.Windows == 0) newTemplate = null;
         }
         if (!double.IsNaN(s.CpuLast))
@@ -170,6 +176,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             FeatureTransform.Ratio => double.IsNaN(value) ? 0f : (float)value,
             FeatureTransform.RestartCount => (float)(Math.Min(3, value) / 3),
             FeatureTransform.Drop => history[k].Count < 3 || !(history[k].Median > 0) ? 0f : (float)Math.Clamp(1 - value / history[k].Median, 0, 1),
+            FeatureTransform.CountSurprise => history[k].Count < 3 ? 0f : FeatureSchema.Squash(FeatureSchema.CountZ(value, history[k].Median)),
             _ => throw new InvalidOperationException(),
         };
     }

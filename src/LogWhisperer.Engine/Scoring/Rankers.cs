@@ -24,7 +24,7 @@ public sealed class GatRanker(string name, GatScorer scorer) : IRootCauseRanker
 public sealed class RobustZScoreRanker : IRootCauseRanker
 {
     private static readonly int[] ZFeatures = Enumerable.Range(0, FeatureSchema.NodeFeatureCount)
-        .Where(k => FeatureSchema.NodeFeatures[k].Transform == FeatureTransform.RobustZ).ToArray();
+        .Where(k => FeatureSchema.NodeFeatures[k].Transform.IsDeviation()).ToArray();
 
     public string Name => "robust z-score (BARO/N-Sigma)";
 

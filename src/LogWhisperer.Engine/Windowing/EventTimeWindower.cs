@@ -1,3 +1,4 @@
+using LogWhisperer.Features.Logs;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 
@@ -29,6 +30,9 @@ public sealed class EventTimeWindower
         public long MaxEventMs = long.MinValue;
         /// <summary>End of the latest window already emitted: anything before it is too late.</summary>
         public long EmittedUpToMs = long.MinValue;
+        /// <summary>Drain templates per service of this cluster. They outlive windows: a template's id says
+        /// "seen before" to the featurizer, which is how a never-seen error template stands out.</summary>
+        public readonly TemplateMiner Templates = new();
     }
 
     /// <summary>Adds a batch; appends every window the advanced watermarks have closed to <paramref name="closed"/>.</summary>
@@ -51,6 +55,8 @@ public sealed class EventTimeWindower
         if (cluster.MaxEventMs != long.MinValue && ts < cluster.MaxEventMs - _options.MaxOutOfOrdernessMs) _counters.CountLateAccepted();
         if (ts > cluster.MaxEventMs) cluster.MaxEventMs = ts;
 
+        // Mined once per record, however many (hopping) windows it falls into.
+        int template = record is LogRecord log ? cluster.Templates.Parse(log.Service, log.Message, out _).Id : 0;
         // Every window [s, s+size) with s = k*hop and s <= ts < s+size.
         long lastStart = FloorTo(ts, _options.HopMs);
         for (long start = lastStart; start > ts - _options.SizeMs; start -= _options.HopMs)
@@ -58,7 +64,7 @@ public sealed class EventTimeWindower
             if (start < cluster.EmittedUpToMs) break; // that window has been emitted
             if (!cluster.Open.TryGetValue(start, out var window))
                 cluster.Open[start] = window = new WindowAccumulator(record.Cluster, start, start + _options.SizeMs);
-            window.Add(record);
+            window.Add(record, template);
         }
     }
 

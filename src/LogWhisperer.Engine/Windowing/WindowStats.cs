@@ -10,8 +10,8 @@ public sealed class ServiceWindowStats
     public readonly LatencySketch SelfTime = new();
     public long ClientSpans, ClientErrors;
     public long Logs, ErrorLogs, WarnLogs;
-    /// <summary>Log lines per template (see <see cref="Features.LogTemplate"/>), with one example line each.</summary>
-    public readonly Dictionary<ulong, (int Count, string Example)> Templates = [];
+    /// <summary>Log lines per Drain template id (ids are the service's, stable across windows), with one example line each.</summary>
+    public readonly Dictionary<int, (int Count, string Example)> Templates = [];
     public long MetricSamples;
     public double CpuFirst = double.NaN, CpuLast = double.NaN;
     public long CpuFirstMs, CpuLastMs;
@@ -62,7 +62,8 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
         return s;
     }
 
-    public void Add(TelemetryRecord record)
+    /// <param name="logTemplate">The Drain template id of a log record (mined by the windower); ignored otherwise.</param>
+    public void Add(TelemetryRecord record, int logTemplate)
     {
         _records++;
         var stats = Service(record.Service);
@@ -95,8 +96,7 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
                 stats.Logs++;
                 if (log.Severity >= LogSeverity.Error) stats.ErrorLogs++;
                 else if (log.Severity == LogSeverity.Warn) stats.WarnLogs++;
-                var template = Features.LogTemplate.Hash(log.Message);
-                stats.Templates[template] = stats.Templates.TryGetValue(template, out var t) ? (t.Count + 1, t.Example) : (1, log.Message);
+                stats.Templates[logTemplate] = stats.Templates.TryGetValue(logTemplate, out var t) ? (t.Count + 1, t.Example) : (1, log.Message);
                 break;
             case MetricSample metric:
                 stats.MetricSamples++;
