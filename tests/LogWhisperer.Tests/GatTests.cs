@@ -67,6 +67,28 @@ public class GatTests
     }
 
     [Fact]
+    public void WithheldEvidenceIsZeroedForThatGraphOnly()
+    {
+        var a = GraphSnapshot.From(SnapshotTests.Window(5, seed: 1));
+        var b = GraphSnapshot.From(SnapshotTests.Window(4, seed: 2));
+        var logs = FeatureSchema.EvidenceGroups.Single(g => g.Name == "logs");
+        var traces = FeatureSchema.EvidenceGroups.Single(g => g.Name == "traces");
+        Assert.Contains(Array.FindIndex(FeatureSchema.NodeFeatures, k => k.Name == "error_log_surprise"), logs.NodeFeatures);
+        Assert.DoesNotContain(Array.FindIndex(FeatureSchema.NodeFeatures, k => k.Name == "cpu_usage_z"), logs.NodeFeatures);
+        Assert.Contains(Array.FindIndex(FeatureSchema.NodeFeatures, k => k.Name == "latency_p99_z"), traces.NodeFeatures);
+
+        using var plain = GraphBatch.Collate([a, b], CPU);
+        using var masked = GraphBatch.Collate([a, b], CPU, withheld: [logs, null]);
+        var x0 = plain.NodeFeatures.data<float>().ToArray();
+        var x1 = masked.NodeFeatures.data<float>().ToArray();
+        int f = FeatureSchema.NodeFeatureCount;
+        for (int i = 0; i < a.NodeCount + b.NodeCount; i++)
+            for (int k = 0; k < f; k++)
+                Assert.Equal(i < a.NodeCount && logs.NodeFeatures.Contains(k) ? 0 : x0[i * f + k], x1[i * f + k]);
+        Assert.Contains(logs.NodeFeatures, k => Enumerable.Range(0, a.NodeCount).Any(i => x0[i * f + k] != 0)); // something was withheld
+    }
+
+    [Fact]
     public void SavedModelLoadsAndScoresIdentically()
     {
         var model = NewModel(7);

@@ -42,7 +42,8 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         var text = new StringBuilder();
         text.Append(Inv, $"{rootName} is the most likely root cause ({scored.RootProbability[root]:P0}; likely fault: {Words(kind.ToString())}, {scored.KindProbability.Max():P0}).");
         if (features.Count > 0) text.Append(' ').Append(Capitalize(string.Join("; ", features.Select(Sentence)))).Append('.');
-        if (template is not null) text.Append(Inv, $" New log template: \"{Truncate(template, 140)}\".");
+        if (template is not null)
+            text.Append(Inv, $" New log template: \"{Truncate(template, 140)}\" ({s.Measurement(root, Measurement.NewTemplateLineCount):0} line(s) from never-seen templates in this window).");
         var degraded = neighbours.Where(n => n.Relation == "caller" && n.Deviation >= 3).ToArray();
         if (degraded.Length > 0)
             text.Append(" Callers degraded with it: ").Append(string.Join(", ", degraded.Select(n => string.Create(Inv, $"{n.Service} ({n.Symptom})")))).Append('.');

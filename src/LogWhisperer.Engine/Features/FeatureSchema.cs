@@ -39,6 +39,9 @@ public sealed record MeasurementInfo(Measurement Id, string Name, string Label, 
 
 public sealed record FeatureInfo(string Name, Measurement Measurement, FeatureTransform Transform, string Description);
 
+/// <summary>Node features (and edge measurement features) that come from one kind of evidence.</summary>
+public sealed record EvidenceGroup(string Name, int[] NodeFeatures, int[] EdgeFeatures);
+
 /// <summary>
 /// The versioned contract between featurizer, snapshots and model: every feature's name, unit and source.
 /// A model refuses snapshots of another version (see <see cref="Scoring.GatModel"/>).
@@ -105,6 +108,22 @@ public static class FeatureSchema
     public static readonly string[] EdgeFeatures = ["call_rate_z", "error_ratio", "latency_p95_z", "is_call", "is_reverse", "is_self"];
     public const int EdgeMeasurements = 3; // call rate, error ratio, latency p95
     public static readonly double[] EdgeFloors = [0.5, 0.02, 1];
+
+    /// <summary>
+    /// Evidence a real deployment may not have: traces whose spans carry no error status (common with
+    /// auto-instrumentation, and so in Nezha's export), no traces, no logs, no metrics. Training withholds
+    /// one group now and then, so the model learns to rank from what is left instead of relying on one signal.
+    /// </summary>
+    public static readonly EvidenceGroup[] EvidenceGroups =
+    [
+        new("trace error status", Features(m => m.Source.StartsWith("traces", StringComparison.Ordinal) && (m.Source.Contains("error") || m.Source.Contains("failed"))), [1]),
+        new("traces", Features(m => m.Source.StartsWith("traces", StringComparison.Ordinal)), [0, 1, 2]),
+        new("logs", Features(m => m.Source.StartsWith("logs", StringComparison.Ordinal)), []),
+        new("metrics", Features(m => m.Source.StartsWith("metrics", StringComparison.Ordinal)), []),
+    ];
+
+    private static int[] Features(Func<MeasurementInfo, bool> from) =>
+        Enumerable.Range(0, NodeFeatures.Length).Where(k => from(Measurements[(int)NodeFeatures[k].Measurement])).ToArray();
 
     public static int NodeFeatureCount => NodeFeatures.Length;
     public static int EdgeFeatureCount => EdgeFeatures.Length;

@@ -10,7 +10,8 @@ using LogWhisperer.Sources.Datasets;
 namespace LogWhisperer.Runs;
 
 /// <summary>The result of replaying a labelled dataset: rankings per method on each case's window, and detection.</summary>
-public sealed record DatasetReplayResult(RankingReport Ranking, int Cases, int Detected, long RecordsReplayed, long RowsRejected);
+/// <param name="PerFeature">Each model feature alone as a ranker on the same windows, when asked for.</param>
+public sealed record DatasetReplayResult(RankingReport Ranking, int Cases, int Detected, long RecordsReplayed, long RowsRejected, RankingReport? PerFeature = null);
 
 /// <summary>
 /// Replays every case of a labelled dataset through the normal pipeline in event time (each case its own
@@ -23,7 +24,7 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
     private readonly PipelineOptions _options = pipelineOptions ?? new PipelineOptions();
 
     public async Task<DatasetReplayResult> RunAsync(GatScorer scorer, IReadOnlyList<IRootCauseRanker> baselines, string? leaveOneOutBaseModel = null,
-        TrainOptions? fineTune = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        TrainOptions? fineTune = null, IProgress<string>? progress = null, bool perFeature = false, CancellationToken cancellationToken = default)
     {
         var deadLetters = new MemoryDeadLetterSink();
         var adapter = new DatasetAdapter(mapping, root, deadLetters);
@@ -68,6 +69,7 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             ranking = new RankingReport([ranking.Methods[0], "GAT leave-one-out fine-tuned", .. ranking.Methods.Skip(1)],
                 ranking.Incidents.Select((r, i) => r with { Ranks = [r.Ranks[0], looRanks[i], .. r.Ranks.Skip(1)] }).ToArray());
         }
-        return new DatasetReplayResult(ranking, cases.Count, detected, cases.Sum(c => (long)c.Records.Count), adapter.RowsRejected);
+        var features = perFeature ? Evaluator.RankSideBySide(chosen, SingleFeatureRanker.All) : null;
+        return new DatasetReplayResult(ranking, cases.Count, detected, cases.Sum(c => (long)c.Records.Count), adapter.RowsRejected, features);
     }
 }

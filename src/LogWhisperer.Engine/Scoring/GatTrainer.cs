@@ -13,6 +13,8 @@ public sealed record TrainOptions
     /// <summary>Epochs without a better validation score before training stops.</summary>
     public int Patience { get; init; } = 12;
     public int Seed { get; init; } = 42;
+    /// <summary>Share of training graphs that have one <see cref="Features.FeatureSchema.EvidenceGroups"/> group withheld.</summary>
+    public double EvidenceDropout { get; init; } = 0.3;
 }
 
 public sealed record EpochReport(int Epoch, double TrainLoss, double ValidationLoss, double ValidationAc1, double ValidationIncidentAccuracy);
@@ -68,8 +70,10 @@ public sealed class GatTrainer(TrainOptions options, Device device)
             {
                 using var scope = NewDisposeScope();
                 var items = order.Skip(b).Take(options.BatchSize).Select(i => train[i]).ToArray();
+                var withheld = items.Select(_ => rng.NextDouble() < options.EvidenceDropout
+                    ? Features.FeatureSchema.EvidenceGroups[rng.Next(Features.FeatureSchema.EvidenceGroups.Length)] : null).ToArray();
                 optimizer.zero_grad();
-                var loss = Loss(model, items, positiveWeight).Total;
+                var loss = Loss(model, items, positiveWeight, withheld).Total;
                 loss.backward();
                 nn.utils.clip_grad_norm_(model.parameters(), 5.0);
                 optimizer.step();
@@ -180,9 +184,10 @@ public sealed class GatTrainer(TrainOptions options, Device device)
         return (loss / Math.Max(1, snapshots.Count), incidents == 0 ? 0 : (double)hits / incidents, (double)incidentCorrect / Math.Max(1, snapshots.Count));
     }
 
-    private (Tensor Total, GatOutput Output, GraphBatch Batch, long[] Root, float[] Incident) Loss(GatModel model, IReadOnlyList<GraphSnapshot> items, float positiveWeight)
+    private (Tensor Total, GatOutput Output, GraphBatch Batch, long[] Root, float[] Incident) Loss(GatModel model, IReadOnlyList<GraphSnapshot> items, float positiveWeight,
+        IReadOnlyList<Features.EvidenceGroup?>? withheld = null)
     {
-        var batch = GraphBatch.Collate(items, device, model.Config.UseEdges);
+        var batch = GraphBatch.Collate(items, device, model.Config.UseEdges, withheld);
         var (root, kind, incident) = GraphBatch.Targets(items, batch.NodeOffsets);
         var output = model.Forward(batch);
         var incidentTarget = tensor(incident).to(device);

@@ -26,7 +26,8 @@ public sealed class GraphBatch : IDisposable
     public int Nodes => NodeOffsets[^1];
 
     /// <param name="useEdges">False leaves out the call edges (self-loops only): the edge-ablation baseline.</param>
-    public static GraphBatch Collate(IReadOnlyList<GraphSnapshot> snapshots, Device device, bool useEdges = true)
+    /// <param name="withheld">Per graph, evidence to zero out as if the deployment lacked it (training augmentation).</param>
+    public static GraphBatch Collate(IReadOnlyList<GraphSnapshot> snapshots, Device device, bool useEdges = true, IReadOnlyList<EvidenceGroup?>? withheld = null)
     {
         int f = FeatureSchema.NodeFeatureCount, fe = FeatureSchema.EdgeFeatureCount, me = FeatureSchema.EdgeMeasurements;
         int nodes = snapshots.Sum(s => s.NodeCount), callEdges = useEdges ? snapshots.Sum(s => s.EdgeCount) : 0;
@@ -65,6 +66,11 @@ public sealed class GraphBatch : IDisposable
             {
                 var column = s.EdgeFeature(k);
                 for (int j = 0; j < calls; j++) ea[(e + j) * fe + k] = ea[(e + calls + j) * fe + k] = column[j];
+            }
+            if (withheld?[g] is { } group)
+            {
+                foreach (int k in group.NodeFeatures) for (int i = 0; i < s.NodeCount; i++) x[(n0 + i) * f + k] = 0;
+                foreach (int k in group.EdgeFeatures) for (int j = 0; j < 2 * calls; j++) ea[(e + j) * fe + k] = 0;
             }
             e += 2 * calls;
             for (int i = 0; i < s.NodeCount; i++, e++) { src[e] = dst[e] = n0 + i; ea[e * fe + 5] = 1; } // is_self

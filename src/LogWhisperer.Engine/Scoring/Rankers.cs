@@ -18,6 +18,19 @@ public sealed class GatRanker(string name, GatScorer scorer) : IRootCauseRanker
 }
 
 /// <summary>
+/// One model feature alone, largest first: how much a single signal says about the root cause on some data
+/// (`replay --per-feature`), the first question when a model does poorly on a new mesh.
+/// </summary>
+public sealed class SingleFeatureRanker(int feature) : IRootCauseRanker
+{
+    public string Name => FeatureSchema.NodeFeatures[feature].Name;
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s => s.NodeFeature(feature).ToArray()).ToArray();
+
+    public static IReadOnlyList<IRootCauseRanker> All { get; } =
+        Enumerable.Range(0, FeatureSchema.NodeFeatureCount).Select(k => (IRootCauseRanker)new SingleFeatureRanker(k)).ToArray();
+}
+
+/// <summary>
 /// The statistical baseline published studies find hard to beat (BARO / N-Sigma style): each service is
 /// scored by its largest robust z-score (median/MAD against its own baseline) over all of its features.
 /// </summary>
