@@ -63,6 +63,18 @@ public sealed class DashboardFeed(int eventCapacity = 100) : IRcaSink
         return "[" + string.Join(",", events.Select(e => e.ToJson())) + "]";
     }
 
+    /// <summary>The current state as SSE messages: every cluster's graph, then the recent events oldest first.</summary>
+    public string Replay()
+    {
+        GraphView[] graphs;
+        RcaEvent[] events;
+        lock (_lock) { graphs = _graphs.Values.ToArray(); events = _events.Reverse().ToArray(); }
+        var sb = new System.Text.StringBuilder();
+        foreach (var g in graphs) sb.Append(Message("graph", JsonSerializer.Serialize(g, Json)));
+        foreach (var e in events) sb.Append(Message("rca", e.ToJson()));
+        return sb.ToString();
+    }
+
     /// <summary>A stream of ready-to-send SSE messages; dispose the subscription to end it.</summary>
     public Subscription Subscribe()
     {
@@ -75,10 +87,12 @@ public sealed class DashboardFeed(int eventCapacity = 100) : IRcaSink
 
     private void Broadcast(string eventName, string json)
     {
-        // SSE framing: JSON from System.Text.Json is one line (newlines inside strings are escaped).
-        var message = $"event: {eventName}\ndata: {json}\n\n";
+        var message = Message(eventName, json);
         lock (_lock) foreach (var s in _subscribers) s.Writer.TryWrite(message);
     }
+
+    // SSE framing: JSON from System.Text.Json is one line (newlines inside strings are escaped).
+    private static string Message(string eventName, string json) => $"event: {eventName}\ndata: {json}\n\n";
 
     public sealed class Subscription(DashboardFeed feed, Channel<string> channel) : IDisposable
     {

@@ -65,16 +65,22 @@ public sealed class DashboardServer : IAsyncDisposable
 
     public Task StartAsync() => _app.StartAsync();
 
+    /// <summary>
+    /// Server-sent events: first a replay of the current state (each cluster's graph, the recent events oldest
+    /// first), then every change as it happens. With ?once=1 the stream ends after the replay: a headless
+    /// browser only renders once the page's network is idle, which a live stream never is.
+    /// </summary>
     private static async Task Stream(HttpContext ctx, DashboardFeed feed, CancellationToken stopping)
     {
-        using var subscription = feed.Subscribe();
+        using var subscription = feed.Subscribe(); // before the replay, so nothing between the two is missed
         using var done = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
         ctx.Response.ContentType = "text/event-stream";
         ctx.Response.Headers.CacheControl = "no-cache";
-        await ctx.Response.WriteAsync(": connected\n\n", done.Token);
-        await ctx.Response.Body.FlushAsync(done.Token);
         try
         {
+            await ctx.Response.WriteAsync(": connected\n\n" + feed.Replay(), done.Token);
+            await ctx.Response.Body.FlushAsync(done.Token);
+            if (ctx.Request.Query["once"] == "1") return;
             await foreach (var message in subscription.Messages.ReadAllAsync(done.Token))
             {
                 await ctx.Response.WriteAsync(message, done.Token);

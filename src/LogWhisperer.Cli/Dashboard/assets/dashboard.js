@@ -4,13 +4,22 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_EVENTS = 50;
+const params = new URLSearchParams(location.search);
 // The bearer token, when the server wants one, comes in the page's query string and goes on every request.
-const token = new URLSearchParams(location.search).get("token");
-const withToken = path => token ? path + "?token=" + encodeURIComponent(token) : path;
+const token = params.get("token");
+// ?once=1: take the stream's replay of the current state and stop (a static snapshot, e.g. for a headless browser).
+const once = params.get("once") === "1";
+function withToken(path, query = {}) {
+  const q = new URLSearchParams(query);
+  if (token) q.set("token", token);
+  const s = q.toString();
+  return s ? path + "?" + s : path;
+}
 
 const graphs = new Map();  // cluster → latest scored graph
 const latest = new Map();  // cluster → latest RCA event (its candidates are the ranking shown)
 let events = [];           // newest first
+let streamed = 0;          // messages received over server-sent events
 
 // White (score 0) to deep red (score 1).
 function heat(score) {
@@ -140,12 +149,21 @@ async function load() {
   follow();
 }
 
+function received() {
+  streamed++;
+  document.body.dataset.streamed = String(streamed);
+  setStatus(once ? `snapshot · ${streamed} update(s)` : `live · ${streamed} update(s)`, true);
+}
+
 function follow() {
-  const source = new EventSource(withToken("api/stream"));
-  source.onopen = () => setStatus("live", true);
-  source.onerror = () => setStatus("disconnected, retrying…");
-  source.addEventListener("graph", m => { const g = JSON.parse(m.data); graphs.set(g.cluster, g); renderGraphs(); });
-  source.addEventListener("rca", m => { addEvent(JSON.parse(m.data)); renderGraphs(); renderEvents(); });
+  const source = new EventSource(withToken("api/stream", once ? { once: "1" } : {}));
+  source.onopen = () => setStatus(once ? "snapshot" : "live", true);
+  source.onerror = () => {
+    if (once) { source.close(); return; } // the server ended the replay on purpose
+    setStatus("disconnected, retrying…");
+  };
+  source.addEventListener("graph", m => { received(); const g = JSON.parse(m.data); graphs.set(g.cluster, g); renderGraphs(); });
+  source.addEventListener("rca", m => { received(); addEvent(JSON.parse(m.data)); renderGraphs(); renderEvents(); });
 }
 
 load().catch(e => setStatus("error: " + e));
