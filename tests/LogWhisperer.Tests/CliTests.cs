@@ -7,17 +7,8 @@ namespace LogWhisperer.Tests;
 /// <summary>The program as users run it (README's first command), in a child process.</summary>
 public class CliTests
 {
-    internal static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestData.RepoRoot };
-        psi.ArgumentList.Add(TestData.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException("logwhisperer " + string.Join(' ', args)); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    internal static (int Exit, string Out, string Err) Run(params string[] args) =>
+        TestData.RunProcess("dotnet", [TestData.CliDll, .. args], TimeSpan.FromMinutes(3));
 
     [Fact]
     public void DemoPrintsValidRcaEventsAndNamesTheInjectedServiceFirst()

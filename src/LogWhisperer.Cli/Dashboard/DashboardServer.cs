@@ -15,7 +15,7 @@ public sealed record DashboardOptions
 {
     /// <summary>Loopback unless asked otherwise: the dashboard shows service names and log templates.</summary>
     public string Url { get; init; } = "http://127.0.0.1:0";
-    /// <summary>When set, requests need "Authorization: Bearer &lt;token&gt;" or ?token= (for the browser).</summary>
+    /// <summary>When set, /api and /metrics need "Authorization: Bearer &lt;token&gt;" or ?token= (the page passes its own on).</summary>
     public string? BearerToken { get; init; }
     /// <summary>How many of the latest RCA events /api/events returns.</summary>
     public int Events { get; init; } = 50;
@@ -51,7 +51,10 @@ public sealed class DashboardServer : IAsyncDisposable
         var stopping = _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         _app.Use(async (ctx, next) =>
         {
-            if (BearerToken.Allows(ctx, options.BearerToken, allowQuery: true)) { await next(ctx); return; }
+            // The page and its script hold no data, and the browser cannot add the token to their requests;
+            // everything under /api and /metrics needs it.
+            bool isData = ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/metrics");
+            if (!isData || BearerToken.Allows(ctx, options.BearerToken, allowQuery: true)) { await next(ctx); return; }
             ctx.Response.StatusCode = 401;
             await ctx.Response.WriteAsync("missing or wrong bearer token\n");
         });
