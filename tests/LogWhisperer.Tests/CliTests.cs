@@ -63,6 +63,10 @@ public class CliTests
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal(4, doc.RootElement.GetProperty("results").GetArrayLength());
         Assert.InRange(doc.RootElement.GetProperty("ac1").GetDouble(), 0, 1);
+        // Beside the JSON, the bar chart: one AC@1 bar per method for "all" and for each fault kind evaluated.
+        var bars = System.Xml.Linq.XDocument.Load(Path.ChangeExtension(json, ".svg")).Descendants().Where(e => e.Name.LocalName == "rect" && (string?)e.Attribute("class") == "ac1").ToList();
+        int kinds = doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("Kind").GetString()).Distinct().Count();
+        Assert.Equal((kinds + 1) * 3, bars.Count);
     }
 
     [Fact]
