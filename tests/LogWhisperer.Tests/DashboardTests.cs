@@ -181,3 +181,37 @@ public class DashboardTests(DashboardFixture fixture)
         Console.WriteLine($"dashboard screenshot: {png} ({bytes.Length:N0} bytes)");
     }
 }
+
+public class DashboardCliTests
+{
+    [Fact]
+    public async Task DemoWithHttpServesTheDashboardAndStaysUpAfterTheRun()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestData.RepoRoot };
+        foreach (var a in new[] { TestData.CliDll, "demo", "--seed", "3", "--http", "127.0.0.1:0", "--http-token", "abc" }) psi.ArgumentList.Add(a);
+        using var demo = Process.Start(psi)!;
+        try
+        {
+            _ = demo.StandardOutput.ReadToEndAsync();
+            var stderr = new System.Text.StringBuilder();
+            string? url = null;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            // The address comes first; "stays up" once the simulated run has finished.
+            while (await demo.StandardError.ReadLineAsync(timeout.Token) is { } line)
+            {
+                stderr.AppendLine(line);
+                url ??= Regex.Match(line, @"^dashboard: (http://127\.0\.0\.1:\d+)/").Groups[1].Value is { Length: > 0 } u ? u : null;
+                if (line.Contains("the dashboard stays up", StringComparison.Ordinal)) break;
+            }
+            Assert.True(url is not null && !demo.HasExited, stderr.ToString());
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(url + "/api/events")).StatusCode);
+            var events = JsonSerializer.Deserialize<List<RcaEvent>>(await http.GetStringAsync(url + "/api/events?token=abc"), RcaEvent.JsonOptions)!;
+            Assert.NotEmpty(events);
+            var metrics = await http.GetStringAsync(url + "/metrics?token=abc");
+            Assert.Contains($"logwhisperer_rca_events_total {events.Count}\n", metrics);
+            Assert.Contains("<title>LogWhisperer</title>", await http.GetStringAsync(url + "/"));
+        }
+        finally { if (!demo.HasExited) demo.Kill(true); }
+    }
+}
