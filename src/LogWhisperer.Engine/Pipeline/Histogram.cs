@@ -18,7 +18,7 @@ public sealed class Histogram
     }
 
     public IReadOnlyList<double> UpperBounds => _bounds;
-    public long Count => _counts.Sum(c => Interlocked.Read(ref c));
+    public long Count => CumulativeCounts()[^1];
     public double Sum => Interlocked.Read(ref _sumMicros) / 1e6;
 
     public void Observe(double value)
