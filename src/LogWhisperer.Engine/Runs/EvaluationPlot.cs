@@ -14,7 +14,7 @@ public static class EvaluationPlot
         int width = Math.Max(560, 90 + groups.Count * (methods * 18 + 24) + 230);
         var chart = new SvgChart(width, 400, (60, 230, 40, 70), title);
         chart.Frame(1);
-        chart.Label(18, chart.Y(0.5), "AC@1 (AC@3 pale)", "middle");
+        chart.Append($"<text transform=\"translate(18,{chart.Y(0.5):0}) rotate(-90)\" text-anchor=\"middle\">AC@1 (AC@3 pale)</text>");
         double slot = (chart.Right - chart.Left) / groups.Count, bar = Math.Min(18, (slot - 16) / methods);
         for (int g = 0; g < groups.Count; g++)
         {
