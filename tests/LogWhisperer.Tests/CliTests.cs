@@ -7,17 +7,8 @@ namespace LogWhisperer.Tests;
 /// <summary>The program as users run it (README's first command), in a child process.</summary>
 public class CliTests
 {
-    internal static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestData.RepoRoot };
-        psi.ArgumentList.Add(TestData.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException("logwhisperer " + string.Join(' ', args)); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    internal static (int Exit, string Out, string Err) Run(params string[] args) =>
+        TestData.RunProcess("dotnet", [TestData.CliDll, .. args], TimeSpan.FromMinutes(3));
 
     [Fact]
     public void DemoPrintsValidRcaEventsAndNamesTheInjectedServiceFirst()
@@ -72,6 +63,10 @@ public class CliTests
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal(4, doc.RootElement.GetProperty("results").GetArrayLength());
         Assert.InRange(doc.RootElement.GetProperty("ac1").GetDouble(), 0, 1);
+        // Beside the JSON, the bar chart: one AC@1 bar per method for "all" and for each fault kind evaluated.
+        var bars = System.Xml.Linq.XDocument.Load(Path.ChangeExtension(json, ".svg")).Descendants().Where(e => e.Name.LocalName == "rect" && (string?)e.Attribute("class") == "ac1").ToList();
+        int kinds = doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("Kind").GetString()).Distinct().Count();
+        Assert.Equal((kinds + 1) * 3, bars.Count);
     }
 
     [Fact]

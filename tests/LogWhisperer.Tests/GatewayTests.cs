@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using Confluent.Kafka;
 using LogWhisperer.Cli.Gateway;
@@ -87,31 +85,24 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
     [Fact]
     public async Task ARealPrometheusRemoteWritesIntoTheGateway()
     {
-        int port = FreePort();
-        var dir = TestData.TempDir();
         var gateway = new Uri(Url);
-        File.WriteAllText(Path.Combine(dir, "prometheus.yml"), $"""
+        // Prometheus scrapes itself (PROMETHEUS_PORT is its own port, filled in by the helper) and remote-writes into the gateway.
+        using (var prometheus = await PrometheusServer.StartAsync($"""
             global:
               scrape_interval: 1s
             scrape_configs:
               - job_name: prometheus
-                static_configs: [{"{"}targets: ['127.0.0.1:{port}']{"}"}]
+                static_configs: [{"{"}targets: ['127.0.0.1:PROMETHEUS_PORT']{"}"}]
             remote_write:
               - url: http://127.0.0.1:{gateway.Port}/api/v1/write
                 authorization: {"{"}credentials: s3cret{"}"}
                 queue_config: {"{"}batch_send_deadline: 1s, min_backoff: 100ms{"}"}
-            """);
-        using var prometheus = Process.Start(new ProcessStartInfo("prometheus",
-            $"--config.file={dir}/prometheus.yml --storage.tsdb.path={dir}/data --web.listen-address=127.0.0.1:{port}")
-        { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        try
+            """))
         {
-            _ = prometheus.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (_gateway.Accepted == 0 && DateTime.UtcNow < deadline && !prometheus.HasExited) await Task.Delay(200);
             Assert.True(_gateway.Accepted > 0, "Prometheus never remote-wrote into the gateway");
         }
-        finally { prometheus.Kill(); }
 
         var samples = new List<TelemetryRecord>();
         foreach (var message in Read("gw_rw", (int)_gateway.Accepted)) new RemoteWriteDecoder(new DecodeOptions()).Decode(message, samples);
@@ -119,14 +110,5 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
         Assert.NotEmpty(up);
         Assert.All(up, s => { Assert.Equal("prometheus", s.Service); Assert.Equal(1.0, s.Value); });
         Assert.Contains(samples.Cast<MetricSample>(), s => s.Name == "prometheus_build_info" && s.Labels!["version"].StartsWith("2."));
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 }

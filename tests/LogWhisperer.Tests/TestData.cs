@@ -24,4 +24,16 @@ internal static class TestData
         Directory.CreateDirectory(dir);
         return dir;
     }
+
+    /// <summary>Runs a program from the repository root; kills it (and its children) when it outlives the timeout.</summary>
+    public static (int Exit, string Out, string Err) RunProcess(string file, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoRoot };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException(file + " " + string.Join(' ', psi.ArgumentList)); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
 }

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
@@ -28,59 +25,32 @@ public class TopologyDiscoveryTests
     [Fact]
     public async Task ARealPrometheusAnswersTheServiceGraphQuery()
     {
-        int port = FreePort();
-        var dir = TestData.TempDir();
-        File.WriteAllText(Path.Combine(dir, "prometheus.yml"), "global:\n  scrape_interval: 1m\n");
-        using var prometheus = Process.Start(new ProcessStartInfo("prometheus",
-            $"--config.file={dir}/prometheus.yml --storage.tsdb.path={dir}/data --web.listen-address=127.0.0.1:{port} --web.enable-remote-write-receiver")
-        { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        _ = prometheus.StandardError.ReadToEndAsync();
-        try
-        {
-            using var http = new HttpClient();
-            var baseUrl = new Uri($"http://127.0.0.1:{port}/");
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (true)
-            {
-                try { if ((await http.GetAsync(new Uri(baseUrl, "-/ready"))).IsSuccessStatusCode) break; }
-                catch (HttpRequestException) { }
-                Assert.True(DateTime.UtcNow < deadline, "prometheus did not become ready");
-                await Task.Delay(200);
-            }
-            // Istio sidecars' request counters, as remote-write (our encoder writes the real format).
-            var samples = new List<MetricSample>();
-            foreach (var (src, dst, reporter, ns) in new[] { ("frontend", "cartservice", "source", "shop"), ("cartservice", "redis-cart", "source", "shop"), ("frontend", "cartservice", "destination", "shop"), ("loadgen", "frontend", "source", "edge") })
-                for (int i = 0; i < 4; i++)
-                    samples.Add(new MetricSample(Now.AddSeconds(-90 + 30 * i).ToUnixTimeMilliseconds(), "c", src, "istio_requests_total", 100 + 50 * i,
-                        new Dictionary<string, string> { ["reporter"] = reporter, ["source_workload"] = src, ["source_workload_namespace"] = ns, ["destination_workload"] = dst, ["destination_workload_namespace"] = ns }));
-            var body = new ByteArrayContent(TelemetryEncoder.RemoteWrite(samples));
-            body.Headers.ContentType = new("application/x-protobuf");
-            body.Headers.ContentEncoding.Add("snappy");
-            body.Headers.Add("X-Prometheus-Remote-Write-Version", "0.1.0");
-            var written = await http.PostAsync(new Uri(baseUrl, "api/v1/write"), body);
-            Assert.True(written.IsSuccessStatusCode, await written.Content.ReadAsStringAsync());
+        using var prometheus = await PrometheusServer.StartAsync("global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver");
+        using var http = new HttpClient();
+        var baseUrl = prometheus.BaseUrl;
+        // Istio sidecars' request counters, as remote-write (our encoder writes the real format).
+        var samples = new List<MetricSample>();
+        foreach (var (src, dst, reporter, ns) in new[] { ("frontend", "cartservice", "source", "shop"), ("cartservice", "redis-cart", "source", "shop"), ("frontend", "cartservice", "destination", "shop"), ("loadgen", "frontend", "source", "edge") })
+            for (int i = 0; i < 4; i++)
+                samples.Add(new MetricSample(Now.AddSeconds(-90 + 30 * i).ToUnixTimeMilliseconds(), "c", src, "istio_requests_total", 100 + 50 * i,
+                    new Dictionary<string, string> { ["reporter"] = reporter, ["source_workload"] = src, ["source_workload_namespace"] = ns, ["destination_workload"] = dst, ["destination_workload_namespace"] = ns }));
+        var body = new ByteArrayContent(TelemetryEncoder.RemoteWrite(samples));
+        body.Headers.ContentType = new("application/x-protobuf");
+        body.Headers.ContentEncoding.Add("snappy");
+        body.Headers.Add("X-Prometheus-Remote-Write-Version", "0.1.0");
+        var written = await http.PostAsync(new Uri(baseUrl, "api/v1/write"), body);
+        Assert.True(written.IsSuccessStatusCode, await written.Content.ReadAsStringAsync());
 
-            var graph = new ServiceGraphDiscovery(TimeSpan.FromMinutes(10));
-            var client = new PrometheusClient(http, baseUrl);
-            Assert.Equal(3, await graph.RefreshFromPrometheusAsync(client, Now));
-            Assert.Equal([new ServiceEdge("cartservice", "redis-cart", "shop"), new ServiceEdge("frontend", "cartservice", "shop"), new ServiceEdge("loadgen", "frontend", "edge")], graph.Edges(Now));
+        var graph = new ServiceGraphDiscovery(TimeSpan.FromMinutes(10));
+        var client = new PrometheusClient(http, baseUrl);
+        Assert.Equal(3, await graph.RefreshFromPrometheusAsync(client, Now));
+        Assert.Equal([new ServiceEdge("cartservice", "redis-cart", "shop"), new ServiceEdge("frontend", "cartservice", "shop"), new ServiceEdge("loadgen", "frontend", "edge")], graph.Edges(Now));
 
-            // The range API (the pull source for metrics): 50 requests per 30 s is 1.67 per second.
-            var range = await client.QueryRangeAsync("rate(istio_requests_total{reporter=\"source\",source_workload=\"frontend\"}[1m])", Now.AddSeconds(-30), Now, TimeSpan.FromSeconds(15));
-            Assert.All(range.Single().Samples, s => Assert.Equal(50 / 30.0, s.Value, 3));
+        // The range API (the pull source for metrics): 50 requests per 30 s is 1.67 per second.
+        var range = await client.QueryRangeAsync("rate(istio_requests_total{reporter=\"source\",source_workload=\"frontend\"}[1m])", Now.AddSeconds(-30), Now, TimeSpan.FromSeconds(15));
+        Assert.All(range.Single().Samples, s => Assert.Equal(50 / 30.0, s.Value, 3));
 
-            var bad = await Assert.ThrowsAsync<InvalidDataException>(() => client.QueryAsync("sum(", Now));
-            Assert.Contains("bad_data", bad.Message);
-        }
-        finally { prometheus.Kill(); }
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
+        var bad = await Assert.ThrowsAsync<InvalidDataException>(() => client.QueryAsync("sum(", Now));
+        Assert.Contains("bad_data", bad.Message);
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Runs;
 using LogWhisperer.Simulation;
@@ -25,10 +26,12 @@ internal static class DemoCommand
         var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 };
         var speed = new Option<double>("--speed") { Description = "Event time per real time (0 = as fast as possible, 1 = live)", DefaultValueFactory = _ => 0 };
         var snapshots = new Option<string?>("--snapshots") { Description = "Write every graph snapshot as Arrow IPC files into this directory" };
+        var http = DashboardCli.HttpOption();
+        var httpToken = DashboardCli.TokenOption();
 
         var command = new Command("demo", "Simulate a mesh, inject a fault, and watch the engine find it (all in-process)")
         {
-            topology, model, device, seed, kind, service, warmup, duration, speed, snapshots,
+            topology, model, device, seed, kind, service, warmup, duration, speed, snapshots, http, httpToken,
         };
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
@@ -48,16 +51,19 @@ internal static class DemoCommand
             err.WriteLine($"LogWhisperer demo: {topo.Name} ({topo.Services.Count} services), scoring on {Scoring.ComputeDevice.Describe(scorer.Device)}");
             err.WriteLine($"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} min for {parse.GetValue(duration)} min (seed {sim.Seed})");
 
-            var collected = new CollectingRcaSink(new JsonLinesRcaSink(Console.Out));
+            var metrics = new EngineMetrics();
+            var feed = new DashboardFeed();
+            await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err);
+            var collected = new CollectingRcaSink(web is null ? new JsonLinesRcaSink(Console.Out) : new TeeSink(new JsonLinesRcaSink(Console.Out), feed));
             var deadLetters = new MemoryDeadLetterSink();
             var run = new SimulatedRun
             {
                 Topology = topo, Faults = [fault], Simulation = sim, Speed = parse.GetValue(speed),
                 EndMs = fault.EndMs + 60_000,
-                Pipeline = new PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots) },
+                Pipeline = new PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots), Metrics = metrics },
             };
             var (stop, abort) = CliSupport.CtrlC(err);
-            var pipeline = await run.RunAsync(scorer, collected, deadLetters, stop: stop.Token, abort: abort.Token);
+            var pipeline = await run.RunAsync(scorer, collected, deadLetters, stop: stop.Token, abort: abort.Token, onScored: web is null ? null : feed.OnScored);
 
             var report = EvaluationReport.Score([fault], collected.Events, (int)pipeline.Counters.QuietWindows);
             var result = report.Incidents[0];
@@ -75,6 +81,12 @@ internal static class DemoCommand
             err.WriteLine($"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, {pipeline.Counters.LateAccepted} late-accepted, {pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered");
             foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");
             err.WriteLine($"finished in {clock.Elapsed.TotalSeconds:0.0} s");
+            if (web is not null && !stop.IsCancellationRequested)
+            {
+                // Whoever watches the dashboard decides when to close it.
+                err.WriteLine("the dashboard stays up; Ctrl-C to exit");
+                try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+            }
             return result.Rank == 1 ? 0 : 2;
         }));
         return command;

@@ -20,7 +20,7 @@ internal static class EvalCommand
         var device = CliSupport.DeviceOption();
         var seed = CliSupport.SeedOption(7);
         var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 };
-        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file, and a bar chart of AC@1/AC@3 per fault kind beside it (.svg)" };
 
         var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, json };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
@@ -50,6 +50,9 @@ internal static class EvalCommand
                     methods = r.Methods.Select((m, i) => new { name = m, ac1 = r.AccuracyAt(i, 1), ac3 = r.AccuracyAt(i, 3), avg5 = r.Avg5(i), mrr = r.Mrr(i) }),
                     results = result.Engine.Incidents.Select(x => new { x.Fault.Service, Kind = x.Fault.Kind.ToString(), x.Fault.StartMs, x.Rank, top = x.FirstEvent?.Candidates[0].Service }),
                 }, new JsonSerializerOptions { WriteIndented = true }), ct);
+                var plot = Path.ChangeExtension(path, ".svg");
+                await File.WriteAllTextAsync(plot, EvaluationPlot.Svg(r, $"{topo.Name}: {r.Incidents.Count} incidents, seed {evalSeed}"), ct);
+                Console.Error.WriteLine($"wrote {path} and {plot}");
             }
             return 0;
         }));

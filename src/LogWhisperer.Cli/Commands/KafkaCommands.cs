@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
@@ -94,9 +95,11 @@ internal static class KafkaCommands
         var print = new Option<bool>("--print") { Description = "Also print RCA events as JSON lines on stdout" };
         var model = CliSupport.ModelOption();
         var device = CliSupport.DeviceOption();
+        var http = DashboardCli.HttpOption();
+        var httpToken = DashboardCli.TokenOption();
         var command = new Command("engine", "Run the engine on Kafka: telemetry topics in, RCA events (CloudEvents) out")
         {
-            bootstrap, config, group, topics, output, deadLetters, snapshots, cluster, serviceLabels, idle, lag, print, model, device,
+            bootstrap, config, group, topics, output, deadLetters, snapshots, cluster, serviceLabels, idle, lag, print, model, device, http, httpToken,
         };
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
@@ -120,8 +123,14 @@ internal static class KafkaCommands
             var err = Console.Error;
             err.WriteLine($"LogWhisperer engine: {string.Join(", ", settings.InputTopics.Select(t => $"{t.Key} ({t.Value})"))} → {settings.OutputTopic}, group {settings.GroupId}");
             var (stop, abort) = CliSupport.CtrlC(err);
-            var result = await KafkaRun.RunAsync(settings, decode, new PipelineOptions(), scorer, stop.Token, abort.Token,
-                parse.GetValue(print) ? sink => new TeeSink(sink, new JsonLinesRcaSink(Console.Out)) : null);
+            var metrics = new EngineMetrics();
+            var feed = new DashboardFeed();
+            await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err);
+            var alsoTo = new List<IRcaSink>();
+            if (parse.GetValue(print)) alsoTo.Add(new JsonLinesRcaSink(Console.Out));
+            if (web is not null) alsoTo.Add(feed);
+            var result = await KafkaRun.RunAsync(settings, decode, new PipelineOptions { Metrics = metrics }, scorer, stop.Token, abort.Token,
+                alsoTo.Count == 0 ? null : sink => new TeeSink([sink, .. alsoTo]), web is null ? null : feed.OnScored);
             err.WriteLine(result.Ingest.ToString());
             err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart, {result.Pipeline.Counters.QuietWindows} quiet window(s)");
             err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");
@@ -129,14 +138,5 @@ internal static class KafkaCommands
             return 0;
         }));
         return command;
-    }
-
-    private sealed class TeeSink(IRcaSink first, IRcaSink second) : IRcaSink
-    {
-        public async ValueTask WriteAsync(Explain.RcaEvent rca, CancellationToken cancellationToken)
-        {
-            await first.WriteAsync(rca, cancellationToken);
-            await second.WriteAsync(rca, cancellationToken);
-        }
     }
 }

@@ -68,7 +68,7 @@ public sealed class IngestGateway : IAsyncDisposable
 
     private async Task Accept(HttpContext ctx, ITelemetryDecoder decoder, string topic, int status, string? body = null)
     {
-        if (_options.BearerToken is { } token && ctx.Request.Headers.Authorization.ToString() != "Bearer " + token)
+        if (!BearerToken.Allows(ctx, _options.BearerToken))
         {
             await Reject(ctx, 401, "missing or wrong bearer token");
             return;

@@ -23,6 +23,8 @@ public sealed record PipelineOptions
     public int MaxScoringBatch { get; init; } = 64;
     /// <summary>Write every graph snapshot as Arrow IPC files here.</summary>
     public string? SnapshotDirectory { get; init; }
+    /// <summary>When set, the pipeline reports to it (stage counters, RCA events, dead letters, latencies) for /metrics.</summary>
+    public EngineMetrics? Metrics { get; init; }
 }
 
 /// <summary>
@@ -71,6 +73,12 @@ public sealed class RcaPipeline
     {
         options.Windows.Validate();
         if (scorer is not null && sink is null) throw new ArgumentException("a scoring pipeline needs a sink");
+        if (options.Metrics is { } metrics)
+        {
+            metrics.Attach(this);
+            if (sink is not null) sink = metrics.CountEvents(sink);
+            deadLetters = metrics.CountDeadLetters(deadLetters);
+        }
         _options = options; _featurizer = featurizer; _scorer = scorer; _sink = sink; _deadLetters = deadLetters;
         _labeler = labeler; _onSnapshot = onSnapshot; _onScored = onScored;
     }
@@ -213,6 +221,7 @@ public sealed class RcaPipeline
                 long t0 = Stopwatch.GetTimestamp();
                 var results = _scorer!.Score(batch);
                 Score.AddBusy(t0);
+                _options.Metrics?.ScoringLatency.Observe(Stopwatch.GetElapsedTime(t0).TotalSeconds);
                 Score.AddIn(batch.Count);
                 foreach (var r in results) await writer.WriteAsync(r, abort);
                 Score.AddOut(results.Length);

@@ -34,8 +34,10 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
         var chosen = new List<(Fault Fault, ScoredSnapshot Window, bool Alarmed)>();
         var labelled = new List<List<GraphSnapshot>>();
         int detected = 0;
-        foreach (var c in cases)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var (c, number) in cases.Select((c, i) => (c, i + 1)))
         {
+            string Step() => $"[{number}/{cases.Count}, {clock.Elapsed.TotalSeconds:0} s] {c.Cluster}";
             var scored = new List<ScoredSnapshot>();
             var snapshots = new List<GraphSnapshot>();
             var sink = new CollectingRcaSink();
@@ -45,10 +47,10 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             await pipeline.RunAsync(new ReplaySource(c.Records), cancellationToken, cancellationToken);
             if (sink.Events.Any(e => e.WindowEnd.ToUnixTimeMilliseconds() > c.Fault.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < c.Fault.EndMs)) detected++;
             var window = Evaluator.IncidentWindow(scored, c.Fault, _options.Explainer.IncidentThreshold);
-            if (window is null) { progress?.Report($"{c.Cluster}: no window covers the fault; left out"); labelled.Add([]); continue; }
+            if (window is null) { progress?.Report($"{Step()}: no window covers the fault; left out"); labelled.Add([]); continue; }
             chosen.Add((c.Fault, window.Value.Window, window.Value.Alarmed));
             labelled.Add(snapshots.Where(s => s.Label is not null).ToList());
-            progress?.Report($"{c.Cluster}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {Evaluator.RankOf(window.Value.Window.Snapshot, window.Value.Window.RootProbability, c.Fault.Service)}");
+            progress?.Report($"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {Evaluator.RankOf(window.Value.Window.Snapshot, window.Value.Window.RootProbability, c.Fault.Service)}");
         }
 
         var ranking = Evaluator.RankSideBySide(chosen, baselines, "GAT zero-shot");
@@ -64,7 +66,7 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
                 var tuned = new GatTrainer(fineTune ?? new TrainOptions { Epochs = 8, LearningRate = 1e-3, Patience = 8 }, scorer.Device).FineTune(model, train, train);
                 var probability = new GatScorer(tuned, scorer.Device).Score([chosen[i].Window.Snapshot])[0].RootProbability;
                 looRanks[i] = Evaluator.RankOf(chosen[i].Window.Snapshot, probability, chosen[i].Fault.Service);
-                progress?.Report($"leave-one-out {i + 1}/{chosen.Count}: rank {looRanks[i]}");
+                progress?.Report($"[leave-one-out {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {looRanks[i]}");
             }
             ranking = new RankingReport([ranking.Methods[0], "GAT leave-one-out fine-tuned", .. ranking.Methods.Skip(1)],
                 ranking.Incidents.Select((r, i) => r with { Ranks = [r.Ranks[0], looRanks[i], .. r.Ranks.Skip(1)] }).ToArray());

@@ -23,18 +23,24 @@ public sealed record KafkaRunResult(RcaPipeline Pipeline, KafkaIngestCounters In
 public static class KafkaRun
 {
     /// <param name="alsoTo">Wraps the Kafka sink, e.g. to echo events on stdout as well.</param>
+    /// <param name="onScored">Sees every scored snapshot (the dashboard's live graph).</param>
     public static async Task<KafkaRunResult> RunAsync(KafkaSettings settings, DecodeOptions decode, PipelineOptions options, GatScorer scorer,
-        CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null)
+        CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null, Action<ScoredSnapshot>? onScored = null)
     {
         using var deadLetters = new KafkaDeadLetterSink(settings);
         using var sink = KafkaRcaSink.Open(settings);
         using var snapshots = settings.SnapshotsTopic is null ? null
             : new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 20 })).Build();
         var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows);
+        if (options.Metrics is { } metrics)
+        {
+            metrics.ConsumerLag = () => source.Lag.Latest;
+            metrics.KafkaMessages = () => (source.Counters.Messages, source.Counters.Undecodable);
+        }
         try
         {
             var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, alsoTo?.Invoke(sink) ?? sink, deadLetters,
-                onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s))
+                onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s), onScored: onScored)
             {
                 OnWindowDone = source.WindowDone,
             };

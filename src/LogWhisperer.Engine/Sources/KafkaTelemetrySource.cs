@@ -40,6 +40,8 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     private readonly HashSet<string> _reported = [];
 
     public KafkaIngestCounters Counters { get; } = new();
+    /// <summary>Per-partition lag, refreshed every second from librdkafka's statistics (for /metrics).</summary>
+    public ConsumerLagStatistics Lag { get; } = new();
 
     public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows)
     {
@@ -60,9 +62,11 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             FetchWaitMaxMs = 10,
             MaxPartitionFetchBytes = 8 << 20,
             QueuedMinMessages = 1_000_000,
+            StatisticsIntervalMs = 1000,
         });
         _consumer = new ConsumerBuilder<byte[]?, byte[]>(config)
             .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); })
+            .SetStatisticsHandler((_, json) => Lag.Update(json))
             .SetPartitionsRevokedHandler((c, tps) =>
             {
                 CommitReady(c); // hand over what is safe before another member takes the partitions

@@ -1,0 +1,119 @@
+using System.Reflection;
+using LogWhisperer.Cli.Gateway;
+using LogWhisperer.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LogWhisperer.Cli.Dashboard;
+
+public sealed record DashboardOptions
+{
+    /// <summary>Loopback unless asked otherwise: the dashboard shows service names and log templates.</summary>
+    public string Url { get; init; } = "http://127.0.0.1:0";
+    /// <summary>When set, /api and /metrics need "Authorization: Bearer &lt;token&gt;" or ?token= (the page passes its own on).</summary>
+    public string? BearerToken { get; init; }
+    /// <summary>How many of the latest RCA events /api/events returns.</summary>
+    public int Events { get; init; } = 50;
+
+    /// <summary>"PORT", "HOST:PORT" or a full URL, as given to --http / --dashboard.</summary>
+    public static string UrlFrom(string address) =>
+        address.Contains("://", StringComparison.Ordinal) ? address
+        : int.TryParse(address, out _) ? $"http://127.0.0.1:{address}"
+        : $"http://{address}";
+}
+
+/// <summary>
+/// The engine's web face on Kestrel: the live dashboard (/, with its assets embedded in this assembly),
+/// the current graphs and recent RCA events as JSON (/api/graph, /api/events), their live stream as
+/// server-sent events (/api/stream), and the engine's metrics in the Prometheus text format (/metrics).
+/// </summary>
+public sealed class DashboardServer : IAsyncDisposable
+{
+    private static readonly Dictionary<string, string> Assets = new()
+    {
+        ["/"] = "index.html", ["/index.html"] = "index.html", ["/dashboard.js"] = "dashboard.js", ["/dashboard.css"] = "dashboard.css",
+    };
+    private readonly WebApplication _app;
+
+    public IEnumerable<string> Urls => _app.Urls;
+
+    public DashboardServer(DashboardOptions options, DashboardFeed feed, EngineMetrics metrics)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(options.Url);
+        _app = builder.Build();
+        var stopping = _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        _app.Use(async (ctx, next) =>
+        {
+            // The page and its script hold no data, and the browser cannot add the token to their requests;
+            // everything under /api and /metrics needs it.
+            bool isData = ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/metrics");
+            if (!isData || BearerToken.Allows(ctx, options.BearerToken, allowQuery: true)) { await next(ctx); return; }
+            ctx.Response.StatusCode = 401;
+            await ctx.Response.WriteAsync("missing or wrong bearer token\n");
+        });
+        foreach (var (path, resource) in Assets)
+            _app.MapGet(path, () => Results.Bytes(ReadAsset(resource), ContentTypeOf(resource)));
+        _app.MapGet("/api/graph", () => Results.Text(feed.GraphsJson(), "application/json"));
+        _app.MapGet("/api/events", () => Results.Text(feed.EventsJson(options.Events), "application/json"));
+        _app.MapGet("/metrics", () => Results.Text(metrics.Exposition(), PrometheusExposition.ContentType));
+        _app.MapGet("/api/stream", (HttpContext ctx) => Stream(ctx, feed, stopping));
+    }
+
+    public Task StartAsync() => _app.StartAsync();
+
+    /// <summary>
+    /// Server-sent events: first a replay of the current state (each cluster's graph, the recent events oldest
+    /// first), then every change as it happens. With ?once=1 the stream ends after the replay: a headless
+    /// browser only renders once the page's network is idle, which a live stream never is.
+    /// </summary>
+    private static async Task Stream(HttpContext ctx, DashboardFeed feed, CancellationToken stopping)
+    {
+        using var subscription = feed.Subscribe(); // before the replay, so nothing between the two is missed
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+        ctx.Response.ContentType = "text/event-stream";
+        ctx.Response.Headers.CacheControl = "no-cache";
+        try
+        {
+            await ctx.Response.WriteAsync(": connected\n\n" + feed.Replay(), done.Token);
+            await ctx.Response.Body.FlushAsync(done.Token);
+            if (ctx.Request.Query["once"] == "1") return;
+            await foreach (var message in subscription.Messages.ReadAllAsync(done.Token))
+            {
+                await ctx.Response.WriteAsync(message, done.Token);
+                await ctx.Response.Body.FlushAsync(done.Token);
+            }
+        }
+        catch (OperationCanceledException) { } // the browser went away or the engine is stopping
+    }
+
+    public static byte[] ReadAsset(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("dashboard/" + name)
+            ?? throw new InvalidOperationException($"dashboard asset '{name}' is not embedded");
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    public static IReadOnlyList<string> AssetNames => Assets.Values.Distinct().ToArray();
+
+    private static string ContentTypeOf(string name) => Path.GetExtension(name) switch
+    {
+        ".html" => "text/html; charset=utf-8",
+        ".js" => "text/javascript; charset=utf-8",
+        ".css" => "text/css; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
