@@ -1,4 +1,6 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json;
 using Confluent.Kafka;
 using LogWhisperer.Pipeline;
@@ -18,11 +20,14 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
     private long _written, _failed;
 
     public long Written => Interlocked.Read(ref _written);
-    /// <summary>Dead letters the broker refused (reported on stderr too: nothing vanishes silently).</summary>
+    /// <summary>Dead letters the broker refused (logged too: nothing vanishes silently).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
-    public KafkaDeadLetterSink(KafkaSettings settings)
+    private readonly ILogger _log;
+
+    public KafkaDeadLetterSink(KafkaSettings settings, ILogger? log = null)
     {
+        _log = log ?? NullLogger.Instance;
         _topic = settings.DeadLetterTopic;
         _producer = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 })).Build();
     }
@@ -53,7 +58,7 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
             if (report.Error.IsError)
             {
                 Interlocked.Increment(ref _failed);
-                Console.Error.WriteLine($"dead-letter topic {_topic}: write failed: {report.Error.Reason}");
+                _log.LogError("dead-letter topic {Topic}: write failed: {Reason}", _topic, report.Error.Reason);
             }
             else Interlocked.Increment(ref _written);
         });

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Confluent.Kafka;
@@ -41,8 +43,11 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
 
     public KafkaIngestCounters Counters { get; } = new();
 
-    public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows)
+    private readonly ILogger _log;
+
+    public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows, ILogger? log = null)
     {
+        _log = log ?? NullLogger.Instance;
         if (settings.InputTopics.Count == 0) throw new ArgumentException("no input topics configured");
         _settings = settings;
         _deadLetters = deadLetters;
@@ -90,7 +95,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {
                 // e.g. a subscribed topic that does not exist yet: say so once, keep reading the others.
-                if (_reported.Add(e.Error.Reason)) Console.Error.WriteLine($"kafka: {e.Error.Reason}");
+                if (_reported.Add(e.Error.Reason)) _log.LogWarning("kafka: {Reason}", e.Error.Reason);
                 message = null;
             }
             if (message is null || message.IsPartitionEOF)
@@ -162,7 +167,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         catch (KafkaException e)
         {
             // Not fatal: those messages are re-read after a restart, and the sink does not repeat events.
-            Console.Error.WriteLine($"kafka: offset commit failed: {e.Error.Reason}");
+            _log.LogWarning("kafka: offset commit failed: {Reason}", e.Error.Reason);
         }
     }
 
