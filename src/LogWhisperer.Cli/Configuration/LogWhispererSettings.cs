@@ -167,6 +167,6 @@ internal sealed class GatewaySection
 
 internal sealed class LoggingSection
 {
-    [Description("Log level per category prefix (Default, LogWhisperer.Sinks, …): Trace, Debug, Information, Warning, Error, Critical, None. Logs go to stderr.")]
+    [Description("Log level per category prefix (Default, LogWhisperer.Sinks, Microsoft, …); Default is Information when unset. Logs go to stderr, one line each.")]
     public Dictionary<string, LogLevel> LogLevel { get; set; } = [];
 }

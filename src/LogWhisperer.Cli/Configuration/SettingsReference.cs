@@ -46,7 +46,9 @@ internal static class SettingsReference
                 md.AppendLine("| Key | Type | Default | Environment variable | Command line | Description |");
                 md.AppendLine("|---|---|---|---|---|---|");
             }
-            var cli = options.TryGetValue(entry.Key, out var names) ? string.Join(", ", names.Select(n => $"`{n}`")) : "";
+            // An option may set one entry of a map (--log-level sets Logging:LogLevel:Default).
+            var names = options.Where(o => o.Key == entry.Key || o.Key.StartsWith(entry.Key + ":", StringComparison.Ordinal)).SelectMany(o => o.Value).Distinct();
+            var cli = string.Join(", ", names.Select(n => $"`{n}`"));
             var description = entry.Description + (entry.IsSecret ? " **Secret.**" : "");
             md.AppendLine($"| `{entry.Key}` | {SettingsLoader.Describe(entry.Property.PropertyType)} | {Cell(SettingsWalker.Format(entry, maskSecrets: false))} | `{entry.EnvironmentVariable}` | {cli} | {Cell(description)} |");
         }
