@@ -91,6 +91,33 @@ public class AlertSinkTests(AlertmanagerFixture fixture) : IClassFixture<Alertma
         Assert.Single(await am.ActiveAlertsAsync(("cluster", other)));
     }
 
+    /// <summary>`demo --alertmanager` end to end: every event fires the incident's alert, the quiet windows after the fault resolve it.</summary>
+    [Fact]
+    public async Task DemoRoutesItsIncidentToAlertmanagerAndResolvesIt()
+    {
+        var am = fixture.Alertmanager;
+        await using var webhook = await CapturingHttpServer.StartAsync();
+        var before = await ReceivedAsync(am);
+        var (exit, stdout, stderr) = CliTests.Run("demo", "--seed", "7", "--alertmanager", am.Url.ToString(), "--webhook", webhook.Url.ToString());
+        Assert.True(exit == 0, stderr);
+        int events = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        Assert.True(events > 0);
+        var after = await ReceivedAsync(am);
+        Assert.Equal(events, after.Firing - before.Firing);           // one firing alert per event (Alertmanager's own count)
+        Assert.True(after.Resolved - before.Resolved >= 1, stderr);   // and the incident resolved
+        Assert.Empty(await am.ActiveAlertsAsync(("cluster", "online-boutique")));
+        Assert.Equal(events, webhook.Requests.Count);                 // the webhook saw every event
+        Assert.Contains($"alertmanager: {events + after.Resolved - before.Resolved} delivered, 0 failed", stderr);
+    }
+
+    private static async Task<(double Firing, double Resolved)> ReceivedAsync(AlertmanagerProcess am)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var metrics = (await http.GetStringAsync(new Uri(am.Url, "metrics"))).Split('\n').Where(l => l.StartsWith("alertmanager_alerts_received_total{")).ToList();
+        double Sum(string status) => metrics.Where(l => l.Contains($"status=\"{status}\"")).Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        return (Sum("firing"), Sum("resolved"));
+    }
+
     [Fact]
     public async Task AlertmanagerUnreachableIsCountedNotThrown()
     {

@@ -127,6 +127,18 @@ public class RcaSchemaTests
     }
 
     [Fact]
+    public void ReadmeExampleIsAValidEvent()
+    {
+        var readme = File.ReadAllText(Path.Combine(TestData.RepoRoot, "README.md"));
+        int marker = readme.IndexOf("<!-- rca-event-example", StringComparison.Ordinal);
+        Assert.True(marker >= 0, "README lost its RCA event example");
+        int start = readme.IndexOf("```json", marker, StringComparison.Ordinal) + "```json".Length;
+        var example = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        Assert.Empty(RcaSchemaConsumer.Errors(RcaSchemaConsumer.Event, example));
+        Assert.Equal(RcaEvent.SchemaId, JsonSerializer.Deserialize<RcaEvent>(example, RcaEvent.JsonOptions)!.Schema);
+    }
+
+    [Fact]
     public void SchemasAreShippedWithTheIdsTheEngineWrites()
     {
         Assert.Equal(File.ReadAllText(Path.Combine(RcaSchemaConsumer.SchemaDirectory, RcaSchemas.EventFile)), RcaSchemas.EventSchema);
