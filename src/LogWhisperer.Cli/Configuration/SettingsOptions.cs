@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LogWhisperer.Decode.Formats;
 using Microsoft.Extensions.Configuration;
 
 namespace LogWhisperer.Cli.Configuration;
@@ -19,16 +20,22 @@ internal sealed record SettingOverride(Option Option, string Key, Func<ParseResu
     }
 
     /// <summary>Repeatable NAME=VALUE pairs into a map setting.</summary>
-    public static SettingOverride Map(string key, string name, string description, params string[] aliases)
+    /// <param name="normalize">Turns a value as users write it on the command line into the setting's spelling.</param>
+    public static SettingOverride Map(string key, string name, string description, string[]? aliases = null, Func<string, string>? normalize = null)
     {
-        var option = new Option<string[]>(name, aliases) { Description = description };
+        var option = new Option<string[]>(name, aliases ?? []) { Description = description };
         return new(option, key, p => (p.GetValue(option) ?? []).Select(pair =>
         {
             int eq = pair.IndexOf('=');
             if (eq <= 0) throw new SettingsException($"{name} '{pair}' must be written NAME=VALUE");
-            return new KeyValuePair<string, string?>(key + ":" + pair[..eq], pair[(eq + 1)..]);
+            var value = pair[(eq + 1)..];
+            return new KeyValuePair<string, string?>(key + ":" + pair[..eq], normalize?.Invoke(value) ?? value);
         }));
     }
+
+    /// <summary>loki-json, otlp_traces_proto → LokiJson, OtlpTracesProto (unknown names stay as written, for the error).</summary>
+    public static string FormatName(string value) =>
+        Enum.GetNames<TelemetryFormat>().FirstOrDefault(n => string.Equals(n, value.Replace("-", "").Replace("_", ""), StringComparison.OrdinalIgnoreCase)) ?? value;
 
     /// <summary>Repeatable values into a list setting.</summary>
     public static SettingOverride List(string key, string name, string description)
@@ -55,9 +62,9 @@ internal sealed class SettingsOptions
     public static SettingsOptions ForEngine() => new(
     [
         SettingOverride.Value("Kafka:BootstrapServers", "--bootstrap", "Kafka bootstrap servers (host:port,…)", "-b"),
-        SettingOverride.Map("Kafka:Client", "--kafka-config", "librdkafka property key=value, repeatable (security.protocol, sasl.mechanism, sasl.username, ssl.ca.location, …)", "-X"),
+        SettingOverride.Map("Kafka:Client", "--kafka-config", "librdkafka property key=value, repeatable (security.protocol, sasl.mechanism, sasl.username, ssl.ca.location, …)", ["-X"]),
         SettingOverride.Value("Kafka:GroupId", "--group", "Consumer group id"),
-        SettingOverride.Map("Kafka:InputTopics", "--topic", "Input topic=format, repeatable"),
+        SettingOverride.Map("Kafka:InputTopics", "--topic", $"Input topic=format, repeatable (formats: {string.Join(", ", Enum.GetNames<TelemetryFormat>())})", normalize: SettingOverride.FormatName),
         SettingOverride.Value("Kafka:OutputTopic", "--output-topic", "Topic for RCA events (CloudEvents JSON, keyed by cluster)"),
         SettingOverride.Value("Kafka:DeadLetterTopic", "--dead-letter-topic", "Topic for undecodable input"),
         SettingOverride.Value("Kafka:SnapshotsTopic", "--snapshots-topic", "Also publish every graph snapshot (Arrow IPC) here"),
@@ -86,7 +93,7 @@ internal sealed class SettingsOptions
     public static SettingsOptions ForGateway() => new(
     [
         SettingOverride.Value("Kafka:BootstrapServers", "--bootstrap", "Kafka bootstrap servers", "-b"),
-        SettingOverride.Map("Kafka:Client", "--kafka-config", "librdkafka property key=value, repeatable", "-X"),
+        SettingOverride.Map("Kafka:Client", "--kafka-config", "librdkafka property key=value, repeatable", ["-X"]),
         SettingOverride.Value("Gateway:Url", "--url", "Listen address"),
         SettingOverride.Value("Gateway:BearerToken", "--bearer-token", "Require Authorization: Bearer <token> (default: the LOGWHISPERER_GATEWAY_TOKEN environment variable, if set)"),
         SettingOverride.Value("Gateway:MaxRequestBytes", "--max-request-bytes", "Largest request body accepted (413 above)"),
