@@ -84,6 +84,8 @@ public class SettingsTests
         Assert.Contains("'Engine:IncidentThreshold'", Assert.Throws<SettingsException>(() => Load(null, NoEnvironment, ("Engine:IncidentThreshold", "2")).Settings.ToPipelineOptions()).Message);
         var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         Assert.Contains("'Sinks:Alertmanager:Url'", Assert.Throws<SettingsException>(() => Load(null, NoEnvironment, ("Sinks:Alertmanager:Url", "alertmanager:9093")).Settings.Sinks.BuildAlertSinks(loggers)).Message);
+        Assert.Contains("'Sinks:Alertmanager:GeneratorUrl'", Assert.Throws<SettingsException>(() => Load(null, NoEnvironment, ("Sinks:Alertmanager:Url", "http://am:9093"),
+            ("Sinks:Alertmanager:GeneratorUrl", "dashboard")).Settings.Sinks.BuildAlertSinks(loggers)).Message);
         Assert.Contains("not found", Assert.Throws<SettingsException>(() => Load("/nonexistent/lw.json", NoEnvironment)).Message);
         Assert.Contains("not valid JSON", Assert.Throws<SettingsException>(() => Load(SettingsFile("{ \"Kafka\": "), NoEnvironment)).Message);
     }

@@ -62,44 +62,44 @@ internal static class SettingsMapping
         };
         var log = loggers.CreateLogger("LogWhisperer.Sinks");
         var sinks = new AlertSinks();
-        if (HttpUrl(s.Alertmanager.Url, "Sinks:Alertmanager:Url") is { } am)
-            sinks.Add(new AlertmanagerSink(am, delivery, s.Alertmanager.GeneratorUrl, log), s => s.Delivery);
+        if (HttpUrl(s.Alertmanager.Url, "Sinks:Alertmanager:Url", isBase: true) is { } am)
+            sinks.Add(new AlertmanagerSink(am, delivery, HttpUrl(s.Alertmanager.GeneratorUrl, "Sinks:Alertmanager:GeneratorUrl")?.ToString(), log));
         if (HttpUrl(s.Webhook.Url, "Sinks:Webhook:Url") is { } hook)
-            sinks.Add(new WebhookSink(hook, delivery with { Headers = s.Webhook.Headers, BearerToken = s.Webhook.BearerToken }, log), s => s.Delivery);
+            sinks.Add(new WebhookSink(hook, delivery with { Headers = s.Webhook.Headers, BearerToken = s.Webhook.BearerToken }, log));
         if (HttpUrl(s.Slack.WebhookUrl, "Sinks:Slack:WebhookUrl") is { } slack)
-            sinks.Add(new SlackSink(slack, delivery, log), s => s.Delivery);
+            sinks.Add(new SlackSink(slack, delivery, log));
         if (s.Opsgenie.ApiKey is { Length: > 0 } key)
-            sinks.Add(new OpsgenieSink(HttpUrl(s.Opsgenie.Url, "Sinks:Opsgenie:Url")!, key, delivery, log), s => s.Delivery);
+            sinks.Add(new OpsgenieSink(HttpUrl(s.Opsgenie.Url, "Sinks:Opsgenie:Url", isBase: true)!, key, delivery, log));
         return sinks;
     }
 
-    private static Uri? HttpUrl(string? text, string key)
+    /// <param name="isBase">API paths are appended to it: it gets a trailing slash, or Uri would drop its last segment.</param>
+    private static Uri? HttpUrl(string? text, string key, bool isBase = false)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
-        // Only the scheme is echoed: these URLs can carry credentials (Slack's path is its secret).
+        // The value is not echoed: these URLs can carry credentials (Slack's path is its secret).
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             throw new SettingsException($"invalid value for setting '{key}': expected an absolute http:// or https:// URL");
-        // A base URL without a trailing slash would lose its last segment when API paths are appended.
-        return url.AbsolutePath.EndsWith('/') || !key.EndsWith("Alertmanager:Url") && !key.EndsWith("Opsgenie:Url") ? url : new Uri(url + "/");
+        return isBase && !url.AbsolutePath.EndsWith('/') ? new Uri(url + "/") : url;
     }
 }
 
 /// <summary>The enabled alert sinks and their delivery counters.</summary>
 internal sealed class AlertSinks : IDisposable
 {
-    private readonly List<(IRcaSink Sink, HttpDelivery Delivery)> _sinks = [];
+    private readonly List<IHttpRcaSink> _sinks = [];
 
-    public IReadOnlyList<IRcaSink> Sinks => _sinks.Select(s => s.Sink).ToArray();
+    public IReadOnlyList<IRcaSink> Sinks => _sinks;
 
-    public void Add<T>(T sink, Func<T, HttpDelivery> delivery) where T : IRcaSink => _sinks.Add((sink, delivery(sink)));
+    public void Add(IHttpRcaSink sink) => _sinks.Add(sink);
 
     /// <summary>The first sink followed by every alert sink (the first alone when none is enabled).</summary>
-    public IRcaSink After(IRcaSink first) => _sinks.Count == 0 ? first : new FanOutRcaSink([first, .. Sinks]);
+    public IRcaSink After(IRcaSink first) => _sinks.Count == 0 ? first : new FanOutRcaSink([first, .. _sinks]);
 
     public IEnumerable<string> Summary() => _sinks.Select(s => s.Delivery.ToString());
 
     public void Dispose()
     {
-        foreach (var (sink, _) in _sinks) (sink as IDisposable)?.Dispose();
+        foreach (var sink in _sinks) sink.Dispose();
     }
 }

@@ -11,7 +11,7 @@ namespace LogWhisperer.Sinks;
 /// window, or the root cause moving to another service, re-sends the previous alert with endsAt = now,
 /// which resolves it.
 /// </summary>
-public sealed class AlertmanagerSink : IRcaSink, IDisposable
+public sealed class AlertmanagerSink : IHttpRcaSink
 {
     public const string AlertName = "LogWhispererRootCause";
 

@@ -20,6 +20,12 @@ public sealed record DeliveryOptions
     public string? BearerToken { get; init; }
 }
 
+/// <summary>An alert sink that delivers over HTTP; its delivery counters go into the command's summary.</summary>
+public interface IHttpRcaSink : IRcaSink, IDisposable
+{
+    HttpDelivery Delivery { get; }
+}
+
 /// <summary>
 /// POSTs JSON bodies to one HTTP endpoint with retries and exponential backoff. A delivery that still fails
 /// is counted and logged, never thrown: an unreachable alert router must not stop the engine. Logs name the

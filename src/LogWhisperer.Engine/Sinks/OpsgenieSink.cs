@@ -10,7 +10,7 @@ namespace LogWhisperer.Sinks;
 /// alias (cluster + root-cause service): created when the incident opens, closed by alias
 /// (<c>POST /v2/alerts/{alias}/close?identifierType=alias</c>) when a quiet window follows or the root cause moves.
 /// </summary>
-public sealed class OpsgenieSink : IRcaSink, IDisposable
+public sealed class OpsgenieSink : IHttpRcaSink
 {
     /// <summary>Opsgenie truncates longer messages; we cut them ourselves so the end is ours.</summary>
     public const int MessageLimit = 130;

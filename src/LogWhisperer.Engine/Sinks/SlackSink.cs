@@ -9,7 +9,7 @@ namespace LogWhisperer.Sinks;
 /// Posts to a Slack incoming webhook: one message when an incident opens (text for notifications, blocks in
 /// mrkdwn for the channel), one when it resolves. Not one per window: a channel is read by people.
 /// </summary>
-public sealed class SlackSink(Uri webhookUrl, DeliveryOptions delivery, ILogger? log = null, HttpMessageHandler? handler = null) : IRcaSink, IDisposable
+public sealed class SlackSink(Uri webhookUrl, DeliveryOptions delivery, ILogger? log = null, HttpMessageHandler? handler = null) : IHttpRcaSink
 {
     /// <summary>Slack's limit for the text of a section block.</summary>
     private const int SectionTextLimit = 3000;
