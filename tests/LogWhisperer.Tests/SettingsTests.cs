@@ -139,12 +139,14 @@ public class SettingsTests
             producer.Produce("secret_in", new Message<Null, string> { Value = "not a Loki push" }); // creates the topic; dead-lettered
         string[] secrets = ["KAFKASECRET", "SSLKEYSECRET", "BEARERSECRET", "HEADERSECRET", "SLACKSECRET", "GENIESECRET"];
         var (exit, stdout, stderr) = CliTests.Run("engine", "-b", cluster.BootstrapServers, "--group", "secrets", "--topic", "secret_in=loki-json", "--idle-exit", "1",
-            "--log-level", "Trace", "-X", "sasl.password=KAFKASECRET", "-X", "ssl.key.password=SSLKEYSECRET",
+            "--log-level", "Trace", "-X", "sasl.password=KAFKASECRET", "-X", "ssl.key.password=SSLKEYSECRET", "-X", "debug=conf",
             "--webhook", "http://127.0.0.1:9/rca", "--set", "Sinks:Webhook:BearerToken=BEARERSECRET", "--set", "Sinks:Webhook:Headers:X-Api-Key=HEADERSECRET",
             "--slack-webhook", "https://hooks.example/services/SLACKSECRET", "--opsgenie-key", "GENIESECRET");
         Assert.True(exit == 0, stderr);
-        Assert.Contains("dbug: LogWhisperer.Settings[0] setting Kafka:Client = sasl.password=***, ssl.key.password=***", stderr); // the settings were logged…
+        Assert.Contains("dbug: LogWhisperer.Settings[0] setting Kafka:Client = ", stderr); // the settings were logged…
         Assert.Contains("setting Sinks:Slack:WebhookUrl = ***", stderr);
+        Assert.Contains("LogWhisperer.Sources.KafkaTelemetrySource[0] librdkafka CONF:", stderr); // librdkafka's config dump, through the log
+        Assert.Contains("debug=conf, sasl.password=***, ssl.key.password=***", stderr);
         Assert.Contains("1 dead-lettered", stderr);
         foreach (var secret in secrets) Assert.DoesNotContain(secret, stdout + stderr);                                      // …masked
 

@@ -29,7 +29,9 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
     {
         _log = log ?? NullLogger.Instance;
         _topic = settings.DeadLetterTopic;
-        _producer = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 })).Build();
+        var builder = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }));
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
+        _producer = builder.Build();
     }
 
     public void WriteRaw(byte[]? key, byte[] value, string reason, string format, string sourceTopic, int partition, long offset) =>

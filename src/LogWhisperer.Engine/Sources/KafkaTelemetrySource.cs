@@ -66,7 +66,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             MaxPartitionFetchBytes = 8 << 20,
             QueuedMinMessages = 1_000_000,
         });
-        _consumer = new ConsumerBuilder<byte[]?, byte[]>(config)
+        var builder = new ConsumerBuilder<byte[]?, byte[]>(config);
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
+        _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); })
             .SetPartitionsRevokedHandler((c, tps) =>
             {
