@@ -14,6 +14,7 @@ root.Subcommands.Add(KafkaCommands.Produce());
 root.Subcommands.Add(KafkaCommands.Engine());
 root.Subcommands.Add(GatewayCommand.Create());
 root.Subcommands.Add(TemplatesCommand.Create());
+root.Subcommands.Add(ConfigCommand.Create());
 
 // Ctrl-C is handled by the commands themselves (first press drains, second aborts).
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

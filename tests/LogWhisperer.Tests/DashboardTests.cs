@@ -55,7 +55,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             Topology = TestData.OnlineBoutique(), Faults = [fault], Simulation = new SimulationOptions { Cluster = "online-boutique", Seed = 3 }, EndMs = fault.EndMs + 60_000,
             Pipeline = new PipelineOptions { Metrics = Metrics },
         };
-        Pipeline = await run.RunAsync(scorer, new TeeSink(new StampingSink(_writtenAt), Events, Feed), onScored: Feed.OnScored);
+        Pipeline = await run.RunAsync(scorer, new FanOutRcaSink(new StampingSink(_writtenAt), Events, Feed), onScored: Feed.OnScored);
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline) { lock (Streamed) if (Streamed.Count >= Events.Events.Count) break; await Task.Delay(50); }

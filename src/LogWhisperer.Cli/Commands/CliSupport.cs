@@ -97,6 +97,11 @@ internal static class CliSupport
     public static async Task<int> Guard(Func<Task<int>> body)
     {
         try { return await body(); }
+        catch (Configuration.SettingsException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: {e.Message}");

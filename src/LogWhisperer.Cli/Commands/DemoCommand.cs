@@ -33,8 +33,13 @@ internal static class DemoCommand
         {
             topology, model, device, seed, kind, service, warmup, duration, speed, snapshots, http, httpToken,
         };
+        var settingsOptions = Configuration.SettingsOptions.ForDemo(); // alert routing, as in `engine`
+        settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
+            var (settings, configuration) = settingsOptions.Load(parse);
+            using var loggers = Configuration.EngineLogging.Create(configuration);
+            using var alerts = Configuration.SettingsMapping.BuildAlertSinks(settings.Sinks, loggers);
             var clock = Stopwatch.StartNew();
             var topo = CliSupport.LoadTopology(parse.GetValue(topology)!);
             var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
@@ -54,7 +59,7 @@ internal static class DemoCommand
             var metrics = new EngineMetrics();
             var feed = new DashboardFeed();
             await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err);
-            var collected = new CollectingRcaSink(web is null ? new JsonLinesRcaSink(Console.Out) : new TeeSink(new JsonLinesRcaSink(Console.Out), feed));
+            var collected = new CollectingRcaSink(web is null ? new JsonLinesRcaSink(Console.Out) : new FanOutRcaSink(new JsonLinesRcaSink(Console.Out), feed));
             var deadLetters = new MemoryDeadLetterSink();
             var run = new SimulatedRun
             {
@@ -63,7 +68,7 @@ internal static class DemoCommand
                 Pipeline = new PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots), Metrics = metrics },
             };
             var (stop, abort) = CliSupport.CtrlC(err);
-            var pipeline = await run.RunAsync(scorer, collected, deadLetters, stop: stop.Token, abort: abort.Token, onScored: web is null ? null : feed.OnScored);
+            var pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: stop.Token, abort: abort.Token, onScored: web is null ? null : feed.OnScored);
 
             var report = EvaluationReport.Score([fault], collected.Events, (int)pipeline.Counters.QuietWindows);
             var result = report.Incidents[0];
@@ -79,6 +84,7 @@ internal static class DemoCommand
             else err.WriteLine("detected : no RCA event was emitted during the fault");
             err.WriteLine($"events   : {collected.Events.Count} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s), {pipeline.Counters.WarmupWindows} warm-up window(s), {report.FalseAlarms} false alarm(s)");
             err.WriteLine($"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, {pipeline.Counters.LateAccepted} late-accepted, {pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered");
+            foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");
             err.WriteLine($"finished in {clock.Elapsed.TotalSeconds:0.0} s");
             if (web is not null && !stop.IsCancellationRequested)

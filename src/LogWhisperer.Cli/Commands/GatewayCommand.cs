@@ -1,6 +1,7 @@
 using System.CommandLine;
+using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Gateway;
-using LogWhisperer.Kafka;
+using Microsoft.Extensions.Logging;
 
 namespace LogWhisperer.Cli.Commands;
 
@@ -9,27 +10,27 @@ internal static class GatewayCommand
 {
     public static Command Create()
     {
-        var bootstrap = new Option<string>("--bootstrap", "-b") { Description = "Kafka bootstrap servers", Required = true };
-        var config = new Option<string[]>("--kafka-config", "-X") { Description = "librdkafka property key=value, repeatable" };
-        var url = new Option<string>("--url") { Description = "Listen address", DefaultValueFactory = _ => "http://0.0.0.0:3100" };
-        var token = new Option<string?>("--bearer-token") { Description = "Require Authorization: Bearer <token> (default: the LOGWHISPERER_GATEWAY_TOKEN environment variable, if set)" };
-        var maxBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body accepted (413 above)", DefaultValueFactory = _ => 16 << 20 };
-        var command = new Command("gateway", "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces (/v1/traces) → Kafka")
-        {
-            bootstrap, config, url, token, maxBytes,
-        };
+        // Every option is an override of a setting (see Configuration/ and `logwhisperer config reference`).
+        var settingsOptions = SettingsOptions.ForGateway();
+        var command = new Command("gateway", "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces (/v1/traces) → Kafka");
+        settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
+            var (config, configuration) = settingsOptions.Load(parse);
             var options = new GatewayOptions
             {
-                Kafka = new KafkaSettings { BootstrapServers = parse.GetValue(bootstrap)!, ClientConfig = KafkaSettings.ParseProperties(parse.GetValue(config) ?? []) },
-                Url = parse.GetValue(url)!,
-                BearerToken = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("LOGWHISPERER_GATEWAY_TOKEN"),
-                MaxRequestBytes = parse.GetValue(maxBytes),
+                Kafka = config.Kafka.ToKafkaSettings(),
+                Url = config.Gateway.Url,
+                BearerToken = string.IsNullOrEmpty(config.Gateway.BearerToken) ? null : config.Gateway.BearerToken,
+                MaxRequestBytes = config.Gateway.MaxRequestBytes,
             };
+            using var loggers = EngineLogging.Create(configuration);
+            var log = loggers.CreateLogger("LogWhisperer.Gateway");
+            EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Gateway");
             await using var gateway = new IngestGateway(options);
             await gateway.StartAsync();
-            Console.Error.WriteLine($"gateway listening on {string.Join(", ", gateway.Urls)} → Kafka {options.Kafka.BootstrapServers}; Ctrl-C to stop");
+            log.LogInformation("gateway listening on {Urls} → Kafka {Bootstrap}; authentication {Auth}; Ctrl-C to stop",
+                string.Join(", ", gateway.Urls), options.Kafka.BootstrapServers, options.BearerToken is null ? "off" : "bearer token");
             var done = new TaskCompletionSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; done.TrySetResult(); };
             await done.Task;

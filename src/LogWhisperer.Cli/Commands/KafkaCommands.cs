@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Kafka;
@@ -81,59 +82,35 @@ internal static class KafkaCommands
 
     public static Command Engine()
     {
-        var bootstrap = Bootstrap();
-        var config = KafkaConfig();
-        var group = new Option<string>("--group") { Description = "Consumer group id", DefaultValueFactory = _ => "logwhisperer" };
-        var topics = new Option<string[]>("--topic") { Description = $"Input topic=format, repeatable (formats: {string.Join(", ", Enum.GetNames<TelemetryFormat>())}); default: {string.Join(", ", KafkaSettings.DefaultInputTopics.Select(t => $"{t.Key}={t.Value}"))}" };
-        var output = new Option<string>("--output-topic") { Description = "Topic for RCA events (CloudEvents JSON, keyed by cluster)", DefaultValueFactory = _ => "logwhisperer_rca" };
-        var deadLetters = new Option<string>("--dead-letter-topic") { Description = "Topic for undecodable input", DefaultValueFactory = _ => "logwhisperer_dead_letters" };
-        var snapshots = new Option<string?>("--snapshots-topic") { Description = "Also publish every graph snapshot (Arrow IPC) here" };
-        var cluster = new Option<string>("--cluster") { Description = "Cluster for records that carry no cluster label", DefaultValueFactory = _ => "default" };
-        var serviceLabels = new Option<string[]>("--service-label") { Description = "Label naming a record's service, in order of preference, repeatable (default: service_name, service.name, app, …)" };
-        var idle = new Option<double?>("--idle-exit") { Description = "Stop after this many seconds with all input read (batch runs)" };
-        var lag = new Option<double>("--commit-lag-minutes") { Description = "Keep this much event time uncommitted, to rebuild baselines exactly after a restart", DefaultValueFactory = _ => 0 };
-        var print = new Option<bool>("--print") { Description = "Also print RCA events as JSON lines on stdout" };
-        var model = CliSupport.ModelOption();
-        var device = CliSupport.DeviceOption();
-        var http = DashboardCli.HttpOption();
-        var httpToken = DashboardCli.TokenOption();
-        var command = new Command("engine", "Run the engine on Kafka: telemetry topics in, RCA events (CloudEvents) out")
-        {
-            bootstrap, config, group, topics, output, deadLetters, snapshots, cluster, serviceLabels, idle, lag, print, model, device, http, httpToken,
-        };
+        // Every option is an override of a setting (see Configuration/ and `logwhisperer config reference`).
+        var settingsOptions = SettingsOptions.ForEngine();
+        var command = new Command("engine", "Run the engine on Kafka: telemetry topics in, RCA events (CloudEvents) out, incidents to alert routers");
+        settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
-            var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
-            var topicPairs = parse.GetValue(topics) ?? [];
-            var settings = new KafkaSettings
-            {
-                BootstrapServers = parse.GetValue(bootstrap)!,
-                GroupId = parse.GetValue(group)!,
-                InputTopics = topicPairs.Length == 0 ? KafkaSettings.DefaultInputTopics : KafkaSettings.ParseTopics(topicPairs),
-                OutputTopic = parse.GetValue(output)!,
-                DeadLetterTopic = parse.GetValue(deadLetters)!,
-                SnapshotsTopic = parse.GetValue(snapshots),
-                ClientConfig = KafkaSettings.ParseProperties(parse.GetValue(config) ?? []),
-                StopWhenIdle = parse.GetValue(idle) is { } s ? TimeSpan.FromSeconds(s) : null,
-                CommitLag = TimeSpan.FromMinutes(parse.GetValue(lag)),
-            };
-            var labels = parse.GetValue(serviceLabels) ?? [];
-            var decode = new DecodeOptions { DefaultCluster = parse.GetValue(cluster)! };
-            if (labels.Length > 0) decode = decode with { ServiceLabels = labels };
+            var (config, configuration) = settingsOptions.Load(parse);
+            var settings = config.Kafka.ToKafkaSettings();
+            var pipelineOptions = config.ToPipelineOptions();
+            using var loggers = EngineLogging.Create(configuration);
+            EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Engine", "Windows", "Sinks");
+            using var alerts = config.Sinks.BuildAlertSinks(loggers);
+            var scorer = CliSupport.LoadScorer(config.Engine.Model ?? CliSupport.DefaultModelPath, config.Engine.Device.ToString().ToLowerInvariant());
             var err = Console.Error;
             err.WriteLine($"LogWhisperer engine: {string.Join(", ", settings.InputTopics.Select(t => $"{t.Key} ({t.Value})"))} → {settings.OutputTopic}, group {settings.GroupId}");
             var (stop, abort) = CliSupport.CtrlC(err);
             var metrics = new EngineMetrics();
+            pipelineOptions = pipelineOptions with { Metrics = metrics };
             var feed = new DashboardFeed();
-            await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err);
+            await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err);
             var alsoTo = new List<IRcaSink>();
-            if (parse.GetValue(print)) alsoTo.Add(new JsonLinesRcaSink(Console.Out));
+            if (config.Engine.Print) alsoTo.Add(new JsonLinesRcaSink(Console.Out));
             if (web is not null) alsoTo.Add(feed);
-            var result = await KafkaRun.RunAsync(settings, decode, new PipelineOptions { Metrics = metrics }, scorer, stop.Token, abort.Token,
-                alsoTo.Count == 0 ? null : sink => new TeeSink([sink, .. alsoTo]), web is null ? null : feed.OnScored);
+            var result = await KafkaRun.RunAsync(settings, config.Engine.ToDecodeOptions(), pipelineOptions, scorer, stop.Token, abort.Token,
+                sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), web is null ? null : feed.OnScored, loggers);
             err.WriteLine(result.Ingest.ToString());
             err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart, {result.Pipeline.Counters.QuietWindows} quiet window(s)");
             err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");
+            foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in result.Pipeline.Stages) err.WriteLine($"  {stage}");
             return 0;
         }));

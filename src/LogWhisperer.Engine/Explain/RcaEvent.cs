@@ -10,6 +10,8 @@ namespace LogWhisperer.Explain;
 public sealed record RcaEvent
 {
     public const string SchemaId = "logwhisperer.rca/v1";
+    /// <summary>The JSON Schema of this event: its <c>$id</c>, and the CloudEvent's dataschema (see <see cref="RcaSchemas"/>).</summary>
+    public const string SchemaUri = "https://logwhisperer.dev/schemas/rca-event.v1.schema.json";
     public string Schema { get; init; } = SchemaId;
     public required string Id { get; init; }
     public required string Cluster { get; init; }

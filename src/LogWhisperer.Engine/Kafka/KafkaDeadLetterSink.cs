@@ -1,4 +1,6 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json;
 using Confluent.Kafka;
 using LogWhisperer.Pipeline;
@@ -18,13 +20,18 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
     private long _written, _failed;
 
     public long Written => Interlocked.Read(ref _written);
-    /// <summary>Dead letters the broker refused (reported on stderr too: nothing vanishes silently).</summary>
+    /// <summary>Dead letters the broker refused (logged too: nothing vanishes silently).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
-    public KafkaDeadLetterSink(KafkaSettings settings)
+    private readonly ILogger _log;
+
+    public KafkaDeadLetterSink(KafkaSettings settings, ILogger? log = null)
     {
+        _log = log ?? NullLogger.Instance;
         _topic = settings.DeadLetterTopic;
-        _producer = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 })).Build();
+        var builder = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }));
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
+        _producer = builder.Build();
     }
 
     public void WriteRaw(byte[]? key, byte[] value, string reason, string format, string sourceTopic, int partition, long offset) =>
@@ -53,7 +60,7 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
             if (report.Error.IsError)
             {
                 Interlocked.Increment(ref _failed);
-                Console.Error.WriteLine($"dead-letter topic {_topic}: write failed: {report.Error.Reason}");
+                _log.LogError("dead-letter topic {Topic}: write failed: {Reason}", _topic, report.Error.Reason);
             }
             else Interlocked.Increment(ref _written);
         });

@@ -247,6 +247,8 @@ public sealed class RcaPipeline
                 Sink.AddBusy(t0);
                 Sink.AddOut(1);
             }
+            else if (_sink is not null)
+                await _sink.QuietAsync(outcome.Cluster, DateTimeOffset.FromUnixTimeMilliseconds(outcome.WindowEndMs), abort); // alert routers resolve here
             OnWindowDone?.Invoke(outcome.Cluster, outcome.WindowEndMs);
         }
     }

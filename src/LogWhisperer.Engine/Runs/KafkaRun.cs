@@ -9,6 +9,8 @@ using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LogWhisperer.Runs;
 
@@ -22,16 +24,19 @@ public sealed record KafkaRunResult(RcaPipeline Pipeline, KafkaIngestCounters In
 /// </summary>
 public static class KafkaRun
 {
-    /// <param name="alsoTo">Wraps the Kafka sink, e.g. to echo events on stdout as well.</param>
+    /// <param name="alsoTo">Wraps the Kafka sink, e.g. to echo events on stdout or route incidents to alert sinks as well.</param>
     /// <param name="onScored">Sees every scored snapshot (the dashboard's live graph).</param>
+    /// <param name="loggers">Where Kafka client trouble (broker errors, failed commits and dead-letter writes) is logged.</param>
     public static async Task<KafkaRunResult> RunAsync(KafkaSettings settings, DecodeOptions decode, PipelineOptions options, GatScorer scorer,
-        CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null, Action<ScoredSnapshot>? onScored = null)
+        CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null, Action<ScoredSnapshot>? onScored = null,
+        ILoggerFactory? loggers = null)
     {
-        using var deadLetters = new KafkaDeadLetterSink(settings);
+        loggers ??= NullLoggerFactory.Instance;
+        using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var sink = KafkaRcaSink.Open(settings);
         using var snapshots = settings.SnapshotsTopic is null ? null
             : new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 20 })).Build();
-        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows);
+        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>());
         if (options.Metrics is { } metrics)
         {
             metrics.ConsumerLag = () => source.Lag.Latest;

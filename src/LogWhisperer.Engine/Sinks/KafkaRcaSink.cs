@@ -72,7 +72,7 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
             w.WriteString("time", rca.WindowEnd);
             if (rca.Candidates.Count > 0) w.WriteString("subject", rca.Candidates[0].Service);
             w.WriteString("datacontenttype", "application/json");
-            w.WriteString("dataschema", "urn:logwhisperer:schema:" + RcaEvent.SchemaId);
+            w.WriteString("dataschema", RcaEvent.SchemaUri);
             w.WritePropertyName("data");
             JsonSerializer.Serialize(w, rca, RcaEvent.JsonOptions);
             w.WriteEndObject();

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Confluent.Kafka;
@@ -43,8 +45,11 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     /// <summary>Per-partition lag, refreshed every second from librdkafka's statistics (for /metrics).</summary>
     public ConsumerLagStatistics Lag { get; } = new();
 
-    public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows)
+    private readonly ILogger _log;
+
+    public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows, ILogger? log = null)
     {
+        _log = log ?? NullLogger.Instance;
         if (settings.InputTopics.Count == 0) throw new ArgumentException("no input topics configured");
         _settings = settings;
         _deadLetters = deadLetters;
@@ -64,7 +69,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             QueuedMinMessages = 1_000_000,
             StatisticsIntervalMs = 1000,
         });
-        _consumer = new ConsumerBuilder<byte[]?, byte[]>(config)
+        var builder = new ConsumerBuilder<byte[]?, byte[]>(config);
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
+        _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); })
             .SetStatisticsHandler((_, json) => Lag.Update(json))
             .SetPartitionsRevokedHandler((c, tps) =>
@@ -94,7 +101,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {
                 // e.g. a subscribed topic that does not exist yet: say so once, keep reading the others.
-                if (_reported.Add(e.Error.Reason)) Console.Error.WriteLine($"kafka: {e.Error.Reason}");
+                if (_reported.Add(e.Error.Reason)) _log.LogWarning("kafka: {Reason}", e.Error.Reason);
                 message = null;
             }
             if (message is null || message.IsPartitionEOF)
@@ -166,7 +173,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         catch (KafkaException e)
         {
             // Not fatal: those messages are re-read after a restart, and the sink does not repeat events.
-            Console.Error.WriteLine($"kafka: offset commit failed: {e.Error.Reason}");
+            _log.LogWarning("kafka: offset commit failed: {Reason}", e.Error.Reason);
         }
     }
 

@@ -1,0 +1,183 @@
+using System.ComponentModel;
+using LogWhisperer.Decode.Formats;
+using Microsoft.Extensions.Logging;
+
+namespace LogWhisperer.Cli.Configuration;
+
+// The settings of `engine` and `gateway`, bound from appsettings.json / --config, LOGWHISPERER_* environment
+// variables and command-line overrides (SettingsLoader). Property initializers are the defaults; the
+// [Description]s are the documentation: `logwhisperer config reference` prints both, so docs cannot drift.
+// Collections start empty because the binder merges into them (a default list would be appended to).
+
+/// <summary>Marks a setting whose value must never be printed or logged.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class SecretAttribute : Attribute;
+
+internal sealed class LogWhispererSettings
+{
+    public KafkaSection Kafka { get; set; } = new();
+    public EngineSection Engine { get; set; } = new();
+    public WindowsSection Windows { get; set; } = new();
+    public SinksSection Sinks { get; set; } = new();
+    public GatewaySection Gateway { get; set; } = new();
+    public DashboardSection Dashboard { get; set; } = new();
+    public LoggingSection Logging { get; set; } = new();
+}
+
+internal sealed class KafkaSection
+{
+    [Description("Kafka bootstrap servers (host:port,…). Required by engine and gateway.")]
+    public string? BootstrapServers { get; set; }
+
+    [Description("Consumer group id of the engine.")]
+    public string GroupId { get; set; } = "logwhisperer";
+
+    [Description("Input topics, topic name → format (OtlpTracesProto, OtlpLogsProto, LokiProto, RemoteWrite, …). Empty: otlp_spans, otlp_logs, loki_push, prometheus_remote_write with their formats.")]
+    public Dictionary<string, TelemetryFormat> InputTopics { get; set; } = [];
+
+    [Description("Topic for RCA events (CloudEvents JSON, keyed by cluster).")]
+    public string OutputTopic { get; set; } = "logwhisperer_rca";
+
+    [Description("Topic for undecodable input, raw, with the reason in headers.")]
+    public string DeadLetterTopic { get; set; } = "logwhisperer_dead_letters";
+
+    [Description("Also publish every graph snapshot (Arrow IPC) to this topic.")]
+    public string? SnapshotsTopic { get; set; }
+
+    [Description("librdkafka properties for every client, property → value (security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, …). Values of keys naming a password, secret or key are never logged.")]
+    public Dictionary<string, string> Client { get; set; } = [];
+
+    [Description("Keep this much event time uncommitted, to rebuild baselines exactly after a restart.")]
+    public double CommitLagMinutes { get; set; }
+
+    [Description("Stop after this many seconds with all input read (batch runs); unset = run until stopped.")]
+    public double? IdleExitSeconds { get; set; }
+}
+
+internal enum DeviceChoice { Auto, Cpu, Cuda }
+
+internal sealed class EngineSection
+{
+    [Description("Cluster for records that carry no cluster label.")]
+    public string Cluster { get; set; } = "default";
+
+    [Description("Labels naming a record's service, in order of preference. Empty: service_name, service.name, app, ….")]
+    public List<string> ServiceLabels { get; set; } = [];
+
+    [Description("Model file. Unset: the model shipped with LogWhisperer (models/gat-default.lwm).")]
+    public string? Model { get; set; }
+
+    [Description("Where the model runs: Auto (CUDA when available), Cpu or Cuda.")]
+    public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
+
+    [Description("Incident probability from which a window gets an RCA event.")]
+    public double IncidentThreshold { get; set; } = 0.5;
+
+    [Description("Also print RCA events as JSON lines on stdout.")]
+    public bool Print { get; set; }
+}
+
+internal sealed class WindowsSection
+{
+    [Description("Length of an event-time window.")]
+    public double SizeSeconds { get; set; } = 30;
+
+    [Description("A window opens every this many seconds (equal to SizeSeconds: tumbling windows).")]
+    public double HopSeconds { get; set; } = 30;
+
+    [Description("How far event time may run out of order before the watermark passes a record.")]
+    public double MaxOutOfOrdernessSeconds { get; set; } = 5;
+
+    [Description("How long after the watermark passes a window's end late records are still accepted.")]
+    public double AllowedLatenessSeconds { get; set; } = 5;
+}
+
+internal sealed class SinksSection
+{
+    public AlertmanagerSection Alertmanager { get; set; } = new();
+    public WebhookSection Webhook { get; set; } = new();
+    public SlackSection Slack { get; set; } = new();
+    public OpsgenieSection Opsgenie { get; set; } = new();
+    public DeliverySection Delivery { get; set; } = new();
+}
+
+internal sealed class AlertmanagerSection
+{
+    [Description("Alertmanager base URL (http://alertmanager:9093): incidents become LogWhispererRootCause alerts, resolved when the incident ends.")]
+    public string? Url { get; set; }
+
+    [Description("Link back to LogWhisperer in each alert's generatorURL (e.g. the dashboard); the event id is appended as ?event=.")]
+    public string? GeneratorUrl { get; set; }
+}
+
+internal sealed class WebhookSection
+{
+    [Description("POST every RCA event (v1 JSON) to this URL.")]
+    public string? Url { get; set; }
+
+    [Description("Sent as Authorization: Bearer <token>.")]
+    [Secret]
+    public string? BearerToken { get; set; }
+
+    [Description("Extra request headers, name → value. Never logged.")]
+    [Secret]
+    public Dictionary<string, string> Headers { get; set; } = [];
+}
+
+internal sealed class SlackSection
+{
+    [Description("Slack incoming-webhook URL: a message when an incident opens and when it resolves. The URL is a credential: never logged.")]
+    [Secret]
+    public string? WebhookUrl { get; set; }
+}
+
+internal sealed class OpsgenieSection
+{
+    [Description("Opsgenie API base URL (https://api.eu.opsgenie.com for the EU instance).")]
+    public string Url { get; set; } = "https://api.opsgenie.com";
+
+    [Description("Opsgenie API integration key; setting it enables the Opsgenie sink (alerts opened and closed per incident).")]
+    [Secret]
+    public string? ApiKey { get; set; }
+}
+
+internal sealed class DeliverySection
+{
+    [Description("Further attempts of a failed alert/webhook delivery (5xx, 408, 429, connection errors, timeouts).")]
+    public int Retries { get; set; } = 3;
+
+    [Description("Wait before the first retry; doubled before each next one.")]
+    public int InitialBackoffMilliseconds { get; set; } = 500;
+
+    [Description("Timeout of one delivery attempt.")]
+    public double TimeoutSeconds { get; set; } = 10;
+}
+
+internal sealed class GatewaySection
+{
+    [Description("Listen address of the ingest gateway.")]
+    public string Url { get; set; } = "http://0.0.0.0:3100";
+
+    [Description("Require Authorization: Bearer <token> on every request (also read from LOGWHISPERER_GATEWAY_TOKEN).")]
+    [Secret]
+    public string? BearerToken { get; set; }
+
+    [Description("Largest request body accepted (413 above).")]
+    public long MaxRequestBytes { get; set; } = 16 << 20;
+}
+
+internal sealed class DashboardSection
+{
+    [Description("Serve the live dashboard, /api/graph, /api/events, /api/stream (SSE) and /metrics at PORT or HOST:PORT (loopback when only a port is given). Unset: no web server.")]
+    public string? Http { get; set; }
+
+    [Description("Require Authorization: Bearer <token> on /api/* and /metrics (a browser passes it as ?token=).")]
+    [Secret]
+    public string? BearerToken { get; set; }
+}
+
+internal sealed class LoggingSection
+{
+    [Description("Log level per category prefix (Default, LogWhisperer.Sinks, Microsoft, …); Default is Information when unset. Logs go to stderr, one line each.")]
+    public Dictionary<string, LogLevel> LogLevel { get; set; } = [];
+}

@@ -1,0 +1,105 @@
+using LogWhisperer.Decode.Formats;
+using LogWhisperer.Explain;
+using LogWhisperer.Kafka;
+using LogWhisperer.Pipeline;
+using LogWhisperer.Sinks;
+using LogWhisperer.Windowing;
+using Microsoft.Extensions.Logging;
+
+namespace LogWhisperer.Cli.Configuration;
+
+/// <summary>From bound settings to the engine's own option types; checks that need more than one value's type.</summary>
+internal static class SettingsMapping
+{
+    public static KafkaSettings ToKafkaSettings(this KafkaSection k)
+    {
+        if (string.IsNullOrWhiteSpace(k.BootstrapServers))
+            throw new SettingsException($"setting 'Kafka:BootstrapServers' is required: --bootstrap, {SettingsLoader.EnvironmentPrefix}KAFKA__BOOTSTRAPSERVERS or the settings file");
+        return new KafkaSettings
+        {
+            BootstrapServers = k.BootstrapServers,
+            GroupId = k.GroupId,
+            InputTopics = k.InputTopics.Count == 0 ? KafkaSettings.DefaultInputTopics : k.InputTopics,
+            OutputTopic = k.OutputTopic,
+            DeadLetterTopic = k.DeadLetterTopic,
+            SnapshotsTopic = string.IsNullOrEmpty(k.SnapshotsTopic) ? null : k.SnapshotsTopic,
+            ClientConfig = k.Client,
+            StopWhenIdle = k.IdleExitSeconds is { } s ? TimeSpan.FromSeconds(s) : null,
+            CommitLag = TimeSpan.FromMinutes(k.CommitLagMinutes),
+        };
+    }
+
+    public static DecodeOptions ToDecodeOptions(this EngineSection e)
+    {
+        var decode = new DecodeOptions { DefaultCluster = e.Cluster };
+        return e.ServiceLabels.Count > 0 ? decode with { ServiceLabels = e.ServiceLabels } : decode;
+    }
+
+    public static PipelineOptions ToPipelineOptions(this LogWhispererSettings s)
+    {
+        if (s.Engine.IncidentThreshold > 1) throw new SettingsException($"invalid value '{s.Engine.IncidentThreshold}' for setting 'Engine:IncidentThreshold': expected a probability between 0 and 1");
+        var windows = new WindowOptions
+        {
+            SizeMs = (long)(s.Windows.SizeSeconds * 1000),
+            HopMs = (long)(s.Windows.HopSeconds * 1000),
+            MaxOutOfOrdernessMs = (long)(s.Windows.MaxOutOfOrdernessSeconds * 1000),
+            AllowedLatenessMs = (long)(s.Windows.AllowedLatenessSeconds * 1000),
+        };
+        try { windows.Validate(); }
+        catch (ArgumentException e) { throw new SettingsException($"invalid settings 'Windows:SizeSeconds' / 'Windows:HopSeconds': {e.Message}"); }
+        return new PipelineOptions { Windows = windows, Explainer = new ExplainerOptions { IncidentThreshold = s.Engine.IncidentThreshold } };
+    }
+
+    /// <summary>The alert routing sinks the settings enable (none by default).</summary>
+    public static AlertSinks BuildAlertSinks(this SinksSection s, ILoggerFactory loggers)
+    {
+        var delivery = new DeliveryOptions
+        {
+            Retries = s.Delivery.Retries,
+            InitialBackoff = TimeSpan.FromMilliseconds(s.Delivery.InitialBackoffMilliseconds),
+            Timeout = s.Delivery.TimeoutSeconds > 0 ? TimeSpan.FromSeconds(s.Delivery.TimeoutSeconds)
+                : throw new SettingsException("invalid value '0' for setting 'Sinks:Delivery:TimeoutSeconds': expected a number > 0"),
+        };
+        var log = loggers.CreateLogger("LogWhisperer.Sinks");
+        var sinks = new AlertSinks();
+        if (HttpUrl(s.Alertmanager.Url, "Sinks:Alertmanager:Url", isBase: true) is { } am)
+            sinks.Add(new AlertmanagerSink(am, delivery, HttpUrl(s.Alertmanager.GeneratorUrl, "Sinks:Alertmanager:GeneratorUrl")?.ToString(), log));
+        if (HttpUrl(s.Webhook.Url, "Sinks:Webhook:Url") is { } hook)
+            sinks.Add(new WebhookSink(hook, delivery with { Headers = s.Webhook.Headers, BearerToken = s.Webhook.BearerToken }, log));
+        if (HttpUrl(s.Slack.WebhookUrl, "Sinks:Slack:WebhookUrl") is { } slack)
+            sinks.Add(new SlackSink(slack, delivery, log));
+        if (s.Opsgenie.ApiKey is { Length: > 0 } key)
+            sinks.Add(new OpsgenieSink(HttpUrl(s.Opsgenie.Url, "Sinks:Opsgenie:Url", isBase: true)!, key, delivery, log));
+        return sinks;
+    }
+
+    /// <param name="isBase">API paths are appended to it: it gets a trailing slash, or Uri would drop its last segment.</param>
+    private static Uri? HttpUrl(string? text, string key, bool isBase = false)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        // The value is not echoed: these URLs can carry credentials (Slack's path is its secret).
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            throw new SettingsException($"invalid value for setting '{key}': expected an absolute http:// or https:// URL");
+        return isBase && !url.AbsolutePath.EndsWith('/') ? new Uri(url + "/") : url;
+    }
+}
+
+/// <summary>The enabled alert sinks and their delivery counters.</summary>
+internal sealed class AlertSinks : IDisposable
+{
+    private readonly List<IHttpRcaSink> _sinks = [];
+
+    public IReadOnlyList<IRcaSink> Sinks => _sinks;
+
+    public void Add(IHttpRcaSink sink) => _sinks.Add(sink);
+
+    /// <summary>The first sink followed by every alert sink (the first alone when none is enabled).</summary>
+    public IRcaSink After(IRcaSink first) => _sinks.Count == 0 ? first : new FanOutRcaSink([first, .. _sinks]);
+
+    public IEnumerable<string> Summary() => _sinks.Select(s => s.Delivery.ToString());
+
+    public void Dispose()
+    {
+        foreach (var sink in _sinks) sink.Dispose();
+    }
+}

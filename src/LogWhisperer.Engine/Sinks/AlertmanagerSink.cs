@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using LogWhisperer.Explain;
+using Microsoft.Extensions.Logging;
+
+namespace LogWhisperer.Sinks;
+
+/// <summary>
+/// Pushes incidents to Prometheus Alertmanager (API v2, <c>POST /api/v2/alerts</c>, an array of postable
+/// alerts), so its routing, grouping, silences and receivers apply to LogWhisperer's verdicts. Every event
+/// re-sends the incident's alert (Alertmanager expires alerts not re-sent within resolve_timeout); a quiet
+/// window, or the root cause moving to another service, re-sends the previous alert with endsAt = now,
+/// which resolves it.
+/// </summary>
+public sealed class AlertmanagerSink : IHttpRcaSink
+{
+    public const string AlertName = "LogWhispererRootCause";
+
+    private readonly Uri _alertsUrl;
+    private readonly string? _generatorUrl;
+    private readonly IncidentTracker _incidents = new();
+    private readonly TimeProvider _clock;
+
+    public HttpDelivery Delivery { get; }
+
+    /// <param name="alertmanagerUrl">Alertmanager's base URL, e.g. http://alertmanager:9093.</param>
+    /// <param name="generatorUrl">Link back to LogWhisperer in each alert (e.g. the dashboard); the event id is appended as ?event=.</param>
+    public AlertmanagerSink(Uri alertmanagerUrl, DeliveryOptions delivery, string? generatorUrl = null, ILogger? log = null,
+        TimeProvider? clock = null, HttpMessageHandler? handler = null)
+    {
+        _alertsUrl = new Uri(alertmanagerUrl, "api/v2/alerts");
+        _generatorUrl = generatorUrl;
+        _clock = clock ?? TimeProvider.System;
+        Delivery = new HttpDelivery("alertmanager", delivery, log, handler);
+    }
+
+    public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
+    {
+        var change = _incidents.Observe(rca);
+        var alerts = new JsonArray();
+        if (change.Resolved is { } resolved) alerts.Add(Alert(resolved, _clock.GetUtcNow()));
+        alerts.Add(Alert(change.Current!, endsAt: null));
+        await Delivery.PostJsonAsync(_alertsUrl, alerts.ToJsonString(), cancellationToken);
+    }
+
+    public async ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken)
+    {
+        if (_incidents.Quiet(cluster).Resolved is { } resolved)
+            await Delivery.PostJsonAsync(_alertsUrl, new JsonArray(Alert(resolved, _clock.GetUtcNow())).ToJsonString(), cancellationToken);
+    }
+
+    /// <summary>The postable alert of an incident; its labels (its identity) come from the event that opened it.</summary>
+    internal JsonObject Alert(OpenIncident incident, DateTimeOffset? endsAt)
+    {
+        var first = incident.First;
+        var latest = incident.Latest;
+        var top = latest.Candidates[0];
+        var alert = new JsonObject
+        {
+            ["labels"] = new JsonObject
+            {
+                ["alertname"] = AlertName,
+                ["cluster"] = incident.Cluster,
+                ["service"] = incident.Service,
+                ["fault_kind"] = first.FaultType.Kind,
+                ["severity"] = AlertSeverity.Of(first).Label,
+            },
+            ["annotations"] = new JsonObject
+            {
+                ["summary"] = Summary(latest),
+                ["description"] = SecretMasker.Mask(latest.Explanation),
+                ["event_id"] = latest.Id,
+                ["root_cause_score"] = top.Score.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
+            },
+            ["startsAt"] = first.WindowStart,
+        };
+        // Alertmanager rejects an alert that ends before it starts (replayed event time can lie ahead of the wall clock).
+        if (endsAt is { } end) alert["endsAt"] = end < first.WindowStart ? first.WindowStart : end;
+        if (_generatorUrl is { Length: > 0 } g) alert["generatorURL"] = $"{g}{(g.Contains('?') ? '&' : '?')}event={Uri.EscapeDataString(latest.Id)}";
+        return alert;
+    }
+
+    /// <summary>One line for people: the root cause, the likely fault, and how sure the model is.</summary>
+    internal static string Summary(RcaEvent rca) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{rca.Candidates[0].Service} is the likely root cause of an incident in {rca.Cluster} ({rca.FaultType.Kind}, {rca.Candidates[0].Score:P0})");
+
+    public void Dispose() => Delivery.Dispose();
+}
+
+/// <summary>How loudly to page, from the model's incident probability: shared by the alert sinks so they agree.</summary>
+public readonly record struct AlertSeverity(string Label, string OpsgeniePriority)
+{
+    public static AlertSeverity Of(RcaEvent rca) => rca.IncidentProbability switch
+    {
+        >= 0.9 => new("critical", "P1"),
+        >= 0.75 => new("critical", "P2"),
+        >= 0.6 => new("warning", "P3"),
+        _ => new("warning", "P4"),
+    };
+}

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>
+/// Stand-in for SaaS endpoints that cannot run here (Slack, Opsgenie, arbitrary webhooks): a real HTTP server
+/// (Kestrel, port 0) that records every request and answers with the status <see cref="Respond"/> picks.
+/// </summary>
+internal sealed class CapturingHttpServer : IAsyncDisposable
+{
+    public sealed record Request(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)
+    {
+        public JsonNode Json => JsonNode.Parse(Body)!;
+    }
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<Request> _requests = new();
+
+    /// <summary>Status for the n-th request (0-based) received.</summary>
+    public Func<int, int> Respond { get; set; } = _ => 200;
+    public IReadOnlyList<Request> Requests => _requests.ToArray();
+    public Uri Url { get; private set; } = null!;
+
+    private CapturingHttpServer()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _app = builder.Build();
+        _app.Run(async ctx =>
+        {
+            using var reader = new StreamReader(ctx.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            int n;
+            lock (_requests)
+            {
+                n = _requests.Count;
+                _requests.Enqueue(new Request(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString,
+                    ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
+            }
+            ctx.Response.StatusCode = Respond(n);
+        });
+    }
+
+    public static async Task<CapturingHttpServer> StartAsync()
+    {
+        var server = new CapturingHttpServer();
+        await server._app.StartAsync();
+        server.Url = new Uri(server._app.Urls.Single() + "/");
+        return server;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
+
+/// <summary>A real Prometheus Alertmanager (Debian package prometheus-alertmanager) on a free port, gossip off, state in a temp dir.</summary>
+public sealed class AlertmanagerProcess : IDisposable
+{
+    public const string Binary = "/usr/bin/prometheus-alertmanager";
+    private readonly Process _process;
+    private readonly string _dir = TestData.TempDir();
+
+    public Uri Url { get; }
+
+    public AlertmanagerProcess()
+    {
+        File.WriteAllText(Path.Combine(_dir, "alertmanager.yml"), """
+            route:
+              receiver: blackhole
+            receivers:
+              - name: blackhole
+            """);
+        int port = FreePort();
+        Url = new Uri($"http://127.0.0.1:{port}/");
+        var psi = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            ArgumentList =
+            {
+                "--config.file=" + Path.Combine(_dir, "alertmanager.yml"), "--storage.path=" + _dir,
+                $"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+            },
+        };
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("alertmanager did not start");
+        var log = new ConcurrentQueue<string>();
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && !_process.HasExited)
+        {
+            try { if (http.GetAsync(new Uri(Url, "-/ready")).Result.IsSuccessStatusCode) return; }
+            catch (AggregateException) { }
+            Thread.Sleep(100);
+        }
+        Dispose();
+        throw new InvalidOperationException("alertmanager did not become ready:\n" + string.Join("\n", log));
+    }
+
+    /// <summary>The active alerts whose labels match the given equality filters.</summary>
+    public async Task<JsonArray> ActiveAlertsAsync(params (string Label, string Value)[] filters)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var query = string.Join("&", filters.Select(f => "filter=" + Uri.EscapeDataString($"{f.Label}=\"{f.Value}\"")));
+        return JsonNode.Parse(await http.GetStringAsync(new Uri(Url, "api/v2/alerts?" + query)))!.AsArray();
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public void Dispose()
+    {
+        try { if (!_process.HasExited) { _process.Kill(true); _process.WaitForExit(10_000); } } catch (InvalidOperationException) { }
+        _process.Dispose();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Captures log lines (formatted messages and exceptions) to check what reaches the logs.</summary>
+internal sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    public ConcurrentQueue<string> Lines { get; } = new();
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+    public void Dispose() { }
+
+    private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+    }
+}
