@@ -60,6 +60,8 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             FetchWaitMaxMs = 10,
             MaxPartitionFetchBytes = 8 << 20,
             QueuedMinMessages = 1_000_000,
+            // Only what decoding and dead-lettering use: no header or timestamp objects built per message.
+            ConsumeResultFields = "topic",
         });
         _consumer = new ConsumerBuilder<byte[]?, byte[]>(config)
             .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); })
