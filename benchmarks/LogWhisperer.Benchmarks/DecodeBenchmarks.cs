@@ -243,17 +243,22 @@ internal static class DecodeQuick
 /// <summary>
 /// `kafka-ingest [seconds]`: the Kafka source alone (consume + decode + event-time merge) over librdkafka's
 /// mock cluster, reading simulated Online Boutique telemetry written in Loki push / remote-write / OTLP.
+/// `kafka-ingest 30 partitions=16` for long runs (see <see cref="MockKafkaCluster.CreateTopic"/>).
 /// </summary>
 internal static class KafkaIngest
 {
     public static async Task<int> RunAsync(string[] args)
     {
         int minutes = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        var properties = KafkaSettings.ParseProperties(args.Skip(1)); // librdkafka tuning to compare, key=value
+        // partitions=N: create the input topics with N partitions (a mock partition keeps only its newest 5 MiB,
+        // so long runs need more than the auto-created 4 to keep everything that was produced).
+        int partitions = properties.Remove("partitions", out var p) ? int.Parse(p, CultureInfo.InvariantCulture) : 0;
         using var cluster = new MockKafkaCluster();
         var settings = new KafkaSettings
         {
             BootstrapServers = cluster.BootstrapServers, GroupId = "bench", StopWhenIdle = TimeSpan.FromSeconds(1),
-            ClientConfig = KafkaSettings.ParseProperties(args.Skip(1)), // librdkafka tuning to compare, key=value
+            ClientConfig = properties,
         };
         var topology = Topology.Load(Path.Combine(AppContext.BaseDirectory, "topologies", "online-boutique.json"));
         var sim = new ChaosSimulator(topology, new SimulationOptions { Cluster = "ob" });
@@ -261,6 +266,7 @@ internal static class KafkaIngest
         using (var producer = new KafkaTelemetryProducer(settings))
         {
             settings = settings with { InputTopics = producer.InputTopics };
+            if (partitions > 0) foreach (var topic in producer.InputTopics.Keys) cluster.CreateTopic(topic, partitions);
             foreach (var batch in sim.RunUntil(sim.NowMs + minutes * 60_000L)) { producer.Produce(batch); produced += batch.Count; }
             producer.Flush();
         }
