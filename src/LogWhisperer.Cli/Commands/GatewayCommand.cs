@@ -4,7 +4,7 @@ using LogWhisperer.Kafka;
 
 namespace LogWhisperer.Cli.Commands;
 
-/// <summary>`gateway`: HTTP push endpoints (Loki, remote-write, OTLP/HTTP) that write into the Kafka topics.</summary>
+/// <summary>`gateway`: HTTP push endpoints (Loki, remote-write, OTLP/HTTP traces and metrics) that write into the Kafka topics.</summary>
 internal static class GatewayCommand
 {
     public static Command Create()
@@ -14,7 +14,7 @@ internal static class GatewayCommand
         var url = new Option<string>("--url") { Description = "Listen address", DefaultValueFactory = _ => "http://0.0.0.0:3100" };
         var token = new Option<string?>("--bearer-token") { Description = "Require Authorization: Bearer <token> (default: the LOGWHISPERER_GATEWAY_TOKEN environment variable, if set)" };
         var maxBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body accepted (413 above)", DefaultValueFactory = _ => 16 << 20 };
-        var command = new Command("gateway", "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces (/v1/traces) → Kafka")
+        var command = new Command("gateway", "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics) → Kafka")
         {
             bootstrap, config, url, token, maxBytes,
         };
