@@ -7,6 +7,8 @@ if (args.Length > 0 && args[0] == "e2e")
 // `sim [services] [minutes]`: the chaos simulator alone, in memory and encoded to the wire formats.
 if (args.Length > 0 && args[0] == "sim")
     return SimulatorSpeed.Run(args.Skip(1).ToArray());
+if (args.Length > 0 && args[0] == "decode")
+    return DecodeQuick.Run(args.Skip(1).ToArray());
 if (args.Length > 0 && args[0] == "kafka-ingest")
     return await KafkaIngest.RunAsync(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);

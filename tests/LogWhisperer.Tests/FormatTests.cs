@@ -24,7 +24,7 @@ public class FormatTests
     private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 
     // ── Independent protobuf writer (Google.Protobuf) ─────────────────────────────────────────────────
-    private sealed class Pb
+    internal sealed class Pb
     {
         private readonly MemoryStream _stream = new();
         private readonly CodedOutputStream _out;

@@ -23,6 +23,7 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
             Kafka = new KafkaSettings { BootstrapServers = fixture.Cluster.BootstrapServers },
             Url = "http://127.0.0.1:0", BearerToken = "s3cret", MaxRequestBytes = 64 * 1024,
             LokiProtoTopic = "gw_loki", RemoteWriteTopic = "gw_rw", OtlpProtoTopic = "gw_spans", OtlpJsonTopic = "gw_spans_json",
+            OtlpMetricsJsonTopic = "gw_metrics_json",
         };
         _gateway = new IngestGateway(_options);
         await _gateway.StartAsync();
@@ -60,6 +61,19 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
         Assert.Equal(spans, Read("gw_spans", 1).Single());
         Assert.Equal(logs, Read("gw_loki", 1).Single());
         Assert.Equal(2, _gateway.Accepted);
+    }
+
+    [Fact]
+    public async Task OtlpMetricsArePushedOverHttpToo()
+    {
+        var metrics = Encoding.UTF8.GetBytes("""{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}}]},"scopeMetrics":[{"metrics":[{"name":"up","gauge":{"dataPoints":[{"timeUnixNano":"1767225600000000000","asDouble":1}]}}]}]}]}""");
+        var response = await _http.PostAsync(Url + "/v1/metrics", Body(metrics, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(metrics, Read("gw_metrics_json", 1).Single());
+
+        var bad = await _http.PostAsync(Url + "/v1/metrics", Body(Encoding.UTF8.GetBytes("""{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"gauge":{}}]}]}]}"""), "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("without a name", await bad.Content.ReadAsStringAsync());
     }
 
     [Fact]

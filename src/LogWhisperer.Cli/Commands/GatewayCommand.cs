@@ -5,14 +5,14 @@ using Microsoft.Extensions.Logging;
 
 namespace LogWhisperer.Cli.Commands;
 
-/// <summary>`gateway`: HTTP push endpoints (Loki, remote-write, OTLP/HTTP) that write into the Kafka topics.</summary>
+/// <summary>`gateway`: HTTP push endpoints (Loki, remote-write, OTLP/HTTP traces and metrics) that write into the Kafka topics.</summary>
 internal static class GatewayCommand
 {
     public static Command Create()
     {
         // Every option is an override of a setting (see Configuration/ and `logwhisperer config reference`).
         var settingsOptions = SettingsOptions.ForGateway();
-        var command = new Command("gateway", "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces (/v1/traces) → Kafka");
+        var command = new Command("gateway", "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics) → Kafka");
         settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {

@@ -24,10 +24,16 @@ internal static class KafkaCommands
     public static Command Dev()
     {
         var brokers = new Option<int>("--brokers") { Description = "Number of mock brokers", DefaultValueFactory = _ => 3 };
-        var command = new Command("kafka-dev", "Start librdkafka's in-process mock Kafka cluster and print its bootstrap address (Ctrl-C stops it; data lives in memory)") { brokers };
+        var partitions = new Option<int>("--partitions")
+        {
+            Description = "Partitions of the default input topics (each mock partition keeps only its newest 5 MiB: more partitions hold a longer backlog)",
+            DefaultValueFactory = _ => 16,
+        };
+        var command = new Command("kafka-dev", "Start librdkafka's in-process mock Kafka cluster and print its bootstrap address (Ctrl-C stops it; data lives in memory)") { brokers, partitions };
         command.SetAction(async (parse, ct) =>
         {
             using var cluster = new MockKafkaCluster(parse.GetValue(brokers));
+            foreach (var topic in KafkaSettings.DefaultInputTopics.Keys) cluster.CreateTopic(topic, parse.GetValue(partitions));
             Console.WriteLine(cluster.BootstrapServers);
             Console.Error.WriteLine($"mock Kafka cluster with {parse.GetValue(brokers)} broker(s) at {cluster.BootstrapServers}; topics are created on first use. Ctrl-C to stop.");
             var done = new TaskCompletionSource();

@@ -24,11 +24,13 @@ public sealed record GatewayOptions
     public string RemoteWriteTopic { get; init; } = "prometheus_remote_write";
     public string OtlpProtoTopic { get; init; } = "otlp_spans";
     public string OtlpJsonTopic { get; init; } = "otlp_spans_json";
+    public string OtlpMetricsProtoTopic { get; init; } = "otlp_metrics";
+    public string OtlpMetricsJsonTopic { get; init; } = "otlp_metrics_json";
 }
 
 /// <summary>
 /// The ingest gateway for teams whose tools push over HTTP: Loki push API (/loki/api/v1/push), Prometheus
-/// remote-write receiver (/api/v1/write) and OTLP/HTTP traces (/v1/traces). Each body is decoded first (a bad
+/// remote-write receiver (/api/v1/write) and OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics). Each body is decoded first (a bad
 /// payload gets a 400 with the reason, never reaches Kafka), then written unchanged to the topic of its
 /// format and acknowledged only once Kafka has it (acks=all, idempotent producer).
 /// </summary>
@@ -60,6 +62,9 @@ public sealed class IngestGateway : IAsyncDisposable
         _app.MapPost("/v1/traces", (HttpContext ctx) => IsJson(ctx)
             ? Accept(ctx, new OtlpTracesJsonDecoder(decode), options.OtlpJsonTopic, 200, "{}")
             : Accept(ctx, new OtlpTracesProtoDecoder(decode), options.OtlpProtoTopic, 200, "")); // empty ExportTraceServiceResponse
+        _app.MapPost("/v1/metrics", (HttpContext ctx) => IsJson(ctx)
+            ? Accept(ctx, new OtlpMetricsJsonDecoder(decode), options.OtlpMetricsJsonTopic, 200, "{}")
+            : Accept(ctx, new OtlpMetricsProtoDecoder(decode), options.OtlpMetricsProtoTopic, 200, "")); // empty ExportMetricsServiceResponse
     }
 
     public Task StartAsync() => _app.StartAsync();

@@ -52,11 +52,11 @@ public static class FeatureSchema
 
     public static readonly MeasurementInfo[] Measurements =
     [
-        new(Measurement.RequestRate, "request_rate", "its request rate", "req/s", "traces: server spans", 0.5),
-        new(Measurement.ErrorRatio, "error_ratio", "its error ratio", "ratio", "traces: server spans with error status", 0.02),
+        new(Measurement.RequestRate, "request_rate", "its request rate", "req/s", "traces: server spans (else Istio istio_requests_total)", 0.5),
+        new(Measurement.ErrorRatio, "error_ratio", "its error ratio", "ratio", "traces: server spans with error status (else Istio 5xx share)", 0.02),
         new(Measurement.OriginErrorRatio, "origin_error_ratio", "its own error ratio", "ratio", "traces: errors with no failed downstream call", 0.02),
-        new(Measurement.LatencyP50, "latency_p50", "its median latency", "ms", "traces: server span duration", 0.5),
-        new(Measurement.LatencyP95, "latency_p95", "its p95 latency", "ms", "traces: server span duration", 1),
+        new(Measurement.LatencyP50, "latency_p50", "its median latency", "ms", "traces: server span duration (else Istio duration histogram)", 0.5),
+        new(Measurement.LatencyP95, "latency_p95", "its p95 latency", "ms", "traces: server span duration (else Istio duration histogram)", 1),
         new(Measurement.SelfTimeP95, "self_time_p95", "its p95 self time", "ms", "traces: server span minus its client calls", 0.5),
         new(Measurement.LogRate, "log_rate", "its log volume", "lines/s", "logs", 0.2),
         new(Measurement.ErrorLogRatio, "error_log_ratio", "its warn/error log share", "ratio", "logs: warn and error lines", 0.02),
@@ -69,7 +69,7 @@ public static class FeatureSchema
         new(Measurement.InboundErrorRatio, "inbound_error_ratio", "the share of calls to it failing", "ratio", "traces: callers' failed calls to this service", 0.02),
         new(Measurement.InboundLatencyP95, "inbound_latency_p95", "callers' p95 latency to it", "ms", "traces: callers' client span duration", 1),
         new(Measurement.InboundCallRate, "inbound_call_rate", "calls to it", "calls/s", "traces: callers' client spans", 0.5),
-        new(Measurement.LatencyP99, "latency_p99", "its p99 latency", "ms", "traces: server span duration", 1),
+        new(Measurement.LatencyP99, "latency_p99", "its p99 latency", "ms", "traces: server span duration (else Istio duration histogram)", 1),
         new(Measurement.ErrorSpanCount, "error_spans", "its failed requests", "requests", "traces: server spans with error status", 0),
         new(Measurement.ErrorLogCount, "error_logs", "its error log lines", "lines", "logs: error and fatal lines", 0),
         new(Measurement.NewTemplateLineCount, "new_template_lines", "its log lines from never-seen templates", "lines", "logs: lines of never-seen templates", 0),

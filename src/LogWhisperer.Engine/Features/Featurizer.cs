@@ -33,6 +33,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         public readonly Dictionary<string, HashSet<int>> KnownTemplates = new(StringComparer.Ordinal);
         public readonly Dictionary<string, double> LastRestarts = new(StringComparer.Ordinal);
         public readonly Dictionary<string, (double Value, long Ms)> LastCpu = new(StringComparer.Ordinal);
+        public readonly Metrics.MeshRequestMeasures Mesh = new();
         public int Windows;
     }
 
@@ -129,6 +130,20 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             row[(int)Measurement.LatencyP95] = s.Latency.Quantile(0.95);
             row[(int)Measurement.SelfTimeP95] = s.SelfTime.Quantile(0.95);
             row[(int)Measurement.LatencyP99] = s.Latency.Quantile(0.99);
+        }
+        if (s.Mesh is { } mesh)
+        {
+            // Measured every window, so the counters' last values stay current even while spans are present.
+            var fromMesh = state.Mesh.Measure(mesh);
+            // Server spans say more (self time, origin errors); the mesh metrics stand in for them when absent.
+            if (s.ServerSpans == 0)
+            {
+                if (!double.IsNaN(fromMesh.RequestRate)) row[(int)Measurement.RequestRate] = fromMesh.RequestRate;
+                row[(int)Measurement.ErrorRatio] = fromMesh.ErrorRatio;
+                row[(int)Measurement.LatencyP50] = fromMesh.LatencyP50;
+                row[(int)Measurement.LatencyP95] = fromMesh.LatencyP95;
+                row[(int)Measurement.LatencyP99] = fromMesh.LatencyP99;
+            }
         }
         if (s.ClientSpans > 0) row[(int)Measurement.OutboundErrorRatio] = (double)s.ClientErrors / s.ClientSpans;
         if (s.Logs > 0)

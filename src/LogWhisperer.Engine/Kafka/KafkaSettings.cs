@@ -15,7 +15,7 @@ public sealed record KafkaSettings
 
     /// <summary>
     /// Input topics and the format each holds. The defaults are the tools' own defaults where they have one
-    /// (the OpenTelemetry Collector's otlp_spans / otlp_logs) and descriptive names otherwise.
+    /// (the OpenTelemetry Collector's otlp_spans / otlp_logs / otlp_metrics) and descriptive names otherwise.
     /// </summary>
     public IReadOnlyDictionary<string, TelemetryFormat> InputTopics { get; init; } = DefaultInputTopics;
 
@@ -23,6 +23,7 @@ public sealed record KafkaSettings
     {
         ["otlp_spans"] = TelemetryFormat.OtlpTracesProto,
         ["otlp_logs"] = TelemetryFormat.OtlpLogsProto,
+        ["otlp_metrics"] = TelemetryFormat.OtlpMetricsProto,
         ["loki_push"] = TelemetryFormat.LokiProto,
         ["prometheus_remote_write"] = TelemetryFormat.RemoteWrite,
     };

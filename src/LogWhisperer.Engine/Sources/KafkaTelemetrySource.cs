@@ -40,6 +40,12 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     private readonly EventTimeAligner _aligner;
     private readonly Lock _consumerLock = new();
     private readonly HashSet<string> _reported = [];
+    // Decoding runs beside Consume (it is most of the loop's time, and the consumer thread would otherwise use one
+    // core of two): messages wait here, in consumption order, until their records are tracked and aligned on the
+    // consumer thread. Each topic's decodes are chained, so a stateful decoder sees its messages in order.
+    private readonly Queue<(ConsumeResult<byte[]?, byte[]> Message, Task<List<TelemetryRecord>> Records)> _inFlight = new();
+    private readonly Dictionary<string, Task> _decodeChains = new(StringComparer.Ordinal);
+    private const int MaxInFlight = 256;
 
     public KafkaIngestCounters Counters { get; } = new();
     /// <summary>Per-partition lag, refreshed every second from librdkafka's statistics (for /metrics).</summary>
@@ -68,6 +74,8 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             MaxPartitionFetchBytes = 8 << 20,
             QueuedMinMessages = 1_000_000,
             StatisticsIntervalMs = 1000,
+            // Only what decoding and dead-lettering use: no header or timestamp objects built per message.
+            ConsumeResultFields = "topic",
         });
         var builder = new ConsumerBuilder<byte[]?, byte[]>(config);
         if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
@@ -76,6 +84,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             .SetStatisticsHandler((_, json) => Lag.Update(json))
             .SetPartitionsRevokedHandler((c, tps) =>
             {
+                FinishInFlight(wait: true); // records of the revoked partitions are tracked before they go
                 CommitReady(c); // hand over what is safe before another member takes the partitions
                 var partitions = tps.Select(t => t.TopicPartition).ToList();
                 _aligner.Revoked(partitions);
@@ -90,7 +99,6 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         _consumer.Subscribe(_settings.InputTopics.Keys);
-        var decoded = new List<TelemetryRecord>();
         var batch = new List<TelemetryRecord>(_settings.BatchRecords);
         var idle = Stopwatch.StartNew();
         var lastRelease = Stopwatch.StartNew();
@@ -106,6 +114,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             }
             if (message is null || message.IsPartitionEOF)
             {
+                FinishInFlight(wait: true); // a partition is caught up only once its last records are aligned
                 if (message is not null) _aligner.CaughtUp(message.TopicPartition);
                 CommitReady(_consumer);
                 // Idle means caught up everywhere; joining the group and being assigned partitions takes seconds.
@@ -115,11 +124,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             else
             {
                 idle.Restart();
-                int from = decoded.Count;
-                Decode(message, decoded);
-                _offsets.Track(message.TopicPartition, message.Offset.Value, decoded, from);
-                _aligner.Add(message.TopicPartition, decoded, from);
-                decoded.Clear();
+                _inFlight.Enqueue((message, StartDecode(message)));
+                if (_inFlight.Count >= MaxInFlight) FinishHead();
+                FinishInFlight(wait: false);
             }
             // A partition that is neither caught up nor moving (a slow producer) must not stall the others for long.
             _aligner.Release(batch, all: lastRelease.Elapsed > TimeSpan.FromSeconds(10));
@@ -132,8 +139,36 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 await Task.Yield();
             }
         }
+        FinishInFlight(wait: true);
         _aligner.Release(batch, all: true);
         if (batch.Count > 0) yield return batch;
+    }
+
+    private Task<List<TelemetryRecord>> StartDecode(ConsumeResult<byte[]?, byte[]> message)
+    {
+        var previous = _decodeChains.GetValueOrDefault(message.Topic) ?? Task.CompletedTask;
+        var decoding = previous.ContinueWith(_ =>
+        {
+            var records = new List<TelemetryRecord>();
+            Decode(message, records);
+            return records;
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        _decodeChains[message.Topic] = decoding;
+        return decoding;
+    }
+
+    /// <summary>Tracks and aligns decoded messages in consumption order: those already decoded, or all of them.</summary>
+    private void FinishInFlight(bool wait)
+    {
+        while (_inFlight.TryPeek(out var head) && (wait || head.Records.IsCompleted)) FinishHead();
+    }
+
+    private void FinishHead()
+    {
+        var (message, decoding) = _inFlight.Dequeue();
+        var records = decoding.GetAwaiter().GetResult(); // a decoder bug surfaces as itself, not wrapped
+        _offsets.Track(message.TopicPartition, message.Offset.Value, records, 0);
+        _aligner.Add(message.TopicPartition, records, 0);
     }
 
     private void Decode(ConsumeResult<byte[]?, byte[]> message, List<TelemetryRecord> output)

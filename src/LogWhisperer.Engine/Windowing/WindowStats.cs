@@ -17,6 +17,8 @@ public sealed class ServiceWindowStats
     public long CpuFirstMs, CpuLastMs;
     public double MemoryMaxBytes = double.NaN;
     public double RestartsFirst = double.NaN, RestartsLast = double.NaN;
+    /// <summary>Istio request metrics the service's sidecar reported; null when there were none.</summary>
+    public MeshRequestSamples? Mesh;
 
     public long Records => ServerSpans + ClientSpans + Logs + MetricSamples;
 }
@@ -100,7 +102,8 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
                 break;
             case MetricSample metric:
                 stats.MetricSamples++;
-                AddMetric(stats, metric);
+                if (MeshRequestSamples.Reads(metric)) (stats.Mesh ??= new MeshRequestSamples()).Add(metric);
+                else AddMetric(stats, metric);
                 break;
         }
     }

@@ -12,7 +12,7 @@ namespace LogWhisperer.Decode.Formats;
 /// </summary>
 internal static class Otlp
 {
-    internal delegate TelemetryRecord ItemReader(ReadOnlySpan<byte> data);
+    internal delegate TelemetryRecord ItemReader(ReadOnlySpan<byte> data, string cluster, string service);
 
     /// <summary>
     /// OTLP/JSON's nesting, the same for both signals: {resourceX: [{resource, scopeX: [{items: [...]}]}]}.
@@ -37,27 +37,27 @@ internal static class Otlp
     /// </summary>
     internal static void ProtoResourceItems(ReadOnlySpan<byte> data, List<TelemetryRecord> output, DecodeOptions options, ItemReader item)
     {
+        // The resource may follow its items on the wire: find it first, so each record is built once with its identity.
         Dictionary<string, string> resource = [];
-        int first = output.Count;
         var r = new ProtoReader(data);
         while (r.Next(out int f, out int wt))
         {
             if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); resource = ProtoResource(r.ReadBytes()); }
-            else if (f == 2)
-            {
-                ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
-                var s = new ProtoReader(r.ReadBytes());
-                while (s.Next(out int sf, out int swt))
-                {
-                    if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.LengthDelimited); output.Add(item(s.ReadBytes())); }
-                    else s.Skip(swt);
-                }
-            }
             else r.Skip(wt);
         }
-        // The resource may follow its items on the wire; stamp identity on once it is known.
         string cluster = options.ClusterOf(resource), service = options.ServiceOf(resource);
-        for (int i = first; i < output.Count; i++) output[i] = output[i] with { Cluster = cluster, Service = service };
+        r = new ProtoReader(data);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f != 2) { r.Skip(wt); continue; }
+            ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
+            var s = new ProtoReader(r.ReadBytes());
+            while (s.Next(out int sf, out int swt))
+            {
+                if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.LengthDelimited); output.Add(item(s.ReadBytes(), cluster, service)); }
+                else s.Skip(swt);
+            }
+        }
     }
 
     // Attributes of a client span that name the callee, in the order OpenTelemetry's conventions prefer them.
@@ -83,6 +83,36 @@ internal static class Otlp
     {
         foreach (var key in PeerKeys) if (attributes.TryGetValue(key, out var v) && v.Length > 0) return v;
         return null;
+    }
+
+    /// <summary>
+    /// Reads one span attribute (KeyValue) and keeps its value when its key names the callee better than what
+    /// was found so far (lower index in <see cref="PeerKeys"/>). Spans carry many attributes and only these
+    /// matter, so no dictionary is built per span.
+    /// </summary>
+    public static void ProtoPeerAttribute(ReadOnlySpan<byte> keyValue, ref string? peer, ref int rank)
+    {
+        var r = new ProtoReader(keyValue);
+        int keyRank = -1;
+        ReadOnlySpan<byte> value = default;
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1 && wt == ProtoReader.LengthDelimited) keyRank = PeerKeyRank(r.ReadBytes());
+            else if (f == 2 && wt == ProtoReader.LengthDelimited) value = r.ReadBytes();
+            else r.Skip(wt);
+        }
+        if (keyRank < 0 || keyRank >= rank) return;
+        var text = ProtoAnyValue(value);
+        if (text.Length == 0) return;
+        peer = text; rank = keyRank;
+    }
+
+    private static readonly byte[][] PeerKeysUtf8 = PeerKeys.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+
+    private static int PeerKeyRank(ReadOnlySpan<byte> key)
+    {
+        for (int i = 0; i < PeerKeysUtf8.Length; i++) if (key.SequenceEqual(PeerKeysUtf8[i])) return i;
+        return -1;
     }
 
     // ── protobuf ──────────────────────────────────────────────────────────────────────────────────────
@@ -199,13 +229,13 @@ public sealed class OtlpTracesProtoDecoder(DecodeOptions options) : ITelemetryDe
         }
     }
 
-    private static SpanRecord Span(ReadOnlySpan<byte> data)
+    private static SpanRecord Span(ReadOnlySpan<byte> data, string cluster, string service)
     {
         string traceId = "", spanId = "", name = "";
-        string? parent = null;
+        string? parent = null, peer = null;
+        int peerRank = int.MaxValue;
         long kind = 0, statusCode = 0;
         ulong start = 0, end = 0;
-        var attributes = new Dictionary<string, string>();
         var r = new ProtoReader(data);
         while (r.Next(out int f, out int wt))
         {
@@ -218,7 +248,7 @@ public sealed class OtlpTracesProtoDecoder(DecodeOptions options) : ITelemetryDe
                 case 6: ProtoReader.Expect(f, wt, ProtoReader.Varint); kind = (long)r.ReadVarint(); break;
                 case 7: ProtoReader.Expect(f, wt, ProtoReader.Fixed64); start = r.ReadFixed64(); break;
                 case 8: ProtoReader.Expect(f, wt, ProtoReader.Fixed64); end = r.ReadFixed64(); break;
-                case 9: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); Otlp.ProtoKeyValue(r.ReadBytes(), attributes); break;
+                case 9: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); Otlp.ProtoPeerAttribute(r.ReadBytes(), ref peer, ref peerRank); break;
                 case 15:
                     ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited);
                     var s = new ProtoReader(r.ReadBytes());
@@ -233,8 +263,8 @@ public sealed class OtlpTracesProtoDecoder(DecodeOptions options) : ITelemetryDe
         }
         if (end < start) throw new InvalidDataException($"otlp span {spanId}: ends before it starts");
         var spanKind = Otlp.Kind(kind);
-        return new SpanRecord(Timestamps.FromNanos((long)start), "", "", traceId, spanId, parent, name, spanKind,
-            spanKind == SpanKind.Client ? Otlp.Peer(attributes) : null, (end - start) / 1e6, statusCode == 2);
+        return new SpanRecord(Timestamps.FromNanos((long)start), cluster, service, traceId, spanId, parent, name, spanKind,
+            spanKind == SpanKind.Client ? peer : null, (end - start) / 1e6, statusCode == 2);
     }
 }
 
@@ -288,7 +318,7 @@ public sealed class OtlpLogsProtoDecoder(DecodeOptions options) : ITelemetryDeco
     }
 
     /// <summary>LogRecord { fixed64 time_unix_nano = 1; SeverityNumber severity_number = 2; string severity_text = 3; AnyValue body = 5; fixed64 observed_time_unix_nano = 11 }.</summary>
-    private static LogRecord Log(ReadOnlySpan<byte> data)
+    private static LogRecord Log(ReadOnlySpan<byte> data, string cluster, string service)
     {
         ulong time = 0, observed = 0;
         int number = 0;
@@ -310,7 +340,7 @@ public sealed class OtlpLogsProtoDecoder(DecodeOptions options) : ITelemetryDeco
         // time_unix_nano is optional in OTLP; the collector's observed time stands in for it.
         long ts = Timestamps.FromNanos((long)(time != 0 ? time : observed));
         var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
-        return new LogRecord(ts, "", "", severity, body);
+        return new LogRecord(ts, cluster, service, severity, body);
     }
 }
 

@@ -23,6 +23,10 @@ public enum TelemetryFormat
     OtlpLogsProto,
     /// <summary>OTLP logs, otlp_json.</summary>
     OtlpLogsJson,
+    /// <summary>OTLP metrics (MetricsData / ExportMetricsServiceRequest), otlp_proto: gauges, sums, explicit-bucket histograms.</summary>
+    OtlpMetricsProto,
+    /// <summary>OTLP metrics, otlp_json.</summary>
+    OtlpMetricsJson,
 }
 
 /// <summary>
@@ -50,6 +54,8 @@ public static class TelemetryDecoders
         TelemetryFormat.OtlpTracesJson => new OtlpTracesJsonDecoder(options),
         TelemetryFormat.OtlpLogsProto => new OtlpLogsProtoDecoder(options),
         TelemetryFormat.OtlpLogsJson => new OtlpLogsJsonDecoder(options),
+        TelemetryFormat.OtlpMetricsProto => new OtlpMetricsProtoDecoder(options),
+        TelemetryFormat.OtlpMetricsJson => new OtlpMetricsJsonDecoder(options),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 

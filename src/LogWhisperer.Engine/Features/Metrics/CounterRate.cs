@@ -11,6 +11,8 @@ public sealed class CounterRate
     private double _last;
 
     public bool HasValue => _lastMs != long.MinValue;
+    /// <summary>Time of the last sample taken into account (long.MinValue before the first).</summary>
+    public long LastMs => _lastMs;
     public int Resets { get; private set; }
 
     /// <summary>Adds a sample; returns the increase since the previous one (NaN for the first sample).</summary>
