@@ -9,5 +9,8 @@ if (args.Length > 0 && args[0] == "sim")
     return SimulatorSpeed.Run(args.Skip(1).ToArray());
 if (args.Length > 0 && args[0] == "kafka-ingest")
     return await KafkaIngest.RunAsync(args.Skip(1).ToArray());
+// `fuzz [inputs per decoder] [seed]`: every decoder fed mutated payloads; non-zero exit on any crash.
+if (args.Length > 0 && args[0] == "fuzz")
+    return FuzzRun.Run(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
 return 0;

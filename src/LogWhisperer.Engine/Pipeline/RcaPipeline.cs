@@ -23,6 +23,8 @@ public sealed record PipelineOptions
     public int MaxScoringBatch { get; init; } = 64;
     /// <summary>Write every graph snapshot as Arrow IPC files here.</summary>
     public string? SnapshotDirectory { get; init; }
+    /// <summary>Limits, duplicate removal and load shedding applied to every record before the windows.</summary>
+    public IngestOptions Ingest { get; init; } = new();
 }
 
 /// <summary>
@@ -43,6 +45,9 @@ public sealed class RcaPipeline
     private readonly Action<ScoredSnapshot>? _onScored;
 
     public PipelineCounters Counters { get; } = new();
+    /// <summary>Records rejected by a limit, truncated, deduplicated or shed (see <see cref="IngestGuard"/>).</summary>
+    public IngestCounters Ingest => _guard.Counters;
+    private readonly IngestGuard _guard;
     public StageMetrics Decode { get; } = new("decode");
     public StageMetrics Window { get; } = new("window");
     public StageMetrics Featurize { get; } = new("featurize");
@@ -73,6 +78,7 @@ public sealed class RcaPipeline
         if (scorer is not null && sink is null) throw new ArgumentException("a scoring pipeline needs a sink");
         _options = options; _featurizer = featurizer; _scorer = scorer; _sink = sink; _deadLetters = deadLetters;
         _labeler = labeler; _onSnapshot = onSnapshot; _onScored = onScored;
+        _guard = new IngestGuard(options.Ingest with { WindowMs = options.Windows.SizeMs });
     }
 
     private Channel<T> NewChannel<T>() => Channel.CreateBounded<T>(new BoundedChannelOptions(_options.ChannelCapacity)
@@ -134,16 +140,15 @@ public sealed class RcaPipeline
 
     private IEnumerable<IReadOnlyList<TelemetryRecord>> ValidateBatch(IReadOnlyList<TelemetryRecord> batch)
     {
-        List<TelemetryRecord>? clean = null;
+        List<TelemetryRecord>? kept = null;
         for (int i = 0; i < batch.Count; i++)
         {
-            var reason = RecordValidator.Validate(batch[i]);
-            if (reason is null) { clean?.Add(batch[i]); continue; }
-            Counters.CountInvalid();
-            _deadLetters.Write(DeadLetter.For("decode", reason, batch[i]));
-            clean ??= new List<TelemetryRecord>(batch.Take(i)); // copy only when something is rejected
+            var admitted = _guard.Admit(batch[i], _deadLetters, Counters);
+            if (ReferenceEquals(admitted, batch[i])) { kept?.Add(admitted); continue; }
+            kept ??= new List<TelemetryRecord>(batch.Take(i)); // copy only when something changes
+            if (admitted is not null) kept.Add(admitted);
         }
-        yield return clean ?? batch;
+        yield return kept ?? batch;
     }
 
     private IEnumerable<WindowFeatures> FeaturizeWindow(WindowAggregate window)
