@@ -62,7 +62,7 @@ public static class EndToEnd
     }
 
     /// <summary>The repository's shipped model, so the explain and sink stages see real events.</summary>
-    private static string? ShippedModelPath()
+    internal static string? ShippedModelPath()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

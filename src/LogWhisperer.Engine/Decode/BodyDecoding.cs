@@ -22,12 +22,24 @@ public static class BodyDecoding
                 try { declared = Snappier.Snappy.GetUncompressedLength(body); }
                 catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
                 { throw new InvalidDataException($"content-encoding snappy: not a snappy block ({e.Message})"); }
-                if (declared < 0 || declared > maxDecodedBytes) throw new InvalidDataException($"content-encoding snappy: decodes to {declared} bytes, more than the {maxDecodedBytes} allowed");
+                if (declared < 0 || declared > maxDecodedBytes) throw TooLarge($"content-encoding snappy: decodes to {declared} bytes, more than the {maxDecodedBytes} allowed");
                 try { return Snappier.Snappy.DecompressToArray(body); }
                 catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
                 { throw new InvalidDataException($"content-encoding snappy: corrupt block ({e.Message})"); }
             default: throw new InvalidDataException($"unsupported content-encoding '{contentEncoding}' (gzip, deflate, snappy or identity)");
         }
+    }
+
+    /// <summary>True when the body was refused for inflating past its cap (HTTP 413), not for being corrupt (400).</summary>
+    public static bool IsTooLarge(InvalidDataException e) => e.Data.Contains(TooLargeKey);
+
+    private const string TooLargeKey = "logwhisperer.too-large";
+
+    private static InvalidDataException TooLarge(string message)
+    {
+        var e = new InvalidDataException(message);
+        e.Data[TooLargeKey] = true;
+        return e;
     }
 
     private static byte[] Inflate(Stream stream, long max, string encoding)
@@ -41,11 +53,11 @@ public static class BodyDecoding
                 int n;
                 while ((n = stream.Read(buffer)) > 0)
                 {
-                    if (output.Length + n > max) throw new InvalidDataException($"content-encoding {encoding}: decodes to more than the {max} bytes allowed");
+                    if (output.Length + n > max) throw TooLarge($"content-encoding {encoding}: decodes to more than the {max} bytes allowed");
                     output.Write(buffer, 0, n);
                 }
             }
-            catch (InvalidDataException e) when (!e.Message.StartsWith("content-encoding", StringComparison.Ordinal))
+            catch (InvalidDataException e) when (!IsTooLarge(e))
             {
                 throw new InvalidDataException($"content-encoding {encoding}: corrupt body ({e.Message})");
             }
@@ -53,3 +65,4 @@ public static class BodyDecoding
         }
     }
 }
+

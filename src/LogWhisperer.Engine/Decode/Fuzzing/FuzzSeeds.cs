@@ -47,7 +47,7 @@ public static class FuzzSeeds
     public static byte[] Gzip(byte[] data)
     {
         using var buffer = new MemoryStream();
-        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest)) gzip.Write(data);
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Optimal)) gzip.Write(data);
         return buffer.ToArray();
     }
 
