@@ -14,29 +14,31 @@ namespace LogWhisperer.Benchmarks;
 public static class Degraded
 {
     /// <summary>
-    /// `burst [load factor] [minutes] [shed above records per window]`: the shipped model on a 50-service mesh
-    /// at 200 requests/s times the factor, live from the simulator; peak working set, largest managed heap,
-    /// events emitted, and what was shed. Run once per factor: a process's peak working set only grows.
+    /// `burst [load factor] [shed above records per window]`: the shipped model on a 50-service mesh at 200
+    /// requests/s times the factor, live from the simulator, through one incident (5 min warm-up, the fault,
+    /// 2 min after); peak working set, largest managed heap, events emitted, and what was shed. Run once per
+    /// factor: a process's peak working set only grows.
     /// </summary>
     public static async Task<int> BurstAsync(string[] args)
     {
         double factor = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
-        int minutes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4;
-        var ingest = args.Length > 2 ? new IngestOptions { ShedAboveRecordsPerWindow = long.Parse(args[2], CultureInfo.InvariantCulture) } : new IngestOptions();
+        var ingest = args.Length > 1 ? new IngestOptions { ShedAboveRecordsPerWindow = long.Parse(args[1], CultureInfo.InvariantCulture) } : new IngestOptions();
         var topology = SyntheticTopology.Generate(50, seed: 1, requestsPerSecond: 200);
         var sim = new SimulationOptions { Cluster = "burst", Seed = 1, LoadFactor = factor };
-        var faults = IncidentPlan.Create(topology, 1, 1, sim.StartMs + 120_000);
+        var faults = IncidentPlan.Create(topology, 1, 1, sim.StartMs);
+        long end = IncidentPlan.EndOf(faults, sim.StartMs);
+        double minutes = (end - sim.StartMs) / 60_000.0;
         var scorer = Scorer();
 
         long maxHeap = 0;
         using var sampler = new Timer(_ => Interlocked.Exchange(ref maxHeap, Math.Max(Interlocked.Read(ref maxHeap), GC.GetTotalMemory(false))), null, 0, 50);
         var clock = Stopwatch.StartNew();
         var sink = new CollectingRcaSink();
-        var pipeline = await new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, EndMs = sim.StartMs + minutes * 60_000L, Pipeline = new PipelineOptions { Ingest = ingest } }
+        var pipeline = await new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, EndMs = end, Pipeline = new PipelineOptions { Ingest = ingest } }
             .RunAsync(scorer, sink);
         var elapsed = clock.Elapsed;
         long records = pipeline.Decode.RecordsIn;
-        Console.WriteLine($"burst {factor}x: {records:N0} records ({records / (minutes * 60.0):N0}/s of event time) in {elapsed.TotalSeconds:0.0} s; " +
+        Console.WriteLine($"burst {factor}x, {minutes:0.0} simulated minutes, fault {faults[0].Kind} on {faults[0].Service}: {records:N0} records ({records / (minutes * 60.0):N0}/s of event time) in {elapsed.TotalSeconds:0.0} s; " +
             $"{sink.Events.Count} RCA events, {pipeline.Counters.QuietWindows} quiet windows; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB, " +
             $"max managed heap {Interlocked.Read(ref maxHeap) / 1048576:N0} MiB; late dropped {pipeline.Counters.LateDropped:N0}; ingest: {(pipeline.Ingest.Snapshot().Count == 0 ? "nothing shed" : pipeline.Ingest.ToString())}");
         return 0;

@@ -15,8 +15,10 @@ internal static class RecordHash
         {
             // A span is its trace and span id: the same span sent twice is one span, whatever else differs.
             SpanRecord s => Add(Add(Add(Offset, s.Cluster), s.TraceId), s.SpanId),
+            // Loki's rule: within a stream, an entry with the same timestamp and line is the same entry.
             LogRecord l => Add(Add(h, (ulong)l.Severity), l.Message),
-            MetricSample m => Labels(Add(Add(h, m.Name), BitConverter.DoubleToUInt64Bits(m.Value)), m.Labels),
+            // Prometheus's rule: a series has one sample per timestamp (a second one is a duplicate, whatever its value).
+            MetricSample m => Labels(Add(h, m.Name), m.Labels),
             _ => h,
         };
     }
