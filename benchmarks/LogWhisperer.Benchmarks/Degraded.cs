@@ -83,3 +83,37 @@ public static class Degraded
         return new GatScorer(GatModel.Load(shipped, device), device);
     }
 }
+
+/// <summary>`hostile [records]`: a sender inventing a new service name for every log line, through the whole pipeline (no scorer).</summary>
+public static class HostileServices
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int records = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
+        // `hostile N unlimited`: the same stream with the service limit lifted, to see what the limit saves.
+        var ingest = args.Length > 1 && args[1] == "unlimited" ? new IngestOptions { MaxServicesPerClusterWindow = int.MaxValue } : new IngestOptions();
+        long t0 = new SimulationOptions().StartMs;
+        var batches = Enumerable.Range(0, records / 1000).Select(b => (IReadOnlyList<Telemetry.TelemetryRecord>)Enumerable.Range(b * 1000, 1000)
+            .Select(i => (Telemetry.TelemetryRecord)new Telemetry.LogRecord(t0 + i * 120_000L / records, "hostile", "svc-" + i, Telemetry.LogSeverity.Info, "hello " + i)).ToList());
+        GC.Collect();
+        long before = GC.GetTotalMemory(true), maxHeap = 0;
+        using var sampler = new Timer(_ => Interlocked.Exchange(ref maxHeap, Math.Max(Interlocked.Read(ref maxHeap), GC.GetTotalMemory(false))), null, 0, 20);
+        var clock = Stopwatch.StartNew();
+        var dead = new MemoryDeadLetterSink(capacity: 1000);
+        var pipeline = new RcaPipeline(new PipelineOptions { Ingest = ingest }, new Features.Featurizer(new Features.FeaturizerOptions()), null, null, dead);
+        await pipeline.RunAsync(new ListSource(batches));
+        Console.WriteLine($"hostile: {records:N0} log lines, each from a new service, in {clock.Elapsed.TotalSeconds:0.0} s: {pipeline.Decode.RecordsOut:N0} passed, " +
+            $"{pipeline.Ingest["limit: services per window"]:N0} refused (dead letters {dead.Total:N0}); managed heap {before / 1048576:N0} MiB before (input generated lazily), " +
+            $"max {Interlocked.Read(ref maxHeap) / 1048576:N0} MiB during; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB");
+        return 0;
+    }
+
+    private sealed class ListSource(IEnumerable<IReadOnlyList<Telemetry.TelemetryRecord>> batches) : ITelemetrySource
+    {
+        public async IAsyncEnumerable<IReadOnlyList<Telemetry.TelemetryRecord>> ReadAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            foreach (var b in batches) yield return b;
+            await Task.CompletedTask;
+        }
+    }
+}

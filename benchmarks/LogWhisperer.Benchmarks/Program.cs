@@ -18,5 +18,8 @@ if (args.Length > 0 && args[0] == "burst")
 // `degraded [incidents] [seed]`: AC@1 with logs missing, traces at 1 %, logs skewed, batches redelivered.
 if (args.Length > 0 && args[0] == "degraded")
     return await Degraded.AccuracyAsync(args.Skip(1).ToArray());
+// `hostile [records]`: a new service name per log line (cardinality limits under attack).
+if (args.Length > 0 && args[0] == "hostile")
+    return await HostileServices.RunAsync(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
 return 0;
