@@ -85,6 +85,10 @@ public class FuzzTests
     }
 
     [Fact]
-    public void ReasonsAreGroupedWithoutTheirSpecifics() =>
+    public void ReasonsAreGroupedWithoutTheirSpecifics()
+    {
         Assert.Equal("protobuf: length N runs past the end of the message", DecoderFuzzer.ReasonKey("protobuf: length 12345 runs past the end of the message"));
+        Assert.Equal("json log: not valid UTF-8", DecoderFuzzer.ReasonKey("json log: not valid UTF-8"));
+        Assert.Equal("json log: malformed JSON", DecoderFuzzer.ReasonKey("json log: malformed JSON ('x' is invalid at line 1)"));
+    }
 }

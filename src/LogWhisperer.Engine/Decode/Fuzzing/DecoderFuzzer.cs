@@ -108,5 +108,5 @@ public static partial class DecoderFuzzer
 
     [GeneratedRegex(@"\s*\(.*\)")] private static partial Regex Parenthesised();
     [GeneratedRegex(@"'[^']*'|""[^""]*""|\{.*\}")] private static partial Regex Quoted();
-    [GeneratedRegex(@"-?\d+(\.\d+)?(E[+-]?\d+)?")] private static partial Regex Digits();
+    [GeneratedRegex(@"(?<![\w-])-?\d+(\.\d+)?(E[+-]?\d+)?")] private static partial Regex Digits(); // numbers, not the digits inside words (UTF-8, hex ids)
 }
