@@ -156,7 +156,7 @@ public class GatewaySecurityTests(MockClusterFixture fixture) : IClassFixture<Mo
         using var http = new HttpClient();
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? limited = null;
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 20; i++) // quickly, well within the seconds it would take to refill the bucket even on a loaded machine
         {
             var response = await http.PostAsync(url, Body([1, 2, 3]));
             statuses.Add(response.StatusCode);
@@ -165,7 +165,7 @@ public class GatewaySecurityTests(MockClusterFixture fixture) : IClassFixture<Mo
         // The burst of 2 is served (bad payloads here: 400), the rest are refused before any work is done.
         Assert.Equal(HttpStatusCode.BadRequest, statuses[0]);
         Assert.Equal(HttpStatusCode.BadRequest, statuses[1]);
-        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[3]);
+        Assert.True(statuses.Count(s => s == HttpStatusCode.TooManyRequests) >= 10, string.Join(", ", statuses));
         Assert.NotNull(limited);
         Assert.True(int.Parse(limited!.Headers.GetValues("Retry-After").Single()) >= 1);
         Assert.True(gateway.Security.RateLimited >= 1);
