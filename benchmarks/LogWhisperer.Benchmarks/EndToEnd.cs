@@ -62,13 +62,14 @@ public static class EndToEnd
     }
 
     /// <summary>The repository's shipped model, so the explain and sink stages see real events.</summary>
-    private static string? ShippedModelPath()
+    internal static string? ShippedModelPath()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "src", "LogWhisperer.Cli", "models", "gat-default.lwm");
-            if (File.Exists(candidate)) return candidate;
-        }
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "src", "LogWhisperer.Cli", "models", "gat-default.lwm");
+                if (File.Exists(candidate)) return candidate;
+            }
         return null;
     }
 

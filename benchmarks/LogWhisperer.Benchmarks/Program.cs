@@ -11,5 +11,17 @@ if (args.Length > 0 && args[0] == "decode")
     return DecodeQuick.Run(args.Skip(1).ToArray());
 if (args.Length > 0 && args[0] == "kafka-ingest")
     return await KafkaIngest.RunAsync(args.Skip(1).ToArray());
+// `fuzz [inputs per decoder] [seed]`: every decoder fed mutated payloads; non-zero exit on any crash.
+if (args.Length > 0 && args[0] == "fuzz")
+    return FuzzRun.Run(args.Skip(1).ToArray());
+// `burst [factor] [minutes] [shed above]`: memory and events at a multiple of normal volume.
+if (args.Length > 0 && args[0] == "burst")
+    return await Degraded.BurstAsync(args.Skip(1).ToArray());
+// `degraded [incidents] [seed]`: AC@1 with logs missing, traces at 1 %, logs skewed, batches redelivered.
+if (args.Length > 0 && args[0] == "degraded")
+    return await Degraded.AccuracyAsync(args.Skip(1).ToArray());
+// `hostile [records]`: a new service name per log line (cardinality limits under attack).
+if (args.Length > 0 && args[0] == "hostile")
+    return await HostileServices.RunAsync(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
 return 0;

@@ -21,7 +21,7 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
         _options = new GatewayOptions
         {
             Kafka = new KafkaSettings { BootstrapServers = fixture.Cluster.BootstrapServers },
-            Url = "http://127.0.0.1:0", BearerToken = "s3cret", MaxRequestBytes = 64 * 1024,
+            Http = new HttpSecurityOptions { Listen = "127.0.0.1:0", BearerToken = "s3cret", MaxRequestBytes = 64 * 1024 },
             LokiProtoTopic = "gw_loki", RemoteWriteTopic = "gw_rw", OtlpProtoTopic = "gw_spans", OtlpJsonTopic = "gw_spans_json",
             OtlpMetricsJsonTopic = "gw_metrics_json",
         };

@@ -65,7 +65,9 @@ public class PipelineTests
         var pipeline = new RcaPipeline(new PipelineOptions(), new Featurizer(new FeaturizerOptions()), null, null, dlq);
         await pipeline.RunAsync(new ListSource([batch, batch]));
         Assert.Equal(8, pipeline.Counters.Invalid);
-        Assert.Equal(4, pipeline.Decode.RecordsOut);
+        // The second delivery of the same batch: its valid records are duplicates, dropped and counted.
+        Assert.Equal(2, pipeline.Decode.RecordsOut);
+        Assert.Equal(2, pipeline.Ingest[LogWhisperer.Decode.IngestCounters.Duplicate]);
         Assert.Equal(8, dlq.Total);
         Assert.Contains(dlq.Letters, l => l.Reason == "missing service");
         Assert.Contains(dlq.Letters, l => l.Reason.Contains("non-finite"));

@@ -20,17 +20,24 @@ internal static class GatewayCommand
             var options = new GatewayOptions
             {
                 Kafka = config.Kafka.ToKafkaSettings(),
-                Url = config.Gateway.Url,
-                BearerToken = string.IsNullOrEmpty(config.Gateway.BearerToken) ? null : config.Gateway.BearerToken,
-                MaxRequestBytes = config.Gateway.MaxRequestBytes,
+                Http = new HttpSecurityOptions
+                {
+                    Listen = config.Gateway.Listen,
+                    BearerToken = string.IsNullOrEmpty(config.Gateway.BearerToken) ? null : config.Gateway.BearerToken,
+                    MaxRequestBytes = config.Gateway.MaxRequestBytes,
+                    TlsCertificatePath = config.Gateway.TlsCertificatePath, TlsKeyPath = config.Gateway.TlsKeyPath,
+                    RateLimitPerSecond = config.Gateway.RateLimitPerSecond,
+                },
             };
             using var loggers = EngineLogging.Create(configuration);
             var log = loggers.CreateLogger("LogWhisperer.Gateway");
             EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Gateway");
             await using var gateway = new IngestGateway(options);
             await gateway.StartAsync();
+            if (options.Http.BearerToken is null && !System.Net.IPAddress.IsLoopback(HttpSecurity.ParseListen(options.Http.Listen).Address))
+                log.LogWarning("the gateway is exposed beyond loopback without a bearer token");
             log.LogInformation("gateway listening on {Urls} → Kafka {Bootstrap}; authentication {Auth}; Ctrl-C to stop",
-                string.Join(", ", gateway.Urls), options.Kafka.BootstrapServers, options.BearerToken is null ? "off" : "bearer token");
+                string.Join(", ", gateway.Urls), options.Kafka.BootstrapServers, options.Http.BearerToken is null ? "off" : "bearer token");
             var done = new TaskCompletionSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; done.TrySetResult(); };
             await done.Task;

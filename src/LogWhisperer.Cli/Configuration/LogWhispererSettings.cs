@@ -155,8 +155,17 @@ internal sealed class DeliverySection
 
 internal sealed class GatewaySection
 {
-    [Description("Listen address of the ingest gateway.")]
-    public string Url { get; set; } = "http://0.0.0.0:3100";
+    [Description("host:port the ingest gateway listens on; loopback unless told otherwise (0.0.0.0:3100 exposes it: set a bearer token then).")]
+    public string Listen { get; set; } = "127.0.0.1:3100";
+
+    [Description("TLS certificate, PEM (with TlsKeyPath); or configure Kestrel:Endpoints:Https the standard Kestrel way.")]
+    public string? TlsCertificatePath { get; set; }
+
+    [Description("TLS private key, PEM.")]
+    public string? TlsKeyPath { get; set; }
+
+    [Description("Requests per second per client (token bucket, burst twice that); 0 = unlimited. Above it: 429 with Retry-After.")]
+    public int RateLimitPerSecond { get; set; } = 200;
 
     [Description("Require Authorization: Bearer <token> on every request (also read from LOGWHISPERER_GATEWAY_TOKEN).")]
     [Secret]

@@ -96,7 +96,10 @@ internal sealed class SettingsOptions
     [
         SettingOverride.Value("Kafka:BootstrapServers", "--bootstrap", "Kafka bootstrap servers", "-b"),
         SettingOverride.Map("Kafka:Client", "--kafka-config", "librdkafka property key=value, repeatable", ["-X"]),
-        SettingOverride.Value("Gateway:Url", "--url", "Listen address"),
+        SettingOverride.Value("Gateway:Listen", "--listen", "host:port to listen on; loopback unless told otherwise (0.0.0.0:3100 to expose)"),
+        SettingOverride.Value("Gateway:TlsCertificatePath", "--tls-cert", "TLS certificate, PEM (with --tls-key); or configure Kestrel:Endpoints:Https in appsettings.json"),
+        SettingOverride.Value("Gateway:TlsKeyPath", "--tls-key", "TLS private key, PEM"),
+        SettingOverride.Value("Gateway:RateLimitPerSecond", "--rate-limit", "Requests per second per client, 0 = unlimited (429 with Retry-After above)"),
         SettingOverride.Value("Gateway:BearerToken", "--bearer-token", "Require Authorization: Bearer <token> (default: the LOGWHISPERER_GATEWAY_TOKEN environment variable, if set)"),
         SettingOverride.Value("Gateway:MaxRequestBytes", "--max-request-bytes", "Largest request body accepted (413 above)"),
     ]);

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 
 namespace LogWhisperer.Cli.Gateway;
@@ -11,11 +9,8 @@ internal static class BearerToken
     public static bool Allows(HttpContext ctx, string? token, bool allowQuery = false)
     {
         if (token is null) return true;
-        var presented = ctx.Request.Headers.Authorization.ToString();
-        if (presented.StartsWith("Bearer ", StringComparison.Ordinal)) presented = presented["Bearer ".Length..];
-        else if (allowQuery) presented = ctx.Request.Query["token"].ToString();
-        else return false;
-        // Constant time, so response timing does not reveal how much of a guess was right.
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(token));
+        var header = ctx.Request.Headers.Authorization.ToString();
+        if (header.Length == 0 && allowQuery) header = "Bearer " + ctx.Request.Query["token"];
+        return HttpSecurity.TokenMatches(header, token); // constant time
     }
 }

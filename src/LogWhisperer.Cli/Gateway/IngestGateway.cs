@@ -1,13 +1,11 @@
 using System.Text;
 using Confluent.Kafka;
+using LogWhisperer.Decode;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Kafka;
 using LogWhisperer.Telemetry;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace LogWhisperer.Cli.Gateway;
@@ -15,10 +13,8 @@ namespace LogWhisperer.Cli.Gateway;
 public sealed record GatewayOptions
 {
     public required KafkaSettings Kafka { get; init; }
-    public string Url { get; init; } = "http://0.0.0.0:3100";
-    /// <summary>When set, every request must carry "Authorization: Bearer &lt;token&gt;".</summary>
-    public string? BearerToken { get; init; }
-    public long MaxRequestBytes { get; init; } = 16 << 20;
+    /// <summary>Listen address, TLS, bearer token, body and rate limits (loopback only unless told otherwise).</summary>
+    public HttpSecurityOptions Http { get; init; } = new();
     public string LokiProtoTopic { get; init; } = "loki_push";
     public string LokiJsonTopic { get; init; } = "loki_push_json";
     public string RemoteWriteTopic { get; init; } = "prometheus_remote_write";
@@ -31,18 +27,22 @@ public sealed record GatewayOptions
 /// <summary>
 /// The ingest gateway for teams whose tools push over HTTP: Loki push API (/loki/api/v1/push), Prometheus
 /// remote-write receiver (/api/v1/write) and OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics). Each body is decoded first (a bad
-/// payload gets a 400 with the reason, never reaches Kafka), then written unchanged to the topic of its
-/// format and acknowledged only once Kafka has it (acks=all, idempotent producer).
+/// payload gets a 400 with the reason, never reaches Kafka), then written to the topic of its format (after
+/// undoing any Content-Encoding) and acknowledged only once Kafka has it (acks=all, idempotent producer).
+/// Exposure (listen address, TLS, auth, limits) is <see cref="HttpSecurity"/>'s.
 /// </summary>
 public sealed class IngestGateway : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly IProducer<byte[]?, byte[]> _producer;
     private readonly GatewayOptions _options;
+    private readonly HttpSecurityCounters _security = new();
     private long _accepted, _rejected;
 
     public long Accepted => Interlocked.Read(ref _accepted);
-    public long Rejected => Interlocked.Read(ref _rejected);
+    /// <summary>Requests refused, for any reason (bad payload, too large, unauthenticated, rate-limited, Kafka down).</summary>
+    public long Rejected => Interlocked.Read(ref _rejected) + _security.Unauthorized + _security.RateLimited;
+    public HttpSecurityCounters Security => _security;
     public IEnumerable<string> Urls => _app.Urls;
 
     public IngestGateway(GatewayOptions options)
@@ -51,9 +51,9 @@ public sealed class IngestGateway : IAsyncDisposable
         _producer = new ProducerBuilder<byte[]?, byte[]>(options.Kafka.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 2 })).Build();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls(options.Url);
-        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        HttpSecurity.Configure(builder, options.Http, _security);
         _app = builder.Build();
+        HttpSecurity.Use(_app, options.Http, _security);
         var decode = new DecodeOptions();
         _app.MapPost("/loki/api/v1/push", (HttpContext ctx) => IsJson(ctx)
             ? Accept(ctx, new LokiJsonDecoder(decode), options.LokiJsonTopic, 204)
@@ -73,21 +73,37 @@ public sealed class IngestGateway : IAsyncDisposable
 
     private async Task Accept(HttpContext ctx, ITelemetryDecoder decoder, string topic, int status, string? body = null)
     {
-        if (!BearerToken.Allows(ctx, _options.BearerToken))
-        {
-            await Reject(ctx, 401, "missing or wrong bearer token");
-            return;
-        }
+        var limits = _options.Http;
         byte[] payload;
         try
         {
             using var buffer = new MemoryStream();
             await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
-            payload = buffer.ToArray();
+            var encoding = ctx.Request.Headers.ContentEncoding.ToString();
+            // Remote-write (and some Loki clients) label the format's own snappy framing "Content-Encoding: snappy":
+            // the decoder undoes that layer itself, after the declared-size check below.
+            if (SnappyFramed(decoder) && encoding.Equals("snappy", StringComparison.OrdinalIgnoreCase)) encoding = "";
+            payload = BodyDecoding.Decode(buffer.ToArray(), encoding, limits.MaxDecodedBytes);
         }
-        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == 413)
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
         {
-            await Reject(ctx, 413, $"request body larger than {_options.MaxRequestBytes} bytes");
+            await Reject(ctx, 413, $"request body larger than {limits.MaxRequestBytes} bytes");
+            return;
+        }
+        catch (InvalidDataException e) when (BodyDecoding.IsTooLarge(e))
+        {
+            await Reject(ctx, 413, e.Message);
+            return;
+        }
+        catch (InvalidDataException e)
+        {
+            await Reject(ctx, 400, e.Message);
+            return;
+        }
+        // Snappy-framed formats declare their size up front: refuse a bomb before decompressing it.
+        if (SnappyFramed(decoder) && SnappyBlock.DeclaredLength(payload) > limits.MaxDecodedBytes)
+        {
+            await Reject(ctx, 413, $"snappy body decodes to {SnappyBlock.DeclaredLength(payload)} bytes, more than the {limits.MaxDecodedBytes} allowed");
             return;
         }
         try { decoder.Decode(payload, new List<TelemetryRecord>()); }
@@ -117,6 +133,8 @@ public sealed class IngestGateway : IAsyncDisposable
             await ctx.Response.WriteAsync(body);
         }
     }
+
+    private static bool SnappyFramed(ITelemetryDecoder decoder) => decoder.Format is TelemetryFormat.LokiProto or TelemetryFormat.RemoteWrite;
 
     private async Task Reject(HttpContext ctx, int status, string reason)
     {

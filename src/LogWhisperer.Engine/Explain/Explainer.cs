@@ -48,6 +48,9 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         if (degraded.Length > 0)
             text.Append(" Callers degraded with it: ").Append(string.Join(", ", degraded.Select(n => string.Create(Inv, $"{n.Service} ({n.Symptom})")))).Append('.');
         if (path is { Count: > 2 }) text.Append(" Likely propagation: ").Append(string.Join(" → ", path.Select(h => h.Service))).Append('.');
+        var coverage = EvidenceCoverage.Of(s);
+        if (coverage.Missing.Count > 0) text.Append(" Judged without ").Append(string.Join(" or ", coverage.Missing)).Append(" (none in this window).");
+        if (coverage.Sparse.Count > 0) text.Append(" Sparse evidence: ").Append(string.Join(", ", coverage.Sparse)).Append('.');
         if (candidates.Length > 1) text.Append(Inv, $" Next candidates: {string.Join(", ", candidates.Skip(1).Take(2).Select(c => string.Create(Inv, $"{c.Service} ({c.Score:P0})")))}.");
 
         return new RcaEvent
@@ -61,6 +64,9 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
             FaultType = new FaultGuess(kind.ToString(), Math.Round(scored.KindProbability.Max(), 4)),
             Explanation = SecretMasker.Mask(text.ToString()),
             Evidence = new RcaEvidence(features, neighbours, template, path),
+            Degraded = coverage.Degraded ? true : null,
+            MissingEvidence = coverage.Missing.Count > 0 ? coverage.Missing : null,
+            SparseEvidence = coverage.Sparse.Count > 0 ? coverage.Sparse : null,
         };
     }
 

@@ -23,6 +23,12 @@ public sealed record RcaEvent
     public required FaultGuess FaultType { get; init; }
     public required string Explanation { get; init; }
     public required RcaEvidence Evidence { get; init; }
+    /// <summary>True when the verdict was reached without some evidence (see <see cref="MissingEvidence"/>, <see cref="SparseEvidence"/>); absent when complete.</summary>
+    public bool? Degraded { get; init; }
+    /// <summary>Modalities ("logs", "traces", "metrics") with no records at all in the window; absent when none.</summary>
+    public IReadOnlyList<string>? MissingEvidence { get; init; }
+    /// <summary>Modalities present but too sparse to measure well (e.g. traces sampled to 1 %); absent when none.</summary>
+    public IReadOnlyList<string>? SparseEvidence { get; init; }
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -57,6 +57,24 @@ public sealed record KafkaSettings
         return config;
     }
 
+    /// <summary>librdkafka properties whose values are credentials (sasl.password, ssl.key.password, sasl.jaas.config, …).</summary>
+    public static bool IsSecret(string key) =>
+        key.Contains("password", StringComparison.OrdinalIgnoreCase) || key.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("sasl.jaas.config", StringComparison.OrdinalIgnoreCase) || key.Equals("ssl.key.pem", StringComparison.OrdinalIgnoreCase)
+        || key.StartsWith("sasl.oauthbearer.config", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The client properties with credential values replaced by "***", for logs and messages.</summary>
+    public IReadOnlyDictionary<string, string> RedactedClientConfig() =>
+        ClientConfig.ToDictionary(p => p.Key, p => IsSecret(p.Key) ? "***" : p.Value);
+
+    // Records print every property; this one holds credentials, so it prints them redacted.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"BootstrapServers = {BootstrapServers}, GroupId = {GroupId}, InputTopics = [{string.Join(", ", InputTopics.Select(t => $"{t.Key}={t.Value}"))}], ");
+        builder.Append($"ClientConfig = {{{string.Join(", ", RedactedClientConfig().Select(p => $"{p.Key}={p.Value}"))}}}, DeadLetterTopic = {DeadLetterTopic}, OutputTopic = {OutputTopic}");
+        return true;
+    }
+
     /// <summary>Parses "topic=format" pairs as given on the command line.</summary>
     public static Dictionary<string, TelemetryFormat> ParseTopics(IEnumerable<string> pairs)
     {
@@ -77,7 +95,8 @@ public sealed record KafkaSettings
         foreach (var pair in pairs)
         {
             var eq = pair.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"Kafka property '{pair}' must be written key=value");
+            // The text is not echoed: a mistyped "sasl.password:…" would otherwise print the password.
+            if (eq <= 0) throw new ArgumentException($"a Kafka property (-X) must be written key=value; one starting '{pair[..Math.Min(pair.Length, 4)]}…' is not");
             props[pair[..eq]] = pair[(eq + 1)..];
         }
         return props;

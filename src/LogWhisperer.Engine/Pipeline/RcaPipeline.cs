@@ -19,12 +19,16 @@ public sealed record PipelineOptions
     public ExplainerOptions Explainer { get; init; } = new();
     /// <summary>Capacity of each channel between stages, in items (batches, windows or snapshots).</summary>
     public int ChannelCapacity { get; init; } = 32;
+    /// <summary>Most records held between the source and the window stage (batches vary in size; memory follows records).</summary>
+    public long MaxBufferedRecords { get; init; } = 1_000_000;
     /// <summary>Most snapshots scored in one forward pass.</summary>
     public int MaxScoringBatch { get; init; } = 64;
     /// <summary>Write every graph snapshot as Arrow IPC files here.</summary>
     public string? SnapshotDirectory { get; init; }
     /// <summary>When set, the pipeline reports to it (stage counters, RCA events, dead letters, latencies) for /metrics.</summary>
     public EngineMetrics? Metrics { get; init; }
+    /// <summary>Limits, duplicate removal and load shedding applied to every record before the windows.</summary>
+    public IngestOptions Ingest { get; init; } = new();
 }
 
 /// <summary>
@@ -45,6 +49,9 @@ public sealed class RcaPipeline
     private readonly Action<ScoredSnapshot>? _onScored;
 
     public PipelineCounters Counters { get; } = new();
+    /// <summary>Records rejected by a limit, truncated, deduplicated or shed (see <see cref="IngestGuard"/>).</summary>
+    public IngestCounters Ingest => _guard.Counters;
+    private readonly IngestGuard _guard;
     public StageMetrics Decode { get; } = new("decode");
     public StageMetrics Window { get; } = new("window");
     public StageMetrics Featurize { get; } = new("featurize");
@@ -81,6 +88,7 @@ public sealed class RcaPipeline
         }
         _options = options; _featurizer = featurizer; _scorer = scorer; _sink = sink; _deadLetters = deadLetters;
         _labeler = labeler; _onSnapshot = onSnapshot; _onScored = onScored;
+        _guard = new IngestGuard(options.Ingest with { WindowMs = options.Windows.SizeMs });
     }
 
     private Channel<T> NewChannel<T>() => Channel.CreateBounded<T>(new BoundedChannelOptions(_options.ChannelCapacity)
@@ -100,13 +108,14 @@ public sealed class RcaPipeline
         var scored = NewChannel<ScoredSnapshot>();
         var events = NewChannel<WindowOutcome>();
         var windower = new EventTimeWindower(_options.Windows, Counters, _deadLetters);
+        var budget = new RecordBudget(_options.MaxBufferedRecords);
         var explainer = new Explainer(_options.Explainer, _scorer is null ? null : new IntegratedGradients(_scorer.Model, _scorer.Device));
 
         var tasks = new List<Task>
         {
-            Produce(source, raw.Writer, stop, abort),
-            Pump(Decode, raw.Reader, decoded.Writer, ValidateBatch, b => b.Count, b => b.Count, null, abort),
-            Pump(Window, decoded.Reader, windows.Writer, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); return closed; },
+            Produce(source, raw.Writer, budget, stop, abort),
+            Pump(Decode, raw.Reader, decoded.Writer, b => ValidateBatch(b, budget), b => b.Count, b => b.Count, null, abort),
+            Pump(Window, decoded.Reader, windows.Writer, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); budget.Release(b.Count); return closed; },
                 b => b.Count, _ => 1, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return closed; }, abort),
             Pump(Featurize, windows.Reader, features.Writer, FeaturizeWindow, _ => 1, _ => 1, null, abort),
             Pump(GraphStage, features.Reader, snapshots.Writer, BuildSnapshot, _ => 1, _ => 1, null, abort),
@@ -121,12 +130,16 @@ public sealed class RcaPipeline
         await Task.WhenAll(tasks);
     }
 
-    private static async Task Produce(ITelemetrySource source, ChannelWriter<IReadOnlyList<TelemetryRecord>> writer, CancellationToken stop, CancellationToken abort)
+    private static async Task Produce(ITelemetrySource source, ChannelWriter<IReadOnlyList<TelemetryRecord>> writer, RecordBudget budget,
+        CancellationToken stop, CancellationToken abort)
     {
         try
         {
             await foreach (var batch in source.ReadAsync(stop).WithCancellation(stop))
+            {
+                await budget.AcquireAsync(batch.Count, abort);
                 await writer.WriteAsync(batch, abort);
+            }
             writer.Complete();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested)
@@ -140,18 +153,18 @@ public sealed class RcaPipeline
         }
     }
 
-    private IEnumerable<IReadOnlyList<TelemetryRecord>> ValidateBatch(IReadOnlyList<TelemetryRecord> batch)
+    private IEnumerable<IReadOnlyList<TelemetryRecord>> ValidateBatch(IReadOnlyList<TelemetryRecord> batch, RecordBudget budget)
     {
-        List<TelemetryRecord>? clean = null;
+        List<TelemetryRecord>? kept = null;
         for (int i = 0; i < batch.Count; i++)
         {
-            var reason = RecordValidator.Validate(batch[i]);
-            if (reason is null) { clean?.Add(batch[i]); continue; }
-            Counters.CountInvalid();
-            _deadLetters.Write(DeadLetter.For("decode", reason, batch[i]));
-            clean ??= new List<TelemetryRecord>(batch.Take(i)); // copy only when something is rejected
+            var admitted = _guard.Admit(batch[i], _deadLetters, Counters);
+            if (ReferenceEquals(admitted, batch[i])) { kept?.Add(admitted); continue; }
+            kept ??= new List<TelemetryRecord>(batch.Take(i)); // copy only when something changes
+            if (admitted is not null) kept.Add(admitted);
         }
-        yield return clean ?? batch;
+        if (kept is not null) budget.Release(batch.Count - kept.Count); // the window stage releases the rest
+        yield return kept ?? batch;
     }
 
     private IEnumerable<WindowFeatures> FeaturizeWindow(WindowAggregate window)

@@ -3,6 +3,7 @@ using LogWhisperer.Graph;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
+using LogWhisperer.Sources;
 
 namespace LogWhisperer.Runs;
 
@@ -50,8 +51,9 @@ public sealed record EvaluationResult(EvaluationReport Engine, RankingReport Ran
 /// them, and ranks each incident's window with the engine's model and every baseline.
 /// </summary>
 /// <param name="kinds">Fault kinds to draw incidents from (default: all).</param>
+/// <param name="degradation">Spoils the telemetry before the engine sees it (accuracy under degraded input).</param>
 public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList<IRootCauseRanker> baselines, double incidentThreshold = 0.5,
-    IReadOnlyList<FaultKind>? kinds = null)
+    IReadOnlyList<FaultKind>? kinds = null, Degradation? degradation = null)
 {
     public const int IncidentsPerCluster = 25;
 
@@ -68,7 +70,7 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
             faults[c] = IncidentPlan.Create(topology, Math.Min(IncidentsPerCluster, incidents - c * IncidentsPerCluster), sim.Seed, sim.StartMs, kinds: kinds);
             var sink = new CollectingRcaSink();
             var seen = new List<ScoredSnapshot>();
-            var pipeline = await new SimulatedRun { Topology = topology, Faults = faults[c], Simulation = sim }
+            var pipeline = await new SimulatedRun { Topology = topology, Faults = faults[c], Simulation = sim, Degradation = degradation ?? Degradation.None }
                 .RunAsync(engine, sink, stop: ct, abort: ct, onScored: seen.Add);
             events[c] = sink.Events; scored[c] = seen;
             Interlocked.Add(ref quiet, pipeline.Counters.QuietWindows);

@@ -22,6 +22,8 @@ public sealed class SimulatedRun
     public long? EndMs { get; init; }
     /// <summary>Pace event time at this multiple of real time; 0 = as fast as possible.</summary>
     public double Speed { get; init; }
+    /// <summary>Spoils the simulated telemetry before the engine sees it (missing modality, sampling, skew, redelivery).</summary>
+    public Degradation Degradation { get; init; } = Degradation.None;
 
     public ChaosSimulator? Simulator { get; private set; }
 
@@ -39,7 +41,9 @@ public sealed class SimulatedRun
         }
         var pipeline = new RcaPipeline(Pipeline, featurizer, scorer, sink, deadLetters ?? new MemoryDeadLetterSink(), labeler, onSnapshot, onScored);
         long end = EndMs ?? IncidentPlan.EndOf(Faults, Simulation.StartMs);
-        await pipeline.RunAsync(new SimulatorSource(Simulator, end, Speed), stop, abort);
+        ITelemetrySource source = new SimulatorSource(Simulator, end, Speed);
+        if (Degradation != Degradation.None) source = new DegradedSource(source, Degradation);
+        await pipeline.RunAsync(source, stop, abort);
         return pipeline;
     }
 }

@@ -21,46 +21,49 @@ public sealed class JsonLogLineDecoder(DecodeOptions options) : ITelemetryDecode
     public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
     {
         using var doc = JsonFormat.Parse(payload, "json log");
-        var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException("json log: the message is not a JSON object");
-
-        var labels = new Dictionary<string, string>();
-        foreach (var p in root.EnumerateObject())
-            if (p.Value.ValueKind == JsonValueKind.String) labels[p.Name] = p.Value.GetString()!;
-        if (root.TryGetProperty("kubernetes", out var k8s) && k8s.ValueKind == JsonValueKind.Object)
+        JsonFormat.Guard("json log", () =>
         {
-            // Kubernetes metadata is the weaker identity: labels the line set itself win.
-            foreach (var p in k8s.EnumerateObject())
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException("json log: the message is not a JSON object");
+
+            var labels = new Dictionary<string, string>();
+            foreach (var p in root.EnumerateObject())
+                if (p.Value.ValueKind == JsonValueKind.String) labels[p.Name] = p.Value.GetString()!;
+            if (root.TryGetProperty("kubernetes", out var k8s) && k8s.ValueKind == JsonValueKind.Object)
             {
-                if (p.Value.ValueKind == JsonValueKind.String) labels.TryAdd(p.Name, p.Value.GetString()!);
-                else if (p.Value.ValueKind == JsonValueKind.Object && p.Name is "labels" or "pod_labels")
-                    foreach (var l in p.Value.EnumerateObject())
-                        if (l.Value.ValueKind == JsonValueKind.String) labels.TryAdd(l.Name, l.Value.GetString()!);
+                // Kubernetes metadata is the weaker identity: labels the line set itself win.
+                foreach (var p in k8s.EnumerateObject())
+                {
+                    if (p.Value.ValueKind == JsonValueKind.String) labels.TryAdd(p.Name, p.Value.GetString()!);
+                    else if (p.Value.ValueKind == JsonValueKind.Object && p.Name is "labels" or "pod_labels")
+                        foreach (var l in p.Value.EnumerateObject())
+                            if (l.Value.ValueKind == JsonValueKind.String) labels.TryAdd(l.Name, l.Value.GetString()!);
+                }
             }
-        }
 
-        string? message = null;
-        foreach (var key in MessageKeys)
-            if (root.TryGetProperty(key, out var m) && m.ValueKind == JsonValueKind.String) { message = m.GetString(); break; }
-        if (message is null) throw new InvalidDataException($"json log: no message field ({string.Join(", ", MessageKeys)})");
+            string? message = null;
+            foreach (var key in MessageKeys)
+                if (root.TryGetProperty(key, out var m) && m.ValueKind == JsonValueKind.String) { message = m.GetString(); break; }
+            if (message is null) throw new InvalidDataException($"json log: no message field ({string.Join(", ", MessageKeys)})");
 
-        long? ts = null;
-        foreach (var key in TimeKeys)
-        {
-            if (!root.TryGetProperty(key, out var t)) continue;
-            ts = t.ValueKind switch
+            long? ts = null;
+            foreach (var key in TimeKeys)
             {
-                JsonValueKind.Number => Timestamps.FromEpochNumber(t.GetDouble()),
-                JsonValueKind.String => Timestamps.FromText(t.GetString()!, "json log"),
-                _ => throw new InvalidDataException($"json log: \"{key}\" is neither a number nor a string"),
-            };
-            break;
-        }
-        if (ts is null) throw new InvalidDataException($"json log: no timestamp field ({string.Join(", ", TimeKeys)})");
+                if (!root.TryGetProperty(key, out var t)) continue;
+                ts = t.ValueKind switch
+                {
+                    JsonValueKind.Number => Timestamps.FromEpochNumber(t.GetDouble()),
+                    JsonValueKind.String => Timestamps.FromText(t.GetString()!, "json log"),
+                    _ => throw new InvalidDataException($"json log: \"{key}\" is neither a number nor a string"),
+                };
+                break;
+            }
+            if (ts is null) throw new InvalidDataException($"json log: no timestamp field ({string.Join(", ", TimeKeys)})");
 
-        LogSeverity? severity = null;
-        foreach (var key in LevelKeys)
-            if (labels.TryGetValue(key, out var level) && (severity = Severity.FromLevel(level)) is not null) break;
-        output.Add(new LogRecord(ts.Value, options.ClusterOf(labels), options.ServiceOf(labels), severity ?? Severity.FromLine(message), message));
+            LogSeverity? severity = null;
+            foreach (var key in LevelKeys)
+                if (labels.TryGetValue(key, out var level) && (severity = Severity.FromLevel(level)) is not null) break;
+            output.Add(new LogRecord(ts.Value, options.ClusterOf(labels), options.ServiceOf(labels), severity ?? Severity.FromLine(message), message));
+        });
     }
 }

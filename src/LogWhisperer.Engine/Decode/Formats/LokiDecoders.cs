@@ -11,9 +11,12 @@ public sealed class LokiJsonDecoder(DecodeOptions options) : ITelemetryDecoder
     public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
     {
         using var doc = JsonFormat.Parse(payload, "loki push");
-        if (!doc.RootElement.TryGetProperty("streams", out var streams) || streams.ValueKind != JsonValueKind.Array)
-            throw new InvalidDataException("loki push: no \"streams\" array");
-        DecodeStreams(streams, output);
+        JsonFormat.Guard("loki push", () =>
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("streams", out var streams) || streams.ValueKind != JsonValueKind.Array)
+                throw new InvalidDataException("loki push: no \"streams\" array");
+            DecodeStreams(streams, output);
+        });
     }
 
     /// <summary>

@@ -276,22 +276,25 @@ public sealed class OtlpTracesJsonDecoder(DecodeOptions options) : ITelemetryDec
     {
         const string what = "otlp_json traces";
         using var doc = JsonFormat.Parse(payload, what);
-        Otlp.JsonResourceItems(doc.RootElement, "resourceSpans", "scopeSpans", "spans", what, options, (span, cluster, service) =>
-            {
-                long start = Otlp.JsonNanos(span, "startTimeUnixNano", what);
-                string Text(string p) => span.TryGetProperty(p, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
-                var kind = span.TryGetProperty("kind", out var k) ? Otlp.Kind(k) : SpanKind.Internal;
-                var attributes = Otlp.JsonAttributes(span, what);
-                bool error = span.TryGetProperty("status", out var st) && st.ValueKind == JsonValueKind.Object && st.TryGetProperty("code", out var code)
-                    && (code.ValueKind == JsonValueKind.Number ? code.GetInt32() == 2 : code.GetString() == "STATUS_CODE_ERROR");
-                var startNs = ParseNs(span, "startTimeUnixNano", what);
-                var endNs = ParseNs(span, "endTimeUnixNano", what);
-                if (endNs < startNs) throw new InvalidDataException($"{what}: span {Text("spanId")} ends before it starts");
-                var parentId = Text("parentSpanId");
-                output.Add(new SpanRecord(start, cluster, service, Text("traceId").ToLowerInvariant(), Text("spanId").ToLowerInvariant(),
-                    parentId.Length == 0 ? null : parentId.ToLowerInvariant(), Text("name"), kind,
-                    kind == SpanKind.Client ? Otlp.Peer(attributes) : null, (endNs - startNs) / 1e6, error));
-            });
+        JsonFormat.Guard(what, () =>
+        {
+            Otlp.JsonResourceItems(doc.RootElement, "resourceSpans", "scopeSpans", "spans", what, options, (span, cluster, service) =>
+                {
+                    long start = Otlp.JsonNanos(span, "startTimeUnixNano", what);
+                    string Text(string p) => span.TryGetProperty(p, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+                    var kind = span.TryGetProperty("kind", out var k) ? Otlp.Kind(k) : SpanKind.Internal;
+                    var attributes = Otlp.JsonAttributes(span, what);
+                    bool error = span.TryGetProperty("status", out var st) && st.ValueKind == JsonValueKind.Object && st.TryGetProperty("code", out var code)
+                        && (code.ValueKind == JsonValueKind.Number ? code.GetInt32() == 2 : code.GetString() == "STATUS_CODE_ERROR");
+                    var startNs = ParseNs(span, "startTimeUnixNano", what);
+                    var endNs = ParseNs(span, "endTimeUnixNano", what);
+                    if (endNs < startNs) throw new InvalidDataException($"{what}: span {Text("spanId")} ends before it starts");
+                    var parentId = Text("parentSpanId");
+                    output.Add(new SpanRecord(start, cluster, service, Text("traceId").ToLowerInvariant(), Text("spanId").ToLowerInvariant(),
+                        parentId.Length == 0 ? null : parentId.ToLowerInvariant(), Text("name"), kind,
+                        kind == SpanKind.Client ? Otlp.Peer(attributes) : null, (endNs - startNs) / 1e6, error));
+                });
+        });
     }
 
     private static long ParseNs(JsonElement span, string property, string what)
@@ -352,15 +355,18 @@ public sealed class OtlpLogsJsonDecoder(DecodeOptions options) : ITelemetryDecod
     {
         const string what = "otlp_json logs";
         using var doc = JsonFormat.Parse(payload, what);
-        Otlp.JsonResourceItems(doc.RootElement, "resourceLogs", "scopeLogs", "logRecords", what, options, (log, cluster, service) =>
-            {
-                long ts = Otlp.JsonNanos(log, "timeUnixNano", what);
-                if (ts == 0) ts = Otlp.JsonNanos(log, "observedTimeUnixNano", what);
-                var body = log.TryGetProperty("body", out var b) ? Otlp.JsonAnyValue(b) : "";
-                int number = log.TryGetProperty("severityNumber", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt32() : 0;
-                string? text = log.TryGetProperty("severityText", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-                var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
-                output.Add(new LogRecord(ts, cluster, service, severity, body));
-            });
+        JsonFormat.Guard(what, () =>
+        {
+            Otlp.JsonResourceItems(doc.RootElement, "resourceLogs", "scopeLogs", "logRecords", what, options, (log, cluster, service) =>
+                {
+                    long ts = Otlp.JsonNanos(log, "timeUnixNano", what);
+                    if (ts == 0) ts = Otlp.JsonNanos(log, "observedTimeUnixNano", what);
+                    var body = log.TryGetProperty("body", out var b) ? Otlp.JsonAnyValue(b) : "";
+                    int number = log.TryGetProperty("severityNumber", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt32() : 0;
+                    string? text = log.TryGetProperty("severityText", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                    var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
+                    output.Add(new LogRecord(ts, cluster, service, severity, body));
+                });
+        });
     }
 }

@@ -87,22 +87,25 @@ public sealed class PromKafkaAdapterDecoder(DecodeOptions options) : ITelemetryD
     public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
     {
         using var doc = JsonFormat.Parse(payload, "prometheus-kafka-adapter");
-        var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException("prometheus-kafka-adapter: the message is not a JSON object");
-        var labels = JsonFormat.StringMap(root, "labels", "prometheus-kafka-adapter");
-        labels.Remove("__name__", out var labelName);
-        string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : labelName ?? "";
-        if (name.Length == 0) throw new InvalidDataException("prometheus-kafka-adapter: no metric name");
-        if (!root.TryGetProperty("timestamp", out var t) || t.ValueKind != JsonValueKind.String)
-            throw new InvalidDataException("prometheus-kafka-adapter: no \"timestamp\" string");
-        long ts = Timestamps.FromText(t.GetString()!, "prometheus-kafka-adapter");
-        if (!root.TryGetProperty("value", out var v)) throw new InvalidDataException("prometheus-kafka-adapter: no \"value\"");
-        double value = v.ValueKind switch
+        JsonFormat.Guard("prometheus-kafka-adapter", () =>
         {
-            JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-            JsonValueKind.Number => v.GetDouble(),
-            _ => throw new InvalidDataException($"prometheus-kafka-adapter: value {v.GetRawText()} is not a number"),
-        };
-        output.Add(new MetricSample(ts, options.ClusterOf(labels), options.ServiceOfMetric(labels), name, value, labels.Count == 0 ? null : labels));
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException("prometheus-kafka-adapter: the message is not a JSON object");
+            var labels = JsonFormat.StringMap(root, "labels", "prometheus-kafka-adapter");
+            labels.Remove("__name__", out var labelName);
+            string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : labelName ?? "";
+            if (name.Length == 0) throw new InvalidDataException("prometheus-kafka-adapter: no metric name");
+            if (!root.TryGetProperty("timestamp", out var t) || t.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException("prometheus-kafka-adapter: no \"timestamp\" string");
+            long ts = Timestamps.FromText(t.GetString()!, "prometheus-kafka-adapter");
+            if (!root.TryGetProperty("value", out var v)) throw new InvalidDataException("prometheus-kafka-adapter: no \"value\"");
+            double value = v.ValueKind switch
+            {
+                JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+                JsonValueKind.Number => v.GetDouble(),
+                _ => throw new InvalidDataException($"prometheus-kafka-adapter: value {v.GetRawText()} is not a number"),
+            };
+            output.Add(new MetricSample(ts, options.ClusterOf(labels), options.ServiceOfMetric(labels), name, value, labels.Count == 0 ? null : labels));
+        });
     }
 }

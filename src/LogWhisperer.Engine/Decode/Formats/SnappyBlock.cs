@@ -22,5 +22,12 @@ public static class SnappyBlock
         catch (Exception e) { throw new InvalidDataException($"snappy: corrupt block ({e.Message})"); }
     }
 
+    /// <summary>The uncompressed length a block declares in its header, or -1 when it has no valid header.</summary>
+    public static long DeclaredLength(ReadOnlySpan<byte> compressed)
+    {
+        try { return Snappy.GetUncompressedLength(compressed); }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException) { return -1; }
+    }
+
     public static byte[] Compress(ReadOnlySpan<byte> data) => Snappy.CompressToArray(data);
 }
