@@ -83,6 +83,7 @@ public class DockerComposeTests
         {
             [("traces", "otlp_proto")] = TelemetryFormat.OtlpTracesProto, [("traces", "otlp_json")] = TelemetryFormat.OtlpTracesJson,
             [("logs", "otlp_proto")] = TelemetryFormat.OtlpLogsProto, [("logs", "otlp_json")] = TelemetryFormat.OtlpLogsJson,
+            [("metrics", "otlp_proto")] = TelemetryFormat.OtlpMetricsProto, [("metrics", "otlp_json")] = TelemetryFormat.OtlpMetricsJson,
         };
         var written = new Dictionary<string, TelemetryFormat>();
         foreach (var (pipelineName, value) in pipelines)
@@ -101,10 +102,9 @@ public class DockerComposeTests
                 written[topic] = format;
             }
         }
-        // Every OTLP topic the engine reads is fed by the collector; metrics go as remote-write through the gateway.
+        // Every OTLP topic the engine reads is fed by the collector.
         Assert.Equal(KafkaSettings.DefaultInputTopics.Where(t => t.Value.ToString().StartsWith("Otlp", StringComparison.Ordinal)).OrderBy(t => t.Key),
             written.OrderBy(t => t.Key));
-        Assert.Equal("http://gateway:3100/api/v1/write", Map(exporters["prometheusremotewrite/gateway"])["endpoint"]);
         Assert.Equal(new KafkaSettings { BootstrapServers = "x" }.OutputTopic, Map(Map(config["receivers"])["kafka/rca"])["topic"]); // RCA events into Loki
     }
 

@@ -27,7 +27,8 @@ internal sealed record SettingOverride(Option Option, string Key, Func<ParseResu
         return new(option, key, p => (p.GetValue(option) ?? []).Select(pair =>
         {
             int eq = pair.IndexOf('=');
-            if (eq <= 0) throw new SettingsException($"{name} '{pair}' must be written NAME=VALUE");
+            // Not echoed: the value of a librdkafka property may be a password.
+            if (eq <= 0) throw new SettingsException($"{name} takes NAME=VALUE pairs; one of them has no '=' (not shown: it may hold a secret)");
             var value = pair[(eq + 1)..];
             return new KeyValuePair<string, string?>(key + ":" + pair[..eq], normalize?.Invoke(value) ?? value);
         }));
