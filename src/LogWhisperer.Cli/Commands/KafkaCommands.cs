@@ -90,7 +90,7 @@ internal static class KafkaCommands
         var cluster = new Option<string>("--cluster") { Description = "Cluster for records that carry no cluster label", DefaultValueFactory = _ => "default" };
         var serviceLabels = new Option<string[]>("--service-label") { Description = "Label naming a record's service, in order of preference, repeatable (default: service_name, service.name, app, …)" };
         var idle = new Option<double?>("--idle-exit") { Description = "Stop after this many seconds with all input read (batch runs)" };
-        var lag = new Option<double>("--commit-lag-minutes") { Description = "Keep this much event time uncommitted, to rebuild baselines exactly after a restart", DefaultValueFactory = _ => 0 };
+        var lag = new Option<double>("--commit-lag-minutes") { Description = "Keep this much event time uncommitted, to rebuild baselines exactly after a restart or rebalance (at least the baseline history: 40 windows = 20 min)", DefaultValueFactory = _ => 0 };
         var print = new Option<bool>("--print") { Description = "Also print RCA events as JSON lines on stdout" };
         var model = CliSupport.ModelOption();
         var device = CliSupport.DeviceOption();
@@ -123,7 +123,7 @@ internal static class KafkaCommands
             var result = await KafkaRun.RunAsync(settings, decode, new PipelineOptions(), scorer, stop.Token, abort.Token,
                 parse.GetValue(print) ? sink => new TeeSink(sink, new JsonLinesRcaSink(Console.Out)) : null);
             err.WriteLine(result.Ingest.ToString());
-            err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart, {result.Pipeline.Counters.QuietWindows} quiet window(s)");
+            err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart or rebalance, {result.Pipeline.Counters.QuietWindows} quiet window(s), {result.Rebalances} rebalance(s)");
             err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");
             foreach (var stage in result.Pipeline.Stages) err.WriteLine($"  {stage}");
             return 0;

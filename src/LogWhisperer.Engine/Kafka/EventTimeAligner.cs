@@ -24,11 +24,6 @@ internal sealed class EventTimeAligner(int maxHeld)
 
     public void Assigned(IEnumerable<TopicPartition> partitions) { foreach (var tp in partitions) _assigned.Add(tp); }
 
-    public void Revoked(IEnumerable<TopicPartition> partitions)
-    {
-        foreach (var tp in partitions) { _assigned.Remove(tp); _newest.Remove(tp); _caughtUp.Remove(tp); }
-    }
-
     public void CaughtUp(TopicPartition tp) => _caughtUp.Add(tp);
 
     public void Add(TopicPartition tp, List<TelemetryRecord> records, int from)

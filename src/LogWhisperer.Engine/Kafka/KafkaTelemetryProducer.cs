@@ -38,14 +38,16 @@ public sealed class KafkaTelemetryProducer : IDisposable
     };
 
     /// <summary>
-    /// One message per modality and service for the batch (a simulated second), keyed cluster/service: a
-    /// service's telemetry stays in order on one partition, and a mesh spreads over all of them.
+    /// One message per modality and service for the batch (a simulated second), keyed by cluster: everything
+    /// one service graph needs lands on the same partition number of every topic (same key, same partitioner,
+    /// same partition count), and the range assignor gives those co-partitions to one engine of the group —
+    /// engines scale out by cluster. A cluster's telemetry stays in event-time order on its partitions.
     /// </summary>
     public void Produce(IReadOnlyList<TelemetryRecord> batch)
     {
         foreach (var service in batch.GroupBy(r => (r.Cluster, r.Service)))
         {
-            var key = service.Key.Cluster + "/" + service.Key.Service;
+            var key = service.Key.Cluster;
             var logs = service.OfType<LogRecord>().ToList();
             var metrics = service.OfType<MetricSample>().ToList();
             var spans = service.OfType<SpanRecord>().ToList();

@@ -1,0 +1,273 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using LogWhisperer.Decode.Formats;
+using LogWhisperer.Explain;
+using LogWhisperer.Kafka;
+using LogWhisperer.Pipeline;
+using LogWhisperer.Runs;
+using LogWhisperer.Scoring;
+using LogWhisperer.Simulation;
+using LogWhisperer.Sinks;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>`logwhisperer engine` as a child process, its stderr lines time-stamped; killed (SIGKILL) on Dispose.</summary>
+internal sealed class EngineProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly ConcurrentQueue<(TimeSpan At, string Line)> _lines = new();
+
+    public EngineProcess(KafkaSettings settings, double commitLagMinutes, double idleExitSeconds)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestData.RepoRoot };
+        var args = new List<string>
+        {
+            TestData.CliDll, "engine", "-b", settings.BootstrapServers, "--group", settings.GroupId,
+            "--output-topic", settings.OutputTopic, "--dead-letter-topic", settings.DeadLetterTopic,
+            "--commit-lag-minutes", commitLagMinutes.ToString(CultureInfo.InvariantCulture),
+            "--idle-exit", idleExitSeconds.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (topic, format) in settings.InputTopics) { args.Add("--topic"); args.Add($"{topic}={format}"); }
+        foreach (var (key, value) in settings.ClientConfig) { args.Add("-X"); args.Add($"{key}={value}"); }
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        _process = new Process { StartInfo = psi };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) _lines.Enqueue((_clock.Elapsed, line)); };
+        _process.OutputDataReceived += (_, _) => { };
+        _process.Start();
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    public bool HasExited => _process.HasExited;
+    public string Log => string.Join('\n', _lines.Select(l => $"[{l.At.TotalSeconds,6:F1}s] {l.Line}"));
+
+    /// <summary>Time since start of the first stderr line matching, waiting for it up to the timeout.</summary>
+    public TimeSpan? WaitFor(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var (at, line) in _lines) if (match(line)) return at;
+            if (deadline.Elapsed > timeout || _process.HasExited && !_lines.Any(l => match(l.Line))) return null;
+            Thread.Sleep(50);
+        }
+    }
+
+    public int CountLines(Func<string, bool> match) => _lines.Count(l => match(l.Line));
+
+    /// <summary>kill -9: no drain, no commit, no leaving the group.</summary>
+    public void Kill() { if (!_process.HasExited) _process.Kill(); _process.WaitForExit(10_000); }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout)) { Kill(); throw new TimeoutException("engine did not finish:\n" + Log); }
+        _process.WaitForExit(); // flushes the redirected streams
+        return _process.ExitCode;
+    }
+
+    public void Dispose() { Kill(); _process.Dispose(); }
+}
+
+/// <summary>
+/// Scale-out and crash recovery on the mock cluster, with the engine as real child processes: the output topic
+/// must end up holding exactly the events of one uninterrupted engine — none missing, none twice.
+/// </summary>
+public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper output) : IClassFixture<MockClusterFixture>
+{
+    private static readonly Lazy<GatScorer> Shipped = new(() => new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU));
+    private static readonly long T0 = new SimulationOptions().StartMs;
+    private const int Partitions = 6;
+    private const double WholeStreamLagMinutes = 60; // longer than the test streams: a restart rebuilds from their start
+
+    private KafkaSettings Settings(string prefix, string group) => new()
+    {
+        BootstrapServers = fixture.Cluster.BootstrapServers,
+        GroupId = group,
+        InputTopics = new Dictionary<string, TelemetryFormat>
+        {
+            [prefix + "_logs"] = TelemetryFormat.LokiProto, [prefix + "_metrics"] = TelemetryFormat.RemoteWrite, [prefix + "_spans"] = TelemetryFormat.OtlpTracesProto,
+        },
+        OutputTopic = $"{prefix}_{group}_rca",
+        DeadLetterTopic = $"{prefix}_{group}_dlq",
+        StopWhenIdle = TimeSpan.FromSeconds(2),
+        // A killed member is noticed after the session timeout.
+        ClientConfig = new Dictionary<string, string> { ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500" },
+    };
+
+    private void CreateTopics(KafkaSettings settings)
+    {
+        foreach (var topic in settings.InputTopics.Keys) fixture.Cluster.CreateTopic(topic, Partitions);
+    }
+
+    /// <summary>Several simulated clusters, each with its own incident, written second by second, keyed by cluster.</summary>
+    private sealed class Mesh
+    {
+        private readonly List<ChaosSimulator> _sims = [];
+        public List<Fault> Faults { get; } = [];
+
+        public Mesh(int clusters)
+        {
+            string[] services = ["cartservice", "paymentservice", "currencyservice", "productcatalogservice", "shippingservice", "recommendationservice"];
+            FaultKind[] kinds = [FaultKind.Errors, FaultKind.Latency, FaultKind.Errors, FaultKind.Latency, FaultKind.Errors, FaultKind.Latency];
+            for (int c = 0; c < clusters; c++)
+            {
+                var fault = new Fault(services[c % services.Length], kinds[c % kinds.Length], T0 + (4 * 60 + 30 * c) * 1000L, T0 + (6 * 60 + 30 * c) * 1000L, 0.7);
+                Faults.Add(fault);
+                _sims.Add(new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions { Cluster = $"mesh{c}", Seed = 100 + c }, [fault]));
+            }
+        }
+
+        public long ProduceUntil(KafkaSettings settings, string prefix, long endMs)
+        {
+            using var producer = new KafkaTelemetryProducer(settings, new(prefix + "_logs", prefix + "_metrics", prefix + "_spans"));
+            long records = 0;
+            while (_sims[0].NowMs < endMs)
+                foreach (var sim in _sims) { var batch = sim.NextSecond(); records += batch.Count; producer.Produce(batch); }
+            producer.Flush();
+            return records;
+        }
+    }
+
+    /// <summary>Messages in a topic (sum of its partitions' high watermarks): cheap enough to poll.</summary>
+    private long Count(string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = fixture.Cluster.BootstrapServers }).Build();
+        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single();
+        if (metadata.Error.IsError) return 0;
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = fixture.Cluster.BootstrapServers, GroupId = "count" }).Build();
+        return metadata.Partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    /// <summary>Waits until the topic holds at least this many messages, or the engine exits, or the timeout passes.</summary>
+    private long WaitForCount(string topic, long atLeast, EngineProcess engine, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        long count;
+        while ((count = Count(topic)) < atLeast && !engine.HasExited && clock.Elapsed < timeout) Thread.Sleep(100);
+        return count;
+    }
+
+    private List<RcaEvent> Published(string topic) =>
+        Kcat.ReadAll(fixture.Cluster.BootstrapServers, topic).Select(m => KafkaRcaSink.FromCloudEvent(Encoding.UTF8.GetBytes(m.Value))).ToList();
+
+    /// <summary>The reference: one engine, in process, never interrupted, over the same input topics.</summary>
+    private async Task<List<RcaEvent>> Uninterrupted(string prefix)
+    {
+        var settings = Settings(prefix, "reference");
+        var result = await KafkaRun.RunAsync(settings, new DecodeOptions(), new PipelineOptions(), Shipped.Value);
+        Assert.Equal(0, result.Pipeline.Counters.LateDropped);
+        Assert.Equal(0, result.EventsAlreadyPublished);
+        return Published(settings.OutputTopic);
+    }
+
+    /// <summary>Same events, by id (cluster and window) and content: none missing, none twice, none different.</summary>
+    private void AssertSameEvents(List<RcaEvent> expected, List<RcaEvent> actual)
+    {
+        output.WriteLine($"reference: {expected.Count} event(s); under test: {actual.Count} event(s)");
+        foreach (var e in expected) output.WriteLine($"  {e.Id}: {e.Candidates[0].Service} {e.FaultType.Kind}");
+        var duplicates = actual.GroupBy(e => e.Id).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(duplicates.Count == 0, "published twice: " + string.Join(", ", duplicates));
+        var missing = expected.Select(e => e.Id).Except(actual.Select(e => e.Id)).ToList();
+        Assert.True(missing.Count == 0, "lost: " + string.Join(", ", missing));
+        var extra = actual.Select(e => e.Id).Except(expected.Select(e => e.Id)).ToList();
+        Assert.True(extra.Count == 0, "not in the reference: " + string.Join(", ", extra));
+        var byId = expected.ToDictionary(e => e.Id);
+        foreach (var e in actual)
+        {
+            var r = byId[e.Id];
+            Assert.Equal(r.Candidates[0].Service, e.Candidates[0].Service);
+            Assert.Equal(r.FaultType.Kind, e.FaultType.Kind);
+            Assert.Equal(r.ToJson(), e.ToJson()); // scoring is deterministic: the very same event
+        }
+    }
+
+    [Fact]
+    public async Task ThreeEnginesInOneGroupWithOneKilledPublishTheUninterruptedEventsExactlyOnce()
+    {
+        const string prefix = "scale";
+        var scaled = Settings(prefix, "scaled");
+        CreateTopics(scaled);
+        var mesh = new Mesh(clusters: 6);
+        // The first part (the first clusters' incidents under way) waits when the engines start; the rest is
+        // written after one of them is killed, so the kill is mid-stream whatever the machine's speed.
+        mesh.ProduceUntil(scaled, prefix, T0 + 6 * 60_000);
+
+        var engines = Enumerable.Range(0, 3).Select(_ => new EngineProcess(scaled, WholeStreamLagMinutes, idleExitSeconds: 20)).ToList();
+        long beforeKill;
+        try
+        {
+            // All three in the group with partitions each, events flowing: then one dies (SIGKILL).
+            static bool Assigned(string l) => l.Contains("partition(s) assigned") && !l.Contains(": 0 partition");
+            foreach (var engine in engines) Assert.True(engine.WaitFor(Assigned, TimeSpan.FromMinutes(2)) is not null, engine.Log);
+            var victim = engines[1];
+            WaitForCount(scaled.OutputTopic, 1, victim, TimeSpan.FromMinutes(2));
+            Assert.False(victim.HasExited, victim.Log);
+            victim.Kill();
+            beforeKill = Count(scaled.OutputTopic);
+            output.WriteLine($"killed engine 1 with {beforeKill} event(s) published");
+
+            mesh.ProduceUntil(scaled, prefix, T0 + 9 * 60_000); // the rest arrives while the group rebalances
+            foreach (var engine in engines.Where(e => e != victim)) Assert.Equal(0, engine.WaitForExit(TimeSpan.FromMinutes(6)));
+            foreach (var (engine, i) in engines.Select((e, i) => (e, i))) output.WriteLine($"--- engine {i}\n{engine.Log}");
+            // The survivors took the victim's partitions over.
+            Assert.All(engines.Where(e => e != victim), e => Assert.True(e.CountLines(l => l.Contains("partitions revoked")) >= 1));
+        }
+        finally { foreach (var engine in engines) engine.Dispose(); }
+
+        var expected = await Uninterrupted(prefix);
+        Assert.InRange(beforeKill, 1, expected.Count - 1);
+        Assert.True(expected.Select(e => e.Cluster).Distinct().Count() >= 3, "most simulated clusters should have events");
+        AssertSameEvents(expected, Published(scaled.OutputTopic));
+    }
+
+    [Fact]
+    public async Task KilledWithSigkillAtRandomPointsAndRestartedTheEnginePublishesTheUninterruptedEventsExactlyOnce()
+    {
+        const string prefix = "kill9";
+        var crashing = Settings(prefix, "crashing");
+        CreateTopics(crashing);
+        var mesh = new Mesh(clusters: 2);
+        mesh.ProduceUntil(crashing, prefix, T0 + 8 * 60_000);
+
+        var expected = await Uninterrupted(prefix);
+        Assert.True(expected.Count >= 4, $"the reference run should publish several events, got {expected.Count}");
+
+        // Kill points (seeded): the first while the engine is still rebuilding its state (before any event),
+        // the others right after a random number of events is out, a random few milliseconds later.
+        var rng = new Random(8);
+        int[] killAfterEvents = [0, .. Enumerable.Range(1, expected.Count - 1).OrderBy(_ => rng.Next()).Take(2).Order()];
+        var recoveries = new List<string>();
+        int midStream = 0;
+        foreach (int target in killAfterEvents)
+        {
+            using var engine = new EngineProcess(crashing, WholeStreamLagMinutes, idleExitSeconds: 3);
+            var assigned = engine.WaitFor(l => l.Contains("partition(s) assigned") && !l.Contains(": 0 partition"), TimeSpan.FromMinutes(2));
+            Assert.True(assigned is not null, engine.Log);
+            if (target == 0) Thread.Sleep(rng.Next(200, 1500));
+            else WaitForCount(crashing.OutputTopic, target, engine, TimeSpan.FromMinutes(3));
+            Thread.Sleep(rng.Next(0, 50));
+            Assert.False(engine.HasExited, "the engine finished before its kill point:\n" + engine.Log);
+            engine.Kill();
+            long published = Count(crashing.OutputTopic);
+            if (published < expected.Count) midStream++;
+            recoveries.Add($"kill after {target} event(s): assigned {assigned.Value.TotalSeconds:F1} s after start, killed with {published} published");
+        }
+        // Events of one incident come out within a second: a kill may land just after the last one; most must not.
+        Assert.True(midStream >= 2, string.Join('\n', recoveries));
+
+        using (var final = new EngineProcess(crashing, WholeStreamLagMinutes, idleExitSeconds: 3))
+        {
+            Assert.Equal(0, final.WaitForExit(TimeSpan.FromMinutes(6)));
+            var caughtUp = final.WaitFor(l => l.Contains("caught up"), TimeSpan.Zero);
+            recoveries.Add($"final run: caught up after {caughtUp?.TotalSeconds:F1} s\n{final.Log}");
+        }
+        foreach (var line in recoveries) output.WriteLine(line);
+        AssertSameEvents(expected, Published(crashing.OutputTopic));
+    }
+}
