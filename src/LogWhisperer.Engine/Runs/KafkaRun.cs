@@ -35,6 +35,11 @@ public static class KafkaRun
     public static async Task<KafkaRunResult> RunAsync(KafkaSettings settings, DecodeOptions decode, PipelineOptions options, GatScorer scorer,
         CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null)
     {
+        // Every window is scored alone. In a batch, graphs share the edge-softmax shift (GroupOps.EdgeSoftmax
+        // clamps relative to the batch maximum), so a window's scores would depend on which other clusters'
+        // windows shared its forward pass — which depends on partition assignment and timing. Alone, a window
+        // scores the same on any engine of the group and after any restart, so replayed events compare equal.
+        options = options with { MaxScoringBatch = 1 };
         using var deadLetters = new KafkaDeadLetterSink(settings);
         using var sink = KafkaRcaSink.Open(settings);
         using var snapshots = settings.SnapshotsTopic is null ? null

@@ -123,6 +123,10 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         var batch = new List<TelemetryRecord>(_settings.BatchRecords);
         var idle = Stopwatch.StartNew();
         var lastRelease = Stopwatch.StartNew();
+        // How long held records have waited with none released. Counted from when something is held, not from
+        // the last batch: after a (re)assignment the first partitions to deliver must wait for the others,
+        // which can take seconds; releasing them early would make the others' records late.
+        var blocked = Stopwatch.StartNew();
         while (!cancellationToken.IsCancellationRequested)
         {
             ConsumeResult<byte[]?, byte[]>? message = _carried;
@@ -164,7 +168,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 decoded.Clear();
             }
             // A partition that is neither caught up nor moving (a slow producer) must not stall the others for long.
-            _aligner.Release(batch, all: lastRelease.Elapsed > TimeSpan.FromSeconds(10));
+            int before = batch.Count;
+            _aligner.Release(batch, all: blocked.Elapsed > TimeSpan.FromSeconds(10));
+            if (batch.Count > before || _aligner.Held == 0) blocked.Restart();
             if (batch.Count >= _settings.BatchRecords || (batch.Count > 0 && (message is null || lastRelease.ElapsedMilliseconds > 200)))
             {
                 yield return batch;
