@@ -74,7 +74,7 @@ public static class KafkaRun
                     Console.Error.WriteLine($"kafka: rebalance {source.Revocations}: partitions revoked; state is rebuilt from the committed offsets");
                     continue;
                 }
-                source.PartitionsRevoking = null; // the final revocation (closing the consumer) has nothing to fence
+                finally { source.PartitionsRevoking = null; } // the final revocation (closing the consumer) has nothing to fence
                 snapshots?.Flush(TimeSpan.FromSeconds(30));
                 source.AllFlushed(); // the drain at the end of the stream completed the last windows
                 source.CommitReady();
