@@ -115,13 +115,13 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
 
         public long Produced { get; private set; }
 
-        public Mesh(int clusters)
+        public Mesh(int clusters, int faultMinute = 4)
         {
             string[] services = ["cartservice", "paymentservice", "currencyservice", "productcatalogservice", "shippingservice", "recommendationservice"];
             FaultKind[] kinds = [FaultKind.Errors, FaultKind.Latency, FaultKind.Errors, FaultKind.Latency, FaultKind.Errors, FaultKind.Latency];
             for (int c = 0; c < clusters; c++)
             {
-                var fault = new Fault(services[c % services.Length], kinds[c % kinds.Length], T0 + (4 * 60 + 30 * c) * 1000L, T0 + (6 * 60 + 30 * c) * 1000L, 0.7);
+                var fault = new Fault(services[c % services.Length], kinds[c % kinds.Length], T0 + (faultMinute * 60 + 30 * c) * 1000L, T0 + ((faultMinute + 2) * 60 + 30 * c) * 1000L, 0.7);
                 Faults.Add(fault);
                 _sims.Add(new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions { Cluster = $"mesh{c}", Seed = 100 + c, LoadFactor = 0.4 }, [fault]));
             }
@@ -284,5 +284,49 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
         var expected = await Uninterrupted(prefix, mesh);
         Assert.True(expected.Count >= 4, $"the reference run should publish several events, got {expected.Count}");
         AssertSameEvents(expected, Published(crashing.OutputTopic));
+    }
+
+    [Fact]
+    public async Task ARestartReplaysOnlyTheCommitLagAndRebuildsTheBaselinesExactly()
+    {
+        // Short baselines so that a lag shorter than the stream covers them: 8 windows of history + 1 partial.
+        var options = new PipelineOptions { Features = new Features.FeaturizerOptions { BaselineWindows = 8, WarmupWindows = 2 } };
+        const string prefix = "lag";
+        var crashing = Settings(prefix, "crashing") with { CommitLag = TimeSpan.FromMinutes(5) };
+        CreateTopics(crashing);
+        var mesh = new Mesh(clusters: 2, faultMinute: 10);
+        mesh.ProduceUntil(crashing, prefix, T0 + 14 * 60_000);
+        var reference = Settings(prefix, "reference");
+        await KafkaRun.RunAsync(reference, new DecodeOptions(), options, Shipped.Value);
+        var expected = Published(reference.OutputTopic);
+        Assert.True(expected.Count >= 2, $"the reference run should publish several events, got {expected.Count}");
+
+        // Aborted (nothing drains) right after its first event: by then offsets up to ~5 min before it are committed.
+        using var abort = new CancellationTokenSource();
+        KafkaRunResult? crashed = null;
+        try
+        {
+            crashed = await KafkaRun.RunAsync(crashing, new DecodeOptions(), options, Shipped.Value, abort: abort.Token,
+                alsoTo: sink => new AbortAfterFirst(sink, abort));
+        }
+        catch (OperationCanceledException) { }
+        Assert.Null(crashed);
+        Assert.InRange(Count(crashing.OutputTopic), 1, expected.Count - 1);
+
+        var restarted = await KafkaRun.RunAsync(crashing, new DecodeOptions(), options, Shipped.Value);
+        output.WriteLine($"restart re-read {restarted.Ingest.Records:N0} of {mesh.Produced:N0} records");
+        Assert.InRange(restarted.Ingest.Records, 1, mesh.Produced * 3 / 4); // replayed the lag, not the stream
+        Assert.Equal(0, restarted.Pipeline.Counters.LateDropped);
+        AssertSameEvents(expected, Published(crashing.OutputTopic));
+    }
+
+    /// <summary>Aborts the run as soon as its first event is durably published.</summary>
+    private sealed class AbortAfterFirst(IRcaSink inner, CancellationTokenSource abort) : IRcaSink
+    {
+        public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
+        {
+            await inner.WriteAsync(rca, cancellationToken);
+            abort.Cancel();
+        }
     }
 }
