@@ -62,6 +62,9 @@ public static class KafkaRun
                 using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
                 var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
                 source.PartitionsRevoking = () => { fenced.Close(); generation.Cancel(); };
+                // Stopped (Ctrl-C) on a live stream: open windows are incomplete. They are not flushed out as
+                // events; the next engine to own the partitions replays them from the committed offsets.
+                using var stopping = stop.Register(fenced.Close);
                 var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters,
                     onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s))
                 {
@@ -76,7 +79,7 @@ public static class KafkaRun
                 }
                 finally { source.PartitionsRevoking = null; } // the final revocation (closing the consumer) has nothing to fence
                 snapshots?.Flush(TimeSpan.FromSeconds(30));
-                source.AllFlushed(); // the drain at the end of the stream completed the last windows
+                if (!fenced.Closed) source.AllFlushed(); // the drain at the end of the stream completed the last windows
                 source.CommitReady();
                 return new KafkaRunResult(pipeline, source.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written, source.Revocations);
             }
