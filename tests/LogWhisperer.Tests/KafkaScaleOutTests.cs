@@ -204,7 +204,8 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
         // written after one of them is killed, so the kill is mid-stream whatever the machine's speed.
         mesh.ProduceUntil(scaled, prefix, T0 + 6 * 60_000);
 
-        var engines = Enumerable.Range(0, 3).Select(_ => new EngineProcess(scaled, WholeStreamLagMinutes, idleExitSeconds: 20)).ToList();
+        // Idle exit well past the kill plus the session timeout: the survivors must still be there to take over.
+        var engines = Enumerable.Range(0, 3).Select(_ => new EngineProcess(scaled, WholeStreamLagMinutes, idleExitSeconds: 45)).ToList();
         long beforeKill;
         try
         {
