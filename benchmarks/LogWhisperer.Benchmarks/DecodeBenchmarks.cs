@@ -263,7 +263,8 @@ internal static class KafkaIngest
         var topology = Topology.Load(Path.Combine(AppContext.BaseDirectory, "topologies", "online-boutique.json"));
         var sim = new ChaosSimulator(topology, new SimulationOptions { Cluster = "ob" });
         long produced = 0;
-        using (var producer = new KafkaTelemetryProducer(settings))
+        // One mesh for one engine: spread over all partitions (keyed by cluster, it would sit on one partition).
+        using (var producer = new KafkaTelemetryProducer(settings, keying: KafkaTelemetryProducer.Keying.Service))
         {
             settings = settings with { InputTopics = producer.InputTopics };
             if (partitions > 0) foreach (var topic in producer.InputTopics.Keys) cluster.CreateTopic(topic, partitions);

@@ -76,7 +76,9 @@ public class KafkaTests(MockClusterFixture fixture) : IClassFixture<MockClusterF
     {
         var topics = settings.InputTopics.ToDictionary(t => t.Value, t => t.Key);
         var sim = new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions { Cluster = "ob", Seed = seed }, [fault]);
-        using var producer = new KafkaTelemetryProducer(settings, new(topics[TelemetryFormat.LokiProto], topics[TelemetryFormat.RemoteWrite], topics[TelemetryFormat.OtlpTracesProto]));
+        // One mesh for one engine, spread over all partitions: the mock brokers keep a bounded log per partition.
+        using var producer = new KafkaTelemetryProducer(settings, new(topics[TelemetryFormat.LokiProto], topics[TelemetryFormat.RemoteWrite], topics[TelemetryFormat.OtlpTracesProto]),
+            KafkaTelemetryProducer.Keying.Service);
         long records = 0;
         while (sim.NowMs < endMs) { var batch = sim.NextSecond(); records += batch.Count; producer.Produce(batch); }
         producer.Flush();

@@ -58,9 +58,14 @@ internal static class KafkaCommands
         var logs = new Option<string>("--logs-topic") { DefaultValueFactory = _ => "loki_push", Description = "Topic for logs (Loki protobuf push)" };
         var metrics = new Option<string>("--metrics-topic") { DefaultValueFactory = _ => "prometheus_remote_write", Description = "Topic for metrics (remote-write)" };
         var spans = new Option<string>("--spans-topic") { DefaultValueFactory = _ => "otlp_spans", Description = "Topic for spans (OTLP protobuf)" };
+        var keyBy = new Option<KafkaTelemetryProducer.Keying>("--key-by")
+        {
+            Description = "Message key: cluster (engines of a group share clusters) or service (cluster/service: one mesh over all partitions, for a single engine)",
+            DefaultValueFactory = _ => KafkaTelemetryProducer.Keying.Cluster,
+        };
         var command = new Command("kafka-produce", "Simulate a mesh with a fault and write its telemetry into Kafka in the real formats (Loki push, remote-write, OTLP)")
         {
-            bootstrap, config, topology, seed, kind, service, warmup, duration, speed, logs, metrics, spans,
+            bootstrap, config, topology, seed, kind, service, warmup, duration, speed, logs, metrics, spans, keyBy,
         };
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
@@ -73,7 +78,7 @@ internal static class KafkaCommands
             var fault = new Fault(faultService, faultKind, onset, onset + parse.GetValue(duration) * 60_000L, 0.7);
             var settings = new KafkaSettings { BootstrapServers = parse.GetValue(bootstrap)!, ClientConfig = KafkaSettings.ParseProperties(parse.GetValue(config) ?? []) };
             Console.Error.WriteLine($"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} min for {parse.GetValue(duration)} min (seed {sim.Seed})");
-            using var producer = new KafkaTelemetryProducer(settings, new(parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!));
+            using var producer = new KafkaTelemetryProducer(settings, new(parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!), parse.GetValue(keyBy));
             var (stop, _) = CliSupport.CtrlC(Console.Error);
             long records = 0;
             var source = new Sources.SimulatorSource(new ChaosSimulator(topo, sim, [fault]), fault.EndMs + 60_000, parse.GetValue(speed));
@@ -114,7 +119,7 @@ internal static class KafkaCommands
             var result = await KafkaRun.RunAsync(settings, config.Engine.ToDecodeOptions(), pipelineOptions, scorer, stop.Token, abort.Token,
                 sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), web is null ? null : feed.OnScored, loggers);
             err.WriteLine(result.Ingest.ToString());
-            err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart, {result.Pipeline.Counters.QuietWindows} quiet window(s)");
+            err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart or rebalance, {result.Pipeline.Counters.QuietWindows} quiet window(s), {result.Rebalances} rebalance(s)");
             err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");
             foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in result.Pipeline.Stages) err.WriteLine($"  {stage}");

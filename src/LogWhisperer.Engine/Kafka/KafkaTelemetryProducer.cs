@@ -13,6 +13,17 @@ public sealed class KafkaTelemetryProducer : IDisposable
 {
     public sealed record Topics(string Logs = "loki_push", string Metrics = "prometheus_remote_write", string Spans = "otlp_spans");
 
+    /// <summary>How messages are keyed, and so partitioned.</summary>
+    public enum Keying
+    {
+        /// <summary>By cluster: a cluster's telemetry stays whole on one partition number of every topic, so
+        /// engines of one consumer group can share clusters (scale-out by cluster).</summary>
+        Cluster,
+        /// <summary>By cluster/service: one mesh spreads over every partition. Only for a single engine
+        /// reading the whole topic set; engines of a group would each see part of every mesh.</summary>
+        Service,
+    }
+
     private readonly IProducer<string, byte[]> _producer;
     private readonly Topics _topics;
     public const int MaxRecordsPerMessage = 1000;
@@ -22,9 +33,12 @@ public sealed class KafkaTelemetryProducer : IDisposable
     public long Messages => Interlocked.Read(ref _messages);
     public long Failed => Interlocked.Read(ref _failed);
 
-    public KafkaTelemetryProducer(KafkaSettings settings, Topics? topics = null)
+    private readonly Keying _keying;
+
+    public KafkaTelemetryProducer(KafkaSettings settings, Topics? topics = null, Keying keying = Keying.Cluster)
     {
         _topics = topics ?? new Topics();
+        _keying = keying;
         _producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig
         {
             EnableIdempotence = true, Acks = Acks.All, LingerMs = 5, CompressionType = CompressionType.Lz4,
@@ -38,14 +52,17 @@ public sealed class KafkaTelemetryProducer : IDisposable
     };
 
     /// <summary>
-    /// One message per modality and service for the batch (a simulated second), keyed cluster/service: a
-    /// service's telemetry stays in order on one partition, and a mesh spreads over all of them.
+    /// One message per modality and service for the batch (a simulated second), keyed by cluster (by default,
+    /// see <see cref="Keying"/>): everything
+    /// one service graph needs lands on the same partition number of every topic (same key, same partitioner,
+    /// same partition count), and the range assignor gives those co-partitions to one engine of the group —
+    /// engines scale out by cluster. A cluster's telemetry stays in event-time order on its partitions.
     /// </summary>
     public void Produce(IReadOnlyList<TelemetryRecord> batch)
     {
         foreach (var service in batch.GroupBy(r => (r.Cluster, r.Service)))
         {
-            var key = service.Key.Cluster + "/" + service.Key.Service;
+            var key = _keying == Keying.Cluster ? service.Key.Cluster : service.Key.Cluster + "/" + service.Key.Service;
             var logs = service.OfType<LogRecord>().ToList();
             var metrics = service.OfType<MetricSample>().ToList();
             var spans = service.OfType<SpanRecord>().ToList();

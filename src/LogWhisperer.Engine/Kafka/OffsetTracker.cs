@@ -72,12 +72,6 @@ internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
         }
     }
 
-    /// <summary>Partitions taken away by a rebalance: their pending messages will be re-read by the new owner.</summary>
-    public void Revoked(IEnumerable<TopicPartition> partitions)
-    {
-        lock (_lock) foreach (var tp in partitions) { _pending.Remove(tp); _ready.Remove(tp); }
-    }
-
     private void Advance(TopicPartition tp, Queue<Entry> queue)
     {
         while (queue.TryPeek(out var e) && Handled(e)) { queue.Dequeue(); _ready[tp] = e.NextOffset; }

@@ -15,12 +15,21 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LogWhisperer.Runs;
 
 /// <summary>What a Kafka run did, for the command's summary and for tests.</summary>
-public sealed record KafkaRunResult(RcaPipeline Pipeline, KafkaIngestCounters Ingest, long EventsPublished, long EventsAlreadyPublished, long DeadLetters);
+/// <param name="Pipeline">The last pipeline (each rebalance starts a new one).</param>
+/// <param name="Rebalances">Rebalances that took this engine's partitions (each one rebuilt its state from Kafka).</param>
+public sealed record KafkaRunResult(RcaPipeline Pipeline, KafkaIngestCounters Ingest, long EventsPublished, long EventsAlreadyPublished, long DeadLetters, int Rebalances);
 
 /// <summary>
 /// The engine over Kafka: input topics → pipeline → RCA events on the output topic, undecodable input and
 /// rejected records on the dead-letter topic, optionally every graph snapshot as Arrow IPC on the snapshots
 /// topic. Input offsets are committed as windows complete (see <see cref="KafkaTelemetrySource"/>).
+/// Delivery: every RCA event is published exactly once per (cluster, window) across crashes, restarts and
+/// rebalances, as long as one engine at a time owns a cluster's partitions (true for crashed and cleanly
+/// leaving engines; a stalled engine that the group expelled but that still runs is not fenced by Kafka here).
+/// Window state is never checkpointed: it is rebuilt by replaying the input from the committed offsets,
+/// which trail the published windows by <see cref="KafkaSettings.CommitLag"/> of event time — with the lag
+/// at least the baseline history (FeaturizerOptions.BaselineWindows windows) the rebuilt baselines are the
+/// uninterrupted run's, so the events are too. Replayed windows already published are skipped by the sink.
 /// </summary>
 public static class KafkaRun
 {
@@ -31,12 +40,25 @@ public static class KafkaRun
         CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null, Action<ScoredSnapshot>? onScored = null,
         ILoggerFactory? loggers = null)
     {
+        // Every window is scored alone. In a batch, graphs share the edge-softmax shift (GroupOps.EdgeSoftmax
+        // clamps relative to the batch maximum), so a window's scores would depend on which other clusters'
+        // windows shared its forward pass — which depends on partition assignment and timing. Alone, a window
+        // scores the same on any engine of the group and after any restart, so replayed events compare equal.
+        options = options with { MaxScoringBatch = 1 };
         loggers ??= NullLoggerFactory.Instance;
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var sink = KafkaRcaSink.Open(settings);
         using var snapshots = settings.SnapshotsTopic is null ? null
             : new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 20 })).Build();
-        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>());
+        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>())
+        {
+            // Another engine may have published for the clusters this one now owns.
+            PartitionsAssigned = partitions =>
+            {
+                sink.RefreshPublished();
+                Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned");
+            },
+        };
         if (options.Metrics is { } metrics)
         {
             metrics.ConsumerLag = () => source.Lag.Latest;
@@ -44,16 +66,34 @@ public static class KafkaRun
         }
         try
         {
-            var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, alsoTo?.Invoke(sink) ?? sink, deadLetters,
-                onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s), onScored: onScored)
+            // One pipeline per partition assignment: a rebalance fences the running one (it publishes nothing
+            // more, its done windows are committed) and aborts it; the next replays from the committed offsets.
+            while (true)
             {
-                OnWindowDone = source.WindowDone,
-            };
-            await pipeline.RunAsync(source, stop, abort);
-            snapshots?.Flush(TimeSpan.FromSeconds(30));
-            source.AllFlushed(); // the drain at the end of the stream completed the last windows
-            source.CommitReady();
-            return new KafkaRunResult(pipeline, source.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written);
+                using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
+                var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
+                source.PartitionsRevoking = () => { fenced.Close(); generation.Cancel(); };
+                // Stopped (Ctrl-C) on a live stream: open windows are incomplete. They are not flushed out as
+                // events; the next engine to own the partitions replays them from the committed offsets.
+                using var stopping = stop.Register(fenced.Close);
+                var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters,
+                    onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s), onScored: onScored)
+                {
+                    // A fenced pipeline's windows were not published: they must not commit their input.
+                    OnWindowDone = (cluster, end) => { if (!fenced.Closed) source.WindowDone(cluster, end); },
+                };
+                try { await pipeline.RunAsync(source, stop, generation.Token); }
+                catch (OperationCanceledException) when (fenced.Closed && !abort.IsCancellationRequested)
+                {
+                    Console.Error.WriteLine($"kafka: rebalance {source.Revocations}: partitions revoked; state is rebuilt from the committed offsets");
+                    continue;
+                }
+                finally { source.PartitionsRevoking = null; } // the final revocation (closing the consumer) has nothing to fence
+                snapshots?.Flush(TimeSpan.FromSeconds(30));
+                if (!fenced.Closed) source.AllFlushed(); // the drain at the end of the stream completed the last windows
+                source.CommitReady();
+                return new KafkaRunResult(pipeline, source.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written, source.Revocations);
+            }
         }
         finally { source.Dispose(); }
     }

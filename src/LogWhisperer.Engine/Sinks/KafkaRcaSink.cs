@@ -12,8 +12,11 @@ namespace LogWhisperer.Sinks;
 /// event, with content-type and schema-version headers. The producer is idempotent (broker-side dedupe of
 /// retries), and each write waits for the broker's acknowledgement, so the pipeline only reports a window
 /// done — and its input offsets are only committed — once its event is durably published.
-/// On start the sink reads the tail of the output topic and skips events for windows already published:
-/// input re-read after a crash does not publish an event twice.
+/// On start, and again after every rebalance (<see cref="RefreshPublished"/>), the sink reads the tail of the
+/// output topic and skips events for windows already published: input re-read after a crash, or after a
+/// cluster moved from another engine of the group, does not publish an event twice. That holds because one
+/// cluster's events are published in window order by one engine at a time (the previous owner is fenced
+/// before the group reassigns, see FencedRcaSink; a killed one publishes nothing more).
 /// </summary>
 public sealed class KafkaRcaSink : IRcaSink, IDisposable
 {
@@ -22,7 +25,8 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
 
     private readonly IProducer<string, byte[]> _producer;
     private readonly string _topic;
-    private readonly Dictionary<string, long> _published;
+    private readonly KafkaSettings _settings;
+    private readonly Dictionary<string, long> _published; // newest window end published, per cluster (lock it)
     private long _written, _skipped;
 
     public long Written => Interlocked.Read(ref _written);
@@ -31,6 +35,7 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
 
     private KafkaRcaSink(KafkaSettings settings, Dictionary<string, long> published)
     {
+        _settings = settings;
         _topic = settings.OutputTopic;
         _published = published;
         _producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 0 })).Build();
@@ -41,7 +46,8 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
     public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
     {
         long end = rca.WindowEnd.ToUnixTimeMilliseconds();
-        if (_published.TryGetValue(rca.Cluster, out var last) && end <= last) { Interlocked.Increment(ref _skipped); return; }
+        lock (_published)
+            if (_published.TryGetValue(rca.Cluster, out var last) && end <= last) { Interlocked.Increment(ref _skipped); return; }
         var message = new Message<string, byte[]>
         {
             Key = rca.Cluster,
@@ -54,8 +60,20 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
             },
         };
         await _producer.ProduceAsync(_topic, message, cancellationToken);
-        _published[rca.Cluster] = end;
+        lock (_published) _published[rca.Cluster] = end;
         Interlocked.Increment(ref _written);
+    }
+
+    /// <summary>
+    /// Re-reads the output topic's tail: clusters assigned to this engine by a rebalance may have been
+    /// published by another engine since this one started.
+    /// </summary>
+    public void RefreshPublished()
+    {
+        var published = ReadPublished(_settings);
+        lock (_published)
+            foreach (var (cluster, end) in published)
+                if (!_published.TryGetValue(cluster, out var last) || end > last) _published[cluster] = end;
     }
 
     /// <summary>The CloudEvents 1.0 JSON envelope (structured content mode) around the v1 event.</summary>

@@ -29,6 +29,12 @@ public sealed class KafkaIngestCounters
 /// raw, to the dead-letter topic and is counted, and the stream goes on. Partitions are merged by event time.
 /// Offsets are committed only after the windows holding a message's records have been handled (call
 /// <see cref="WindowDone"/> from the pipeline's OnWindowDone) — never automatically.
+/// Scale-out: the engines of one group share the partitions with the range assignor, which gives the same
+/// partition number of every input topic to one engine, so a cluster keyed onto it is whole in one place.
+/// Rebalances are eager (every member gives up all its partitions), and each one ends the current read:
+/// <see cref="ReadAsync"/> throws <see cref="PartitionsRevokedException"/> after committing what is done,
+/// and the caller starts a fresh pipeline whose next read resumes the new assignment from the committed
+/// offsets (see KafkaRun) — window state is always rebuilt by replaying from Kafka, never carried across.
 /// </summary>
 public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
 {
@@ -36,8 +42,12 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     private readonly Dictionary<string, ITelemetryDecoder> _decoders;
     private readonly KafkaDeadLetterSink _deadLetters;
     private readonly IConsumer<byte[]?, byte[]> _consumer;
-    private readonly OffsetTracker _offsets;
-    private readonly EventTimeAligner _aligner;
+    private readonly Windowing.WindowOptions _windows;
+    // Per assignment: replaced when a rebalance revokes the partitions, as the pipeline that fed them is.
+    private volatile OffsetTracker _offsets;
+    private volatile EventTimeAligner _aligner;
+    private volatile bool _revoked;
+    private ConsumeResult<byte[]?, byte[]>? _carried; // consumed after a revocation: the next read's first message
     private readonly Lock _consumerLock = new();
     private readonly HashSet<string> _reported = [];
     // Decoding runs beside Consume (it is most of the loop's time, and the consumer thread would otherwise use one
@@ -51,6 +61,19 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     /// <summary>Per-partition lag, refreshed every second from librdkafka's statistics (for /metrics).</summary>
     public ConsumerLagStatistics Lag { get; } = new();
 
+    /// <summary>
+    /// Called first when a rebalance takes the partitions away, on the consumer's thread, before the offsets
+    /// are committed and before the group moves on: the pipeline must publish nothing more and report no
+    /// more windows done once it returns (the next owner reads the output topic to skip what was published).
+    /// </summary>
+    public Action? PartitionsRevoking { get; set; }
+
+    /// <summary>Called when partitions are assigned, before any of their messages is read.</summary>
+    public Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned { get; set; }
+
+    /// <summary>Rebalances that took partitions from this engine.</summary>
+    public int Revocations { get; private set; }
+
     private readonly ILogger _log;
 
     public KafkaTelemetrySource(KafkaSettings settings, DecodeOptions decode, KafkaDeadLetterSink deadLetters, Windowing.WindowOptions windows, ILogger? log = null)
@@ -60,8 +83,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         _settings = settings;
         _deadLetters = deadLetters;
         _decoders = settings.InputTopics.ToDictionary(t => t.Key, t => TelemetryDecoders.For(t.Value, decode));
-        _offsets = new OffsetTracker(windows.SizeMs, windows.HopMs, (long)settings.CommitLag.TotalMilliseconds);
-        _aligner = new EventTimeAligner(maxHeld: Math.Max(settings.BatchRecords * 64, 1 << 20));
+        _windows = windows;
+        _offsets = NewOffsetTracker();
+        _aligner = NewAligner();
         var config = settings.Apply(new ConsumerConfig
         {
             GroupId = settings.GroupId,
@@ -76,46 +100,81 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             StatisticsIntervalMs = 1000,
             // Only what decoding and dead-lettering use: no header or timestamp objects built per message.
             ConsumeResultFields = "topic",
+            // Co-partitioning: partition p of every input topic goes to the same member (range assigns each
+            // topic's partitions by member order), so a cluster's logs, metrics and spans meet in one engine.
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
         });
         var builder = new ConsumerBuilder<byte[]?, byte[]>(config);
         if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
         _consumer = builder
-            .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); })
+            .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); PartitionsAssigned?.Invoke(tps); })
             .SetStatisticsHandler((_, json) => Lag.Update(json))
-            .SetPartitionsRevokedHandler((c, tps) =>
+            .SetPartitionsRevokedHandler((c, _) =>
             {
-                FinishInFlight(wait: true); // records of the revoked partitions are tracked before they go
-                CommitReady(c); // hand over what is safe before another member takes the partitions
-                var partitions = tps.Select(t => t.TopicPartition).ToList();
-                _aligner.Revoked(partitions);
-                _offsets.Revoked(partitions);
+                // Order matters: silence the pipeline, then commit only what it published, then let go.
+                PartitionsRevoking?.Invoke();
+                // Messages still being decoded belong to the pipeline torn down: never tracked, so never
+                // committed; the next owner re-reads them from the committed offsets.
+                _inFlight.Clear();
+                CommitReady(c);
+                _offsets = NewOffsetTracker();
+                _aligner = NewAligner();
+                _revoked = true;
+                Revocations++;
             })
             .Build();
     }
 
+    private OffsetTracker NewOffsetTracker() => new(_windows.SizeMs, _windows.HopMs, (long)_settings.CommitLag.TotalMilliseconds);
+    private EventTimeAligner NewAligner() => new(maxHeld: Math.Max(_settings.BatchRecords * 64, 1 << 20));
+
     /// <summary>The pipeline handled this window; offsets whose records it covered may be committed.</summary>
     public void WindowDone(string cluster, long windowEndMs) => _offsets.WindowDone(cluster, windowEndMs);
 
+    /// <summary>
+    /// Reads until stopped, or until a rebalance revokes the partitions (then throws
+    /// <see cref="PartitionsRevokedException"/>; call again, with a fresh pipeline, to read the new assignment).
+    /// </summary>
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        _consumer.Subscribe(_settings.InputTopics.Keys);
+        if (_consumer.Subscription.Count == 0) _consumer.Subscribe(_settings.InputTopics.Keys);
+        _revoked = false;
+        var started = Stopwatch.StartNew();
+        bool reportedCaughtUp = false;
         var batch = new List<TelemetryRecord>(_settings.BatchRecords);
         var idle = Stopwatch.StartNew();
         var lastRelease = Stopwatch.StartNew();
+        // How long held records have waited with none released. Counted from when something is held, not from
+        // the last batch: after a (re)assignment the first partitions to deliver must wait for the others,
+        // which can take seconds; releasing them early would make the others' records late.
+        var blocked = Stopwatch.StartNew();
         while (!cancellationToken.IsCancellationRequested)
         {
-            ConsumeResult<byte[]?, byte[]>? message;
-            try { lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(50)); }
+            ConsumeResult<byte[]?, byte[]>? message = _carried;
+            _carried = null;
+            try { if (message is null) lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(50)); }
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {
                 // e.g. a subscribed topic that does not exist yet: say so once, keep reading the others.
                 if (_reported.Add(e.Error.Reason)) _log.LogWarning("kafka: {Reason}", e.Error.Reason);
                 message = null;
             }
+            if (_revoked)
+            {
+                // What this read held belongs to the pipeline being torn down; a message that came with the
+                // new assignment (positioned at the committed offsets) starts the next read.
+                _carried = message;
+                throw new PartitionsRevokedException();
+            }
             if (message is null || message.IsPartitionEOF)
             {
                 FinishInFlight(wait: true); // a partition is caught up only once its last records are aligned
-                if (message is not null) _aligner.CaughtUp(message.TopicPartition);
+                if (message is not null)
+                {
+                    _aligner.CaughtUp(message.TopicPartition);
+                    // Recovery time after a restart or rebalance is measured up to this line (see README).
+                    if (!reportedCaughtUp && _aligner.AllCaughtUp) { reportedCaughtUp = true; Console.Error.WriteLine($"kafka: caught up on all assigned partitions after {started.Elapsed.TotalSeconds:F1} s"); }
+                }
                 CommitReady(_consumer);
                 // Idle means caught up everywhere; joining the group and being assigned partitions takes seconds.
                 if (_settings.StopWhenIdle is { } limit && message is null && idle.Elapsed > limit
@@ -129,7 +188,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 FinishInFlight(wait: false);
             }
             // A partition that is neither caught up nor moving (a slow producer) must not stall the others for long.
-            _aligner.Release(batch, all: lastRelease.Elapsed > TimeSpan.FromSeconds(10));
+            int before = batch.Count;
+            _aligner.Release(batch, all: blocked.Elapsed > TimeSpan.FromSeconds(10));
+            if (batch.Count > before || _aligner.Held == 0) blocked.Restart();
             if (batch.Count >= _settings.BatchRecords || (batch.Count > 0 && (message is null || lastRelease.ElapsedMilliseconds > 200)))
             {
                 yield return batch;
@@ -219,3 +280,6 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         finally { _consumer.Dispose(); }
     }
 }
+
+/// <summary>A rebalance took this engine's partitions: the read ends; state is rebuilt from the committed offsets.</summary>
+public sealed class PartitionsRevokedException() : OperationCanceledException("kafka: partitions revoked by a rebalance");
