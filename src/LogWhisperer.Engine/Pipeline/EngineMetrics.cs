@@ -105,6 +105,10 @@ public sealed class EngineMetrics
             Interlocked.Increment(ref owner._events);
             owner.WindowLatency.Observe((DateTimeOffset.UtcNow - rca.WindowEnd).TotalSeconds);
         }
+
+        // A wrapper must pass quiet windows on: alert sinks behind it resolve incidents on them.
+        public ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken) =>
+            next.QuietAsync(cluster, windowEnd, cancellationToken);
     }
 
     private sealed class CountingDeadLetters(EngineMetrics owner, IDeadLetterSink next) : IDeadLetterSink

@@ -148,6 +148,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         // the last batch: after a (re)assignment the first partitions to deliver must wait for the others,
         // which can take seconds; releasing them early would make the others' records late.
         var blocked = Stopwatch.StartNew();
+        var sinceCommit = Stopwatch.StartNew();
         while (!cancellationToken.IsCancellationRequested)
         {
             ConsumeResult<byte[]?, byte[]>? message = _carried;
@@ -187,6 +188,9 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 if (_inFlight.Count >= MaxInFlight) FinishHead();
                 FinishInFlight(wait: false);
             }
+            // Through a long backlog the loop never idles: commit what is done every second anyway, so a crash
+            // mid-backlog replays seconds of input, not the whole backlog.
+            if (sinceCommit.ElapsedMilliseconds > 1000) { CommitReady(_consumer); sinceCommit.Restart(); }
             // A partition that is neither caught up nor moving (a slow producer) must not stall the others for long.
             int before = batch.Count;
             _aligner.Release(batch, all: blocked.Elapsed > TimeSpan.FromSeconds(10));
