@@ -103,6 +103,22 @@ public class DashboardTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task ItListensOnLoopbackByDefaultAndRateLimitsClients()
+    {
+        Assert.All(fixture.Server.Urls, u => Assert.StartsWith("http://127.0.0.1:", u));
+        var limited = new DashboardOptions { Http = new() { Listen = "127.0.0.1:0", RateLimitPerSecond = 1, RateLimitBurst = 2 } };
+        await using var server = new DashboardServer(limited, new DashboardFeed(), new Pipeline.EngineMetrics());
+        await server.StartAsync();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var url = server.Urls.First().TrimEnd('/') + "/api/events";
+        var statuses = new List<int>();
+        for (int i = 0; i < 4; i++) statuses.Add((int)(await http.GetAsync(url)).StatusCode);
+        Assert.Equal(200, statuses[0]);
+        Assert.Contains(429, statuses); // burst of 2, then refused with Retry-After
+        Assert.True(server.Refused.RateLimited >= 1);
+    }
+
+    [Fact]
     public async Task EventsAndGraphAreServedAsJsonAndStreamedLive()
     {
         Assert.NotEmpty(fixture.Events.Events);

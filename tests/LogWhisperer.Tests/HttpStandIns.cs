@@ -78,7 +78,7 @@ public sealed class AlertmanagerProcess : IDisposable
             receivers:
               - name: blackhole
             """);
-        int port = FreePort();
+        int port = TestData.FreePort();
         Url = new Uri($"http://127.0.0.1:{port}/");
         var psi = new ProcessStartInfo(Binary)
         {
@@ -115,14 +115,6 @@ public sealed class AlertmanagerProcess : IDisposable
         return JsonNode.Parse(await http.GetStringAsync(new Uri(Url, "api/v2/alerts?" + query)))!.AsArray();
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     public void Dispose()
     {

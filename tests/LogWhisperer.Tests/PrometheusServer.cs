@@ -20,7 +20,7 @@ internal sealed class PrometheusServer : IDisposable
 
     private PrometheusServer(string config, string extraArgs)
     {
-        int port = FreePort();
+        int port = TestData.FreePort();
         Directory = TestData.TempDir();
         File.WriteAllText(Path.Combine(Directory, "prometheus.yml"), config.Replace("PROMETHEUS_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         BaseUrl = new Uri($"http://127.0.0.1:{port}/");
@@ -77,14 +77,6 @@ internal sealed class PrometheusServer : IDisposable
         }
     }
 
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     public void Dispose()
     {

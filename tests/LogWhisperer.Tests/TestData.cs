@@ -18,6 +18,16 @@ internal static class TestData
         throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>A TCP port free right now on loopback, for a binary that must be told its port.</summary>
+    public static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
     public static string TempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "lw-tests-" + Guid.NewGuid().ToString("n"));

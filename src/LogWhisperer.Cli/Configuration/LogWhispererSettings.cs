@@ -183,6 +183,12 @@ internal sealed class DashboardSection
     [Description("Require Authorization: Bearer <token> on /api/* and /metrics (a browser passes it as ?token=).")]
     [Secret]
     public string? BearerToken { get; set; }
+
+    [Description("TLS certificate, PEM (with TlsKeyPath); or configure Kestrel:Endpoints:Https the standard Kestrel way.")]
+    public string? TlsCertificatePath { get; set; }
+
+    [Description("TLS private key, PEM.")]
+    public string? TlsKeyPath { get; set; }
 }
 
 internal sealed class LoggingSection

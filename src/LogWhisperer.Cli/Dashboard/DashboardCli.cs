@@ -17,10 +17,12 @@ internal static class DashboardCli
     };
 
     /// <returns>Null when no address was given.</returns>
-    public static async Task<DashboardServer?> StartAsync(string? address, string? token, DashboardFeed feed, EngineMetrics metrics, TextWriter log)
+    public static async Task<DashboardServer?> StartAsync(string? address, string? token, DashboardFeed feed, EngineMetrics metrics, TextWriter log,
+        string? tlsCertificate = null, string? tlsKey = null)
     {
         if (address is null) return null;
-        var server = new DashboardServer(new DashboardOptions { Url = DashboardOptions.UrlFrom(address), BearerToken = token }, feed, metrics);
+        var http = new Gateway.HttpSecurityOptions { Listen = DashboardOptions.ListenFrom(address), TlsCertificatePath = tlsCertificate, TlsKeyPath = tlsKey };
+        var server = new DashboardServer(new DashboardOptions { Http = http, BearerToken = token }, feed, metrics);
         await server.StartAsync();
         var url = server.Urls.First().TrimEnd('/');
         log.WriteLine($"dashboard: {url}/{(token is null ? "" : "?token=…")}  (JSON: {url}/api/events, {url}/api/graph; metrics: {url}/metrics)");

@@ -12,18 +12,18 @@ namespace LogWhisperer.Cli.Dashboard;
 
 public sealed record DashboardOptions
 {
-    /// <summary>Loopback unless asked otherwise: the dashboard shows service names and log templates.</summary>
-    public string Url { get; init; } = "http://127.0.0.1:0";
+    /// <summary>
+    /// Where and how it listens (the gateway's rules: loopback unless asked otherwise — the dashboard shows
+    /// service names and log templates —, TLS, per-client rate limit). Its bearer token is <see cref="BearerToken"/>.
+    /// </summary>
+    public HttpSecurityOptions Http { get; init; } = new() { Listen = "127.0.0.1:0" };
     /// <summary>When set, /api and /metrics need "Authorization: Bearer &lt;token&gt;" or ?token= (the page passes its own on).</summary>
     public string? BearerToken { get; init; }
     /// <summary>How many of the latest RCA events /api/events returns.</summary>
     public int Events { get; init; } = 50;
 
-    /// <summary>"PORT", "HOST:PORT" or a full URL, as given to --http / --dashboard.</summary>
-    public static string UrlFrom(string address) =>
-        address.Contains("://", StringComparison.Ordinal) ? address
-        : int.TryParse(address, out _) ? $"http://127.0.0.1:{address}"
-        : $"http://{address}";
+    /// <summary>"PORT" (on loopback), "HOST:PORT" or a full URL, as given to --http / --dashboard.</summary>
+    public static string ListenFrom(string address) => int.TryParse(address, out _) ? $"127.0.0.1:{address}" : address;
 }
 
 /// <summary>
@@ -40,13 +40,19 @@ public sealed class DashboardServer : IAsyncDisposable
     private readonly WebApplication _app;
 
     public IEnumerable<string> Urls => _app.Urls;
+    /// <summary>Requests refused by the rate limit (the token check counts nothing).</summary>
+    public HttpSecurityCounters Refused { get; } = new();
 
     public DashboardServer(DashboardOptions options, DashboardFeed feed, EngineMetrics metrics)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls(options.Url);
+        // The page itself must load without a token (a browser cannot add one), so the token is checked below,
+        // per path, rather than by HttpSecurity for every request.
+        var http = options.Http with { BearerToken = null };
+        HttpSecurity.Configure(builder, http, Refused);
         _app = builder.Build();
+        HttpSecurity.Use(_app, http, Refused);
         var stopping = _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         _app.Use(async (ctx, next) =>
         {
