@@ -15,13 +15,18 @@ public class GatTests
     public void EdgeSoftmaxSumsToOnePerTargetNode()
     {
         using var scope = NewDisposeScope();
-        // Uniform in [-10, 10]: within the range EdgeSoftmax is exact for (every score within 60 of the maximum),
-        // whatever the random generator's state (other tests consume it).
+        // Uniform in [-10, 10], and node 3's only edge (its self-loop) 500 below everything else: each node's
+        // softmax is shifted by its own self-loop score, so one group far from the others changes nothing.
         var scores = rand(7, 3) * 20 - 10;
+        scores[6] = scores[6] - 500;
         var target = tensor(new long[] { 0, 0, 1, 2, 2, 2, 3 });
-        var alpha = GroupOps.EdgeSoftmax(scores, target, 4);
+        var selfLoop = tensor(new long[] { 1, 2, 5, 6 });
+        var alpha = GroupOps.EdgeSoftmax(scores, target, selfLoop, 4);
         var sums = GroupOps.Sum(alpha, target, 4);
         Assert.True(allclose(sums, ones(4, 3), atol: 1e-5));
+        // Node 2's weights are the plain softmax of its three scores.
+        var expected = nn.functional.softmax(scores.index_select(0, tensor(new long[] { 3, 4, 5 })), 0);
+        Assert.True(allclose(alpha.index_select(0, tensor(new long[] { 3, 4, 5 })), expected, atol: 1e-6));
     }
 
     [Fact]

@@ -36,7 +36,7 @@ internal static class GroupOps
     // Scalars we own, passed explicitly (alpha too: add/sub without one make a temporary inside TorchSharp).
     // TorchSharp 0.107 can finalise a temporary Scalar while libtorch is still reading it, which fails at
     // random under GC pressure with "Expected false to be true ... Scalar::toFloat".
-    internal static readonly Scalar One = 1.ToScalar(), Epsilon = 1e-16.ToScalar(), MinLogit = (-60.0).ToScalar(), NegativeInfinity = double.NegativeInfinity.ToScalar();
+    internal static readonly Scalar One = 1.ToScalar(), Epsilon = 1e-16.ToScalar(), MaxLogit = 60.0.ToScalar(), NegativeInfinity = double.NegativeInfinity.ToScalar();
 
     public static Tensor Sum(Tensor values, Tensor group, long groups)
     {
@@ -46,13 +46,16 @@ internal static class GroupOps
 
     /// <summary>
     /// Softmax of edge scores [E, H] over the edges entering each node. TorchSharp 0.107 has no scatter-max
-    /// (index_reduce is not implemented), so scores are shifted by their global max per head and clamped at
-    /// -60 before exp: exact whenever a node's scores lie within 60 of the batch maximum, which layer-normed
-    /// inputs keep them well within.
+    /// (index_reduce is not implemented), so each node's scores are shifted by the score of its own self-loop
+    /// (every node has one) instead of by their max: softmax is the same for any shift within a group, and a
+    /// shift that belongs to the node keeps each graph's result independent of the other graphs in its batch
+    /// (a batch-wide shift did not: the clamp against overflow then depended on the batch). Differences above
+    /// 60 are clamped (exp(60) ≈ 1e26 stays finite in float32); layer-normed inputs stay far from that.
     /// </summary>
-    public static Tensor EdgeSoftmax(Tensor scores, Tensor target, long nodes)
+    public static Tensor EdgeSoftmax(Tensor scores, Tensor target, Tensor selfLoop, long nodes)
     {
-        var ex = scores.sub(scores.amax([0], keepdim: true).detach()).clamp_min(MinLogit).exp();
+        var shift = scores.index_select(0, selfLoop).index_select(0, target).detach();
+        var ex = scores.add(shift.neg(), One).clamp_max(MaxLogit).exp();
         return ex / Sum(ex, target, nodes).index_select(0, target).add(Epsilon, One);
     }
 
@@ -98,14 +101,14 @@ public sealed class GatLayer : Module
     }
 
     /// <returns>The new node states and the attention weights [E, heads].</returns>
-    public (Tensor Nodes, Tensor Attention) Forward(Tensor x, Tensor source, Tensor target, Tensor edgeFeatures)
+    public (Tensor Nodes, Tensor Attention) Forward(Tensor x, Tensor source, Tensor target, Tensor selfLoop, Tensor edgeFeatures)
     {
         long n = x.shape[0], e = source.shape[0];
         var fromSource = _source.forward(x).index_select(0, source).view(e, _heads, _headDim);
         var fromTarget = _target.forward(x).index_select(0, target).view(e, _heads, _headDim);
         var fromEdge = _edge.forward(edgeFeatures).view(e, _heads, _headDim);
         var scores = (functional.leaky_relu(fromSource.add(fromTarget, GroupOps.One).add(fromEdge, GroupOps.One), 0.2) * _attention).sum(-1); // [E, H]
-        var alpha = GroupOps.EdgeSoftmax(scores, target, n);
+        var alpha = GroupOps.EdgeSoftmax(scores, target, selfLoop, n);
         var messages = (fromSource.add(fromEdge, GroupOps.One) * alpha.unsqueeze(-1)).view(e, _heads * _headDim);
         var aggregated = GroupOps.Sum(messages, target, n);
         var updated = _norm.forward(x.add(_dropout.forward(_output.forward(functional.elu(aggregated, 1.0))), GroupOps.One));
@@ -162,7 +165,7 @@ public sealed class GatModel : Module
         Tensor attention = null!;
         foreach (var layer in _layers)
         {
-            var (next, alpha) = layer.Forward(h, batch.Source, batch.Target, batch.EdgeFeatures);
+            var (next, alpha) = layer.Forward(h, batch.Source, batch.Target, batch.SelfLoop, batch.EdgeFeatures);
             h = next; attention = alpha;
         }
         var withInput = cat([h, x], 1); // the raw evidence stays visible to the heads

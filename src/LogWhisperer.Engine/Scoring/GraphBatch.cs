@@ -18,6 +18,7 @@ public sealed class GraphBatch : IDisposable
     public required Tensor Target { get; init; }         // [E'] int64
     public required Tensor EdgeFeatures { get; init; }   // [E', Fe]
     public required Tensor GraphIndex { get; init; }     // [N] int64
+    public required Tensor SelfLoop { get; init; }       // [N] int64: the edge index of each node's self-loop
     public required int[] NodeOffsets { get; init; }     // per graph, plus the total at the end
     public required int[] CallEdgeOffsets { get; init; } // where each graph's call edges start in Source/Target
     public required Tensor DenseIndex { get; init; }     // [N] int64: position of each node in a [B, MaxNodes] layout
@@ -36,6 +37,7 @@ public sealed class GraphBatch : IDisposable
         var src = new long[edges]; var dst = new long[edges];
         var ea = new float[edges * fe];
         var graph = new long[nodes];
+        var selfLoop = new long[nodes];
         var nodeOffsets = new int[snapshots.Count + 1];
         var edgeOffsets = new int[snapshots.Count + 1];
         int n0 = 0, e = 0;
@@ -73,7 +75,7 @@ public sealed class GraphBatch : IDisposable
                 foreach (int k in group.EdgeFeatures) for (int j = 0; j < 2 * calls; j++) ea[(e + j) * fe + k] = 0;
             }
             e += 2 * calls;
-            for (int i = 0; i < s.NodeCount; i++, e++) { src[e] = dst[e] = n0 + i; ea[e * fe + 5] = 1; } // is_self
+            for (int i = 0; i < s.NodeCount; i++, e++) { src[e] = dst[e] = n0 + i; ea[e * fe + 5] = 1; selfLoop[n0 + i] = e; } // is_self
             n0 += s.NodeCount;
         }
         nodeOffsets[^1] = n0; edgeOffsets[^1] = e;
@@ -88,6 +90,7 @@ public sealed class GraphBatch : IDisposable
             Target = tensor(dst).to(device),
             EdgeFeatures = tensor(ea, [edges, fe]).to(device),
             GraphIndex = tensor(graph).to(device),
+            SelfLoop = tensor(selfLoop).to(device),
             NodeOffsets = nodeOffsets,
             CallEdgeOffsets = edgeOffsets,
             DenseIndex = tensor(dense).to(device),
@@ -98,7 +101,7 @@ public sealed class GraphBatch : IDisposable
     /// <summary>The same graphs with other node inputs (integrated gradients interpolates them).</summary>
     public GraphBatch WithNodeFeatures(Tensor nodeFeatures) => new()
     {
-        NodeFeatures = nodeFeatures, Source = Source, Target = Target, EdgeFeatures = EdgeFeatures, GraphIndex = GraphIndex,
+        NodeFeatures = nodeFeatures, Source = Source, Target = Target, EdgeFeatures = EdgeFeatures, GraphIndex = GraphIndex, SelfLoop = SelfLoop,
         NodeOffsets = NodeOffsets, CallEdgeOffsets = CallEdgeOffsets, DenseIndex = DenseIndex, MaxNodes = MaxNodes,
     };
 
@@ -119,7 +122,7 @@ public sealed class GraphBatch : IDisposable
 
     public void Dispose()
     {
-        NodeFeatures.Dispose(); Source.Dispose(); Target.Dispose(); EdgeFeatures.Dispose(); GraphIndex.Dispose(); DenseIndex.Dispose();
+        NodeFeatures.Dispose(); Source.Dispose(); Target.Dispose(); EdgeFeatures.Dispose(); GraphIndex.Dispose(); SelfLoop.Dispose(); DenseIndex.Dispose();
     }
 
     internal static int FaultKinds => Enum.GetValues<FaultKind>().Length;
