@@ -15,12 +15,12 @@ public static class TrainingSet
     public static async Task<List<GraphSnapshot>> GenerateAsync(IReadOnlyList<Topology> topologies, int clustersPerTopology, int incidentsPerCluster,
         int seed, PipelineOptions? pipeline = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
-        var jobs = topologies.SelectMany((t, ti) => Enumerable.Range(0, clustersPerTopology).Select(c => (Topology: t, Seed: seed * 1000 + ti * 100 + c))).ToArray();
+        var jobs = topologies.SelectMany((t, ti) => Enumerable.Range(0, clustersPerTopology).Select(c => (Topology: t, Cluster: c, Seed: seed * 1000 + ti * 100 + c))).ToArray();
         var results = new List<GraphSnapshot>[jobs.Length];
         await Parallel.ForAsync(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            var (topology, clusterSeed) = jobs[i];
-            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed }, quiet: i % 2 == 1);
+            var (topology, cluster, clusterSeed) = jobs[i];
+            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed }, quiet: cluster % 2 == 1);
             var faults = IncidentPlan.Create(topology, incidentsPerCluster, clusterSeed, sim.StartMs);
             var collected = new List<GraphSnapshot>();
             var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, Pipeline = pipeline ?? new PipelineOptions() };
