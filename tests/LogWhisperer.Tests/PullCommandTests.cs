@@ -12,6 +12,8 @@ using LogWhisperer.Windowing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace LogWhisperer.Tests;
 
@@ -26,11 +28,14 @@ public sealed class PullCommandTests : IAsyncDisposable
     private readonly WebApplication _loki;
     private readonly List<(long Ns, LogRecord Log)> _logs = [];
     private readonly List<string> _queries = [];
+    private readonly ITestOutputHelper _output;
 
-    public PullCommandTests()
+    public PullCommandTests(ITestOutputHelper output)
     {
+        _output = output;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning); // the stand-in's request logs are noise
         _loki = builder.Build();
         _loki.MapGet("/loki/api/v1/query_range", QueryRange);
         _loki.StartAsync().GetAwaiter().GetResult();
@@ -96,7 +101,9 @@ public sealed class PullCommandTests : IAsyncDisposable
         var (exit, stdout, stderr) = CliTests.Run("pull", "--loki", LokiUrl.ToString(), "--logql", "{cluster=\"online-boutique\"}",
             "--prometheus", prometheus.BaseUrl.ToString(), "--from", DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("O"),
             "--until", DateTimeOffset.FromUnixTimeMilliseconds(end).ToString("O"), "--topology-refresh", "5", "--print");
+        _output.WriteLine(stderr);
         Assert.True(exit == 0, stderr);
+        Assert.Matches(@"topology : [1-9]\d* edge", stderr); // the call graph was discovered
         var events = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
         Assert.NotEmpty(events);
         Assert.All(events, e => Assert.Equal("online-boutique", e.Cluster));
