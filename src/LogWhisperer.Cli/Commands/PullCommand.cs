@@ -43,6 +43,8 @@ internal static class PullCommand
                 Step = Positive(pull.StepSeconds, "Pull:StepSeconds"),
                 Delay = TimeSpan.FromSeconds(pull.DelaySeconds),
             };
+            if (pull.LokiTail && pullOptions.End is not null)
+                throw new SettingsException("setting 'Pull:Until' needs query_range: Loki's tail follows the present (drop --loki-tail for a batch run)");
             var decode = config.Engine.ToDecodeOptions();
             var pipelineOptions = config.ToPipelineOptions();
             using var loggers = EngineLogging.Create(configuration);
