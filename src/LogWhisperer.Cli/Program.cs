@@ -12,6 +12,7 @@ root.Subcommands.Add(ChaosCommand.Create());
 root.Subcommands.Add(KafkaCommands.Dev());
 root.Subcommands.Add(KafkaCommands.Produce());
 root.Subcommands.Add(KafkaCommands.Engine());
+root.Subcommands.Add(PullCommand.Create());
 root.Subcommands.Add(GatewayCommand.Create());
 root.Subcommands.Add(TemplatesCommand.Create());
 root.Subcommands.Add(ConfigCommand.Create());

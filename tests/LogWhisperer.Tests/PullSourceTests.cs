@@ -52,4 +52,36 @@ public class PullSourceTests
         Assert.Equal(6, loki.Requests.Count);                                          // 3 steps of 30 s, each a full page of 20 and a last of 10
         Assert.All(loki.Requests, u => Assert.Contains("direction=forward", u.Query));
     }
+
+    private sealed class FlakyLoki(int failures) : HttpMessageHandler
+    {
+        public int Requests;
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref Requests) <= failures)
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Content = new StringContent("too many outstanding requests") });
+            var ns = 1_767_225_600_000_000_000 + 5_000_000_000L;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(
+                """{"status":"success","data":{"resultType":"streams","result":[{"stream":{"app":"cart"},"values":[["NS","boom"]]}]}}""".Replace("NS", ns.ToString()), Encoding.UTF8, "application/json") });
+        }
+    }
+
+    [Theory]
+    [InlineData(2, 1, null)]                               // two 503s, then the answer: retried, nothing lost
+    [InlineData(9, 0, "loki: HTTP 503: too many outstanding requests")] // down for good: fails after the retries, with the error
+    public async Task TransientLokiFailuresAreRetriedAndLastingOnesReported(int failures, int expectedLogs, string? expectedError)
+    {
+        const long T0 = 1_767_225_600_000;
+        var loki = new FlakyLoki(failures);
+        var source = new LokiPullSource(new HttpClient(loki), new Uri("http://loki:3100/"), "{app=\"cart\"}",
+            new PullOptions { Start = DateTimeOffset.FromUnixTimeMilliseconds(T0), End = DateTimeOffset.FromUnixTimeMilliseconds(T0 + 30_000), Retries = 3, RetryBackoff = TimeSpan.FromMilliseconds(5) },
+            new DecodeOptions());
+        var logs = new List<TelemetryRecord>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var read = async () => { await foreach (var batch in source.ReadAsync(timeout.Token)) logs.AddRange(batch); };
+        if (expectedError is null) await read();
+        else Assert.Equal(expectedError, (await Assert.ThrowsAsync<HttpRequestException>(read)).Message);
+        Assert.Equal(expectedLogs, logs.Count);
+        Assert.Equal(expectedError is null ? failures + 1 : 4, loki.Requests); // 1 attempt + 3 retries at most
+    }
 }

@@ -102,7 +102,7 @@ internal static class CliSupport
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException or HttpRequestException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -81,6 +81,28 @@ internal sealed class SettingsOptions
         .. SinkOverrides(),
     ]);
 
+    public static SettingsOptions ForPull() => new(
+    [
+        SettingOverride.Value("Pull:LokiUrl", "--loki", "Loki base URL: pull logs from its HTTP API"),
+        SettingOverride.Value("Pull:LogQl", "--logql", "LogQL stream selector of the logs to pull, e.g. '{namespace=\"shop\"}'"),
+        SettingOverride.Flag("Pull:LokiTail", "--loki-tail", "Follow Loki's tail WebSocket instead of polling query_range"),
+        SettingOverride.Value("Pull:PrometheusUrl", "--prometheus", "Prometheus base URL: pull metrics (query_range) and discover the call graph"),
+        SettingOverride.Map("Pull:Queries", "--query", "Metric name=PromQL, repeatable (replaces the default queries)"),
+        SettingOverride.Value("Pull:From", "--from", "Start of the pull, ISO 8601 (default: --lookback before now)"),
+        SettingOverride.Value("Pull:LookbackMinutes", "--lookback", "Without --from, start this many minutes before now"),
+        SettingOverride.Value("Pull:Until", "--until", "Stop at this time, ISO 8601 (default: follow the present)"),
+        SettingOverride.Value("Pull:StepSeconds", "--step", "Event time fetched per request, seconds"),
+        SettingOverride.Value("Pull:TopologyRefreshSeconds", "--topology-refresh", "Refresh the call graph from Prometheus every this many seconds (0 = off)"),
+        SettingOverride.Value("Engine:Cluster", "--cluster", "Cluster for records that carry no cluster label"),
+        SettingOverride.List("Engine:ServiceLabels", "--service-label", "Label naming a record's service, in order of preference, repeatable"),
+        SettingOverride.Value("Engine:Model", "--model", "Model file (default: the model shipped with LogWhisperer)", "-m"),
+        SettingOverride.Value("Engine:Device", "--device", "auto (CUDA when available), cpu or cuda"),
+        SettingOverride.Flag("Engine:Print", "--print", "Also print RCA events as JSON lines on stdout"),
+        SettingOverride.Value("Dashboard:Http", "--http", "Serve the live dashboard, its JSON/SSE API and /metrics at PORT or HOST:PORT (loopback when only a port is given)", "--dashboard"),
+        SettingOverride.Value("Dashboard:BearerToken", "--http-token", "Require this bearer token on the dashboard's API and /metrics"),
+        .. SinkOverrides(),
+    ]);
+
     /// <summary>The alert routing options, shared by engine and demo.</summary>
     public static IEnumerable<SettingOverride> SinkOverrides() =>
     [

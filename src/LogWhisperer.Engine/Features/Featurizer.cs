@@ -24,10 +24,18 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
     private readonly string[] _declaredServices = declaredServices?.ToArray() ?? [];
     private readonly (string, string)[] _declaredEdges = declaredEdges?.ToArray() ?? [];
 
+    /// <summary>
+    /// Call edges discovered while running (e.g. <see cref="Sources.ServiceGraphDiscovery"/>), asked once per
+    /// window; it may be called from the featurize stage while another thread updates it, so it must be
+    /// thread-safe. An edge it stops returning leaves the graph unless the window itself saw traffic on it.
+    /// </summary>
+    public Func<IReadOnlyCollection<(string From, string To)>>? LiveEdges { get; init; }
+
     private sealed class ClusterState
     {
         public readonly SortedSet<string> Services = new(StringComparer.Ordinal);
         public readonly HashSet<(string, string)> Edges = [];
+        public readonly HashSet<(string, string)> LiveEdges = []; // in Edges because LiveEdges declared them
         public readonly Dictionary<string, RobustBaseline[]> Baselines = new(StringComparer.Ordinal);
         public readonly Dictionary<(string, string), RobustBaseline[]> EdgeBaselines = [];
         public readonly Dictionary<string, HashSet<int>> KnownTemplates = new(StringComparer.Ordinal);
@@ -45,8 +53,9 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             state.Services.UnionWith(_declaredServices);
             foreach (var e in _declaredEdges) { state.Edges.Add(e); state.Services.Add(e.Item1); state.Services.Add(e.Item2); }
         }
+        if (LiveEdges is not null) UpdateLiveEdges(state, LiveEdges(), window);
         state.Services.UnionWith(window.Services.Keys);
-        foreach (var e in window.Edges.Keys) { state.Edges.Add(e); state.Services.Add(e.From); state.Services.Add(e.To); }
+        foreach (var e in window.Edges.Keys) { state.Edges.Add(e); state.LiveEdges.Remove(e); state.Services.Add(e.From); state.Services.Add(e.To); }
 
         var services = state.Services.ToArray();
         var index = new Dictionary<string, int>(services.Length, StringComparer.Ordinal);
@@ -106,6 +115,18 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         bool warmup = state.Windows++ < options.WarmupWindows;
         return new WindowFeatures(window.Cluster, window.StartMs, window.EndMs, services, measurements, baselines, features,
             newTemplates, edges.Select(e => (e.From, e.To)).ToArray(), edgeMeasurements, edgeFeatures, warmup);
+    }
+
+    private static void UpdateLiveEdges(ClusterState state, IReadOnlyCollection<(string From, string To)> live, WindowAggregate window)
+    {
+        var current = live.ToHashSet();
+        foreach (var gone in state.LiveEdges.Where(e => !current.Contains(e)).ToList())
+        {
+            state.LiveEdges.Remove(gone);
+            if (!window.Edges.ContainsKey(gone)) state.Edges.Remove(gone);
+        }
+        foreach (var e in current)
+            if (state.Edges.Add(e)) { state.LiveEdges.Add(e); state.Services.Add(e.From); state.Services.Add(e.To); }
     }
 
     private void Measure(ClusterState state, string service, ServiceWindowStats? s, double seconds, Span<double> row, out string? newTemplate)

@@ -16,6 +16,29 @@ public sealed record PullOptions
     public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How far behind the present a followed source stays, so late ingestion is not missed.</summary>
     public TimeSpan Delay { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Further attempts of a request that failed transiently (connection error, timeout, HTTP 5xx).</summary>
+    public int Retries { get; init; } = 4;
+    /// <summary>Wait before the first retry; doubled before each next one.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Runs one request, retrying transient failures: a server restarting or briefly overloaded must not end a
+    /// long-running pull, while one that stays down still fails it (with its last error) after the retries.
+    /// </summary>
+    public async Task<T> WithRetriesAsync<T>(Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
+    {
+        var backoff = RetryBackoff;
+        for (int attempt = 0; ; attempt++)
+        {
+            try { return await request(cancellationToken); }
+            catch (Exception e) when (attempt < Retries && !cancellationToken.IsCancellationRequested
+                && e is HttpRequestException { StatusCode: null or >= System.Net.HttpStatusCode.InternalServerError } or TaskCanceledException)
+            {
+                await Task.Delay(backoff, cancellationToken);
+                backoff *= 2;
+            }
+        }
+    }
 
     /// <summary>
     /// The event-time ranges [From, To) to fetch, in order: up to <see cref="End"/>, or following the present
@@ -58,7 +81,7 @@ public sealed class LokiPullSource(HttpClient http, Uri baseUrl, string logQl, P
             {
                 var url = new Uri(baseUrl, $"loki/api/v1/query_range?query={Uri.EscapeDataString(logQl)}&start={startNs}&end={endNs}&limit={limit}&direction=forward");
                 var page = new List<TelemetryRecord>();
-                long lastNs = await QueryAsync(url, page, cancellationToken);
+                long lastNs = await pull.WithRetriesAsync(async ct => { page.Clear(); return await QueryAsync(url, page, ct); }, cancellationToken);
                 if (page.Count > 0) yield return page;
                 if (page.Count < limit || lastNs < startNs) break;
                 startNs = lastNs + 1;
@@ -70,6 +93,8 @@ public sealed class LokiPullSource(HttpClient http, Uri baseUrl, string logQl, P
     {
         using var response = await http.GetAsync(url, ct);
         var body = await response.Content.ReadAsByteArrayAsync(ct);
+        if ((int)response.StatusCode >= 500)
+            throw new HttpRequestException($"loki: HTTP {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}", null, response.StatusCode);
         if (!response.IsSuccessStatusCode)
             throw new InvalidDataException($"loki: HTTP {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}");
         using var doc = JsonDocument.Parse(body);
@@ -101,7 +126,8 @@ public sealed class PrometheusPullSource(PrometheusClient prometheus, IReadOnlyD
             foreach (var (name, promql) in queries)
             {
                 // query_range includes both ends; the next step starts one resolution later so no sample repeats.
-                foreach (var series in await prometheus.QueryRangeAsync(promql, from, to - TimeSpan.FromMilliseconds(1), resolution, cancellationToken))
+                var answer = await pull.WithRetriesAsync(ct => prometheus.QueryRangeAsync(promql, from, to - TimeSpan.FromMilliseconds(1), resolution, ct), cancellationToken);
+                foreach (var series in answer)
                 {
                     var labels = new Dictionary<string, string>(series.Labels);
                     labels.Remove("__name__", out var metric);

@@ -23,6 +23,9 @@ public sealed class PrometheusClient(HttpClient http, Uri baseUrl)
     {
         using var response = await http.GetAsync(new Uri(baseUrl, relative), ct);
         var body = await response.Content.ReadAsByteArrayAsync(ct);
+        // 5xx (Prometheus overloaded or restarting, a proxy in front of it): transient, for callers to retry.
+        if ((int)response.StatusCode >= 500)
+            throw new HttpRequestException($"prometheus: HTTP {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}", null, response.StatusCode);
         JsonDocument doc;
         try { doc = JsonDocument.Parse(body); }
         catch (JsonException) { throw new InvalidDataException($"prometheus: HTTP {(int)response.StatusCode}, not a JSON answer"); }

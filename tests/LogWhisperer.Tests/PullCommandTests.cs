@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Web;
+using LogWhisperer.Decode.Formats;
+using LogWhisperer.Explain;
+using LogWhisperer.Features;
+using LogWhisperer.Simulation;
+using LogWhisperer.Sources;
+using LogWhisperer.Telemetry;
+using LogWhisperer.Windowing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>
+/// `logwhisperer pull` end to end: a real Prometheus (remote-written with the simulator's metrics, Istio ones
+/// included) and, because Loki cannot be installed here, an in-test Kestrel stand-in answering Loki's documented
+/// query_range API (GET /loki/api/v1/query_range?query&amp;start&amp;end&amp;limit&amp;direction=forward → streams) with the
+/// simulator's logs. It does not evaluate the LogQL selector: it serves every stream.
+/// </summary>
+public sealed class PullCommandTests : IAsyncDisposable
+{
+    private readonly WebApplication _loki;
+    private readonly List<(long Ns, LogRecord Log)> _logs = [];
+    private readonly List<string> _queries = [];
+    private readonly ITestOutputHelper _output;
+
+    public PullCommandTests(ITestOutputHelper output)
+    {
+        _output = output;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning); // the stand-in's request logs are noise
+        _loki = builder.Build();
+        _loki.MapGet("/loki/api/v1/query_range", QueryRange);
+        _loki.StartAsync().GetAwaiter().GetResult();
+    }
+
+    public async ValueTask DisposeAsync() => await _loki.DisposeAsync();
+
+    private Uri LokiUrl => new(_loki.Urls.First() + "/");
+
+    private IResult QueryRange(HttpContext ctx)
+    {
+        var q = HttpUtility.ParseQueryString(ctx.Request.QueryString.Value!);
+        lock (_queries) _queries.Add(q["query"]!);
+        long start = long.Parse(q["start"]!, CultureInfo.InvariantCulture), end = long.Parse(q["end"]!, CultureInfo.InvariantCulture);
+        int limit = int.Parse(q["limit"]!, CultureInfo.InvariantCulture);
+        // Forward: the oldest `limit` entries of [start, end), grouped into streams by their labels as Loki does.
+        var page = _logs.Where(e => e.Ns >= start && e.Ns < end).Take(limit);
+        var streams = page.GroupBy(e => (e.Log.Cluster, e.Log.Service, Level: e.Log.Severity.ToString().ToLowerInvariant())).Select(g => new
+        {
+            stream = new Dictionary<string, string> { ["cluster"] = g.Key.Cluster, ["service_name"] = g.Key.Service, ["level"] = g.Key.Level },
+            values = g.Select(e => new[] { e.Ns.ToString(CultureInfo.InvariantCulture), e.Log.Message }).ToArray(),
+        });
+        return Results.Json(new { status = "success", data = new { resultType = "streams", result = streams } });
+    }
+
+    private static async Task RemoteWriteAsync(HttpClient http, Uri prometheus, IReadOnlyList<MetricSample> samples)
+    {
+        // In order, in chunks: Prometheus needs each series' samples in time order across requests.
+        foreach (var chunk in samples.Chunk(5000))
+        {
+            var body = new ByteArrayContent(TelemetryEncoder.RemoteWrite(chunk));
+            body.Headers.ContentType = new("application/x-protobuf");
+            body.Headers.ContentEncoding.Add("snappy");
+            body.Headers.Add("X-Prometheus-Remote-Write-Version", "0.1.0");
+            var written = await http.PostAsync(new Uri(prometheus, "api/v1/write"), body);
+            Assert.True(written.IsSuccessStatusCode, await written.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task PullFromLokiAndPrometheusNamesTheInjectedService()
+    {
+        using var prometheus = await PrometheusServer.StartAsync("global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        // Ten minutes of a simulated mesh ending a minute ago (Prometheus takes recent samples only): 6 of
+        // warm-up, then errors in productcatalogservice for 3.
+        const string Injected = "productcatalogservice";
+        long start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 11 * 60_000) / 30_000 * 30_000, end = start + 10 * 60_000;
+        var topology = Topology.Load(TestData.TopologyPath("online-boutique"));
+        var fault = new Fault(Injected, FaultKind.Errors, start + 6 * 60_000, start + 9 * 60_000, 0.7);
+        var sim = new ChaosSimulator(topology, new SimulationOptions { Cluster = "online-boutique", Seed = 3, StartMs = start, IstioMetrics = true }, [fault]);
+        var metrics = new List<MetricSample>();
+        long n = 0;
+        await foreach (var batch in new SimulatorSource(sim, end).ReadAsync(CancellationToken.None))
+            foreach (var r in batch)
+                if (r is LogRecord log) _logs.Add((log.TimestampMs * 1_000_000 + n++ % 1_000_000, log)); // unique ns, as Loki's paging needs
+                else if (r is MetricSample m) metrics.Add(m);
+        // Spans are not pulled: a team without Kafka has logs and metrics here.
+        Assert.Contains(metrics, m => m.Name == "istio_requests_total");
+        await RemoteWriteAsync(http, prometheus.BaseUrl, metrics);
+
+        var (exit, stdout, stderr) = CliTests.Run("pull", "--loki", LokiUrl.ToString(), "--logql", "{cluster=\"online-boutique\"}",
+            "--prometheus", prometheus.BaseUrl.ToString(), "--from", DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("O"),
+            "--until", DateTimeOffset.FromUnixTimeMilliseconds(end).ToString("O"), "--topology-refresh", "5", "--print");
+        _output.WriteLine(stderr);
+        Assert.True(exit == 0, stderr);
+        Assert.Matches(@"topology : [1-9]\d* edge", stderr); // the call graph was discovered
+        var events = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
+        Assert.NotEmpty(events);
+        Assert.All(events, e => Assert.Equal("online-boutique", e.Cluster));
+        Assert.Contains(events, e => e.Candidates[0].Service == Injected && e.WindowEnd.ToUnixTimeMilliseconds() > fault.StartMs);
+        // Every log, and metrics beside them (resampled by query_range at its resolution, so not counted exactly).
+        var records = stderr.Split('\n').First(l => l.StartsWith("records", StringComparison.Ordinal));
+        long pulled = long.Parse(new string(records.Split(" in,")[0].Where(char.IsAsciiDigit).ToArray()), CultureInfo.InvariantCulture);
+        Assert.InRange(pulled, _logs.Count + 1, _logs.Count + metrics.Count);
+        lock (_queries) Assert.All(_queries, q => Assert.Equal("{cluster=\"online-boutique\"}", q));
+    }
+
+    [Fact]
+    public async Task AnEdgeThatDisappearsFromPrometheusAgesOutOfTheGraph()
+    {
+        using var prometheus = await PrometheusServer.StartAsync("global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var now = DateTimeOffset.UtcNow;
+        var first = now.AddMinutes(-30);
+        MetricSample Requests(DateTimeOffset at, string src, string dst, double value) => new(at.ToUnixTimeMilliseconds(), "c", src, "istio_requests_total", value,
+            new Dictionary<string, string> { ["reporter"] = "source", ["source_workload"] = src, ["source_workload_namespace"] = "shop", ["destination_workload"] = dst, ["destination_workload_namespace"] = "shop" });
+        // frontend→cart carries traffic throughout; frontend→ads stops after the first quarter of an hour.
+        var samples = new List<MetricSample>();
+        for (int i = 0; i <= 58; i++)
+        {
+            var at = first.AddSeconds(30 * i);
+            samples.Add(Requests(at, "frontend", "cartservice", 100 * i));
+            if (at < first.AddMinutes(15)) samples.Add(Requests(at, "frontend", "adservice", 50 * i));
+        }
+        await RemoteWriteAsync(http, prometheus.BaseUrl, samples);
+
+        // Refreshed every minute; an edge not seen for 3 refreshes ages out. The featurizer follows the graph.
+        var graph = new ServiceGraphDiscovery(TimeSpan.FromMinutes(3));
+        var client = new PrometheusClient(http, prometheus.BaseUrl);
+        var clock = first.AddMinutes(5);
+        var featurizer = new Featurizer(new FeaturizerOptions()) { LiveEdges = () => graph.Edges(clock).Select(e => (e.Source, e.Target)).ToList() };
+        List<(string, string)> FeaturizedEdges()
+        {
+            var window = new WindowAggregate("c", 0, 30_000, new Dictionary<string, ServiceWindowStats>(), new Dictionary<(string From, string To), EdgeWindowStats>(), 0);
+            var f = featurizer.Featurize(window);
+            return f.Edges.Select(e => (f.Services[e.From], f.Services[e.To])).ToList();
+        }
+
+        Assert.Equal(2, await graph.RefreshFromPrometheusAsync(client, clock));
+        Assert.Equal([("frontend", "adservice"), ("frontend", "cartservice")], FeaturizedEdges().Order());
+
+        // Traffic on frontend→ads stopped at +15 min; the 5-minute rate is empty from +20 min. Seen last at
+        // +19 min (refreshes each minute), it is still in the graph at +22 and gone at +23.
+        int seenAtLast = 0;
+        for (clock = first.AddMinutes(6); clock <= first.AddMinutes(23); clock = clock.AddMinutes(1))
+        {
+            seenAtLast = await graph.RefreshFromPrometheusAsync(client, clock);
+            if (clock == first.AddMinutes(22)) Assert.Contains(new ServiceEdge("frontend", "adservice", "shop"), graph.Edges(clock));
+        }
+        Assert.Equal(1, seenAtLast);
+        Assert.Equal([new ServiceEdge("frontend", "cartservice", "shop")], graph.Edges(clock));
+        Assert.Equal([("frontend", "cartservice")], FeaturizedEdges());
+        Assert.Contains("adservice", featurizer.Featurize(new WindowAggregate("c", 30_000, 60_000, new Dictionary<string, ServiceWindowStats>(), new Dictionary<(string From, string To), EdgeWindowStats>(), 0)).Services); // the service stays: its silence is a feature
+    }
+}
