@@ -78,6 +78,7 @@ public sealed class KafkaServiceWindowSource : IDisposable
         var idle = Stopwatch.StartNew();
         var sinceCommit = Stopwatch.StartNew();
         var closed = new List<WindowAggregate>();
+        var caughtUp = new HashSet<TopicPartition>(); // partitions read to their end (and nothing since)
         while (!cancellationToken.IsCancellationRequested)
         {
             var message = _carried;
@@ -91,13 +92,17 @@ public sealed class KafkaServiceWindowSource : IDisposable
             if (_revoked) { _carried = message; throw new PartitionsRevokedException(); }
             if (message is null || message.IsPartitionEOF)
             {
+                if (message is not null) caughtUp.Add(message.TopicPartition);
                 assembler.Tick(clock.ElapsedMilliseconds, closed);
                 CommitReady(_consumer);
-                if (_settings.StopWhenIdle is { } limit && message is null && idle.Elapsed > limit && _consumer.Assignment.Count > 0) break;
+                // Idle means every assigned partition read to its end; joining the group takes seconds.
+                if (_settings.StopWhenIdle is { } limit && message is null && idle.Elapsed > limit
+                    && (_consumer.Assignment is { Count: > 0 } assigned && assigned.All(caughtUp.Contains) || idle.Elapsed > limit + TimeSpan.FromSeconds(60))) break;
             }
             else
             {
                 idle.Restart();
+                caughtUp.Remove(message.TopicPartition);
                 Add(message, assembler, clock.ElapsedMilliseconds, closed);
             }
             if (sinceCommit.ElapsedMilliseconds > 1000) { CommitReady(_consumer); sinceCommit.Restart(); }
