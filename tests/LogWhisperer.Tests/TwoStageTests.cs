@@ -207,13 +207,19 @@ public class KafkaTwoStageTests(MockClusterFixture fixture, ITestOutputHelper ou
         var expected = Published(reference.OutputTopic);
         Assert.True(expected.Count >= 2, $"the single-stage run should publish several events, got {expected.Count}");
 
-        // Window stage: two engines of one group, in process, sharing the input partitions.
-        var stage1 = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
-            KafkaTwoStageRun.RunWindowStageAsync(input, new DecodeOptions(), new PipelineOptions()))));
-        foreach (var (r, i) in stage1.Select((r, i) => (r, i)))
-            output.WriteLine($"window engine {i}: {r.Ingest.Records:N0} record(s) read, {r.PartsWritten} part(s) written, {r.Rebalances} rebalance(s)");
-        Assert.True(stage1.All(r => r.PartsWritten > 0), "both window engines should own services");
-        Assert.All(stage1, r => Assert.Equal(0, r.Pipeline.Counters.LateDropped));
+        // Window stage: two engines of one group sharing the input partitions, one a child process (the CLI's
+        // `engine --stage window`), one in process; the child joins first, the other's joining rebalances the group.
+        using (var child = new EngineProcess(input, commitLagMinutes: 60, idleExitSeconds: 3, "--stage", "window", "--service-windows-topic", input.ServiceWindowsTopic))
+        {
+            Assert.True(child.WaitFor(l => l.Contains("partition(s) assigned"), TimeSpan.FromMinutes(2)) is not null, child.Log);
+            var inProcess = await KafkaTwoStageRun.RunWindowStageAsync(input, new DecodeOptions(), new PipelineOptions());
+            Assert.Equal(0, child.WaitForExit(TimeSpan.FromMinutes(4)));
+            output.WriteLine($"--- window engine (child process)\n{child.Log}");
+            output.WriteLine($"window engine (in process): {inProcess.Ingest.Records:N0} record(s) read, {inProcess.PartsWritten} part(s) written, {inProcess.Rebalances} rebalance(s)");
+            Assert.True(inProcess.PartsWritten > 0, "the in-process window engine should own services");
+            Assert.True(child.CountLines(l => l.Contains("parts    :") && !l.Contains(": 0 written")) == 1, "the child window engine should have written parts");
+            Assert.Equal(0, inProcess.Pipeline.Counters.LateDropped);
+        }
 
         // Scoring stage: every window waits for all its parts (here the stream's end closes them: the two window
         // engines wrote at their own pace, so only the end of the stream says a window has all its parts).
