@@ -79,6 +79,7 @@ internal sealed class EngineProcess : IDisposable
 /// Scale-out and crash recovery on the mock cluster, with the engine as real child processes: the output topic
 /// must end up holding exactly the events of one uninterrupted engine — none missing, none twice.
 /// </summary>
+[Collection(SeveralEnginesCollection.Name)]
 public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper output) : IClassFixture<MockClusterFixture>
 {
     private static readonly Lazy<GatScorer> Shipped = new(() => new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU));

@@ -155,7 +155,15 @@ public class ServiceWindowTests
     }
 }
 
+/// <summary>
+/// Tests that run several engines at once (child processes included): run one after another, not beside each
+/// other, so that on a small machine none of them starves the others' group joins and session timeouts.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class SeveralEnginesCollection { public const string Name = "several engines"; }
+
 /// <summary>The two-stage topology on the mock cluster against the single-stage engine over the same input.</summary>
+[Collection(SeveralEnginesCollection.Name)]
 public class KafkaTwoStageTests(MockClusterFixture fixture, ITestOutputHelper output) : IClassFixture<MockClusterFixture>
 {
     private static readonly Lazy<GatScorer> Shipped = new(() => new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU));
