@@ -23,7 +23,7 @@ internal sealed class EngineProcess : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentQueue<(TimeSpan At, string Line)> _lines = new();
 
-    public EngineProcess(KafkaSettings settings, double commitLagMinutes, double idleExitSeconds)
+    public EngineProcess(KafkaSettings settings, double commitLagMinutes, double idleExitSeconds, params string[] extraArgs)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestData.RepoRoot };
         var args = new List<string>
@@ -35,6 +35,7 @@ internal sealed class EngineProcess : IDisposable
         };
         foreach (var (topic, format) in settings.InputTopics) { args.Add("--topic"); args.Add($"{topic}={format}"); }
         foreach (var (key, value) in settings.ClientConfig) { args.Add("-X"); args.Add($"{key}={value}"); }
+        args.AddRange(extraArgs);
         foreach (var a in args) psi.ArgumentList.Add(a);
         _process = new Process { StartInfo = psi };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) _lines.Enqueue((_clock.Elapsed, line)); };
@@ -78,6 +79,7 @@ internal sealed class EngineProcess : IDisposable
 /// Scale-out and crash recovery on the mock cluster, with the engine as real child processes: the output topic
 /// must end up holding exactly the events of one uninterrupted engine — none missing, none twice.
 /// </summary>
+[Collection(SeveralEnginesCollection.Name)]
 public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper output) : IClassFixture<MockClusterFixture>
 {
     private static readonly Lazy<GatScorer> Shipped = new(() => new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU));

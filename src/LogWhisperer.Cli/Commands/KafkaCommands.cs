@@ -104,6 +104,7 @@ internal static class KafkaCommands
             var pipelineOptions = config.ToPipelineOptions();
             using var loggers = EngineLogging.Create(configuration);
             EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Engine", "Windows", "Sinks");
+            if (config.Engine.Stage == EngineStage.Window) return await RunWindowStage(settings, config, pipelineOptions, loggers);
             using var alerts = config.Sinks.BuildAlertSinks(loggers);
             var scorer = CliSupport.LoadScorer(config.Engine.Model ?? CliSupport.DefaultModelPath, config.Engine.Device.ToString().ToLowerInvariant());
             var err = Console.Error;
@@ -117,6 +118,19 @@ internal static class KafkaCommands
             var alsoTo = new List<IRcaSink>();
             if (config.Engine.Print) alsoTo.Add(new JsonLinesRcaSink(Console.Out));
             if (web is not null) alsoTo.Add(feed);
+            if (config.Engine.Stage == EngineStage.Score)
+            {
+                err.WriteLine($"  scoring stage: {settings.ServiceWindowsTopic} → {settings.OutputTopic}");
+                var scored = await KafkaTwoStageRun.RunScoreStageAsync(settings, pipelineOptions, scorer, config.Engine.ToAssemblyOptions(), stop.Token, abort.Token,
+                    sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), loggers);
+                var a = scored.Assembly;
+                err.WriteLine($"parts    : {a.Parts:N0} read, {scored.Parts.Undecodable} undecodable, {a.Duplicates} duplicate(s), {a.LateDropped} late-dropped");
+                err.WriteLine($"windows  : {a.Windows:N0} ({a.ClosedComplete} complete, {a.ClosedByWatermark} by the watermark, {a.ClosedByTimeout} by the timeout, {a.ClosedAtEnd} at the end)");
+                err.WriteLine($"events   : {scored.EventsPublished} published, {scored.EventsAlreadyPublished} already published before a restart or rebalance, {scored.Rebalances} rebalance(s)");
+                foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
+                foreach (var stage in scored.Pipeline.Stages) err.WriteLine($"  {stage}");
+                return 0;
+            }
             var result = await KafkaRun.RunAsync(settings, config.Engine.ToDecodeOptions(), pipelineOptions, scorer, stop.Token, abort.Token,
                 sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), web is null ? null : feed.OnScored, loggers);
             err.WriteLine(result.Ingest.ToString());
@@ -127,5 +141,19 @@ internal static class KafkaCommands
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The window stage of the two-stage topology: no model, no sinks, parts to the service-windows topic.</summary>
+    private static async Task<int> RunWindowStage(KafkaSettings settings, LogWhispererSettings config, PipelineOptions options, Microsoft.Extensions.Logging.ILoggerFactory loggers)
+    {
+        var err = Console.Error;
+        err.WriteLine($"LogWhisperer engine, window stage: {string.Join(", ", settings.InputTopics.Select(t => $"{t.Key} ({t.Value})"))} → {settings.ServiceWindowsTopic}, group {settings.GroupId}");
+        var (stop, abort) = CliSupport.CtrlC(err);
+        var result = await KafkaTwoStageRun.RunWindowStageAsync(settings, config.Engine.ToDecodeOptions(), options, stop.Token, abort.Token, loggers);
+        err.WriteLine(result.Ingest.ToString());
+        err.WriteLine($"parts    : {result.PartsWritten:N0} written, {result.Rebalances} rebalance(s)");
+        err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");
+        foreach (var stage in result.Pipeline.Stages.Take(2)) err.WriteLine($"  {stage}");
+        return 0;
     }
 }

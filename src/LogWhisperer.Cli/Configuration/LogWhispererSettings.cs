@@ -48,6 +48,9 @@ internal sealed class KafkaSection
     [Description("librdkafka properties for every client, property → value (security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, …). Values of keys naming a password, secret or key are never logged.")]
     public Dictionary<string, string> Client { get; set; } = [];
 
+    [Description("Two-stage topology (Engine:Stage Window/Score): the topic of per-(service, window) parts, keyed by cluster.")]
+    public string ServiceWindowsTopic { get; set; } = "logwhisperer_service_windows";
+
     [Description("Keep this much event time uncommitted, to rebuild baselines exactly after a restart.")]
     public double CommitLagMinutes { get; set; }
 
@@ -121,6 +124,15 @@ internal sealed class EngineSection
 
     [Description("Also print RCA events as JSON lines on stdout.")]
     public bool Print { get; set; }
+
+    [Description("Single: the whole engine. Two-stage topology for a mesh too large for one instance: Window (telemetry keyed by service → per-(service, window) parts on Kafka:ServiceWindowsTopic) or Score (those parts → whole windows → RCA events).")]
+    public LogWhisperer.Runs.EngineStage Stage { get; set; } = LogWhisperer.Runs.EngineStage.Single;
+
+    [Description("Score stage: close a window missing some services' parts once parts of a window this many seconds of event time later arrived.")]
+    public double ServiceWindowGraceSeconds { get; set; } = 120;
+
+    [Description("Score stage: close a window missing some services' parts this many seconds (wall clock) after its first part arrived.")]
+    public double ServiceWindowTimeoutSeconds { get; set; } = 30;
 }
 
 internal sealed class WindowsSection

@@ -23,10 +23,18 @@ internal static class SettingsMapping
             OutputTopic = k.OutputTopic,
             DeadLetterTopic = k.DeadLetterTopic,
             SnapshotsTopic = string.IsNullOrEmpty(k.SnapshotsTopic) ? null : k.SnapshotsTopic,
+            ServiceWindowsTopic = k.ServiceWindowsTopic,
             ClientConfig = k.Client,
             StopWhenIdle = k.IdleExitSeconds is { } s ? TimeSpan.FromSeconds(s) : null,
             CommitLag = TimeSpan.FromMinutes(k.CommitLagMinutes),
         };
+    }
+
+    public static ServiceWindowAssemblyOptions ToAssemblyOptions(this EngineSection e)
+    {
+        if (e.ServiceWindowGraceSeconds < 0 || e.ServiceWindowTimeoutSeconds < 0)
+            throw new SettingsException("settings 'Engine:ServiceWindowGraceSeconds' and 'Engine:ServiceWindowTimeoutSeconds' must not be negative");
+        return new ServiceWindowAssemblyOptions { Grace = TimeSpan.FromSeconds(e.ServiceWindowGraceSeconds), Timeout = TimeSpan.FromSeconds(e.ServiceWindowTimeoutSeconds) };
     }
 
     public static DecodeOptions ToDecodeOptions(this EngineSection e)

@@ -70,6 +70,8 @@ internal sealed class SettingsOptions
         SettingOverride.Value("Kafka:DeadLetterTopic", "--dead-letter-topic", "Topic for undecodable input"),
         SettingOverride.Value("Kafka:SnapshotsTopic", "--snapshots-topic", "Also publish every graph snapshot (Arrow IPC) here"),
         SettingOverride.Value("Kafka:IdleExitSeconds", "--idle-exit", "Stop after this many seconds with all input read (batch runs)"),
+        SettingOverride.Value("Kafka:ServiceWindowsTopic", "--service-windows-topic", "Two-stage topology: topic of per-(service, window) parts"),
+        SettingOverride.Value("Engine:Stage", "--stage", "single (the whole engine), or a stage of the two-stage topology: window or score"),
         SettingOverride.Value("Kafka:CommitLagMinutes", "--commit-lag-minutes", "Keep this much event time uncommitted, to rebuild baselines exactly after a restart"),
         SettingOverride.Value("Engine:Cluster", "--cluster", "Cluster for records that carry no cluster label"),
         SettingOverride.List("Engine:ServiceLabels", "--service-label", "Label naming a record's service, in order of preference, repeatable"),

@@ -31,6 +31,8 @@ public sealed record KafkaSettings
     /// <summary>Undecodable input goes here, raw, with the reason and source offset in headers.</summary>
     public string DeadLetterTopic { get; init; } = "logwhisperer_dead_letters";
     public string OutputTopic { get; init; } = "logwhisperer_rca";
+    /// <summary>Two-stage topology: the window stage writes per-(service, window) parts here, keyed by cluster; the scoring stage reads them.</summary>
+    public string ServiceWindowsTopic { get; init; } = "logwhisperer_service_windows";
     /// <summary>When set, every graph snapshot is published here as Arrow IPC (nodes and edges messages).</summary>
     public string? SnapshotsTopic { get; init; }
 

@@ -42,6 +42,18 @@ internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
         }
     }
 
+    /// <summary>Registers a consumed message that carries data of one cluster up to event time <paramref name="maxTs"/>.</summary>
+    public void Track(TopicPartition tp, long offset, string? cluster, long maxTs)
+    {
+        lock (_lock)
+        {
+            if (cluster is not null) _newest[cluster] = Math.Max(_newest.GetValueOrDefault(cluster, long.MinValue), maxTs);
+            if (!_pending.TryGetValue(tp, out var queue)) _pending[tp] = queue = new Queue<Entry>();
+            queue.Enqueue(new Entry(offset + 1, cluster, maxTs, null));
+            Advance(tp, queue);
+        }
+    }
+
     public void WindowDone(string cluster, long windowEndMs)
     {
         lock (_lock)

@@ -100,24 +100,62 @@ public sealed class RcaPipeline
     /// <param name="abort">Abandons everything at once.</param>
     public async Task RunAsync(ITelemetrySource source, CancellationToken stop = default, CancellationToken abort = default)
     {
+        var windows = NewChannel<WindowAggregate>();
+        var tasks = WindowingTasks(source, windows.Writer, stop, abort);
+        tasks.AddRange(ScoringTasks(windows.Reader, abort));
+        await Task.WhenAll(tasks);
+    }
+
+    /// <summary>
+    /// The first half alone (source → decode → window): each closed window goes to <paramref name="onWindow"/>,
+    /// then counts as done (<see cref="OnWindowDone"/>). The window stage of the two-stage topology.
+    /// </summary>
+    public async Task RunWindowingAsync(ITelemetrySource source, Func<WindowAggregate, CancellationToken, ValueTask> onWindow,
+        CancellationToken stop = default, CancellationToken abort = default)
+    {
+        var windows = NewChannel<WindowAggregate>();
+        var tasks = WindowingTasks(source, windows.Writer, stop, abort);
+        tasks.Add(HandWindows(windows.Reader, onWindow, abort));
+        await Task.WhenAll(tasks);
+    }
+
+    /// <summary>
+    /// The second half alone (featurize → graph → score → explain → sink) over windows closed elsewhere, in
+    /// event-time order per cluster. The scoring stage of the two-stage topology.
+    /// </summary>
+    public async Task RunWindowsAsync(IAsyncEnumerable<IReadOnlyList<WindowAggregate>> closed, CancellationToken stop = default, CancellationToken abort = default)
+    {
+        var windows = NewChannel<WindowAggregate>();
+        var tasks = new List<Task> { ProduceWindows(closed, windows.Writer, stop, abort) };
+        tasks.AddRange(ScoringTasks(windows.Reader, abort));
+        await Task.WhenAll(tasks);
+    }
+
+    private List<Task> WindowingTasks(ITelemetrySource source, ChannelWriter<WindowAggregate> windows, CancellationToken stop, CancellationToken abort)
+    {
         var raw = NewChannel<IReadOnlyList<TelemetryRecord>>();
         var decoded = NewChannel<IReadOnlyList<TelemetryRecord>>();
-        var windows = NewChannel<WindowAggregate>();
+        var windower = new EventTimeWindower(_options.Windows, Counters, _deadLetters);
+        var budget = new RecordBudget(_options.MaxBufferedRecords);
+        return
+        [
+            Produce(source, raw.Writer, budget, stop, abort),
+            Pump(Decode, raw.Reader, decoded.Writer, b => ValidateBatch(b, budget), b => b.Count, b => b.Count, null, abort),
+            Pump(Window, decoded.Reader, windows, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); budget.Release(b.Count); return closed; },
+                b => b.Count, _ => 1, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return closed; }, abort),
+        ];
+    }
+
+    private List<Task> ScoringTasks(ChannelReader<WindowAggregate> windows, CancellationToken abort)
+    {
         var features = NewChannel<WindowFeatures>();
         var snapshots = NewChannel<GraphSnapshot>();
         var scored = NewChannel<ScoredSnapshot>();
         var events = NewChannel<WindowOutcome>();
-        var windower = new EventTimeWindower(_options.Windows, Counters, _deadLetters);
-        var budget = new RecordBudget(_options.MaxBufferedRecords);
         var explainer = new Explainer(_options.Explainer, _scorer is null ? null : new IntegratedGradients(_scorer.Model, _scorer.Device));
-
         var tasks = new List<Task>
         {
-            Produce(source, raw.Writer, budget, stop, abort),
-            Pump(Decode, raw.Reader, decoded.Writer, b => ValidateBatch(b, budget), b => b.Count, b => b.Count, null, abort),
-            Pump(Window, decoded.Reader, windows.Writer, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); budget.Release(b.Count); return closed; },
-                b => b.Count, _ => 1, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return closed; }, abort),
-            Pump(Featurize, windows.Reader, features.Writer, FeaturizeWindow, _ => 1, _ => 1, null, abort),
+            Pump(Featurize, windows, features.Writer, FeaturizeWindow, _ => 1, _ => 1, null, abort),
             Pump(GraphStage, features.Reader, snapshots.Writer, BuildSnapshot, _ => 1, _ => 1, null, abort),
         };
         if (_scorer is null) tasks.Add(Drain(snapshots.Reader, abort));
@@ -127,7 +165,36 @@ public sealed class RcaPipeline
             tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer), _ => 1, o => o.Event is null ? 0 : 1, null, abort));
             tasks.Add(WriteEvents(events.Reader, abort));
         }
-        await Task.WhenAll(tasks);
+        return tasks;
+    }
+
+    private async Task HandWindows(ChannelReader<WindowAggregate> windows, Func<WindowAggregate, CancellationToken, ValueTask> onWindow, CancellationToken abort)
+    {
+        await foreach (var window in windows.ReadAllAsync(abort))
+        {
+            await onWindow(window, abort);
+            OnWindowDone?.Invoke(window.Cluster, window.EndMs);
+        }
+    }
+
+    private static async Task ProduceWindows(IAsyncEnumerable<IReadOnlyList<WindowAggregate>> closed, ChannelWriter<WindowAggregate> writer,
+        CancellationToken stop, CancellationToken abort)
+    {
+        try
+        {
+            await foreach (var batch in closed.WithCancellation(stop))
+                foreach (var window in batch) await writer.WriteAsync(window, abort);
+            writer.Complete();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested)
+        {
+            writer.Complete();
+        }
+        catch (Exception e)
+        {
+            writer.Complete(e);
+            throw;
+        }
     }
 
     private static async Task Produce(ITelemetrySource source, ChannelWriter<IReadOnlyList<TelemetryRecord>> writer, RecordBudget budget,

@@ -21,6 +21,17 @@ public sealed class LatencySketch
         Count++;
     }
 
+    /// <summary>Per-bucket counts (the whole state with <see cref="Count"/>), for encoding a sketch.</summary>
+    public ReadOnlySpan<int> BucketCounts => _counts;
+
+    /// <summary>Adds counts read from <see cref="BucketCounts"/> (decoding, or merging another sketch).</summary>
+    public void AddBucket(int bucket, int count)
+    {
+        if ((uint)bucket >= Buckets || count < 0) throw new InvalidDataException($"latency sketch bucket {bucket} count {count} out of range");
+        _counts[bucket] += count;
+        Count += count;
+    }
+
     /// <summary>The q-quantile (0..1), or NaN when empty.</summary>
     public double Quantile(double q)
     {

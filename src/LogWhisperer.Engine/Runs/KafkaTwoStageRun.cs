@@ -1,0 +1,140 @@
+using Confluent.Kafka;
+using LogWhisperer.Decode.Formats;
+using LogWhisperer.Features;
+using LogWhisperer.Kafka;
+using LogWhisperer.Pipeline;
+using LogWhisperer.Scoring;
+using LogWhisperer.Sinks;
+using LogWhisperer.Sources;
+using LogWhisperer.Windowing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LogWhisperer.Runs;
+
+/// <summary>Which part of the engine a process runs.</summary>
+public enum EngineStage
+{
+    /// <summary>The whole engine, telemetry to RCA events (<see cref="KafkaRun"/>).</summary>
+    Single,
+    /// <summary>Two-stage topology, first stage: telemetry keyed by service → per-(service, window) parts.</summary>
+    Window,
+    /// <summary>Two-stage topology, second stage: parts keyed by cluster → whole windows → RCA events.</summary>
+    Score,
+}
+
+/// <summary>What a window-stage run did.</summary>
+public sealed record WindowStageResult(RcaPipeline Pipeline, KafkaIngestCounters Ingest, long PartsWritten, long DeadLetters, int Rebalances);
+
+/// <summary>What a scoring-stage run did.</summary>
+public sealed record ScoreStageResult(RcaPipeline Pipeline, KafkaIngestCounters Parts, ServiceWindowAssemblyCounters Assembly, long EventsPublished, long EventsAlreadyPublished, long DeadLetters, int Rebalances);
+
+/// <summary>
+/// The engine split in two for a mesh too large for one instance. Window stage: engines of one group read the
+/// telemetry (produced keyed by cluster and service, so each service's records land on one partition), decode
+/// and window it as the single-stage engine does, and write each closed window as one part per service to the
+/// service-windows topic, keyed by cluster. Scoring stage: engines of another group read that topic (a
+/// cluster's parts on one partition, so one engine), regroup the parts into whole windows and run featurize →
+/// graph → score → explain → sink on them. Offsets: the window stage commits its input once a window's parts
+/// are acknowledged by Kafka; the scoring stage commits the parts once the window's event is published.
+/// </summary>
+public static class KafkaTwoStageRun
+{
+    /// <summary>The window stage: until stopped or idle.</summary>
+    public static async Task<WindowStageResult> RunWindowStageAsync(KafkaSettings settings, DecodeOptions decode, PipelineOptions options,
+        CancellationToken stop = default, CancellationToken abort = default, ILoggerFactory? loggers = null)
+    {
+        loggers ??= NullLoggerFactory.Instance;
+        using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
+        using var producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 })).Build();
+        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>())
+        {
+            PartitionsAssigned = partitions => Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned (window stage)"),
+        };
+        long written = 0;
+        try
+        {
+            while (true)
+            {
+                using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
+                // Fencing as in KafkaRun: once the partitions are being revoked, nothing more is written and no
+                // more windows count as done. Parts written before are complete windows of services this engine
+                // owned; the next owner replays from the committed offsets and the scoring stage drops the
+                // repeated parts as duplicates.
+                bool fenced = false;
+                source.PartitionsRevoking = () => { fenced = true; generation.Cancel(); };
+                using var stopping = stop.Register(() => fenced = true);
+                var pipeline = new RcaPipeline(options, new Featurizer(options.Features), null, null, deadLetters)
+                {
+                    OnWindowDone = (cluster, end) => { if (!fenced) source.WindowDone(cluster, end); },
+                };
+                async ValueTask WriteParts(WindowAggregate window, CancellationToken ct)
+                {
+                    if (fenced) return;
+                    var acks = ServiceWindow.Split(window).Select(part => producer.ProduceAsync(settings.ServiceWindowsTopic, new Message<string, byte[]>
+                    {
+                        Key = window.Cluster,
+                        Value = ServiceWindowCodec.Encode(part),
+                        Headers = new Headers { { "content-type", System.Text.Encoding.UTF8.GetBytes(ServiceWindowCodec.ContentType) } },
+                    }, ct)).ToList();
+                    await Task.WhenAll(acks); // acknowledged before the window counts as done (and its input is committed)
+                    Interlocked.Add(ref written, acks.Count);
+                }
+                try { await pipeline.RunWindowingAsync(source, WriteParts, stop, generation.Token); }
+                catch (OperationCanceledException) when (fenced && !abort.IsCancellationRequested && !stop.IsCancellationRequested)
+                {
+                    Console.Error.WriteLine($"kafka: rebalance {source.Revocations}: partitions revoked; state is rebuilt from the committed offsets");
+                    continue;
+                }
+                finally { source.PartitionsRevoking = null; }
+                if (!fenced) source.AllFlushed();
+                source.CommitReady();
+                return new WindowStageResult(pipeline, source.Counters, Interlocked.Read(ref written), deadLetters.Written, source.Revocations);
+            }
+        }
+        finally { source.Dispose(); }
+    }
+
+    /// <summary>The scoring stage: until stopped or idle.</summary>
+    public static async Task<ScoreStageResult> RunScoreStageAsync(KafkaSettings settings, PipelineOptions options, GatScorer scorer, ServiceWindowAssemblyOptions assembly,
+        CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null, ILoggerFactory? loggers = null)
+    {
+        options = options with { MaxScoringBatch = 1 }; // each window scored alone, as in KafkaRun (same events on any engine)
+        loggers ??= NullLoggerFactory.Instance;
+        using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
+        using var sink = KafkaRcaSink.Open(settings);
+        var source = new KafkaServiceWindowSource(settings, deadLetters, options.Windows, assembly, loggers.CreateLogger<KafkaServiceWindowSource>())
+        {
+            PartitionsAssigned = partitions =>
+            {
+                sink.RefreshPublished();
+                Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned (scoring stage)");
+            },
+        };
+        try
+        {
+            while (true)
+            {
+                using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
+                var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
+                source.PartitionsRevoking = () => { fenced.Close(); generation.Cancel(); };
+                using var stopping = stop.Register(fenced.Close);
+                var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters)
+                {
+                    OnWindowDone = (cluster, end) => { if (!fenced.Closed) source.WindowDone(cluster, end); },
+                };
+                try { await pipeline.RunWindowsAsync(source.ReadAsync(stop), stop, generation.Token); }
+                catch (OperationCanceledException) when (fenced.Closed && !abort.IsCancellationRequested && !stop.IsCancellationRequested)
+                {
+                    Console.Error.WriteLine($"kafka: rebalance {source.Revocations}: partitions revoked; windows are rebuilt from the committed offsets");
+                    continue;
+                }
+                finally { source.PartitionsRevoking = null; }
+                if (!fenced.Closed) source.AllFlushed();
+                source.CommitReady();
+                return new ScoreStageResult(pipeline, source.Counters, source.Assembler.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written, source.Revocations);
+            }
+        }
+        finally { source.Dispose(); }
+    }
+}
