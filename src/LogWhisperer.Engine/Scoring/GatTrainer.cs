@@ -197,7 +197,7 @@ public sealed class GatTrainer(TrainOptions options, Device device)
         {
             var logp = GroupOps.GraphLogSoftmax(output.NodeLogits, batch);
             var rootIndex = tensor(positive.Select(g => root[g]).ToArray()).to(device);
-            total = total.sub(logp.index_select(0, rootIndex).mean());
+            total = total.add(logp.index_select(0, rootIndex).mean().neg(), GroupOps.One); // owned alpha, see GroupOps
             var withKind = positive.Where(g => kind[g] >= 0).ToArray();
             if (withKind.Length > 0)
             {
