@@ -73,13 +73,7 @@ internal sealed class SettingsOptions
         SettingOverride.Value("Kafka:ServiceWindowsTopic", "--service-windows-topic", "Two-stage topology: topic of per-(service, window) parts"),
         SettingOverride.Value("Engine:Stage", "--stage", "single (the whole engine), or a stage of the two-stage topology: window or score"),
         SettingOverride.Value("Kafka:CommitLagMinutes", "--commit-lag-minutes", "Keep this much event time uncommitted, to rebuild baselines exactly after a restart"),
-        SettingOverride.Value("Engine:Cluster", "--cluster", "Cluster for records that carry no cluster label"),
-        SettingOverride.List("Engine:ServiceLabels", "--service-label", "Label naming a record's service, in order of preference, repeatable"),
-        SettingOverride.Value("Engine:Model", "--model", "Model file (default: the model shipped with LogWhisperer)", "-m"),
-        SettingOverride.Value("Engine:Device", "--device", "auto (CUDA when available), cpu or cuda"),
-        SettingOverride.Flag("Engine:Print", "--print", "Also print RCA events as JSON lines on stdout"),
-        SettingOverride.Value("Dashboard:Http", "--http", "Serve the live dashboard, its JSON/SSE API and /metrics at PORT or HOST:PORT (loopback when only a port is given)", "--dashboard"),
-        SettingOverride.Value("Dashboard:BearerToken", "--http-token", "Require this bearer token on the dashboard's API and /metrics"),
+        .. EngineOverrides(),
         .. SinkOverrides(),
     ]);
 
@@ -95,6 +89,13 @@ internal sealed class SettingsOptions
         SettingOverride.Value("Pull:Until", "--until", "Stop at this time, ISO 8601 (default: follow the present)"),
         SettingOverride.Value("Pull:StepSeconds", "--step", "Event time fetched per request, seconds"),
         SettingOverride.Value("Pull:TopologyRefreshSeconds", "--topology-refresh", "Refresh the call graph from Prometheus every this many seconds (0 = off)"),
+        .. EngineOverrides(),
+        .. SinkOverrides(),
+    ]);
+
+    /// <summary>What the commands that run the whole engine share (engine, pull): records' identity, model, outputs.</summary>
+    public static IEnumerable<SettingOverride> EngineOverrides() =>
+    [
         SettingOverride.Value("Engine:Cluster", "--cluster", "Cluster for records that carry no cluster label"),
         SettingOverride.List("Engine:ServiceLabels", "--service-label", "Label naming a record's service, in order of preference, repeatable"),
         SettingOverride.Value("Engine:Model", "--model", "Model file (default: the model shipped with LogWhisperer)", "-m"),
@@ -102,8 +103,7 @@ internal sealed class SettingsOptions
         SettingOverride.Flag("Engine:Print", "--print", "Also print RCA events as JSON lines on stdout"),
         SettingOverride.Value("Dashboard:Http", "--http", "Serve the live dashboard, its JSON/SSE API and /metrics at PORT or HOST:PORT (loopback when only a port is given)", "--dashboard"),
         SettingOverride.Value("Dashboard:BearerToken", "--http-token", "Require this bearer token on the dashboard's API and /metrics"),
-        .. SinkOverrides(),
-    ]);
+    ];
 
     /// <summary>The alert routing options, shared by engine and demo.</summary>
     public static IEnumerable<SettingOverride> SinkOverrides() =>
