@@ -318,7 +318,10 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
 
         var restarted = await KafkaRun.RunAsync(crashing, new DecodeOptions(), options, Shipped.Value);
         output.WriteLine($"restart re-read {restarted.Ingest.Records:N0} of {mesh.Produced:N0} records");
-        Assert.InRange(restarted.Ingest.Records, 1, mesh.Produced * 3 / 4); // replayed the lag, not the stream
+        // Replayed from the committed offsets, not from the start. How far behind they are depends on when the
+        // aborted run last committed (every second, and when its windows completed): about 170 k of 273 k
+        // records on an idle machine, up to 220 k under a loaded test run.
+        Assert.InRange(restarted.Ingest.Records, 1, mesh.Produced - 1);
         Assert.Equal(0, restarted.Pipeline.Counters.LateDropped);
         AssertSameEvents(expected, Published(crashing.OutputTopic));
     }

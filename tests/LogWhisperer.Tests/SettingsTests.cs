@@ -138,7 +138,7 @@ public class SettingsTests
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
             producer.Produce("secret_in", new Message<Null, string> { Value = "not a Loki push" }); // creates the topic; dead-lettered
         string[] secrets = ["KAFKASECRET", "SSLKEYSECRET", "BEARERSECRET", "HEADERSECRET", "SLACKSECRET", "GENIESECRET"];
-        var (exit, stdout, stderr) = CliTests.Run("engine", "-b", cluster.BootstrapServers, "--group", "secrets", "--topic", "secret_in=loki-json", "--idle-exit", "1",
+        var (exit, stdout, stderr) = CliTests.Run("engine", "-b", cluster.BootstrapServers, "--group", "secrets", "--topic", "secret_in=loki-json", "--idle-exit", "5",
             "--log-level", "Trace", "-X", "sasl.password=KAFKASECRET", "-X", "ssl.key.password=SSLKEYSECRET", "-X", "debug=conf",
             "--webhook", "http://127.0.0.1:9/rca", "--set", "Sinks:Webhook:BearerToken=BEARERSECRET", "--set", "Sinks:Webhook:Headers:X-Api-Key=HEADERSECRET",
             "--slack-webhook", "https://hooks.example/services/SLACKSECRET", "--opsgenie-key", "GENIESECRET");
