@@ -31,6 +31,17 @@ internal static class Otlp
         }
     }
 
+    /// <summary>TracesData / LogsData { repeated ResourceSpans / ResourceLogs = 1 }: every resource's items.</summary>
+    internal static void ProtoPayload(ReadOnlySpan<byte> payload, List<TelemetryRecord> output, DecodeOptions options, ItemReader item)
+    {
+        var r = new ProtoReader(payload);
+        while (r.Next(out int f, out int wt))
+        {
+            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); ProtoResourceItems(r.ReadBytes(), output, options, item); }
+            else r.Skip(wt);
+        }
+    }
+
     /// <summary>
     /// ResourceSpans / ResourceLogs { Resource resource = 1; repeated ScopeSpans / ScopeLogs = 2 }, whose
     /// scope holds its spans / log records in field 2: the same nesting for both signals.
@@ -219,15 +230,7 @@ public sealed class OtlpTracesProtoDecoder(DecodeOptions options) : ITelemetryDe
 {
     public TelemetryFormat Format => TelemetryFormat.OtlpTracesProto;
 
-    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
-    {
-        var r = new ProtoReader(payload);
-        while (r.Next(out int f, out int wt))
-        {
-            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); Otlp.ProtoResourceItems(r.ReadBytes(), output, options, Span); }
-            else r.Skip(wt);
-        }
-    }
+    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output) => Otlp.ProtoPayload(payload, output, options, Span);
 
     private static SpanRecord Span(ReadOnlySpan<byte> data, string cluster, string service)
     {
@@ -310,15 +313,7 @@ public sealed class OtlpLogsProtoDecoder(DecodeOptions options) : ITelemetryDeco
 {
     public TelemetryFormat Format => TelemetryFormat.OtlpLogsProto;
 
-    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
-    {
-        var r = new ProtoReader(payload);
-        while (r.Next(out int f, out int wt))
-        {
-            if (f == 1) { ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); Otlp.ProtoResourceItems(r.ReadBytes(), output, options, Log); }
-            else r.Skip(wt);
-        }
-    }
+    public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output) => Otlp.ProtoPayload(payload, output, options, Log);
 
     /// <summary>LogRecord { fixed64 time_unix_nano = 1; SeverityNumber severity_number = 2; string severity_text = 3; AnyValue body = 5; fixed64 observed_time_unix_nano = 11 }.</summary>
     private static LogRecord Log(ReadOnlySpan<byte> data, string cluster, string service)
