@@ -12,7 +12,7 @@ public class FaultSymptomTests
     private static readonly long T0 = new SimulationOptions().StartMs;
     private const long Onset = 30_000, Duration = 100_000, End = 140_000;
 
-    public static TheoryData<string, string, FaultKind> Cases()
+    public static TheoryData<string, string, FaultKind, bool> Cases()
     {
         // A busy inner service per topology, and the store it depends on for slow dependencies.
         var targets = new Dictionary<string, (string Service, string Store)>
@@ -22,10 +22,14 @@ public class FaultSymptomTests
             ["bookinfo"] = ("reviews", "mongodb"),
             ["train-ticket"] = ("ts-seat-service", "mysql"),
         };
-        var data = new TheoryData<string, string, FaultKind>();
+        var data = new TheoryData<string, string, FaultKind, bool>();
         foreach (var (topology, (service, store)) in targets)
             foreach (var kind in Enum.GetValues<FaultKind>())
-                data.Add(topology, kind == FaultKind.SlowDependency ? store : service, kind);
+            {
+                data.Add(topology, kind == FaultKind.SlowDependency ? store : service, kind, false);
+                // Errors and BadDeploy also in the form that surfaces only in the caller (Fault.SurfacesInCaller).
+                if (kind is FaultKind.Errors or FaultKind.BadDeploy) data.Add(topology, service, kind, true);
+            }
         return data;
     }
 
@@ -39,15 +43,18 @@ public class FaultSymptomTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void FaultLeavesItsSymptom(string topologyName, string service, FaultKind kind)
+    public void FaultLeavesItsSymptom(string topologyName, string service, FaultKind kind, bool surfacesInCaller)
     {
         var topology = Topology.Load(TestData.TopologyPath(topologyName));
-        var fault = new Fault(service, kind, T0 + Onset, T0 + Onset + Duration, 0.7);
+        // The variant is chosen by the onset second's parity (T0 is a whole even second).
+        long onset = T0 + Onset + (surfacesInCaller ? 0 : 1000);
+        var fault = new Fault(service, kind, onset, onset + Duration, 0.7);
+        Assert.Equal(surfacesInCaller && kind is FaultKind.Errors or FaultKind.BadDeploy, fault.SurfacesInCaller);
         var faulty = Measure(topology, service, [fault]);
         var healthy = Measure(topology, service, []);
         string context = $"{kind} on {topologyName}/{service}: faulty {faulty}, healthy {healthy}";
         Assert.True(healthy.ServerSpans > 50, $"the target must see traffic: {context}");
-        Assert.True(Symptom(kind, faulty, healthy), context);
+        Assert.True(surfacesInCaller ? SymptomInCaller(kind, faulty, healthy) : Symptom(kind, faulty, healthy), context);
         // The fault-free run is quiet by the same yardsticks.
         Assert.True(healthy.ErrorShare < 0.02 && healthy.Restarts == 0 && healthy.FatalLogs == 0, context);
     }
@@ -63,11 +70,22 @@ public class FaultSymptomTests
         FaultKind.BadDeploy => f.NewTemplateErrors > 0 && f.ErrorShare > 0.05 && f.Restarts >= 1,
         FaultKind.CrashLoop => f.Restarts >= 2 && f.FatalLogs >= 2 && f.SilentSeconds >= 10,
         FaultKind.SlowDependency => f.P95Ms > 5 * h.P95Ms && f.SlowLogs > 0,
+        // The pod's own spans need not move; its callers wait for every packet.
+        FaultKind.NetworkDelay => f.CallerMedianMs > h.CallerMedianMs + 40 && f.ErrorShare < 0.05,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>The root logs next to nothing (only its background errors); its callers log the failure, in the failing request's trace.</summary>
+    private static bool SymptomInCaller(FaultKind kind, Window f, Window h) => f.CallerTraceLinkedErrors > 5 && f.OwnErrorLogs * 20 < f.CallerTraceLinkedErrors && kind switch
+    {
+        FaultKind.Errors => f.ErrorShare > 0.1 && f.CallerErrorShare > h.CallerErrorShare + 0.05,
+        FaultKind.BadDeploy => f.ErrorShare < 0.05 && f.Restarts >= 1 && f.CallerNullResults > 5, // its answers succeed, wrongly
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     private sealed record Window(int ServerSpans, double ErrorShare, double MedianMs, double P95Ms, double CallerErrorShare,
-        int SilentSeconds, double CpuCores, double MaxMemoryBytes, double Restarts, int FatalLogs, int NewTemplateErrors, int SlowLogs);
+        int SilentSeconds, double CpuCores, double MaxMemoryBytes, double Restarts, int FatalLogs, int NewTemplateErrors, int SlowLogs,
+        double CallerMedianMs, int OwnErrorLogs, int CallerTraceLinkedErrors, int CallerNullResults);
 
     /// <summary>What the target service and its callers showed while the fault was on (or would have been).</summary>
     private static Window Measure(Topology topology, string service, IReadOnlyList<Fault> faults)
@@ -83,6 +101,9 @@ public class FaultSymptomTests
         var metrics = records.OfType<MetricSample>().Where(m => m.Service == service).ToList();
         var cpu = metrics.Where(m => m.Name == "container_cpu_usage_seconds_total" && During(m)).ToList();
         var logs = records.OfType<LogRecord>().Where(l => l.Service == service && During(l)).ToList();
+        var callers = calls.Select(c => c.Service).ToHashSet();
+        var callerErrors = records.OfType<LogRecord>().Where(l => callers.Contains(l.Service) && During(l) && l.Severity >= LogSeverity.Error).ToList();
+        var callDurations = calls.Select(c => c.DurationMs).Order().ToList();
         server.Sort();
         return new Window(
             server.Count,
@@ -96,6 +117,10 @@ public class FaultSymptomTests
             metrics.Where(m => m.Name == "kube_pod_container_status_restarts_total").Select(m => m.Value).DefaultIfEmpty(0).Max(),
             logs.Count(l => l.Severity == LogSeverity.Fatal),
             logs.Count(l => l.Message.Contains("NullReferenceException")),
-            logs.Count(l => l.Message.StartsWith("slow ")));
+            logs.Count(l => l.Message.StartsWith("slow ")),
+            callDurations.Count == 0 ? 0 : callDurations[callDurations.Count / 2],
+            logs.Count(l => l.Severity >= LogSeverity.Error),
+            callerErrors.Count(l => l.TraceId is not null && l.SpanId is not null),
+            callerErrors.Count(l => l.Message.Contains($"{service} result is null")));
     }
 }

@@ -65,6 +65,8 @@ internal static class CliSupport
     {
         var baselines = new List<IRootCauseRanker> { new RobustZScoreRanker() };
         if (edgelessModel != "none") baselines.Add(new GatRanker("GAT without edges", LoadScorer(edgelessModel, device)));
+        baselines.Add(new ErrorLogDeltaRanker());
+        baselines.Add(new TraceSpectrumRanker());
         return baselines;
     }
 

@@ -7,6 +7,8 @@ public enum Measurement
     LogRate, ErrorLogRatio, NewTemplateRatio, CpuCores, MemoryBytes, Restarts, TelemetryRate,
     OutboundErrorRatio, InboundErrorRatio, InboundLatencyP95, InboundCallRate,
     LatencyP99, ErrorSpanCount, ErrorLogCount, NewTemplateLineCount,
+    TraceSpectrum, DeepestAnomalyShare, SlowSpanCount, ShiftedErrorLineCount, EventRise, EventFall,
+    AnomalousTraces, WindowAnomalousTraces,
 }
 
 /// <summary>How a model feature is derived from its measurement.</summary>
@@ -27,12 +29,14 @@ public enum FeatureTransform
     /// median/MAD z of a ratio does not: with 3 requests in a window one error is a 33 % error ratio.
     /// </summary>
     CountSurprise,
+    /// <summary>The measurement is already a deviation in σ (e.g. an event's count z-score): squashed only.</summary>
+    Squashed,
 }
 
 public static class FeatureTransformExtensions
 {
     /// <summary>Whether the feature is a (squashed) deviation from baseline in σ, rather than a share or a count.</summary>
-    public static bool IsDeviation(this FeatureTransform transform) => transform is FeatureTransform.RobustZ or FeatureTransform.CountSurprise;
+    public static bool IsDeviation(this FeatureTransform transform) => transform is FeatureTransform.RobustZ or FeatureTransform.CountSurprise or FeatureTransform.Squashed;
 }
 
 public sealed record MeasurementInfo(Measurement Id, string Name, string Label, string Unit, string Source, double AbsoluteFloor);
@@ -48,7 +52,7 @@ public sealed record EvidenceGroup(string Name, int[] NodeFeatures, int[] EdgeFe
 /// </summary>
 public static class FeatureSchema
 {
-    public const string Version = "lw-features/2";
+    public const string Version = "lw-features/3";
 
     public static readonly MeasurementInfo[] Measurements =
     [
@@ -73,6 +77,14 @@ public static class FeatureSchema
         new(Measurement.ErrorSpanCount, "error_spans", "its failed requests", "requests", "traces: server spans with error status", 0),
         new(Measurement.ErrorLogCount, "error_logs", "its error log lines", "lines", "logs: error and fatal lines", 0),
         new(Measurement.NewTemplateLineCount, "new_template_lines", "its log lines from never-seen templates", "lines", "logs: lines of never-seen templates", 0),
+        new(Measurement.TraceSpectrum, "trace_spectrum", "how specific it is to the anomalous requests (Ochiai)", "0..1", "traces: anomalous vs normal traces through it, logs attached", 0),
+        new(Measurement.DeepestAnomalyShare, "deepest_anomaly_share", "the share of anomalous requests whose deepest anomaly is in it", "share", "traces: deepest anomalous span of each anomalous trace", 0),
+        new(Measurement.SlowSpanCount, "slow_spans", "its requests far slower than usual for their operation", "requests", "traces: server spans over 2× their operation's p99", 0),
+        new(Measurement.ShiftedErrorLineCount, "shifted_error_lines", "its trace-linked warn/error lines of new or surging templates", "lines", "logs: trace-linked lines of never-seen or surging templates", 0),
+        new(Measurement.EventRise, "event_rise", "the largest rise of one of its events (log template, operation, call)", "σ", "events: log templates, operations served, calls made vs baseline", 0),
+        new(Measurement.EventFall, "event_fall", "the largest fall of one of its usual events", "σ", "events: log templates, operations served, calls made vs baseline", 0),
+        new(Measurement.AnomalousTraces, "anomalous_traces", "anomalous requests passing through it", "traces", "traces: anomalous traces through it at or below their deepest anomaly", 0),
+        new(Measurement.WindowAnomalousTraces, "window_anomalous_traces", "anomalous requests in the window", "traces", "traces: all anomalous traces of the window", 0),
     ];
 
     public static readonly FeatureInfo[] NodeFeatures =
@@ -102,6 +114,13 @@ public static class FeatureSchema
         new("error_span_surprise", Measurement.ErrorSpanCount, FeatureTransform.CountSurprise, "failed requests vs baseline count"),
         new("error_log_surprise", Measurement.ErrorLogCount, FeatureTransform.CountSurprise, "error log lines vs baseline count"),
         new("new_template_surprise", Measurement.NewTemplateLineCount, FeatureTransform.CountSurprise, "lines of never-seen templates vs baseline count"),
+        // lw-features/3: traces with their logs attached (log–trace linkage), and event-pattern shift.
+        new("trace_spectrum", Measurement.TraceSpectrum, FeatureTransform.Ratio, "Ochiai score: anomalous vs normal traces passing through it, at or below their deepest anomaly"),
+        new("deepest_anomaly_share", Measurement.DeepestAnomalyShare, FeatureTransform.Ratio, "share of anomalous traces whose deepest anomaly is in it"),
+        new("slow_span_surprise", Measurement.SlowSpanCount, FeatureTransform.CountSurprise, "requests far slower than their operation's baseline, vs baseline count"),
+        new("shifted_error_surprise", Measurement.ShiftedErrorLineCount, FeatureTransform.CountSurprise, "trace-linked warn/error lines of new or surging templates vs baseline count"),
+        new("event_rise", Measurement.EventRise, FeatureTransform.Squashed, "largest rise of one of its events against its baseline count"),
+        new("event_fall", Measurement.EventFall, FeatureTransform.Squashed, "largest fall of one of its usual events"),
     ];
 
     /// <summary>Per-edge model features: the first three from the caller's client spans, then the edge's role.</summary>

@@ -141,6 +141,14 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         row[(int)Measurement.ErrorSpanCount] = s?.ServerErrors ?? 0;
         row[(int)Measurement.ErrorLogCount] = s?.ErrorLogs ?? 0;
         row[(int)Measurement.NewTemplateLineCount] = 0;
+        row[(int)Measurement.SlowSpanCount] = s?.Evidence.SlowSpans ?? 0;
+        row[(int)Measurement.ShiftedErrorLineCount] = s?.Evidence.ShiftedErrorLines ?? 0;
+        row[(int)Measurement.TraceSpectrum] = s?.Evidence.Spectrum ?? 0;
+        row[(int)Measurement.DeepestAnomalyShare] = s?.Evidence.DeepestShare ?? 0;
+        row[(int)Measurement.EventRise] = s?.Evidence.EventRise ?? 0;
+        row[(int)Measurement.EventFall] = s?.Evidence.EventFall ?? 0;
+        row[(int)Measurement.AnomalousTraces] = s?.Evidence.AnomalousTraces ?? 0;
+        row[(int)Measurement.WindowAnomalousTraces] = s?.Evidence.WindowAnomalousTraces ?? 0;
         if (s is null) return;
 
         if (s.ServerSpans > 0)
@@ -213,6 +221,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             FeatureTransform.RestartCount => (float)(Math.Min(3, value) / 3),
             FeatureTransform.Drop => history[k].Count < 3 || !(history[k].Median > 0) ? 0f : (float)Math.Clamp(1 - value / history[k].Median, 0, 1),
             FeatureTransform.CountSurprise => history[k].Count < 3 ? 0f : FeatureSchema.Squash(FeatureSchema.CountZ(value, history[k].Median)),
+            FeatureTransform.Squashed => double.IsFinite(value) ? FeatureSchema.Squash(value) : 0f,
             _ => throw new InvalidOperationException(),
         };
     }

@@ -40,8 +40,10 @@ public static class TrainingSet
     public static SimulationOptions Conditions(SimulationOptions sim, bool quiet)
     {
         var rng = new Random(sim.Seed ^ 0x5eed);
+        // Quiet clusters are also instrumented the way Nezha's Train-Ticket is: spans without error status, and
+        // half of them without client spans (edges read from server spans nested across services).
         return quiet
-            ? sim with { LoadFactor = 0.02 + 0.18 * rng.NextDouble(), ScrapeIntervalMs = 60_000 }
+            ? sim with { LoadFactor = 0.02 + 0.18 * rng.NextDouble(), ScrapeIntervalMs = 60_000, SpanStatus = false, ClientSpans = rng.NextDouble() < 0.5 }
             : sim with { LoadFactor = 0.5 + rng.NextDouble(), ScrapeIntervalMs = 5_000 };
     }
 }

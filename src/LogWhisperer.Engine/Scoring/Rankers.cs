@@ -52,3 +52,43 @@ public sealed class RobustZScoreRanker : IRootCauseRanker
         return scores;
     }).ToArray();
 }
+
+/// <summary>
+/// The naive ranker a person would write first: error log lines in the window minus the service's baseline
+/// count (median of its recent windows). Loud where the root logs its own errors; blind where it does not.
+/// </summary>
+public sealed class ErrorLogDeltaRanker : IRootCauseRanker
+{
+    public string Name => "error-log delta";
+
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s =>
+    {
+        var scores = new float[s.NodeCount];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            double now = s.Measurement(i, Measurement.ErrorLogCount), usual = s.Baseline(i, Measurement.ErrorLogCount);
+            scores[i] = (float)((double.IsFinite(now) ? now : 0) - (double.IsFinite(usual) ? usual : 0));
+        }
+        return scores;
+    }).ToArray();
+}
+
+/// <summary>
+/// Trace-based localisation alone (MicroRank / TraceRCA style): each service's Ochiai score over the window's
+/// anomalous and normal traces (logs attached), ties broken by how often it holds a trace's deepest anomaly.
+/// </summary>
+public sealed class TraceSpectrumRanker : IRootCauseRanker
+{
+    public string Name => "trace spectrum";
+
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s =>
+    {
+        var scores = new float[s.NodeCount];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            double spectrum = s.Measurement(i, Measurement.TraceSpectrum), deepest = s.Measurement(i, Measurement.DeepestAnomalyShare);
+            scores[i] = (float)((double.IsFinite(spectrum) ? spectrum : 0) + 1e-3 * (double.IsFinite(deepest) ? deepest : 0));
+        }
+        return scores;
+    }).ToArray();
+}

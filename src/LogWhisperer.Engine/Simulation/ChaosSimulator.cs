@@ -127,11 +127,14 @@ public sealed class ChaosSimulator
         }
     }
 
-    private readonly record struct Outcome(double DurationMs, bool Failed, string? Reason);
+    /// <param name="WrongValue">The call succeeded but returned a wrong value (a bad deploy's null), which the caller fails on.</param>
+    private readonly record struct Outcome(double DurationMs, bool Failed, string? Reason, bool WrongValue = false);
 
     /// <summary>Serves one request in a service: its own work, its downstream calls, its span and logs.</summary>
     /// <param name="caller">Index of the calling service, -1 for a request entering at the edge.</param>
-    private Outcome Execute(int caller, string service, string operation, OperationSpec spec, double start, string traceId, string? parentSpanId)
+    /// <param name="callerServerSpanId">The caller's server span (the parent when client spans are not recorded).</param>
+    private Outcome Execute(int caller, string service, string operation, OperationSpec spec, double start, string traceId, string? parentSpanId,
+        string? callerServerSpanId = null)
     {
         int idx = _serviceIndex[service];
         var serviceSpec = _specs[idx];
@@ -144,13 +147,22 @@ public sealed class ChaosSimulator
 
         double t = start + self / 2;
         string? failedCall = null, failReason = null;
+        bool wrongValue = false;
         foreach (var call in spec.Calls)
         {
             if (call.Probability < 1 && _rng.NextDouble() >= call.Probability) continue;
             var outcome = CallDownstream(service, spanId, traceId, call, t);
             t += outcome.DurationMs;
-            if (!outcome.Failed) continue;
             var peer = call.To[..call.To.IndexOf('/')];
+            if (outcome.WrongValue && !outcome.Failed)
+            {
+                // The caller's own code fails on the value: its error, its log line, with the trace it belongs to.
+                failedCall = peer; failReason = $"unexpected response from {peer}: result is null";
+                Log(service, (long)t, LogSeverity.Error, $"java.lang.NullPointerException: {peer} result is null in {operation}", traceId, spanId);
+                wrongValue = true;
+                break;
+            }
+            if (!outcome.Failed) continue;
             if (call.Optional)
             {
                 Log(service, (long)t, LogSeverity.Warn, $"could not retrieve {peer} response, serving without it: {outcome.Reason} trace_id={traceId}");
@@ -163,27 +175,32 @@ public sealed class ChaosSimulator
         bool ownError = failedCall is null && _rng.NextDouble() < state.ErrorRate;
         double duration = t - start + self / 2;
         bool failed = ownError || failedCall is not null;
-        _out.Add(new SpanRecord((long)start, _options.Cluster, service, traceId, spanId, parentSpanId, operation, SpanKind.Server, null, duration, failed));
+        // Without client spans the callee's server span hangs under the caller's server span.
+        string? parent = _options.ClientSpans ? parentSpanId : callerServerSpanId;
+        _out.Add(new SpanRecord((long)start, _options.Cluster, service, traceId, spanId, parent, operation, SpanKind.Server, null, duration, failed && _options.SpanStatus));
 
-        if (ownError)
+        long end = (long)(start + duration);
+        if (ownError && state.SilentErrors) { } // thrown across the RPC boundary: only the caller will log it
+        else if (ownError)
         {
             if (state.BadDeployErrors && _rng.NextDouble() < 0.8)
-                Log(service, (long)(start + duration), LogSeverity.Error,
-                    $"Unhandled exception in {operation}: System.NullReferenceException: Object reference not set to an instance of an object\n   at {service}.Handlers.{Sanitize(operation)}Handler.Handle(Request req) in Handler.cs:line {40 + _rng.Next(3)}\n   trace_id={traceId}");
+                Log(service, end, LogSeverity.Error,
+                    $"Unhandled exception in {operation}: System.NullReferenceException: Object reference not set to an instance of an object\n   at {service}.Handlers.{Sanitize(operation)}Handler.Handle(Request req) in Handler.cs:line {40 + _rng.Next(3)}\n   trace_id={traceId}", traceId, spanId);
             else
-                Log(service, (long)(start + duration), LogSeverity.Error, $"{operation} failed: internal error code=500 request_id={Guid(_rng)} trace_id={traceId}");
+                Log(service, end, LogSeverity.Error, $"{operation} failed: internal error code=500 request_id={Guid(_rng)} trace_id={traceId}", traceId, spanId);
         }
-        else if (failedCall is not null)
-            Log(service, (long)(start + duration), LogSeverity.Error, $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}");
-        else if (_rng.NextDouble() < _options.InfoLogSampling)
-            Log(service, (long)(start + duration), LogSeverity.Info, $"{operation} completed status=200 duration={duration:F1}ms trace_id={traceId}");
+        else if (failedCall is not null && !wrongValue)
+            Log(service, end, LogSeverity.Error, $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}", traceId, spanId);
+        else if (!failed && _rng.NextDouble() < _options.InfoLogSampling)
+            Log(service, end, LogSeverity.Info, $"{operation} completed status=200 duration={duration:F1}ms trace_id={traceId}", traceId, spanId);
         if (stuck && _rng.NextDouble() < 0.3)
-            Log(service, (long)(start + duration), LogSeverity.Warn, $"slow {operation}: duration={self:F0}ms waiting for lock rows_examined={_rng.Next(1000, 90000)} trace_id={traceId}");
+            Log(service, end, LogSeverity.Warn, $"slow {operation}: duration={self:F0}ms waiting for lock rows_examined={_rng.Next(1000, 90000)} trace_id={traceId}", traceId, spanId);
         _istio?.Record(IstioMetrics.Reporter.Destination, caller, idx, failed ? 500 : 200, duration);
         if (state.HighMemory && _rng.NextDouble() < 0.05)
-            Log(service, (long)(start + duration), LogSeverity.Warn, $"GC pause of {50 + _rng.Next(400)}ms, heap {state.MemoryMb:F0}MB of {serviceSpec.MemoryLimitMb:F0}MB");
+            Log(service, end, LogSeverity.Warn, $"GC pause of {50 + _rng.Next(400)}ms, heap {state.MemoryMb:F0}MB of {serviceSpec.MemoryLimitMb:F0}MB");
 
-        return new Outcome(duration, failed, failed ? "status=500 Internal Server Error" : null);
+        bool wrongReturn = !failed && state.WrongReturnRate > 0 && _rng.NextDouble() < state.WrongReturnRate;
+        return new Outcome(duration, failed, failed ? "status=500 Internal Server Error" : null, wrongReturn);
     }
 
     /// <summary>
@@ -206,11 +223,12 @@ public sealed class ChaosSimulator
                 // Ejected: the sidecar fails the call at once without sending it, and does not retry.
                 last = new Outcome(0.1, true, "no healthy upstream (circuit open)");
                 Record(callerIdx, targetIdx, 503, last.DurationMs);
-                _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, NewSpanId(), callerSpanId, operation, SpanKind.Client, target, last.DurationMs, true));
+                ClientSpan(t, caller, traceId, NewSpanId(), callerSpanId, operation, target, last.DurationMs, true);
                 total += last.DurationMs;
                 break;
             }
-            double network = LogNormal(0.3, 0.3);
+            // A delayed pod's packets are late both ways: calls to it and the calls it makes.
+            double network = LogNormal(0.3, 0.3) + targetState.NetworkDelayMs + _state[callerIdx].NetworkDelayMs;
             bool retryable;
             int code;
             if (targetState.Down)
@@ -227,7 +245,7 @@ public sealed class ChaosSimulator
             else
             {
                 string clientSpanId = NewSpanId();
-                var server = Execute(callerIdx, target, operation, spec, t + network / 2, traceId, clientSpanId);
+                var server = Execute(callerIdx, target, operation, spec, t + network / 2, traceId, clientSpanId, callerSpanId);
                 if (server.DurationMs + network > call.TimeoutMs)
                 {
                     last = new Outcome(call.TimeoutMs, true, $"context deadline exceeded (timeout {call.TimeoutMs:F0}ms)");
@@ -235,23 +253,29 @@ public sealed class ChaosSimulator
                 }
                 else
                 {
-                    last = new Outcome(server.DurationMs + network, server.Failed, server.Reason);
+                    last = new Outcome(server.DurationMs + network, server.Failed, server.Reason, server.WrongValue);
                     retryable = false; code = server.Failed ? 500 : 200;
                 }
                 Record(callerIdx, targetIdx, code, last.DurationMs);
                 Trip(breaker, caller, target, code, t + last.DurationMs);
-                _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, clientSpanId, callerSpanId, operation, SpanKind.Client, target, last.DurationMs, last.Failed));
+                ClientSpan(t, caller, traceId, clientSpanId, callerSpanId, operation, target, last.DurationMs, last.Failed);
                 t += last.DurationMs; total += last.DurationMs;
                 if (!last.Failed || !retryable) return last with { DurationMs = total };
                 continue;
             }
             Record(callerIdx, targetIdx, code, last.DurationMs);
             Trip(breaker, caller, target, code, t + last.DurationMs);
-            _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, NewSpanId(), callerSpanId, operation, SpanKind.Client, target, last.DurationMs, true));
+            ClientSpan(t, caller, traceId, NewSpanId(), callerSpanId, operation, target, last.DurationMs, true);
             t += last.DurationMs; total += last.DurationMs;
             if (!retryable) break;
         }
         return last with { DurationMs = total };
+    }
+
+    private void ClientSpan(double t, string caller, string traceId, string spanId, string parentSpanId, string operation, string target, double durationMs, bool failed)
+    {
+        if (_options.ClientSpans)
+            _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, spanId, parentSpanId, operation, SpanKind.Client, target, durationMs, failed && _options.SpanStatus));
     }
 
     private void Record(int caller, int target, int code, double durationMs) =>
@@ -294,8 +318,8 @@ public sealed class ChaosSimulator
         }
     }
 
-    private void Log(string service, long ts, LogSeverity severity, string message) =>
-        _out.Add(new LogRecord(ts, _options.Cluster, service, severity, message));
+    private void Log(string service, long ts, LogSeverity severity, string message, string? traceId = null, string? spanId = null) =>
+        _out.Add(new LogRecord(ts, _options.Cluster, service, severity, message, traceId, spanId));
 
     private static string Sanitize(string operation) => new(operation.Where(char.IsLetterOrDigit).ToArray());
 

@@ -26,6 +26,9 @@ public enum FaultKind
     /// <summary>A backing store (database, cache, queue) answers a share of requests very slowly (lock contention,
     /// slow disk): a heavy latency tail, slow-query logs, and callers that time out and retry.</summary>
     SlowDependency,
+    /// <summary>Packets to and from one pod are delayed (tc netem): its own server spans look normal, its callers
+    /// see the delay, and its own outgoing calls take longer.</summary>
+    NetworkDelay,
 }
 
 /// <summary>One injected fault, which is also the ground truth of the incident it causes.</summary>
@@ -33,4 +36,11 @@ public enum FaultKind
 public sealed record Fault(string Service, FaultKind Kind, long StartMs, long EndMs, double Intensity)
 {
     public bool IsActive(long timeMs) => timeMs >= StartMs && timeMs < EndMs;
+
+    /// <summary>
+    /// Half of the Errors and BadDeploy faults (chosen by onset second, so a pure function of the fault) take the
+    /// form real code-level injections take: an exception only the caller logs (the root's own spans and logs stay
+    /// quiet), or a wrong return value that the caller fails on ("Result is null"), so the errors surface a hop up.
+    /// </summary>
+    public bool SurfacesInCaller => Kind is FaultKind.Errors or FaultKind.BadDeploy && StartMs / 1000 % 2 == 0;
 }

@@ -21,6 +21,12 @@ internal struct ServiceState
     /// <summary>Share of requests stuck behind a slow store (lock wait, slow disk), and how long they wait.</summary>
     public double SlowShare;
     public double SlowExtraMs;
+    /// <summary>Delay added to every packet to and from the pod (network delay), in ms.</summary>
+    public double NetworkDelayMs;
+    /// <summary>Its failures are not logged by itself, only by its callers (an exception thrown across the RPC boundary).</summary>
+    public bool SilentErrors;
+    /// <summary>Share of its answers that succeed but carry a wrong value, which the caller then fails on.</summary>
+    public double WrongReturnRate;
 
     public static ServiceState Normal(ServiceSpec spec) => new() { LatencyFactor = 1, ErrorRate = 0.001, MemoryMb = spec.MemoryMb };
 
@@ -38,6 +44,10 @@ internal struct ServiceState
                 break;
             case FaultKind.Errors when active:
                 ErrorRate += 0.15 + 0.6 * x;
+                SilentErrors |= fault.SurfacesInCaller;
+                break;
+            case FaultKind.NetworkDelay when active:
+                NetworkDelayMs += 20 + 120 * x;
                 break;
             case FaultKind.PodKill:
                 // Down until Kubernetes has restarted it (longer for a harder kill: image pull, slow start).
@@ -76,7 +86,9 @@ internal struct ServiceState
                 break;
             case FaultKind.BadDeploy:
                 Restarts += 1; // the rollout replaced the pod
-                if (active) { ErrorRate += 0.1 + 0.5 * x; BadDeployErrors = true; }
+                if (!active) break;
+                if (fault.SurfacesInCaller) WrongReturnRate += 0.15 + 0.6 * x; // the new version returns nulls
+                else { ErrorRate += 0.1 + 0.5 * x; BadDeployErrors = true; }
                 break;
         }
     }

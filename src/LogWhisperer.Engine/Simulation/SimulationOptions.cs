@@ -18,6 +18,11 @@ public sealed record SimulationOptions
     /// workload. Off by default: the engine does not read them, and they add many samples per scrape.
     /// </summary>
     public bool IstioMetrics { get; init; }
+    /// <summary>Whether spans carry an error status. Auto-instrumentation often sets none (Nezha's export has none).</summary>
+    public bool SpanStatus { get; init; } = true;
+    /// <summary>Whether callers record client spans. Without them a callee's server span is the child of its
+    /// caller's server span, as with server-side-only instrumentation; edges are then read from that nesting.</summary>
+    public bool ClientSpans { get; init; } = true;
     /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
     public string Namespace { get; init; } = "default";
 }

@@ -14,8 +14,13 @@ public abstract record TelemetryRecord(long TimestampMs, string Cluster, string 
 
 public enum LogSeverity : byte { Debug, Info, Warn, Error, Fatal }
 
-/// <summary>A log line from one service.</summary>
-public sealed record LogRecord(long TimestampMs, string Cluster, string Service, LogSeverity Severity, string Message)
+/// <summary>
+/// A log line from one service. <see cref="TraceId"/> and <see cref="SpanId"/> link it to the request it was
+/// written in (OTLP log records carry them; so do many log lines, as a field or in the text): an error a caller
+/// logs then points at the failing trace, and through it at the services that request passed.
+/// </summary>
+public sealed record LogRecord(long TimestampMs, string Cluster, string Service, LogSeverity Severity, string Message,
+    string? TraceId = null, string? SpanId = null)
     : TelemetryRecord(TimestampMs, Cluster, Service)
 {
     public override Modality Modality => Modality.Log;

@@ -33,7 +33,23 @@ public sealed class EventTimeWindower
         /// <summary>Drain templates per service of this cluster. They outlive windows: a template's id says
         /// "seen before" to the featurizer, which is how a never-seen error template stands out.</summary>
         public readonly TemplateMiner Templates = new();
+        /// <summary>Per-operation latency and per-event count baselines for the windows' trace evidence.</summary>
+        public readonly TraceBaselines Traces = new();
+        /// <summary>When each template first appeared, for templates born after the cluster's warm-up (bounded).</summary>
+        public readonly Dictionary<(string Service, int Template), long> NewTemplatesSeenMs = [];
+        public long FirstEventMs = long.MinValue;
+
+        /// <summary>A template is news for <see cref="NoveltyMs"/> after it first appears, unless it appeared
+        /// while the cluster was still learning (everything is new then).</summary>
+        public bool IsNovel(string service, int template, long nowMs) =>
+            NewTemplatesSeenMs.TryGetValue((service, template), out var first) && nowMs - first <= NoveltyMs;
     }
+
+    /// <summary>How long a newly born template counts as never seen before.</summary>
+    private const long NoveltyMs = 10 * 60_000;
+    /// <summary>Templates born within this long of a cluster's first record are its vocabulary, not news.</summary>
+    private const long TemplateWarmupMs = 3 * 60_000;
+    private const int MaxNewTemplates = 10_000;
 
     /// <summary>Adds a batch; appends every window the advanced watermarks have closed to <paramref name="closed"/>.</summary>
     public void Add(IReadOnlyList<TelemetryRecord> batch, List<WindowAggregate> closed)
@@ -55,8 +71,18 @@ public sealed class EventTimeWindower
         if (cluster.MaxEventMs != long.MinValue && ts < cluster.MaxEventMs - _options.MaxOutOfOrdernessMs) _counters.CountLateAccepted();
         if (ts > cluster.MaxEventMs) cluster.MaxEventMs = ts;
 
+        if (cluster.FirstEventMs == long.MinValue || ts < cluster.FirstEventMs) cluster.FirstEventMs = ts;
         // Mined once per record, however many (hopping) windows it falls into.
-        int template = record is LogRecord log ? cluster.Templates.Parse(log.Service, log.Message, out _).Id : 0;
+        int template = 0;
+        if (record is LogRecord log)
+        {
+            template = cluster.Templates.Parse(log.Service, log.Message, out bool isNew).Id;
+            if (isNew && ts - cluster.FirstEventMs >= TemplateWarmupMs)
+            {
+                if (cluster.NewTemplatesSeenMs.Count >= MaxNewTemplates) ForgetOldNews(cluster, ts);
+                if (cluster.NewTemplatesSeenMs.Count < MaxNewTemplates) cluster.NewTemplatesSeenMs[(log.Service, template)] = ts;
+            }
+        }
         // Every window [s, s+size) with s = k*hop and s <= ts < s+size.
         long lastStart = FloorTo(ts, _options.HopMs);
         for (long start = lastStart; start > ts - _options.SizeMs; start -= _options.HopMs)
@@ -93,7 +119,14 @@ public sealed class EventTimeWindower
         cluster.Open.Remove(start);
         // With hopping windows, records before the next window's start may still be needed by it.
         cluster.EmittedUpToMs = Math.Max(cluster.EmittedUpToMs, window.EndMs - _options.SizeMs + _options.HopMs);
-        closed.Add(window.Close());
+        closed.Add(window.Close(cluster.Traces, (service, template) => cluster.IsNovel(service, template, window.EndMs)));
+    }
+
+    /// <summary>Templates past their novelty are ordinary vocabulary: dropping them keeps the map bounded.</summary>
+    private static void ForgetOldNews(ClusterWindows cluster, long nowMs)
+    {
+        foreach (var (key, first) in cluster.NewTemplatesSeenMs.ToList())
+            if (nowMs - first > NoveltyMs) cluster.NewTemplatesSeenMs.Remove(key);
     }
 
     private static long FloorTo(long value, long unit) => value >= 0 ? value / unit * unit : -((-value + unit - 1) / unit * unit);

@@ -11,8 +11,8 @@ namespace LogWhisperer.Windowing;
 /// </summary>
 public static class ServiceWindowCodec
 {
-    public const byte Version = 1;
-    public const string ContentType = "application/vnd.logwhisperer.service-window.v1";
+    public const byte Version = 2;
+    public const string ContentType = "application/vnd.logwhisperer.service-window.v2";
 
     public static byte[] Encode(ServiceWindow w)
     {
@@ -39,6 +39,10 @@ public static class ServiceWindowCodec
                 o.Write(mesh.DurationBuckets.Count);
                 foreach (var (series, le) in mesh.DurationBuckets.Values) { Write(o, series); o.Write(le); }
             }
+            var e = s.Evidence;
+            o.Write(e.WindowAnomalousTraces); o.Write(e.AnomalousTraces); o.Write(e.NormalTraces);
+            o.Write(e.Spectrum); o.Write(e.DeepestShare); o.Write(e.SlowSpans); o.Write(e.LinkedErrorLines); o.Write(e.ShiftedErrorLines);
+            o.Write(e.EventRise); o.Write(e.EventFall); o.Write(e.TopEvent ?? "");
             o.Write(w.Calls.Count);
             foreach (var (to, edge) in w.Calls) { o.Write(to); o.Write(edge.Calls); o.Write(edge.Errors); Write(o, edge.Latency); }
         }
@@ -73,6 +77,12 @@ public static class ServiceWindowCodec
                 for (int n = Count(i); n > 0; n--) { var series = ReadSeries(i); mesh.Requests[series.Key] = (series, i.ReadBoolean()); }
                 for (int n = Count(i); n > 0; n--) { var series = ReadSeries(i); mesh.DurationBuckets[series.Key] = (series, i.ReadDouble()); }
             }
+            s.Evidence = new TraceEvidenceStats
+            {
+                WindowAnomalousTraces = i.ReadInt64(), AnomalousTraces = i.ReadInt64(), NormalTraces = i.ReadInt64(),
+                Spectrum = i.ReadDouble(), DeepestShare = i.ReadDouble(), SlowSpans = i.ReadInt64(), LinkedErrorLines = i.ReadInt64(), ShiftedErrorLines = i.ReadInt64(),
+                EventRise = i.ReadDouble(), EventFall = i.ReadDouble(), TopEvent = i.ReadString() is { Length: > 0 } top ? top : null,
+            };
             var calls = new Dictionary<string, EdgeWindowStats>(StringComparer.Ordinal);
             for (int n = Count(i); n > 0; n--)
             {

@@ -19,6 +19,8 @@ public sealed class ServiceWindowStats
     public double RestartsFirst = double.NaN, RestartsLast = double.NaN;
     /// <summary>Istio request metrics the service's sidecar reported; null when there were none.</summary>
     public MeshRequestSamples? Mesh;
+    /// <summary>What the window's traces, with their logs attached, say about this service (scored when the window closes).</summary>
+    public TraceEvidenceStats Evidence = new();
 
     public long Records => ServerSpans + ClientSpans + Logs + MetricSamples;
 }
@@ -53,6 +55,7 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
     private readonly Dictionary<(string, string), EdgeWindowStats> _edges = [];
     private readonly Dictionary<string, (ServiceWindowStats Stats, double DurationMs, bool Error)> _serverSpans = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (double Sum, bool AnyError)> _childCalls = new(StringComparer.Ordinal);
+    private readonly WindowTraces _traces = new();
     private long _records;
 
     public long StartMs => startMs;
@@ -69,6 +72,8 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
     {
         _records++;
         var stats = Service(record.Service);
+        if (record is SpanRecord traced) _traces.AddSpan(traced);
+        else if (record is LogRecord logged) _traces.AddLog(logged, logTemplate);
         switch (record)
         {
             case SpanRecord { Kind: SpanKind.Server or SpanKind.Consumer } span:
@@ -126,8 +131,22 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
         }
     }
 
-    public WindowAggregate Close()
+    /// <param name="baselines">The cluster's trace baselines (per-operation latency, event counts); taught this window.</param>
+    /// <param name="isNovelTemplate">Whether a (service, template id) was first seen recently, after the cluster's warm-up.</param>
+    public WindowAggregate Close(TraceBaselines baselines, Func<string, int, bool> isNovelTemplate)
     {
+        _traces.Close(Service, baselines, isNovelTemplate);
+        // Edges from nesting where no caller recorded a client span for that pair in this window.
+        var clientSeen = new HashSet<(string, string)>(_edges.Keys);
+        foreach (var (from, to, ms, error) in _traces.NestedCalls())
+        {
+            if (clientSeen.Contains((from, to))) continue;
+            if (!_edges.TryGetValue((from, to), out var edge)) _edges[(from, to)] = edge = new EdgeWindowStats();
+            edge.Calls++;
+            if (error) edge.Errors++;
+            edge.Latency.Add(ms);
+            Service(from); // the caller is in the window (its server span is)
+        }
         foreach (var (spanId, span) in _serverSpans)
         {
             _childCalls.TryGetValue(spanId, out var children);

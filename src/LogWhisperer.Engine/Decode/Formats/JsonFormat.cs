@@ -34,6 +34,15 @@ internal static class JsonFormat
         }
     }
 
+    /// <summary>The string members of an object (e.g. Loki's structured metadata); other members are left out.</summary>
+    public static Dictionary<string, string> StringMembers(JsonElement obj)
+    {
+        var map = new Dictionary<string, string>();
+        foreach (var p in obj.EnumerateObject())
+            if (p.Value.ValueKind == JsonValueKind.String) map[p.Name] = p.Value.GetString()!;
+        return map;
+    }
+
     /// <summary>An object of string values (labels), or empty when the property is absent.</summary>
     public static Dictionary<string, string> StringMap(JsonElement parent, string property, string what)
     {

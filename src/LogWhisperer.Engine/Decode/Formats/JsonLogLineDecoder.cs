@@ -63,7 +63,8 @@ public sealed class JsonLogLineDecoder(DecodeOptions options) : ITelemetryDecode
             LogSeverity? severity = null;
             foreach (var key in LevelKeys)
                 if (labels.TryGetValue(key, out var level) && (severity = Severity.FromLevel(level)) is not null) break;
-            output.Add(new LogRecord(ts.Value, options.ClusterOf(labels), options.ServiceOf(labels), severity ?? Severity.FromLine(message), message));
+            var (traceId, spanId) = TraceContext.From(labels, message);
+            output.Add(new LogRecord(ts.Value, options.ClusterOf(labels), options.ServiceOf(labels), severity ?? Severity.FromLine(message), message, traceId, spanId));
         });
     }
 }

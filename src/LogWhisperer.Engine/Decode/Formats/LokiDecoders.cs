@@ -39,7 +39,10 @@ public sealed class LokiJsonDecoder(DecodeOptions options) : ITelemetryDecoder
                     throw new InvalidDataException("loki push: a value must be [\"<unix ns>\", \"<line>\"]");
                 long ts = Timestamps.FromNanoString(entry[0].GetString()!, "loki push");
                 var line = entry[1].GetString()!;
-                output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line));
+                // Loki 3 carries trace ids as structured metadata, the entry's optional third element.
+                var (traceId, spanId) = entry.GetArrayLength() > 2 && entry[2].ValueKind == JsonValueKind.Object
+                    ? TraceContext.From(JsonFormat.StringMembers(entry[2]), line) : TraceContext.From(labels, line);
+                output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId));
             }
         }
     }
@@ -70,7 +73,7 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
     {
         // Labels come first on the wire, but protobuf allows any order: collect entries, then label them.
         string? labelText = null;
-        var entries = new List<(long Ts, string Line)>();
+        var entries = new List<(long Ts, string Line, Dictionary<string, string>? Metadata)>();
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
         {
@@ -85,13 +88,18 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
         var labels = LabelSet.Parse(labelText);
         string cluster = options.ClusterOf(labels), service = options.ServiceOf(labels);
         var levelLabel = Severity.FromLevel(labels.GetValueOrDefault("level") ?? labels.GetValueOrDefault("detected_level"));
-        foreach (var (ts, line) in entries) output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line));
+        foreach (var (ts, line, metadata) in entries)
+        {
+            var (traceId, spanId) = TraceContext.From(metadata ?? labels, line);
+            output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId));
+        }
     }
 
-    private static (long, string) Entry(ReadOnlySpan<byte> data)
+    private static (long, string, Dictionary<string, string>?) Entry(ReadOnlySpan<byte> data)
     {
         long seconds = 0, nanos = 0;
         string line = "";
+        Dictionary<string, string>? metadata = null;
         bool hasTs = false;
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
@@ -110,10 +118,24 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
                     }
                     break;
                 case 2: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); line = r.ReadString(); break;
+                case 3: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); AddPair(r.ReadBytes(), metadata ??= []); break;
                 default: r.Skip(wt); break;
             }
         }
         if (!hasTs) throw new InvalidDataException("loki push: entry without a timestamp");
-        return (seconds * 1000 + nanos / 1_000_000, line);
+        return (seconds * 1000 + nanos / 1_000_000, line, metadata);
+    }
+
+    /// <summary>LabelPairAdapter { string name = 1; string value = 2 } (structured metadata).</summary>
+    private static void AddPair(ReadOnlySpan<byte> data, Dictionary<string, string> into)
+    {
+        string name = "", value = "";
+        var r = new ProtoReader(data);
+        while (r.Next(out int field, out int wt))
+        {
+            if (field is 1 or 2) { ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); if (field == 1) name = r.ReadString(); else value = r.ReadString(); }
+            else r.Skip(wt);
+        }
+        into[name] = value;
     }
 }

@@ -12,6 +12,9 @@ namespace LogWhisperer.Decode.Formats;
 /// </summary>
 internal static class Otlp
 {
+    /// <summary>A trace or span id as lower-case hex; null when absent or all zero (OTLP's "no id").</summary>
+    internal static string? HexId(ReadOnlySpan<byte> id) => id.IsEmpty || id.IndexOfAnyExcept((byte)0) < 0 ? null : Convert.ToHexStringLower(id);
+
     internal delegate TelemetryRecord ItemReader(ReadOnlySpan<byte> data, string cluster, string service);
 
     /// <summary>
@@ -315,12 +318,13 @@ public sealed class OtlpLogsProtoDecoder(DecodeOptions options) : ITelemetryDeco
 
     public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output) => Otlp.ProtoPayload(payload, output, options, Log);
 
-    /// <summary>LogRecord { fixed64 time_unix_nano = 1; SeverityNumber severity_number = 2; string severity_text = 3; AnyValue body = 5; fixed64 observed_time_unix_nano = 11 }.</summary>
+    /// <summary>LogRecord { fixed64 time_unix_nano = 1; SeverityNumber severity_number = 2; string severity_text = 3; AnyValue body = 5;
+    /// bytes trace_id = 9; bytes span_id = 10; fixed64 observed_time_unix_nano = 11 }.</summary>
     private static LogRecord Log(ReadOnlySpan<byte> data, string cluster, string service)
     {
         ulong time = 0, observed = 0;
         int number = 0;
-        string? text = null;
+        string? text = null, traceId = null, spanId = null;
         string body = "";
         var r = new ProtoReader(data);
         while (r.Next(out int f, out int wt))
@@ -332,13 +336,16 @@ public sealed class OtlpLogsProtoDecoder(DecodeOptions options) : ITelemetryDeco
                 case 2: ProtoReader.Expect(f, wt, ProtoReader.Varint); number = (int)r.ReadVarint(); break;
                 case 3: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); text = r.ReadString(); break;
                 case 5: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); body = Otlp.ProtoAnyValue(r.ReadBytes()); break;
+                case 9: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); traceId = Otlp.HexId(r.ReadBytes()); break;
+                case 10: ProtoReader.Expect(f, wt, ProtoReader.LengthDelimited); spanId = Otlp.HexId(r.ReadBytes()); break;
                 default: r.Skip(wt); break;
             }
         }
         // time_unix_nano is optional in OTLP; the collector's observed time stands in for it.
         long ts = Timestamps.FromNanos((long)(time != 0 ? time : observed));
         var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
-        return new LogRecord(ts, cluster, service, severity, body);
+        if (traceId is null) (traceId, spanId) = TraceContext.FromText(body, spanId);
+        return new LogRecord(ts, cluster, service, severity, body, traceId, spanId);
     }
 }
 
@@ -360,7 +367,11 @@ public sealed class OtlpLogsJsonDecoder(DecodeOptions options) : ITelemetryDecod
                     int number = log.TryGetProperty("severityNumber", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt32() : 0;
                     string? text = log.TryGetProperty("severityText", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
                     var severity = number == 0 && text is null ? Severity.FromLine(body) : Severity.FromOtel(number, text);
-                    output.Add(new LogRecord(ts, cluster, service, severity, body));
+                    // OTLP/JSON writes trace_id and span_id as hex strings (not base64, unlike proto3's JSON mapping).
+                    string? traceId = log.TryGetProperty("traceId", out var tid) && tid.ValueKind == JsonValueKind.String && tid.GetString() is { Length: > 0 } th ? th.ToLowerInvariant() : null;
+                    string? spanId = log.TryGetProperty("spanId", out var sid) && sid.ValueKind == JsonValueKind.String && sid.GetString() is { Length: > 0 } sh ? sh.ToLowerInvariant() : null;
+                    if (traceId is null) (traceId, spanId) = TraceContext.FromText(body, spanId);
+                    output.Add(new LogRecord(ts, cluster, service, severity, body, traceId, spanId));
                 });
         });
     }

@@ -121,7 +121,10 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
                         "ERROR" or "SEVERE" => LogSeverity.Error, "FATAL" => LogSeverity.Fatal, "WARN" or "WARNING" => LogSeverity.Warn,
                         "DEBUG" or "TRACE" => LogSeverity.Debug, _ => LogSeverity.Info,
                     };
-                    record = new LogRecord(m.Time.ToMs(row[m.Time.Column]), mapping.Name, ServiceOf(row[m.Service]), severity, message);
+                    string? traceId = m.TraceId is { } tc && row.TryGetValue(tc, out var t) && t.Length > 0 ? t : null;
+                    string? spanId = m.SpanId is { } sc && row.TryGetValue(sc, out var sp) && sp.Length > 0 ? sp : null;
+                    if (traceId is null) (traceId, spanId) = Decode.Formats.TraceContext.FromText(message, spanId);
+                    record = new LogRecord(m.Time.ToMs(row[m.Time.Column]), mapping.Name, ServiceOf(row[m.Service]), severity, message, traceId, spanId);
                 }
                 catch (Exception e) when (e is FormatException or JsonException or KeyNotFoundException or InvalidOperationException)
                 {

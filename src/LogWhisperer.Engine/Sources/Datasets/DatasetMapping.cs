@@ -72,6 +72,10 @@ public sealed record LogMapping
     public string? MessageJsonField { get; init; }
     /// <summary>Group 1 names the level (ERROR, WARN, INFO…); lines without a match are info.</summary>
     public string SeverityPattern { get; init; } = @"\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE)\b";
+    /// <summary>Columns with the trace and span id the line was written in (log–trace linkage); when absent or
+    /// empty, ids written in the line itself (<c>trace_id=…</c>) are used.</summary>
+    public string? TraceId { get; init; }
+    public string? SpanId { get; init; }
 }
 
 public sealed record TraceMapping

@@ -1,0 +1,297 @@
+using LogWhisperer.Features;
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Windowing;
+
+/// <summary>
+/// What one window's traces say about one service once logs are attached to them: how many of the window's
+/// anomalous traces pass through it (below their deepest anomaly), how specific that is to anomalous traces
+/// (Ochiai), how often it holds the deepest anomaly of a trace, and how far its event frequencies (log
+/// templates, operations served, calls made) moved from the cluster's fault-free baseline.
+/// </summary>
+public sealed class TraceEvidenceStats
+{
+    /// <summary>Anomalous traces of the window, all services together (the denominator of the shares below).</summary>
+    public long WindowAnomalousTraces;
+    /// <summary>Anomalous traces passing through this service at or below their deepest anomaly.</summary>
+    public long AnomalousTraces;
+    /// <summary>Normal traces passing through this service.</summary>
+    public long NormalTraces;
+    /// <summary>Ochiai: AnomalousTraces / √(WindowAnomalousTraces · (AnomalousTraces + NormalTraces)), 0..1.</summary>
+    public double Spectrum;
+    /// <summary>Share of anomalous traces whose deepest anomaly (no anomalous span below it) is in this service, 0..1.</summary>
+    public double DeepestShare;
+    /// <summary>Its server spans far slower than the baseline of their own (service, operation).</summary>
+    public long SlowSpans;
+    /// <summary>Its warn/error log lines attached to a trace, and those from never-seen or surging templates.</summary>
+    public long LinkedErrorLines, ShiftedErrorLines;
+    /// <summary>Largest rise and largest fall of one of its events against its baseline count, as a count z-score.</summary>
+    public double EventRise, EventFall;
+    /// <summary>The event that rose most ("log: …", "serves: …", "calls: …"), for the explanation.</summary>
+    public string? TopEvent;
+}
+
+/// <summary>
+/// Per-cluster memory the trace evidence needs across windows, each part bounded: the recent durations of each
+/// (service, operation) for a latency threshold of its own, the mean count per window of each (service, event),
+/// and when each log template was first seen.
+/// </summary>
+internal sealed class TraceBaselines
+{
+    /// <summary>Durations kept per (service, operation): enough for a p99 that is not one outlier.</summary>
+    public const int DurationsPerOperation = 128;
+    /// <summary>Operations and events remembered per cluster; past the cap new keys are not learnt (counted as unseen).</summary>
+    public const int MaxKeys = 50_000;
+    /// <summary>Windows an event's mean count needs before a change in it counts.</summary>
+    public const int MinEventWindows = 4;
+    /// <summary>A span is slow when it takes this many times its operation's p99 (plus 5 ms, so sub-millisecond noise is not).</summary>
+    public const double SlowFactor = 2;
+    /// <summary>A count z-score beyond this is a shifted event.</summary>
+    public const double ShiftZ = 2;
+    private const double EventDecay = 0.1; // ≈ the last 10–20 windows
+
+    private readonly Dictionary<(string Service, string Operation), DurationRing> _durations = [];
+    private readonly Dictionary<string, Dictionary<string, EventMean>> _events = new(StringComparer.Ordinal);
+    private int _eventKeys;
+    public int Windows { get; private set; }
+
+    internal sealed class EventMean { public double Mean; public int Windows; }
+
+    public double SlowThresholdMs(string service, string operation) =>
+        _durations.TryGetValue((service, operation), out var ring) ? ring.Threshold : double.PositiveInfinity;
+
+    /// <summary>The event's mean count per window and how many windows that mean has seen (0 when never seen).</summary>
+    public (double Mean, int Windows) Event(string service, string key) =>
+        _events.TryGetValue(service, out var events) && events.TryGetValue(key, out var e) ? (e.Mean, e.Windows) : (0, 0);
+
+    /// <summary>The services with known events, and each one's events with their means.</summary>
+    public IEnumerable<(string Service, IReadOnlyDictionary<string, EventMean> Events)> KnownEvents() =>
+        _events.Select(p => (p.Key, (IReadOnlyDictionary<string, EventMean>)p.Value));
+
+    /// <summary>Learns one closed window: its span durations and every event's count (0 for known events it lacked).</summary>
+    public void Learn(IEnumerable<(string Service, string Operation, double DurationMs)> spans, Dictionary<(string Service, string Key), int> eventCounts)
+    {
+        Windows++;
+        foreach (var (service, op, ms) in spans)
+        {
+            if (!_durations.TryGetValue((service, op), out var ring))
+            {
+                if (_durations.Count >= MaxKeys) continue;
+                _durations[(service, op)] = ring = new DurationRing();
+            }
+            ring.Add(ms);
+        }
+        foreach (var (_, events) in _events)
+            foreach (var (_, e) in events) { e.Mean -= EventDecay * e.Mean; e.Windows++; }
+        foreach (var ((service, key), count) in eventCounts)
+        {
+            if (!_events.TryGetValue(service, out var events)) _events[service] = events = new Dictionary<string, EventMean>(StringComparer.Ordinal);
+            if (events.TryGetValue(key, out var e)) e.Mean += EventDecay * count; // decayed above, so mean += α(count − mean)
+            else if (_eventKeys < MaxKeys)
+            {
+                // Seen for the first time: in the first window that is its level; later it was 0 until now.
+                events[key] = new EventMean { Mean = Windows <= 1 ? count : EventDecay * count, Windows = 1 };
+                _eventKeys++;
+            }
+        }
+    }
+
+    private sealed class DurationRing
+    {
+        private readonly float[] _values = new float[DurationsPerOperation];
+        private int _count, _next;
+        private double _threshold = double.PositiveInfinity;
+        private bool _dirty;
+
+        public void Add(double ms) { _values[_next] = (float)ms; _next = (_next + 1) % _values.Length; _count = Math.Min(_count + 1, _values.Length); _dirty = true; }
+
+        public double Threshold
+        {
+            get
+            {
+                if (!_dirty) return _threshold;
+                _dirty = false;
+                if (_count < 20) return _threshold = double.PositiveInfinity;
+                Span<float> sorted = stackalloc float[_count];
+                _values.AsSpan(0, _count).CopyTo(sorted);
+                sorted.Sort();
+                return _threshold = SlowFactor * sorted[(int)(0.99 * (_count - 1))] + 5;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Assembles one window's spans and trace-linked log lines into per-trace anomalies and scores each service
+/// from them (<see cref="TraceEvidenceStats"/>).
+/// </summary>
+/// <remarks>
+/// A server span is anomalous when it failed (error status), when a warn/error line of a never-seen or surging
+/// template was written in it (log–trace linkage), or when it took far longer than its own (service, operation)
+/// usually does. A trace is anomalous when any of its server spans is. Its deepest anomalies are the anomalous
+/// spans with no anomalous span below them; the services at or below them are what the trace can blame — the
+/// gateway above every failing request is not. Across the window's traces, spectrum-based fault localisation
+/// (Ochiai, as MicroRank and TraceRCA use it) scores how specific a service is to the anomalous ones.
+/// </remarks>
+internal sealed class WindowTraces
+{
+    private readonly Dictionary<string, ServerSpan> _server = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _parentOf = new(StringComparer.Ordinal); // any span → its parent
+    private readonly List<(string Service, string? TraceId, string? SpanId, int Template, bool Problem)> _lines = [];
+    private readonly Dictionary<(string, string), int> _events = [];
+
+    private sealed class ServerSpan(string service, string traceId, string operation, double durationMs, bool error)
+    {
+        public readonly string Service = service, TraceId = traceId, Operation = operation;
+        public readonly double DurationMs = durationMs;
+        public readonly bool Error = error;
+        public bool Anomalous = error, Slow;
+        public bool AnomalyBelow;
+        public ServerSpan? Parent;
+    }
+
+    public void AddSpan(SpanRecord span)
+    {
+        if (span.ParentSpanId is { } parent) _parentOf[span.SpanId] = parent;
+        if (span.Kind is SpanKind.Server or SpanKind.Consumer)
+        {
+            _server[span.SpanId] = new ServerSpan(span.Service, span.TraceId, span.Operation, span.DurationMs, span.IsError);
+            Count(span.Service, "serves: " + span.Operation);
+        }
+        else if (span.Kind is SpanKind.Client or SpanKind.Producer && span.PeerService is { Length: > 0 } peer)
+            Count(span.Service, "calls: " + peer);
+    }
+
+    public void AddLog(LogRecord log, int template)
+    {
+        Count(log.Service, "log: " + template);
+        _lines.Add((log.Service, log.TraceId, log.SpanId, template, log.Severity >= LogSeverity.Warn));
+    }
+
+    private void Count(string service, string key) => _events[(service, key)] = _events.GetValueOrDefault((service, key)) + 1;
+
+    /// <summary>
+    /// Calls seen only as a server span nested under another service's server span (no client span recorded,
+    /// as with server-side-only instrumentation): caller, callee, the callee's duration and error status.
+    /// </summary>
+    public IEnumerable<(string Caller, string Callee, double DurationMs, bool Error)> NestedCalls() =>
+        _server.Values.Where(s => s.Parent is not null && s.Parent.Service != s.Service)
+            .Select(s => (s.Parent!.Service, s.Service, s.DurationMs, s.Error));
+
+    /// <summary>Scores the window's services into their stats, then teaches the baselines this window.</summary>
+    public void Close(Func<string, ServiceWindowStats> statsOf, TraceBaselines baselines, Func<string, int, bool> isNovelTemplate)
+    {
+        bool trusted = baselines.Windows >= TraceBaselines.MinEventWindows;
+        var shifted = new HashSet<(string, string)>();
+        if (trusted) ScoreEvents(statsOf, baselines, shifted);
+
+        // Mark anomalous server spans: error status (already), slow for their operation, or a shifted problem line.
+        foreach (var s in _server.Values)
+            if (s.DurationMs > baselines.SlowThresholdMs(s.Service, s.Operation)) { s.Slow = s.Anomalous = true; statsOf(s.Service).Evidence.SlowSpans++; }
+        var anomalousTraces = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (service, traceId, spanId, template, problem) in _lines)
+        {
+            if (!problem || traceId is null) continue;
+            var evidence = statsOf(service).Evidence;
+            evidence.LinkedErrorLines++;
+            bool surprising = isNovelTemplate(service, template) || shifted.Contains((service, "log: " + template));
+            if (!surprising) continue;
+            evidence.ShiftedErrorLines++;
+            if (spanId is not null && EnclosingServer(spanId, service) is { } span) span.Anomalous = true;
+            else anomalousTraces.Add(traceId); // linked to the trace only: it is anomalous, no span to blame
+        }
+
+        // Parents across services, then which anomalous spans have an anomalous span below them.
+        foreach (var (id, s) in _server) s.Parent = ServerAbove(id);
+        foreach (var s in _server.Values)
+            if (s.Anomalous)
+            {
+                anomalousTraces.Add(s.TraceId);
+                for (var p = s.Parent; p is not null && !p.AnomalyBelow; p = p.Parent) p.AnomalyBelow = true;
+            }
+
+        // Per trace: the services at or below its deepest anomalies (blamable), or all of it when normal.
+        long anomalousCount = anomalousTraces.Count;
+        var deepest = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var trace in _server.Values.GroupBy(s => s.TraceId))
+        {
+            bool anomalous = anomalousTraces.Contains(trace.Key);
+            var services = new HashSet<string>(StringComparer.Ordinal);
+            if (!anomalous) foreach (var s in trace) services.Add(s.Service);
+            else
+            {
+                var roots = trace.Where(s => s.Anomalous && !s.AnomalyBelow).ToList();
+                foreach (var r in roots) deepest[r.Service] = deepest.GetValueOrDefault(r.Service) + 1.0 / roots.Count;
+                // Services at or below a deepest anomaly: walk each span up to see whether it passes one.
+                foreach (var s in trace)
+                    for (var p = s; p is not null; p = p.Parent)
+                        if (p.Anomalous && !p.AnomalyBelow) { services.Add(s.Service); break; }
+                if (roots.Count == 0) foreach (var s in trace) services.Add(s.Service); // linked only to the trace
+            }
+            foreach (var service in services)
+            {
+                var e = statsOf(service).Evidence;
+                if (anomalous) e.AnomalousTraces++; else e.NormalTraces++;
+            }
+        }
+        foreach (var service in _server.Values.Select(s => s.Service).Distinct())
+        {
+            var e = statsOf(service).Evidence;
+            e.WindowAnomalousTraces = anomalousCount;
+            e.Spectrum = e.AnomalousTraces == 0 ? 0 : e.AnomalousTraces / Math.Sqrt((double)anomalousCount * (e.AnomalousTraces + e.NormalTraces));
+            e.DeepestShare = anomalousCount == 0 ? 0 : deepest.GetValueOrDefault(service) / anomalousCount;
+        }
+
+        // Learn from spans that were not anomalous, so a fault does not raise its own threshold.
+        baselines.Learn(_server.Values.Where(s => !s.Anomalous).Select(s => (s.Service, s.Operation, s.DurationMs)), _events);
+    }
+
+    /// <summary>Each service's largest event rise and fall against its baseline; marks the shifted (rising) events.</summary>
+    private void ScoreEvents(Func<string, ServiceWindowStats> statsOf, TraceBaselines baselines, HashSet<(string, string)> shifted)
+    {
+        foreach (var ((service, key), count) in _events)
+        {
+            var (mean, windows) = baselines.Event(service, key);
+            double z = FeatureSchema.CountZ(count, windows == 0 ? 0 : mean);
+            var e = statsOf(service).Evidence;
+            if (z > e.EventRise) { e.EventRise = z; e.TopEvent = key; }
+            if (z >= TraceBaselines.ShiftZ) shifted.Add((service, key));
+        }
+        // Events that vanished: known ones with a mean count the window did not reach (a silent service's too).
+        foreach (var (service, events) in baselines.KnownEvents())
+        {
+            ServiceWindowStats? stats = null;
+            foreach (var (key, e) in events)
+            {
+                if (e.Windows < TraceBaselines.MinEventWindows || _events.ContainsKey((service, key))) continue;
+                double fall = -FeatureSchema.CountZ(0, e.Mean);
+                if (fall <= 0) continue;
+                stats ??= statsOf(service);
+                stats.Evidence.EventFall = Math.Max(stats.Evidence.EventFall, fall);
+            }
+        }
+    }
+
+    /// <summary>The server span of <paramref name="service"/> that encloses a span (a log line's span may be an inner one).</summary>
+    private ServerSpan? EnclosingServer(string spanId, string service)
+    {
+        for (int hops = 0; hops < 64; hops++)
+        {
+            if (_server.TryGetValue(spanId, out var s)) return s.Service == service ? s : null;
+            if (!_parentOf.TryGetValue(spanId, out var parent)) return null;
+            spanId = parent;
+        }
+        return null;
+    }
+
+    /// <summary>The nearest server span above a server span (its caller's), through client and internal spans.</summary>
+    private ServerSpan? ServerAbove(string spanId)
+    {
+        for (int hops = 0; hops < 64 && _parentOf.TryGetValue(spanId, out var parent); hops++)
+        {
+            if (_server.TryGetValue(parent, out var s)) return s;
+            spanId = parent;
+        }
+        return null;
+    }
+}
