@@ -38,10 +38,12 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         var neighbours = Neighbours(scored, root, 3, ig);
         var path = Path(scored, root);
         var template = s.NewTemplate(root) is { } t && s.Measurement(root, Measurement.NewTemplateRatio) > 0 ? SecretMasker.Mask(LogTemplate.Mask(t)) : null;
+        var traces = Traces(s, root);
 
         var text = new StringBuilder();
         text.Append(Inv, $"{rootName} is the most likely root cause ({scored.RootProbability[root]:P0}; likely fault: {Words(kind.ToString())}, {scored.KindProbability.Max():P0}).");
         if (features.Count > 0) text.Append(' ').Append(Capitalize(string.Join("; ", features.Select(Sentence)))).Append('.');
+        if (traces is not null && TraceSentence(rootName, traces) is { } traceSentence) text.Append(' ').Append(traceSentence);
         if (template is not null)
             text.Append(Inv, $" New log template: \"{Truncate(template, 140)}\" ({s.Measurement(root, Measurement.NewTemplateLineCount):0} line(s) from never-seen templates in this window).");
         var degraded = neighbours.Where(n => n.Relation == "caller" && n.Deviation >= 3).ToArray();
@@ -63,7 +65,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
             Candidates = candidates,
             FaultType = new FaultGuess(kind.ToString(), Math.Round(scored.KindProbability.Max(), 4)),
             Explanation = SecretMasker.Mask(text.ToString()),
-            Evidence = new RcaEvidence(features, neighbours, template, path),
+            Evidence = new RcaEvidence(features, neighbours, template, path, traces),
             Degraded = coverage.Degraded ? true : null,
             MissingEvidence = coverage.Missing.Count > 0 ? coverage.Missing : null,
             SparseEvidence = coverage.Sparse.Count > 0 ? coverage.Sparse : null,
@@ -77,7 +79,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         float v = s.NodeFeature(feature)[node];
         return info.Transform switch
         {
-            FeatureTransform.RobustZ or FeatureTransform.CountSurprise => Math.Abs(Unsquash(v)),
+            FeatureTransform.RobustZ or FeatureTransform.CountSurprise or FeatureTransform.Squashed => Math.Abs(Unsquash(v)),
             FeatureTransform.Ratio => 10 * v,
             FeatureTransform.RestartCount or FeatureTransform.Drop => 10 * v,
             _ => 0,
@@ -154,12 +156,38 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         return info.Transform switch
         {
             FeatureTransform.RobustZ or FeatureTransform.CountSurprise => string.Create(Inv, $"{Label(e)} {(e.Deviation >= 0 ? "rose" : "fell")} to {Format(e.Value, e.Unit)} from a baseline of {Format(e.Baseline, e.Unit)} ({e.Deviation:+0.#;-0.#}σ)"),
+            FeatureTransform.Squashed => string.Create(Inv, $"{Label(e)}: {e.Deviation:+0.#;-0.#}σ"),
             FeatureTransform.Ratio => string.Create(Inv, $"{info.Description}: {e.Value ?? 0:P0}"),
             FeatureTransform.RestartCount => string.Create(Inv, $"the container restarted {e.Value ?? 0:0} time(s)"),
             FeatureTransform.Drop => string.Create(Inv, $"its telemetry fell to {Format(e.Value, e.Unit)} from {Format(e.Baseline, e.Unit)} (it went silent)"),
             _ => e.Feature,
         };
     }
+
+    /// <summary>The trace evidence on a node, when the window had anomalous requests.</summary>
+    private static TraceEvidence? Traces(GraphSnapshot s, int node)
+    {
+        double all = s.Measurement(node, Measurement.WindowAnomalousTraces);
+        if (!(all >= 1)) return null;
+        return new TraceEvidence((int)all, (int)Zero(s.Measurement(node, Measurement.AnomalousTraces)), Math.Round(Zero(s.Measurement(node, Measurement.TraceSpectrum)), 4),
+            Math.Round(Zero(s.Measurement(node, Measurement.DeepestAnomalyShare)), 4), (int)Zero(s.Measurement(node, Measurement.ErrorLogCount)));
+    }
+
+    /// <summary>
+    /// "12 of 14 anomalous requests passed through ts-route-service, the deepest service common to them; it logged
+    /// nothing itself": said only when the requests implicate the candidate (a majority passed through it).
+    /// </summary>
+    internal static string? TraceSentence(string service, TraceEvidence t)
+    {
+        if (t.ThroughCandidate * 2 <= t.AnomalousRequests) return null;
+        var text = new StringBuilder(string.Create(Inv, $"{t.ThroughCandidate} of {t.AnomalousRequests} anomalous requests passed through {service}"));
+        if (t.DeepestShare >= 0.5) text.Append(Inv, $", and in {t.DeepestShare:P0} of them the deepest anomaly was its own");
+        else text.Append(", the deepest service common to them");
+        text.Append(t.OwnErrorLines == 0 ? "; it logged no error itself." : string.Create(Inv, $"; it logged {t.OwnErrorLines} error line(s) itself."));
+        return text.ToString();
+    }
+
+    private static double Zero(double v) => double.IsFinite(v) ? v : 0;
 
     private static string Label(FeatureEvidence e) => FeatureSchema.Measurements.First(m => m.Name == e.Measurement).Label;
 

@@ -48,8 +48,20 @@ public sealed record RcaCandidate(int Rank, string Service, double Score);
 public sealed record FaultGuess(string Kind, double Confidence);
 
 /// <param name="PropagationPath">Root cause first, loudest symptom last, with the attention of each hop.</param>
+/// <param name="Traces">What the window's anomalous requests say about the rank-1 candidate; null when the window had none.</param>
 public sealed record RcaEvidence(IReadOnlyList<FeatureEvidence> Features, IReadOnlyList<NeighbourEvidence> Neighbours, string? NewLogTemplate,
-    IReadOnlyList<PathHop>? PropagationPath = null);
+    IReadOnlyList<PathHop>? PropagationPath = null, TraceEvidence? Traces = null);
+
+/// <summary>
+/// The window's anomalous requests (traces with a failed or unusually slow span, or a new or surging warn/error
+/// log line written in them) as they bear on the candidate.
+/// </summary>
+/// <param name="AnomalousRequests">Anomalous traces in the window.</param>
+/// <param name="ThroughCandidate">Of those, the ones passing through the candidate at or below their deepest anomaly.</param>
+/// <param name="Spectrum">Ochiai score of the candidate over anomalous and normal traces (0..1).</param>
+/// <param name="DeepestShare">Share of anomalous traces whose deepest anomaly is in the candidate itself.</param>
+/// <param name="OwnErrorLines">Error log lines the candidate wrote itself in the window.</param>
+public sealed record TraceEvidence(int AnomalousRequests, int ThroughCandidate, double Spectrum, double DeepestShare, int OwnErrorLines);
 
 /// <summary>One service on the propagation path; <paramref name="Attention"/> is the weight of the hop into it (null for the root).</summary>
 public sealed record PathHop(string Service, double? Attention);
