@@ -16,11 +16,12 @@ internal static class ReplayCommand
         var model = CliSupport.ModelOption();
         var edgeless = new Option<string>("--edgeless-model") { Description = "Edge-ablated model for a baseline column (\"none\" to skip)", DefaultValueFactory = _ => CliSupport.DefaultEdgelessModelPath };
         var leaveOneOut = new Option<bool>("--leave-one-out") { Description = "Also fine-tune on all other cases and score each held-out case (few-shot)" };
+        var leaveOneKindOut = new Option<bool>("--leave-one-kind-out") { Description = "Also fine-tune on the cases of the other fault kinds and score each held-out kind's cases" };
         var device = CliSupport.DeviceOption();
         var perFeature = new Option<bool>("--per-feature") { Description = "Also rank each case's window by every model feature alone (which signals carry the root cause on this data)" };
         var snapshots = new Option<string?>("--snapshots") { Description = "Write every (labelled) graph snapshot as Arrow IPC files here (input for finetune)" };
 
-        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, device, snapshots, perFeature };
+        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, leaveOneKindOut, device, snapshots, perFeature };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
@@ -34,7 +35,8 @@ internal static class ReplayCommand
             var baselines = CliSupport.Baselines(parse.GetValue(edgeless)!, parse.GetValue(device)!);
 
             var result = await new DatasetReplay(mapping, root, new Pipeline.PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots) }).RunAsync(scorer, baselines,
-                parse.GetValue(leaveOneOut) ? parse.GetValue(model) : null, progress: new Progress<string>(Console.Error.WriteLine), perFeature: parse.GetValue(perFeature), cancellationToken: ct);
+                parse.GetValue(leaveOneOut) ? parse.GetValue(model) : null, progress: new Progress<string>(Console.Error.WriteLine), perFeature: parse.GetValue(perFeature), cancellationToken: ct,
+                leaveOneKindOutBaseModel: parse.GetValue(leaveOneKindOut) ? parse.GetValue(model) : null);
             Console.WriteLine($"replay: {mapping.Name}, {result.Cases} cases, {result.RecordsReplayed:N0} records replayed ({result.RowsRejected:N0} rows dead-lettered), engine alarmed during {result.Detected} of {result.Cases} faults");
             Console.WriteLine();
             Console.WriteLine(result.Ranking.ToTable());

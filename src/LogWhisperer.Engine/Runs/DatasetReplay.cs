@@ -23,8 +23,12 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
 {
     private readonly PipelineOptions _options = pipelineOptions ?? new PipelineOptions();
 
+    /// <param name="leaveOneOutBaseModel">When given, each case is also scored by this model fine-tuned on all other cases.</param>
+    /// <param name="leaveOneKindOutBaseModel">When given, each case is also scored by this model fine-tuned on the cases of the
+    /// other fault kinds only: how the engine does on a kind of fault it has seen no labelled example of.</param>
     public async Task<DatasetReplayResult> RunAsync(GatScorer scorer, IReadOnlyList<IRootCauseRanker> baselines, string? leaveOneOutBaseModel = null,
-        TrainOptions? fineTune = null, IProgress<string>? progress = null, bool perFeature = false, CancellationToken cancellationToken = default)
+        TrainOptions? fineTune = null, IProgress<string>? progress = null, bool perFeature = false, CancellationToken cancellationToken = default,
+        string? leaveOneKindOutBaseModel = null)
     {
         var deadLetters = new MemoryDeadLetterSink();
         var adapter = new DatasetAdapter(mapping, root, deadLetters);
@@ -50,28 +54,48 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             if (window is null) { progress?.Report($"{Step()}: no window covers the fault; left out"); labelled.Add([]); continue; }
             chosen.Add((c.Fault, window.Value.Window, window.Value.Alarmed));
             labelled.Add(snapshots.Where(s => s.Label is not null).ToList());
-            progress?.Report($"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {Evaluator.RankOf(window.Value.Window.Snapshot, window.Value.Window.RootProbability, c.Fault.Service)}");
+            progress?.Report($"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {Evaluator.RankOf(window.Value.Window.Snapshot, window.Value.Window.RootProbability, c.Fault.Service)} (ranked first: {window.Value.Window.Snapshot.Service(window.Value.Window.Ranking()[0])})");
         }
 
         var ranking = Evaluator.RankSideBySide(chosen, baselines, "GAT zero-shot");
+        var caseOfWindow = chosen.Select(x => cases.First(c => c.Fault == x.Fault).Index).ToArray();
+        var fineTuned = new List<(string Name, int[] Ranks)>();
         if (leaveOneOutBaseModel is not null)
-        {
             // Case i is scored by a copy of the model fine-tuned on every other case's labelled windows.
-            var caseOfWindow = chosen.Select(x => cases.First(c => c.Fault == x.Fault).Index).ToArray();
-            var looRanks = new int[chosen.Count];
+            fineTuned.Add(("GAT leave-one-case-out fine-tuned",
+                HeldOutRanks(leaveOneOutBaseModel, i => k => k != caseOfWindow[i], i => $"case {i + 1}")));
+        if (leaveOneKindOutBaseModel is not null)
+            // Case i is scored by a copy fine-tuned only on the cases of other fault kinds (one copy per kind).
+            fineTuned.Add(("GAT leave-one-kind-out fine-tuned",
+                HeldOutRanks(leaveOneKindOutBaseModel, i => k => cases[k].Fault.Kind != chosen[i].Fault.Kind, i => chosen[i].Fault.Kind.ToString())));
+        if (fineTuned.Count > 0)
+            ranking = new RankingReport([ranking.Methods[0], .. fineTuned.Select(f => f.Name), .. ranking.Methods.Skip(1)],
+                ranking.Incidents.Select((r, i) => r with { Ranks = [r.Ranks[0], .. fineTuned.Select(f => f.Ranks[i]), .. r.Ranks.Skip(1)] }).ToArray());
+        var features = perFeature ? Evaluator.RankSideBySide(chosen, SingleFeatureRanker.All) : null;
+
+        // Scores each chosen window with a copy of the base model fine-tuned on the labelled windows of the cases
+        // the window may learn from; copies are shared between windows that learn from the same cases.
+        int[] HeldOutRanks(string baseModel, Func<int, Func<int, bool>> trainsOn, Func<int, string> heldOut)
+        {
+            var ranks = new int[chosen.Count];
+            var tunedFor = new Dictionary<string, GatScorer>();
             for (int i = 0; i < chosen.Count; i++)
             {
-                var train = labelled.Where((_, k) => k != caseOfWindow[i]).SelectMany(l => l).ToList();
-                var model = GatModel.Load(leaveOneOutBaseModel, scorer.Device);
-                var tuned = new GatTrainer(fineTune ?? new TrainOptions { Epochs = 8, LearningRate = 1e-3, Patience = 8 }, scorer.Device).FineTune(model, train, train);
-                var probability = new GatScorer(tuned, scorer.Device).Score([chosen[i].Window.Snapshot])[0].RootProbability;
-                looRanks[i] = Evaluator.RankOf(chosen[i].Window.Snapshot, probability, chosen[i].Fault.Service);
-                progress?.Report($"[leave-one-out {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {looRanks[i]}");
+                var include = trainsOn(i);
+                var key = string.Join(',', Enumerable.Range(0, labelled.Count).Where(k => include(k)));
+                if (!tunedFor.TryGetValue(key, out var tunedScorer))
+                {
+                    var train = labelled.Where((_, k) => include(k)).SelectMany(l => l).ToList();
+                    var model = GatModel.Load(baseModel, scorer.Device);
+                    var tuned = new GatTrainer(fineTune ?? new TrainOptions { Epochs = 8, LearningRate = 1e-3, Patience = 8 }, scorer.Device).FineTune(model, train, train);
+                    tunedFor[key] = tunedScorer = new GatScorer(tuned, scorer.Device);
+                }
+                var probability = tunedScorer.Score([chosen[i].Window.Snapshot])[0].RootProbability;
+                ranks[i] = Evaluator.RankOf(chosen[i].Window.Snapshot, probability, chosen[i].Fault.Service);
+                progress?.Report($"[held out: {heldOut(i)}, {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {ranks[i]}");
             }
-            ranking = new RankingReport([ranking.Methods[0], "GAT leave-one-out fine-tuned", .. ranking.Methods.Skip(1)],
-                ranking.Incidents.Select((r, i) => r with { Ranks = [r.Ranks[0], looRanks[i], .. r.Ranks.Skip(1)] }).ToArray());
+            return ranks;
         }
-        var features = perFeature ? Evaluator.RankSideBySide(chosen, SingleFeatureRanker.All) : null;
         return new DatasetReplayResult(ranking, cases.Count, detected, cases.Sum(c => (long)c.Records.Count), adapter.RowsRejected, features);
     }
 }

@@ -20,7 +20,7 @@ public static class TrainingSet
         await Parallel.ForAsync(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var (topology, cluster, clusterSeed) = jobs[i];
-            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed }, quiet: cluster % 2 == 1);
+            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed, NoisyServiceShare = NoisyServiceShare }, quiet: cluster % 2 == 1);
             var faults = IncidentPlan.Create(topology, incidentsPerCluster, clusterSeed, sim.StartMs);
             var collected = new List<GraphSnapshot>();
             var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, Pipeline = pipeline ?? new PipelineOptions() };
@@ -37,6 +37,9 @@ public static class TrainingSet
     /// and counts are small. Quiet clusters run at 2–20 % of the topology's load with 60 s scrapes; busy ones
     /// at 50–150 % with 5 s scrapes. Drawn from the cluster's own seed, so a training set stays reproducible.
     /// </summary>
+    /// <summary>Services that chatter in training clusters (<see cref="SimulationOptions.NoisyServiceShare"/>).</summary>
+    public const double NoisyServiceShare = 0.3;
+
     public static SimulationOptions Conditions(SimulationOptions sim, bool quiet)
     {
         var rng = new Random(sim.Seed ^ 0x5eed);

@@ -30,6 +30,14 @@ public sealed class ChaosSimulator
     private readonly CircuitBreakerSpec?[] _breakerSpecs;
     private readonly Dictionary<int, CircuitBreaker> _breakers = [];
     private readonly IstioMetrics? _istio;
+    private readonly (double Probability, LogSeverity Severity, int Template)[] _chatter;
+    private static readonly string[] ChatterTemplates =
+    [
+        "[{0}] No order found for seat query, date {1:yyyy-MM-dd} trip G{2}",
+        "[{0}] result is empty for id {3}, returning the default",
+        "[{0}] Get the response failed! Result is null for key {3}",
+        "[{0}] cache miss for item {3}, loading from store",
+    ];
     private List<TelemetryRecord> _out = [];
     private long _now;
 
@@ -56,6 +64,7 @@ public sealed class ChaosSimulator
             _resolved[call] = (_serviceIndex[target], operation, spec);
         }
         _breakerSpecs = _services.Select(s => topology.Services[s].CircuitBreaker ?? topology.CircuitBreaker).ToArray();
+        _chatter = Chatter(_services.Length, options);
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
     }
@@ -193,6 +202,9 @@ public sealed class ChaosSimulator
             Log(service, end, LogSeverity.Error, $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}", traceId, spanId);
         else if (!failed && _rng.NextDouble() < _options.InfoLogSampling)
             Log(service, end, LogSeverity.Info, $"{operation} completed status=200 duration={duration:F1}ms trace_id={traceId}", traceId, spanId);
+        if (_chatter[idx].Probability > 0 && _rng.NextDouble() < _chatter[idx].Probability)
+            Log(service, end, _chatter[idx].Severity, string.Format(System.Globalization.CultureInfo.InvariantCulture, ChatterTemplates[_chatter[idx].Template],
+                operation, DateTimeOffset.FromUnixTimeMilliseconds(end), _rng.Next(1000, 9999), Guid(_rng)), traceId, spanId);
         if (stuck && _rng.NextDouble() < 0.3)
             Log(service, end, LogSeverity.Warn, $"slow {operation}: duration={self:F0}ms waiting for lock rows_examined={_rng.Next(1000, 90000)} trace_id={traceId}", traceId, spanId);
         _istio?.Record(IstioMetrics.Reporter.Destination, caller, idx, failed ? 500 : 200, duration);
@@ -276,6 +288,15 @@ public sealed class ChaosSimulator
     {
         if (_options.ClientSpans)
             _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, spanId, parentSpanId, operation, SpanKind.Client, target, durationMs, failed && _options.SpanStatus));
+    }
+
+    /// <summary>Which services chatter, how often and how loud: drawn from the seed apart from the traffic's random stream.</summary>
+    private static (double, LogSeverity, int)[] Chatter(int services, SimulationOptions options)
+    {
+        var rng = new Random(options.Seed ^ 0x0c4a77e5);
+        return Enumerable.Range(0, services).Select(_ => rng.NextDouble() < options.NoisyServiceShare
+            ? (0.05 + 0.6 * rng.NextDouble(), rng.NextDouble() < 0.4 ? LogSeverity.Error : LogSeverity.Warn, rng.Next(ChatterTemplates.Length))
+            : (0.0, LogSeverity.Info, 0)).ToArray();
     }
 
     private void Record(int caller, int target, int code, double durationMs) =>

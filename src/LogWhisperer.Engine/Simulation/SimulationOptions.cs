@@ -23,6 +23,12 @@ public sealed record SimulationOptions
     /// <summary>Whether callers record client spans. Without them a callee's server span is the child of its
     /// caller's server span, as with server-side-only instrumentation; edges are then read from that nesting.</summary>
     public bool ClientSpans { get; init; } = true;
+    /// <summary>
+    /// Share of services that chatter: they write a steady warn or error line of their own (a recurring
+    /// "not found", an empty result) in some of the requests they serve, fault or no fault, as real services do
+    /// (Train-Ticket's order service warns on most seat queries). Teaches that a loud but usual template is not a cause.
+    /// </summary>
+    public double NoisyServiceShare { get; init; }
     /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
     public string Namespace { get; init; } = "default";
 }
