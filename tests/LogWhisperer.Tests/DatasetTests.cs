@@ -93,23 +93,46 @@ public class NezhaDatasetTests(NezhaData data, ITestOutputHelper output) : IClas
     }
 
     [Fact]
-    public async Task EveryCaseIsReplayedThroughThePipelineAndRankedByTheModelTheBaselineAndEachFeature()
+    public async Task EveryCaseIsReplayedThroughThePipelineAndRankedByTheModelEveryBaselineAndEachFeature()
     {
         if (Absent()) return;
-        var scorer = new Scoring.GatScorer(Scoring.GatModel.Load(TestData.ShippedModel, TorchSharp.torch.CPU), TorchSharp.torch.CPU);
-        var result = await new Runs.DatasetReplay(Mapping(), data.Root!).RunAsync(scorer, [new Scoring.RobustZScoreRanker()], perFeature: true);
+        var cpu = TorchSharp.torch.CPU;
+        var scorer = new Scoring.GatScorer(Scoring.GatModel.Load(TestData.ShippedModel, cpu), cpu);
+        Scoring.IRootCauseRanker[] baselines =
+        [
+            new Scoring.RobustZScoreRanker(),
+            new Scoring.GatRanker("GAT without edges", new Scoring.GatScorer(Scoring.GatModel.Load(TestData.ShippedEdgelessModel, cpu), cpu)),
+            new Scoring.ErrorLogDeltaRanker(),
+            new Scoring.TraceSpectrumRanker(),
+        ];
+        var result = await new Runs.DatasetReplay(Mapping(), data.Root!).RunAsync(scorer, baselines, perFeature: true);
         output.WriteLine(result.Ranking.ToTable());
         output.WriteLine(result.PerFeature!.ToTable(perKind: false));
 
         Assert.Equal(28, result.Cases);
         Assert.Equal(28, result.Ranking.Incidents.Count); // every case has a window to judge
-        Assert.Equal(["GAT zero-shot", "robust z-score (BARO/N-Sigma)"], result.Ranking.Methods);
-        Assert.All(result.Ranking.Incidents, r => Assert.InRange(r.Ranks[0], 1, 47)); // 46 services (+1: absent)
+        Assert.Equal(["GAT zero-shot", "robust z-score (BARO/N-Sigma)", "GAT without edges", "error-log delta", "trace spectrum"], result.Ranking.Methods);
+        Assert.All(result.Ranking.Incidents, r => Assert.All(r.Ranks, rank => Assert.InRange(rank, 1, 47))); // 46 services (+1: absent)
         var features = result.PerFeature!;
         Assert.Equal(1 + Features.FeatureSchema.NodeFeatureCount, features.Methods.Count);
-        // A property of this data the engine has to find: the injected service's error logs rise against its
-        // own (near-zero) baseline in a third of the cases or more, which no ratio-of-traffic signal shows.
-        int errorLogs = features.Methods.ToList().IndexOf("error_log_surprise");
-        Assert.True(features.AccuracyAt(errorLogs, 3) >= 0.3, $"error_log_surprise AC@3 {features.AccuracyAt(errorLogs, 3):0.00}");
+        // Regression floors, well below the README's figures: the engine and the trace evidence must keep
+        // finding the injected service near the top on this data.
+        var methods = result.Ranking.Methods.ToList();
+        foreach (var (method, floor) in ReplayFloors)
+        {
+            double ac3 = result.Ranking.AccuracyAt(methods.IndexOf(method), 3);
+            Assert.True(ac3 >= floor, $"{method} AC@3 {ac3:0.000} fell below its floor {floor}");
+        }
+        // Trace linkage is in use: some case windows hold anomalous traces with logs attached.
+        int spectrum = features.Methods.ToList().IndexOf("trace_spectrum");
+        Assert.True(features.AccuracyAt(spectrum, 3) >= 0.15, $"trace_spectrum AC@3 {features.AccuracyAt(spectrum, 3):0.00}");
     }
+
+    /// <summary>AC@3 floors for the replay (about half of each method's reported figure, rounded down).</summary>
+    private static readonly (string Method, double Floor)[] ReplayFloors =
+    [
+        ("GAT zero-shot", 0.05),
+        ("error-log delta", 0.15),
+        ("trace spectrum", 0.15),
+    ];
 }

@@ -9,6 +9,7 @@ internal static class TestData
     public static string TopologyPath(string name) => Path.Combine(RepoRoot, "topologies", name + ".json");
     public static Topology OnlineBoutique() => Topology.Load(TopologyPath("online-boutique"));
     public static string ShippedModel => Path.Combine(AppContext.BaseDirectory, "models", "gat-default.lwm");
+    public static string ShippedEdgelessModel => Path.Combine(AppContext.BaseDirectory, "models", "gat-edgeless.lwm");
     public static string CliDll => Path.Combine(AppContext.BaseDirectory, "logwhisperer.dll");
 
     private static string FindRoot()

@@ -31,6 +31,21 @@ public sealed class TraceEvidenceStats
     public string? TopEvent;
 }
 
+/// <summary>The kinds of event whose frequencies the event-pattern shift compares with their baseline.</summary>
+internal enum EventKind : byte { Log, Serves, Calls }
+
+/// <summary>One event of a service: a log template (by id), an operation it serves or a service it calls (by name).
+/// A struct key, so counting events allocates nothing per record.</summary>
+internal readonly record struct EventKey(EventKind Kind, string? Name, int Template)
+{
+    public override string ToString() => Kind switch
+    {
+        EventKind.Log => $"log: template {Template}",
+        EventKind.Serves => $"serves: {Name}",
+        _ => $"calls: {Name}",
+    };
+}
+
 /// <summary>
 /// Per-cluster memory the trace evidence needs across windows, each part bounded: the recent durations of each
 /// (service, operation) for a latency threshold of its own, the mean count per window of each (service, event),
@@ -51,7 +66,7 @@ internal sealed class TraceBaselines
     private const double EventDecay = 0.1; // ≈ the last 10–20 windows
 
     private readonly Dictionary<(string Service, string Operation), DurationRing> _durations = [];
-    private readonly Dictionary<string, Dictionary<string, EventMean>> _events = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<EventKey, EventMean>> _events = new(StringComparer.Ordinal);
     private int _eventKeys;
     public int Windows { get; private set; }
 
@@ -61,15 +76,15 @@ internal sealed class TraceBaselines
         _durations.TryGetValue((service, operation), out var ring) ? ring.Threshold : double.PositiveInfinity;
 
     /// <summary>The event's mean count per window and how many windows that mean has seen (0 when never seen).</summary>
-    public (double Mean, int Windows) Event(string service, string key) =>
+    public (double Mean, int Windows) Event(string service, EventKey key) =>
         _events.TryGetValue(service, out var events) && events.TryGetValue(key, out var e) ? (e.Mean, e.Windows) : (0, 0);
 
     /// <summary>The services with known events, and each one's events with their means.</summary>
-    public IEnumerable<(string Service, IReadOnlyDictionary<string, EventMean> Events)> KnownEvents() =>
-        _events.Select(p => (p.Key, (IReadOnlyDictionary<string, EventMean>)p.Value));
+    public IEnumerable<(string Service, IReadOnlyDictionary<EventKey, EventMean> Events)> KnownEvents() =>
+        _events.Select(p => (p.Key, (IReadOnlyDictionary<EventKey, EventMean>)p.Value));
 
     /// <summary>Learns one closed window: its span durations and every event's count (0 for known events it lacked).</summary>
-    public void Learn(IEnumerable<(string Service, string Operation, double DurationMs)> spans, Dictionary<(string Service, string Key), int> eventCounts)
+    public void Learn(IEnumerable<(string Service, string Operation, double DurationMs)> spans, Dictionary<(string Service, EventKey Key), int> eventCounts)
     {
         Windows++;
         foreach (var (service, op, ms) in spans)
@@ -85,7 +100,7 @@ internal sealed class TraceBaselines
             foreach (var (_, e) in events) { e.Mean -= EventDecay * e.Mean; e.Windows++; }
         foreach (var ((service, key), count) in eventCounts)
         {
-            if (!_events.TryGetValue(service, out var events)) _events[service] = events = new Dictionary<string, EventMean>(StringComparer.Ordinal);
+            if (!_events.TryGetValue(service, out var events)) _events[service] = events = [];
             if (events.TryGetValue(key, out var e)) e.Mean += EventDecay * count; // decayed above, so mean += α(count − mean)
             else if (_eventKeys < MaxKeys)
             {
@@ -138,7 +153,7 @@ internal sealed class WindowTraces
     private readonly Dictionary<string, ServerSpan> _server = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _parentOf = new(StringComparer.Ordinal); // any span → its parent
     private readonly List<(string Service, string? TraceId, string? SpanId, int Template, bool Problem)> _lines = [];
-    private readonly Dictionary<(string, string), int> _events = [];
+    private readonly Dictionary<(string, EventKey), int> _events = [];
 
     private sealed class ServerSpan(string service, string traceId, string operation, double durationMs, bool error)
     {
@@ -156,19 +171,19 @@ internal sealed class WindowTraces
         if (span.Kind is SpanKind.Server or SpanKind.Consumer)
         {
             _server[span.SpanId] = new ServerSpan(span.Service, span.TraceId, span.Operation, span.DurationMs, span.IsError);
-            Count(span.Service, "serves: " + span.Operation);
+            Count(span.Service, new EventKey(EventKind.Serves, span.Operation, 0));
         }
         else if (span.Kind is SpanKind.Client or SpanKind.Producer && span.PeerService is { Length: > 0 } peer)
-            Count(span.Service, "calls: " + peer);
+            Count(span.Service, new EventKey(EventKind.Calls, peer, 0));
     }
 
     public void AddLog(LogRecord log, int template)
     {
-        Count(log.Service, "log: " + template);
+        Count(log.Service, new EventKey(EventKind.Log, null, template));
         _lines.Add((log.Service, log.TraceId, log.SpanId, template, log.Severity >= LogSeverity.Warn));
     }
 
-    private void Count(string service, string key) => _events[(service, key)] = _events.GetValueOrDefault((service, key)) + 1;
+    private void Count(string service, EventKey key) => _events[(service, key)] = _events.GetValueOrDefault((service, key)) + 1;
 
     /// <summary>
     /// Calls seen only as a server span nested under another service's server span (no client span recorded,
@@ -182,7 +197,7 @@ internal sealed class WindowTraces
     public void Close(Func<string, ServiceWindowStats> statsOf, TraceBaselines baselines, Func<string, int, bool> isNovelTemplate)
     {
         bool trusted = baselines.Windows >= TraceBaselines.MinEventWindows;
-        var shifted = new HashSet<(string, string)>();
+        var shifted = new HashSet<(string, EventKey)>();
         if (trusted) ScoreEvents(statsOf, baselines, shifted);
 
         // Mark anomalous server spans: error status (already), slow for their operation, or a shifted problem line.
@@ -194,7 +209,7 @@ internal sealed class WindowTraces
             if (!problem || traceId is null) continue;
             var evidence = statsOf(service).Evidence;
             evidence.LinkedErrorLines++;
-            bool surprising = isNovelTemplate(service, template) || shifted.Contains((service, "log: " + template));
+            bool surprising = isNovelTemplate(service, template) || shifted.Contains((service, new EventKey(EventKind.Log, null, template)));
             if (!surprising) continue;
             evidence.ShiftedErrorLines++;
             if (spanId is not null && EnclosingServer(spanId, service) is { } span) span.Anomalous = true;
@@ -247,14 +262,14 @@ internal sealed class WindowTraces
     }
 
     /// <summary>Each service's largest event rise and fall against its baseline; marks the shifted (rising) events.</summary>
-    private void ScoreEvents(Func<string, ServiceWindowStats> statsOf, TraceBaselines baselines, HashSet<(string, string)> shifted)
+    private void ScoreEvents(Func<string, ServiceWindowStats> statsOf, TraceBaselines baselines, HashSet<(string, EventKey)> shifted)
     {
         foreach (var ((service, key), count) in _events)
         {
             var (mean, windows) = baselines.Event(service, key);
             double z = FeatureSchema.CountZ(count, windows == 0 ? 0 : mean);
             var e = statsOf(service).Evidence;
-            if (z > e.EventRise) { e.EventRise = z; e.TopEvent = key; }
+            if (z > e.EventRise) { e.EventRise = z; e.TopEvent = key.ToString(); }
             if (z >= TraceBaselines.ShiftZ) shifted.Add((service, key));
         }
         // Events that vanished: known ones with a mean count the window did not reach (a silent service's too).
