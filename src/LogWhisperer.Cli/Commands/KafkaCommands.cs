@@ -105,7 +105,7 @@ internal static class KafkaCommands
             using var loggers = EngineLogging.Create(configuration);
             EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Engine", "Windows", "Sinks");
             if (config.Engine.Stage == EngineStage.Window) return await RunWindowStage(settings, config, pipelineOptions, loggers);
-            using var alerts = config.Sinks.BuildAlertSinks(loggers);
+            using var alerts = config.Sinks.BuildAlertSinks(loggers, config.Incidents);
             var scorer = CliSupport.LoadScorer(config.Engine.Model ?? CliSupport.DefaultModelPath, config.Engine.Device.ToString().ToLowerInvariant());
             var err = Console.Error;
             err.WriteLine($"LogWhisperer engine: {string.Join(", ", settings.InputTopics.Select(t => $"{t.Key} ({t.Value})"))} → {settings.OutputTopic}, group {settings.GroupId}");
@@ -132,7 +132,7 @@ internal static class KafkaCommands
                 return 0;
             }
             var result = await KafkaRun.RunAsync(settings, config.Engine.ToDecodeOptions(), pipelineOptions, scorer, stop.Token, abort.Token,
-                sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), web is null ? null : feed.OnScored, loggers);
+                sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), alerts.OnScored(web is null ? null : feed.OnScored), loggers);
             err.WriteLine(result.Ingest.ToString());
             err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart or rebalance, {result.Pipeline.Counters.QuietWindows} quiet window(s), {result.Rebalances} rebalance(s)");
             err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");

@@ -1,0 +1,38 @@
+using LogWhisperer.Explain;
+
+namespace LogWhisperer.Sinks;
+
+/// <summary>
+/// The incident stage, between the explainer and the sinks: every event leaves with its incident (and the
+/// similar past incidents), quiet windows resolve incidents with an event of their own, and finished incidents
+/// go to the store that "similar incidents" and verdict feedback read. Downstream sinks see incidents, not
+/// windows: alert routers open, update and resolve from <see cref="RcaEvent.Incident"/>.
+/// </summary>
+public sealed class IncidentStage(IRcaSink next, IncidentOptions? options = null, IncidentStore? store = null) : IRcaSink
+{
+    private readonly IncidentOptions _options = options ?? new();
+
+    public IncidentTracker Tracker { get; } = new(options);
+    public IncidentStore Store { get; } = store ?? new IncidentStore();
+
+    public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
+    {
+        var change = Tracker.Observe(rca);
+        if (change.Resolved is { } resolved) Store.Put(StoredIncident.From(resolved));
+        var incident = Tracker.Open.First(o => o.Cluster == rca.Cluster);
+        var similar = Store.Similar(incident.Id, incident.Service, incident.FaultKind, incident.Evidence, incident.First.WindowStart,
+            _options.SimilarIncidents, _options.MinSimilarity);
+        await next.WriteAsync(change.Event! with { SimilarIncidents = similar.Count > 0 ? similar : null }, cancellationToken);
+    }
+
+    public async ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken)
+    {
+        var change = Tracker.Quiet(cluster, windowEnd);
+        if (change.Resolved is { } resolved)
+        {
+            Store.Put(StoredIncident.From(resolved));
+            await next.WriteAsync(change.Event!, cancellationToken);
+        }
+        await next.QuietAsync(cluster, windowEnd, cancellationToken);
+    }
+}
