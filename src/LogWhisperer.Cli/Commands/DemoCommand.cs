@@ -58,7 +58,7 @@ internal static class DemoCommand
 
             var metrics = new EngineMetrics();
             var feed = new DashboardFeed();
-            await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err);
+            await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err, incidents: alerts);
             var collected = new CollectingRcaSink(web is null ? new JsonLinesRcaSink(Console.Out) : new FanOutRcaSink(new JsonLinesRcaSink(Console.Out), feed));
             var deadLetters = new MemoryDeadLetterSink();
             var run = new SimulatedRun

@@ -114,7 +114,7 @@ internal static class KafkaCommands
             pipelineOptions = pipelineOptions with { Metrics = metrics };
             var feed = new DashboardFeed();
             await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err,
-                config.Dashboard.TlsCertificatePath, config.Dashboard.TlsKeyPath);
+                config.Dashboard.TlsCertificatePath, config.Dashboard.TlsKeyPath, alerts);
             var alsoTo = new List<IRcaSink>();
             if (config.Engine.Print) alsoTo.Add(new JsonLinesRcaSink(Console.Out));
             if (web is not null) alsoTo.Add(feed);

@@ -85,7 +85,7 @@ internal static class PullCommand
             var metrics = new EngineMetrics();
             pipelineOptions = pipelineOptions with { Metrics = metrics };
             var feed = new DashboardFeed();
-            await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err);
+            await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err, incidents: alerts);
             var outputs = new List<IRcaSink>();
             if (config.Engine.Print) outputs.Add(new JsonLinesRcaSink(Console.Out));
             if (web is not null) outputs.Add(feed);

@@ -139,7 +139,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
     }
 
     /// <summary>A node's loudest symptom in words ("median latency +4.6σ") and how loud it is.</summary>
-    internal static (string Symptom, double Strength) LoudestSymptom(GraphSnapshot s, int node)
+    public static (string Symptom, double Strength) LoudestSymptom(GraphSnapshot s, int node)
     {
         int best = Enumerable.Range(0, FeatureSchema.NodeFeatureCount).MaxBy(k => Strength(s, node, k));
         var feature = FeatureSchema.NodeFeatures[best];
