@@ -51,6 +51,7 @@ public class IncidentConsoleTests(ITestOutputHelper output)
         foreach (var (end, scored) in r.Graphs.Where(g => g.WindowEnd <= untilMs)) feed.OnScored(scored);
         foreach (var e in r.Events.Where(e => e.WindowEnd.ToUnixTimeMilliseconds() <= untilMs)) await feed.WriteAsync(e, default);
         var alerts = new AlertSinks(new IncidentOptions(), new IncidentStore(r.Store), r.Store);
+        foreach (var (end, scored) in r.Graphs.Where(g => g.WindowEnd <= untilMs)) alerts.Feedback!.Retain(scored.Snapshot); // as the engine's hook does
         var console = new IncidentConsole(alerts.Store, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow), alerts.Feedback);
         var server = new DashboardServer(new DashboardOptions { BearerToken = Token }, feed, new EngineMetrics(), console);
         await server.StartAsync();
@@ -112,6 +113,15 @@ public class IncidentConsoleTests(ITestOutputHelper output)
                 }
             }
         }
+
+    }
+
+    [Fact]
+    public async Task FeedbackIsStoredAsLabelledIncidentsAndFinetuningOnItChangesTheVerdict()
+    {
+        var r = await RecordIncident();
+        var incident = r.Events.Where(e => e.Incident!.RootCause == Root).GroupBy(e => e.Incident!.Id).Single();
+        var windows = incident.Where(e => e.Incident!.State != IncidentInfo.Resolved).ToList();
 
         // Feedback: token-protected, validated, stored as a labelled incident with its windows' snapshots.
         var (console, store) = await ConsoleAt(r, long.MaxValue);
