@@ -301,7 +301,7 @@ function renderDetail() {
   for (const e of inc.events) {
     const li = el("li", { "data-state": e.incident.state });
     li.appendChild(el("span", { class: "time" }, when(e.windowEnd)));
-    li.appendChild(el("span", { class: "bar", style: `width:${Math.round(e.incidentProbability * 60)}px`, title: `incident probability ${pct(e.incidentProbability)}` }));
+    li.appendChild(el("span", { class: "bar", style: `width:${e.incident.state === "resolved" ? 0 : Math.round(e.incidentProbability * 60)}px`, title: `incident probability ${pct(e.incidentProbability)}` }));
     li.appendChild(document.createTextNode(e.incident.state === "resolved" ? " resolved (quiet windows)"
       : ` ${pct(e.incidentProbability)} incident · ` + e.candidates.slice(0, 3).map(c => `${c.service} ${pct(c.score)}`).join(", ")));
     timeline.appendChild(li);
