@@ -118,6 +118,18 @@ internal static class KafkaCommands
             var alsoTo = new List<IRcaSink>();
             if (config.Engine.Print) alsoTo.Add(new JsonLinesRcaSink(Console.Out));
             if (web is not null) alsoTo.Add(feed);
+            // Verdict feedback from its topic, beside the console's POST /api/incidents/{id}/feedback.
+            using var feedbackDeadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger("LogWhisperer.Kafka"));
+            var feedbackConsumer = new KafkaFeedbackConsumer(settings, config.Incidents.FeedbackTopic, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow) is not null,
+                feedbackDeadLetters, loggers.CreateLogger("LogWhisperer.Feedback"));
+            using var stopFeedback = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var feedbackTask = feedbackConsumer.RunAsync(stopFeedback.Token);
+            async Task EndFeedback()
+            {
+                await stopFeedback.CancelAsync();
+                try { await feedbackTask; } catch (Confluent.Kafka.KafkaException e) { err.WriteLine($"feedback : consumer failed: {e.Error.Reason}"); }
+                err.WriteLine($"feedback : {feedbackConsumer.Applied} applied, {feedbackConsumer.Rejected} rejected (dead-lettered) from {config.Incidents.FeedbackTopic}");
+            }
             if (config.Engine.Stage == EngineStage.Score)
             {
                 err.WriteLine($"  scoring stage: {settings.ServiceWindowsTopic} → {settings.OutputTopic}");
@@ -129,6 +141,7 @@ internal static class KafkaCommands
                 err.WriteLine($"events   : {scored.EventsPublished} published, {scored.EventsAlreadyPublished} already published before a restart or rebalance, {scored.Rebalances} rebalance(s)");
                 foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
                 foreach (var stage in scored.Pipeline.Stages) err.WriteLine($"  {stage}");
+                await EndFeedback();
                 return 0;
             }
             var result = await KafkaRun.RunAsync(settings, config.Engine.ToDecodeOptions(), pipelineOptions, scorer, stop.Token, abort.Token,
@@ -138,6 +151,7 @@ internal static class KafkaCommands
             err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");
             foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in result.Pipeline.Stages) err.WriteLine($"  {stage}");
+            await EndFeedback();
             return 0;
         }));
         return command;

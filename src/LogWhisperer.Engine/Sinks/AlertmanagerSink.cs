@@ -6,10 +6,9 @@ namespace LogWhisperer.Sinks;
 
 /// <summary>
 /// Pushes incidents to Prometheus Alertmanager (API v2, <c>POST /api/v2/alerts</c>, an array of postable
-/// alerts), so its routing, grouping, silences and receivers apply to LogWhisperer's verdicts. Every event
-/// re-sends the incident's alert (Alertmanager expires alerts not re-sent within resolve_timeout); a quiet
-/// window, or the root cause moving to another service, re-sends the previous alert with endsAt = now,
-/// which resolves it.
+/// alerts), so its routing, grouping, silences and receivers apply to LogWhisperer's verdicts. Every event of
+/// an incident re-sends its alert (Alertmanager expires alerts not re-sent within resolve_timeout); when the
+/// incident resolves (see <see cref="IncidentFeed"/>) the alert is re-sent with endsAt = now, which resolves it.
 /// </summary>
 public sealed class AlertmanagerSink : IHttpRcaSink
 {

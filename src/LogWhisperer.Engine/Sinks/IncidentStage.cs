@@ -20,7 +20,7 @@ public sealed class IncidentStage(IRcaSink next, IncidentOptions? options = null
         var change = Tracker.Observe(rca);
         if (change.Resolved is { } resolved) Store.Put(StoredIncident.From(resolved));
         var incident = Tracker.Open.First(o => o.Cluster == rca.Cluster);
-        var similar = Store.Similar(incident.Id, incident.Service, incident.FaultKind, incident.Evidence, incident.First.WindowStart,
+        var similar = Store.Similar(incident.Id, incident.Cluster, incident.Service, incident.FaultKind, incident.Evidence, incident.First.WindowStart,
             _options.SimilarIncidents, _options.MinSimilarity);
         await next.WriteAsync(change.Event! with { SimilarIncidents = similar.Count > 0 ? similar : null }, cancellationToken);
     }

@@ -69,12 +69,16 @@ public sealed class IncidentStore
         }
     }
 
-    /// <summary>The most similar incidents that opened before <paramref name="before"/> (never the incident itself).</summary>
-    public IReadOnlyList<SimilarIncident> Similar(string excludeId, string root, string kind, IReadOnlyDictionary<string, double> evidence,
+    /// <summary>
+    /// The most similar incidents of the same cluster that opened before <paramref name="before"/> (never the incident
+    /// itself). Same cluster: its own history is what a team asks about, and it keeps the answer a function of the
+    /// cluster's own stream (engines that share the clusters of a mesh out each see their own).
+    /// </summary>
+    public IReadOnlyList<SimilarIncident> Similar(string excludeId, string cluster, string root, string kind, IReadOnlyDictionary<string, double> evidence,
         DateTimeOffset before, int count, double minSimilarity)
     {
         lock (_lock)
-            return _byId.Values.Where(p => p.Id != excludeId && p.OpenedAt < before)
+            return _byId.Values.Where(p => p.Id != excludeId && p.Cluster == cluster && p.OpenedAt < before)
                 .Select(p => (p, similarity: Similarity(root, kind, evidence, p)))
                 .Where(x => x.similarity >= minSimilarity)
                 .OrderByDescending(x => x.similarity).ThenByDescending(x => x.p.OpenedAt).Take(count)
