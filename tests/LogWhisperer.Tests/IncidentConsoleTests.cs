@@ -73,7 +73,7 @@ public class IncidentConsoleTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ConsoleShowsOnsetMidIncidentAndResolutionAndTakesFeedback()
+    public async Task ConsoleShowsOnsetMidIncidentAndResolutionInHeadlessChromium()
     {
         if (!File.Exists("/usr/bin/chromium")) { output.WriteLine("skipped: /usr/bin/chromium is not installed (Debian package chromium)"); return; }
         var r = await RecordIncident();

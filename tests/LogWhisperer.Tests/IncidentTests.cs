@@ -160,11 +160,15 @@ public class IncidentTests(ITestOutputHelper output)
             var during = IncidentsDuring(run.Events, f.StartMs, f.EndMs);
             if (during.Count == 1) exactlyOne++;
             if (during.Count == 1 && during[0].Last().Incident!.RootCause == f.Service) rootRight++;
-            if (during.LastOrDefault()?.SingleOrDefault(e => e.Incident!.State == IncidentInfo.Resolved) is { } resolution)
+            // An incident ends with its resolution event, or where an unrelated root cause superseded it.
+            var last = during.LastOrDefault();
+            long? endedMs = last?.SingleOrDefault(e => e.Incident!.State == IncidentInfo.Resolved)?.WindowEnd.ToUnixTimeMilliseconds()
+                ?? run.Events.FirstOrDefault(e => last is not null && e.Incident!.Supersedes == last.Key)?.WindowStart.ToUnixTimeMilliseconds();
+            if (endedMs is { } ended)
             {
-                // Windows after the one the fault ended in (faults end mid-window here) until the resolution.
+                // Windows after the one the fault ended in (faults end mid-window here) until the incident ended.
                 long lastFaultWindowEnd = (f.EndMs + Window - 1) / Window * Window;
-                double windows = (resolution.WindowEnd.ToUnixTimeMilliseconds() - lastFaultWindowEnd) / (double)Window;
+                double windows = (ended - lastFaultWindowEnd) / (double)Window;
                 delays.Add(windows);
                 if (windows <= 2) resolvedInTwo++;
             }
@@ -173,8 +177,39 @@ public class IncidentTests(ITestOutputHelper output)
         int falseAlarms = run.Events.GroupBy(e => e.Incident!.Id).Count(g => !faults.Any(f => g.Any(e => e.WindowEnd.ToUnixTimeMilliseconds() > f.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < f.EndMs)));
         output.WriteLine($"{topology}: {count} faults, exactly one incident for {exactlyOne}, its root right for {rootRight}, resolved within two windows after the fault's last window for {resolvedInTwo} (windows after it: {string.Join(" ", delays.GroupBy(d => d).OrderBy(g => g.Key).Select(g => $"{g.Key:0}×{g.Count()}"))}), {falseAlarms} incident(s) outside any fault, {run.Events.Count} events");
         Assert.True(exactlyOne >= count * 0.9, $"{exactlyOne} of {count} faults had exactly one incident");
-        Assert.Equal(count, delays.Count); // every fault's incident resolved
-        // Set after seeing 15 of 20 on Train-Ticket (the rest a window later: symptoms that linger one window past the fault).
+        Assert.Equal(count, delays.Count); // every fault's incident ended (resolved, or superseded by an unrelated root cause)
+        // Set after seeing 18 of 20 on Train-Ticket (the other 2 a window later: symptoms that linger one window past the fault).
         Assert.True(resolvedInTwo >= count * 0.7, $"{resolvedInTwo} of {count} resolved within two windows after the fault's last window");
+    }
+
+    [Fact]
+    public async Task TrackerGroupsAlongTheCallGraphSupersedesOnAnUnrelatedRootAndKeepsFeedbackGivenWhileOpen()
+    {
+        var sink = new CollectingRcaSink();
+        var stage = new IncidentStage(sink);
+        RcaEvent At(int w, string root, params string[] impacted) => AlertSinkTests.Incident("shop", root, w) with
+        {
+            ImpactedServices = impacted.Select(s => new ImpactedService(s, "median latency +9σ", 9, 1)).ToList(),
+        };
+        await stage.WriteAsync(At(1, "redis-cart", "cartservice", "frontend"), default);
+        await stage.WriteAsync(At(2, "cartservice", "frontend") with { Candidates = [new(1, "cartservice", 0.6), new(2, "redis-cart", 0.35)] }, default); // its caller first for a window: same incident
+        await stage.QuietAsync("shop", DateTimeOffset.FromUnixTimeMilliseconds(T0 + 4 * Window), default); // one lull does not resolve it
+        await stage.WriteAsync(At(4, "redis-cart", "cartservice"), default);
+        var open = stage.Tracker.Open.Single();
+        stage.Store.Put(StoredIncident.From(open) with { Feedback = "confirmed" });     // someone confirms it while it is open
+        await stage.WriteAsync(At(5, "paymentservice", "checkoutservice"), default); // unrelated: the first resolves, a new one opens
+        await stage.QuietAsync("shop", DateTimeOffset.FromUnixTimeMilliseconds(T0 + 7 * Window), default);
+        await stage.QuietAsync("shop", DateTimeOffset.FromUnixTimeMilliseconds(T0 + 8 * Window), default);
+
+        var events = sink.Events;
+        Assert.Equal(["opened", "updated", "updated", "opened", "resolved"], events.Select(e => e.Incident!.State));
+        Assert.Equal(open.Id, events[2].Incident!.Id);
+        Assert.Equal("redis-cart", events[1].Incident!.RootCause); // the incident keeps its root while rank 1 wavers
+        Assert.Equal(open.Id, events[3].Incident!.Supersedes);
+        Assert.Equal("paymentservice", events[4].Incident!.RootCause);
+        Assert.Equal($"rca-shop-{T0 + 7 * Window}", events[4].Id);                          // the second quiet window's own id
+        Assert.Equal("confirmed", stage.Store.Find(open.Id)!.Feedback);
+        Assert.Equal(3, stage.Store.Find(open.Id)!.WindowStarts.Count);
+        Assert.Empty(stage.Tracker.Open);
     }
 }

@@ -19,7 +19,7 @@ public sealed class IncidentStage(IRcaSink next, IncidentOptions? options = null
     public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
     {
         var change = Tracker.Observe(rca);
-        if (change.Resolved is { } resolved) Store.Put(StoredIncident.From(resolved));
+        if (change.Resolved is { } resolved) Finish(resolved);
         var incident = Tracker.Open.First(o => o.Cluster == rca.Cluster);
         // Looked up when the incident opens and again only when its root cause changes: a scan of the store per
         // window would cost ~0.2 ms per event with 1,000 past incidents, for the same answer.
@@ -38,9 +38,16 @@ public sealed class IncidentStage(IRcaSink next, IncidentOptions? options = null
         if (change.Resolved is { } resolved)
         {
             _similar.Remove(resolved.Id);
-            Store.Put(StoredIncident.From(resolved));
+            Finish(resolved);
             await next.WriteAsync(change.Event!, cancellationToken);
         }
         await next.QuietAsync(cluster, windowEnd, cancellationToken);
+    }
+
+    /// <summary>Into the store, keeping any feedback people gave while it was open.</summary>
+    private void Finish(OpenIncident incident)
+    {
+        var judged = Store.Find(incident.Id);
+        Store.Put(StoredIncident.From(incident) with { Feedback = judged?.Feedback, ActualRootCause = judged?.ActualRootCause });
     }
 }
