@@ -167,7 +167,8 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
     private async Task<List<RcaEvent>> Uninterrupted(string prefix, Mesh mesh)
     {
         var settings = Settings(prefix, "reference");
-        var result = await KafkaRun.RunAsync(settings, new DecodeOptions(), new PipelineOptions(), Shipped.Value);
+        // With the incident stage, as the `engine` processes under test run: resolution events are published exactly once too.
+        var result = await KafkaRun.RunAsync(settings, new DecodeOptions(), new PipelineOptions(), Shipped.Value, alsoTo: sink => new IncidentStage(sink));
         Assert.Equal(mesh.Produced, result.Ingest.Records); // all input still in the mock's logs, all read
         Assert.Equal(0, result.Pipeline.Counters.LateDropped);
         Assert.Equal(0, result.EventsAlreadyPublished);

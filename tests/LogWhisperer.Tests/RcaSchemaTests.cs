@@ -164,7 +164,8 @@ public class RcaSchemaTests
         var root = JsonNode.Parse(RcaSchemas.EventSchema)!.AsObject();
         var checkedTypes = new List<string>();
         Walk(typeof(RcaEvent), root, root, checkedTypes);
-        Assert.Equal(["RcaEvent", "RcaCandidate", "FaultGuess", "RcaEvidence", "FeatureEvidence", "NeighbourEvidence", "PathHop", "TraceEvidence"], checkedTypes);
+        Assert.Equal(["RcaEvent", "RcaCandidate", "FaultGuess", "RcaEvidence", "FeatureEvidence", "NeighbourEvidence", "PathHop", "TraceEvidence",
+            "Verdict", "Hypothesis", "ImpactedService", "IncidentInfo", "Urgency", "SimilarIncident"], checkedTypes);
     }
 
     private static readonly NullabilityInfoContext Nullability = new();
@@ -175,7 +176,8 @@ public class RcaSchemaTests
         Assert.False(schema["additionalProperties"]!.GetValue<bool>(), $"{type.Name}: additionalProperties must be false");
         var declared = schema["properties"]!.AsObject();
         var required = schema["required"]!.AsArray().Select(r => r!.GetValue<string>()).ToHashSet();
-        var written = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).ToDictionary(p => RcaEvent.JsonOptions.PropertyNamingPolicy!.ConvertName(p.Name));
+        var written = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetCustomAttribute<System.Text.Json.Serialization.JsonIgnoreAttribute>() is null).ToDictionary(p => RcaEvent.JsonOptions.PropertyNamingPolicy!.ConvertName(p.Name));
         Assert.Equal(written.Keys.Order(), declared.Select(p => p.Key).Order());
         foreach (var (name, property) in written)
         {

@@ -59,7 +59,7 @@ public class SettingsTests
 
     [Theory]
     [InlineData("Kafka:Bootstrap", "x", "unknown setting 'Kafka:Bootstrap'; valid keys under 'Kafka': Kafka:BootstrapServers, Kafka:GroupId")]
-    [InlineData("Kafak:GroupId", "x", "unknown setting 'Kafak'; valid keys: Kafka, Pull, Engine, Windows, Sinks, Gateway, Dashboard, Logging")]
+    [InlineData("Kafak:GroupId", "x", "unknown setting 'Kafak'; valid keys: Kafka, Pull, Engine, Windows, Sinks, Gateway, Dashboard, Incidents, Slo, Logging")]
     [InlineData("Sinks:Slack:Url", "http://x", "unknown setting 'Sinks:Slack:Url'; valid keys under 'Sinks:Slack': Sinks:Slack:WebhookUrl")]
     [InlineData("Windows:SizeSeconds", "half a minute", "invalid value 'half a minute' for setting 'Windows:SizeSeconds': expected a number ≥ 0")]
     [InlineData("Sinks:Delivery:Retries", "-1", "invalid value '-1' for setting 'Sinks:Delivery:Retries': expected a whole number ≥ 0")]

@@ -39,7 +39,7 @@ internal static class DemoCommand
         {
             var (settings, configuration) = settingsOptions.Load(parse);
             using var loggers = Configuration.EngineLogging.Create(configuration);
-            using var alerts = Configuration.SettingsMapping.BuildAlertSinks(settings.Sinks, loggers);
+            using var alerts = Configuration.SettingsMapping.BuildAlertSinks(settings.Sinks, loggers, settings.Incidents);
             var clock = Stopwatch.StartNew();
             var topo = CliSupport.LoadTopology(parse.GetValue(topology)!);
             var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
@@ -58,19 +58,24 @@ internal static class DemoCommand
 
             var metrics = new EngineMetrics();
             var feed = new DashboardFeed();
-            await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err);
+            await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err, incidents: alerts);
             var collected = new CollectingRcaSink(web is null ? new JsonLinesRcaSink(Console.Out) : new FanOutRcaSink(new JsonLinesRcaSink(Console.Out), feed));
             var deadLetters = new MemoryDeadLetterSink();
             var run = new SimulatedRun
             {
                 Topology = topo, Faults = [fault], Simulation = sim, Speed = parse.GetValue(speed),
-                EndMs = fault.EndMs + 60_000,
-                Pipeline = new PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots), Metrics = metrics },
+                EndMs = fault.EndMs + 120_000, // long enough after the fault for its incident to resolve
+                Pipeline = new PipelineOptions
+                {
+                    SnapshotDirectory = parse.GetValue(snapshots), Metrics = metrics,
+                    Explainer = new Explain.ExplainerOptions { Slos = Configuration.SettingsMapping.ToObjectives(settings.Slo) },
+                },
             };
             var (stop, abort) = CliSupport.CtrlC(err);
-            var pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: stop.Token, abort: abort.Token, onScored: web is null ? null : feed.OnScored);
+            var pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: stop.Token, abort: abort.Token, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
 
-            var report = EvaluationReport.Score([fault], collected.Events, (int)pipeline.Counters.QuietWindows);
+            var windowEvents = collected.Events.Where(e => e.Incident?.State != Explain.IncidentInfo.Resolved).ToList(); // not the resolution events
+            var report = EvaluationReport.Score([fault], windowEvents, (int)pipeline.Counters.QuietWindows);
             var result = report.Incidents[0];
             err.WriteLine();
             err.WriteLine("── summary ─────────────────────────────────────────────");
@@ -82,7 +87,9 @@ internal static class DemoCommand
                 err.WriteLine($"explained: {first.Explanation}");
             }
             else err.WriteLine("detected : no RCA event was emitted during the fault");
-            err.WriteLine($"events   : {collected.Events.Count} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s), {pipeline.Counters.WarmupWindows} warm-up window(s), {report.FalseAlarms} false alarm(s)");
+            var incidents = collected.Events.Where(e => e.Incident is not null).GroupBy(e => e.Incident!.Id).ToList();
+            err.WriteLine($"incidents: {incidents.Count} ({string.Join("; ", incidents.Select(g => $"{g.Key}: root {g.Last().Incident!.RootCause}, {g.Last().Incident!.Windows} window(s), {g.Last().Incident!.State}"))})");
+            err.WriteLine($"events   : {windowEvents.Count} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s), {pipeline.Counters.WarmupWindows} warm-up window(s), {report.FalseAlarms} false alarm(s)");
             err.WriteLine($"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, {pipeline.Counters.LateAccepted} late-accepted, {pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered");
             foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");

@@ -17,21 +17,24 @@ internal static class FinetuneCommand
     public static Command Create()
     {
         var model = CliSupport.ModelOption();
-        var snapshots = new Option<string>("--snapshots") { Description = "Directory of Arrow snapshots from your mesh", Required = true };
+        var snapshots = new Option<string?>("--snapshots") { Description = "Directory of Arrow snapshots from your mesh" };
+        var feedback = new Option<string?>("--feedback") { Description = "The engine's feedback store (Incidents:StoreDirectory): incidents people confirmed, rejected or corrected in the console, with their labelled snapshots" };
         var incidents = new Option<string?>("--incidents") { Description = "JSON lines of your incidents: {\"service\",\"kind\",\"start\",\"end\"}" };
         var epochs = new Option<int>("--epochs") { Description = "Fine-tuning epochs", DefaultValueFactory = _ => 10 };
         var output = new Option<string>("--out", "-o") { Description = "Where to write the fine-tuned model", Required = true };
         var device = CliSupport.DeviceOption();
 
-        var command = new Command("finetune", "Fine-tune the model on your own labelled incidents (few-shot)") { model, snapshots, incidents, epochs, output, device };
+        var command = new Command("finetune", "Fine-tune the model on your own labelled incidents (few-shot)") { model, snapshots, feedback, incidents, epochs, output, device };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var err = Console.Error;
-            var all = SnapshotStore.ReadAll(parse.GetValue(snapshots)!).ToList();
+            var dirs = new[] { parse.GetValue(snapshots), parse.GetValue(feedback) is { } f ? new Sinks.FeedbackStore(f).SnapshotDirectory : null }.OfType<string>().ToList();
+            if (dirs.Count == 0) throw new ArgumentException("give --snapshots DIR, --feedback DIR, or both");
+            var all = dirs.SelectMany(d => SnapshotStore.ReadAll(d)).ToList();
             if (parse.GetValue(incidents) is { } path)
             {
                 var labeler = new IncidentLabeler(ReadIncidents(path));
-                all = all.Select(s => Relabel(s, labeler.Label(s.WindowStartMs, s.WindowEndMs))).ToList();
+                all = all.Select(s => Sinks.FeedbackStore.WithLabel(s, labeler.Label(s.WindowStartMs, s.WindowEndMs))).ToList();
             }
             var labelled = all.Where(s => s.Label is not null).ToList();
             if (labelled.Count(s => s.Label!.IsIncident) == 0) throw new InvalidDataException("no incident windows among the snapshots: label them with --incidents");
@@ -62,13 +65,4 @@ internal static class FinetuneCommand
             throw new InvalidDataException($"{path}:{i + 1}: {ex.Message}", ex);
         }
     }).ToList();
-
-    private static GraphSnapshot Relabel(GraphSnapshot s, SnapshotLabel? label)
-    {
-        var meta = new Dictionary<string, string>(s.Nodes.Schema.Metadata);
-        meta.Remove("logwhisperer.label_root"); meta.Remove("logwhisperer.label_kind");
-        if (label is not null) { meta["logwhisperer.label_root"] = label.RootService ?? ""; meta["logwhisperer.label_kind"] = label.Kind?.ToString() ?? ""; }
-        var schema = new Apache.Arrow.Schema(s.Nodes.Schema.FieldsList, meta);
-        return new GraphSnapshot(new Apache.Arrow.RecordBatch(schema, s.Nodes.Arrays, s.Nodes.Length), s.Edges);
-    }
 }

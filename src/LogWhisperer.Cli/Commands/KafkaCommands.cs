@@ -105,7 +105,7 @@ internal static class KafkaCommands
             using var loggers = EngineLogging.Create(configuration);
             EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Engine", "Windows", "Sinks");
             if (config.Engine.Stage == EngineStage.Window) return await RunWindowStage(settings, config, pipelineOptions, loggers);
-            using var alerts = config.Sinks.BuildAlertSinks(loggers);
+            using var alerts = config.Sinks.BuildAlertSinks(loggers, config.Incidents);
             var scorer = CliSupport.LoadScorer(config.Engine.Model ?? CliSupport.DefaultModelPath, config.Engine.Device.ToString().ToLowerInvariant());
             var err = Console.Error;
             err.WriteLine($"LogWhisperer engine: {string.Join(", ", settings.InputTopics.Select(t => $"{t.Key} ({t.Value})"))} → {settings.OutputTopic}, group {settings.GroupId}");
@@ -114,10 +114,22 @@ internal static class KafkaCommands
             pipelineOptions = pipelineOptions with { Metrics = metrics };
             var feed = new DashboardFeed();
             await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err,
-                config.Dashboard.TlsCertificatePath, config.Dashboard.TlsKeyPath);
+                config.Dashboard.TlsCertificatePath, config.Dashboard.TlsKeyPath, alerts);
             var alsoTo = new List<IRcaSink>();
             if (config.Engine.Print) alsoTo.Add(new JsonLinesRcaSink(Console.Out));
             if (web is not null) alsoTo.Add(feed);
+            // Verdict feedback from its topic, beside the console's POST /api/incidents/{id}/feedback.
+            using var feedbackDeadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger("LogWhisperer.Kafka"));
+            var feedbackConsumer = new KafkaFeedbackConsumer(settings, config.Incidents.FeedbackTopic, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow) is not null,
+                feedbackDeadLetters, loggers.CreateLogger("LogWhisperer.Feedback"));
+            using var stopFeedback = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var feedbackTask = feedbackConsumer.RunAsync(stopFeedback.Token);
+            async Task EndFeedback()
+            {
+                await stopFeedback.CancelAsync();
+                try { await feedbackTask; } catch (Confluent.Kafka.KafkaException e) { err.WriteLine($"feedback : consumer failed: {e.Error.Reason}"); }
+                err.WriteLine($"feedback : {feedbackConsumer.Applied} applied, {feedbackConsumer.Rejected} rejected (dead-lettered) from {config.Incidents.FeedbackTopic}");
+            }
             if (config.Engine.Stage == EngineStage.Score)
             {
                 err.WriteLine($"  scoring stage: {settings.ServiceWindowsTopic} → {settings.OutputTopic}");
@@ -129,15 +141,17 @@ internal static class KafkaCommands
                 err.WriteLine($"events   : {scored.EventsPublished} published, {scored.EventsAlreadyPublished} already published before a restart or rebalance, {scored.Rebalances} rebalance(s)");
                 foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
                 foreach (var stage in scored.Pipeline.Stages) err.WriteLine($"  {stage}");
+                await EndFeedback();
                 return 0;
             }
             var result = await KafkaRun.RunAsync(settings, config.Engine.ToDecodeOptions(), pipelineOptions, scorer, stop.Token, abort.Token,
-                sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), web is null ? null : feed.OnScored, loggers);
+                sink => alerts.After(alsoTo.Count == 0 ? sink : new FanOutRcaSink([sink, .. alsoTo])), alerts.OnScored(web is null ? null : feed.OnScored), loggers);
             err.WriteLine(result.Ingest.ToString());
             err.WriteLine($"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart or rebalance, {result.Pipeline.Counters.QuietWindows} quiet window(s), {result.Rebalances} rebalance(s)");
             err.WriteLine($"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered");
             foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in result.Pipeline.Stages) err.WriteLine($"  {stage}");
+            await EndFeedback();
             return 0;
         }));
         return command;

@@ -49,7 +49,7 @@ internal static class PullCommand
             var pipelineOptions = config.ToPipelineOptions();
             using var loggers = EngineLogging.Create(configuration);
             EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Pull", "Engine", "Windows", "Sinks");
-            using var alerts = config.Sinks.BuildAlertSinks(loggers);
+            using var alerts = config.Sinks.BuildAlertSinks(loggers, config.Incidents);
             var scorer = CliSupport.LoadScorer(config.Engine.Model ?? CliSupport.DefaultModelPath, config.Engine.Device.ToString().ToLowerInvariant());
             var err = Console.Error;
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
@@ -85,13 +85,13 @@ internal static class PullCommand
             var metrics = new EngineMetrics();
             pipelineOptions = pipelineOptions with { Metrics = metrics };
             var feed = new DashboardFeed();
-            await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err);
+            await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err, incidents: alerts);
             var outputs = new List<IRcaSink>();
             if (config.Engine.Print) outputs.Add(new JsonLinesRcaSink(Console.Out));
             if (web is not null) outputs.Add(feed);
             // Events are counted by the metrics; with no output chosen they only go to the alert sinks (if any).
             var sink = alerts.After(outputs.Count == 1 ? outputs[0] : new FanOutRcaSink(outputs));
-            var pipeline = new RcaPipeline(pipelineOptions, featurizer, scorer, sink, deadLetters, onScored: web is null ? null : feed.OnScored);
+            var pipeline = new RcaPipeline(pipelineOptions, featurizer, scorer, sink, deadLetters, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
 
             using var stopTopology = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
             var discovery = topology is null ? Task.CompletedTask : RunTopology(topology, prometheus!, TimeSpan.FromSeconds(pull.TopologyRefreshSeconds), err, stopTopology.Token);

@@ -22,6 +22,8 @@ internal sealed class LogWhispererSettings
     public SinksSection Sinks { get; set; } = new();
     public GatewaySection Gateway { get; set; } = new();
     public DashboardSection Dashboard { get; set; } = new();
+    public IncidentsSection Incidents { get; set; } = new();
+    public SloSection Slo { get; set; } = new();
     public LoggingSection Logging { get; set; } = new();
 }
 
@@ -247,6 +249,36 @@ internal sealed class DashboardSection
 
     [Description("TLS private key, PEM.")]
     public string? TlsKeyPath { get; set; }
+}
+
+internal sealed class IncidentsSection
+{
+    [Description("An incident resolves after this many quiet windows in a row.")]
+    public int ResolveAfterQuietWindows { get; set; } = 2;
+
+    [Description("Directory of the incident store (incidents.jsonl: past incidents for 'similar incidents', kept across restarts) and of verdict feedback (labelled incidents: labels.jsonl and Arrow snapshots that finetune reads). Unset: kept in memory only, no feedback store.")]
+    public string? StoreDirectory { get; set; }
+
+    [Description("Past incidents kept (the oldest go first).")]
+    public int StoreCapacity { get; set; } = 1000;
+
+    [Description("Similar past incidents listed per event.")]
+    public int SimilarIncidents { get; set; } = 3;
+
+    [Description("Kafka topic of verdict feedback (JSON: incidentId, verdict confirm|reject|rootCause, service) that the engine reads; the console's POST /api/incidents/{id}/feedback does the same.")]
+    public string FeedbackTopic { get; set; } = "logwhisperer_feedback";
+}
+
+internal sealed class SloSection
+{
+    [Description("Availability objective per entry service in percent of requests that succeed, e.g. Slo:Availability:frontend=99.9.")]
+    public Dictionary<string, double> Availability { get; set; } = [];
+
+    [Description("Latency objective per entry service: LatencyTarget % of requests faster than this many ms, e.g. Slo:LatencyMs:frontend=300.")]
+    public Dictionary<string, double> LatencyMs { get; set; } = [];
+
+    [Description("Share of requests (percent) that must be faster than Slo:LatencyMs.")]
+    public double LatencyTarget { get; set; } = 99;
 }
 
 internal sealed class LoggingSection

@@ -55,12 +55,26 @@ internal static class SettingsMapping
         };
         try { windows.Validate(); }
         catch (ArgumentException e) { throw new SettingsException($"invalid settings 'Windows:SizeSeconds' / 'Windows:HopSeconds': {e.Message}"); }
-        return new PipelineOptions { Windows = windows, Explainer = new ExplainerOptions { IncidentThreshold = s.Engine.IncidentThreshold } };
+        return new PipelineOptions { Windows = windows, Explainer = new ExplainerOptions { IncidentThreshold = s.Engine.IncidentThreshold, Slos = s.Slo.ToObjectives() } };
+    }
+
+    /// <summary>One objective per service named under Slo:Availability or Slo:LatencyMs.</summary>
+    public static IReadOnlyList<ServiceLevelObjective> ToObjectives(this SloSection s)
+    {
+        foreach (var (service, a) in s.Availability)
+            if (a is <= 0 or >= 100) throw new SettingsException($"invalid value '{a}' for setting 'Slo:Availability:{service}': expected a percentage between 0 and 100, e.g. 99.9");
+        if (s.LatencyTarget is <= 0 or >= 100) throw new SettingsException($"invalid value '{s.LatencyTarget}' for setting 'Slo:LatencyTarget': expected a percentage between 0 and 100");
+        return s.Availability.Keys.Union(s.LatencyMs.Keys).Order(StringComparer.Ordinal)
+            .Select(service => new ServiceLevelObjective(service, s.Availability.TryGetValue(service, out var a) ? a : null,
+                s.LatencyMs.TryGetValue(service, out var l) ? l : null, s.LatencyTarget))
+            .ToList();
     }
 
     /// <summary>The alert routing sinks the settings enable (none by default).</summary>
-    public static AlertSinks BuildAlertSinks(this SinksSection s, ILoggerFactory loggers)
+    public static AlertSinks BuildAlertSinks(this SinksSection s, ILoggerFactory loggers, IncidentsSection? incidents = null)
     {
+        incidents ??= new IncidentsSection();
+        if (incidents.ResolveAfterQuietWindows < 1) throw new SettingsException($"invalid value '{incidents.ResolveAfterQuietWindows}' for setting 'Incidents:ResolveAfterQuietWindows': expected 1 or more");
         var delivery = new DeliveryOptions
         {
             Retries = s.Delivery.Retries,
@@ -69,7 +83,8 @@ internal static class SettingsMapping
                 : throw new SettingsException("invalid value '0' for setting 'Sinks:Delivery:TimeoutSeconds': expected a number > 0"),
         };
         var log = loggers.CreateLogger("LogWhisperer.Sinks");
-        var sinks = new AlertSinks();
+        var sinks = new AlertSinks(new IncidentOptions { ResolveAfterQuietWindows = incidents.ResolveAfterQuietWindows, SimilarIncidents = incidents.SimilarIncidents },
+            new IncidentStore(incidents.StoreDirectory, incidents.StoreCapacity), incidents.StoreDirectory);
         if (HttpUrl(s.Alertmanager.Url, "Sinks:Alertmanager:Url", isBase: true) is { } am)
             sinks.Add(new AlertmanagerSink(am, delivery, HttpUrl(s.Alertmanager.GeneratorUrl, "Sinks:Alertmanager:GeneratorUrl")?.ToString(), log));
         if (HttpUrl(s.Webhook.Url, "Sinks:Webhook:Url") is { } hook)
@@ -93,16 +108,42 @@ internal static class SettingsMapping
 }
 
 /// <summary>The enabled alert sinks and their delivery counters.</summary>
-internal sealed class AlertSinks : IDisposable
+internal sealed class AlertSinks(IncidentOptions? incidents = null, IncidentStore? store = null, string? feedbackDirectory = null) : IDisposable
 {
     private readonly List<IHttpRcaSink> _sinks = [];
 
     public IReadOnlyList<IRcaSink> Sinks => _sinks;
+    /// <summary>Past incidents, shared by every pipeline this process runs (and the console).</summary>
+    public IncidentStore Store { get; } = store ?? new IncidentStore();
+    /// <summary>Verdict feedback stored as labelled incidents, when Incidents:StoreDirectory is set.</summary>
+    public FeedbackStore? Feedback { get; } = feedbackDirectory is null ? null : new FeedbackStore(feedbackDirectory);
+    /// <summary>The incident stage of the newest pipeline (the Kafka engine builds one per assignment).</summary>
+    public IncidentStage? Stage { get; private set; }
 
     public void Add(IHttpRcaSink sink) => _sinks.Add(sink);
 
-    /// <summary>The first sink followed by every alert sink (the first alone when none is enabled).</summary>
-    public IRcaSink After(IRcaSink first) => _sinks.Count == 0 ? first : new FanOutRcaSink([first, .. _sinks]);
+    /// <summary>The scored-snapshot hook: keeps recent windows for feedback, then calls <paramref name="also"/>.</summary>
+    public Action<LogWhisperer.Scoring.ScoredSnapshot>? OnScored(Action<LogWhisperer.Scoring.ScoredSnapshot>? also) =>
+        Feedback is null ? also : s => { Feedback.Retain(s.Snapshot); also?.Invoke(s); };
+
+    /// <summary>
+    /// Applies a person's verdict to an incident (open or past): stored as labelled incident when a feedback
+    /// store is set, and remembered with the incident so similar incidents show it. Null when the incident is unknown.
+    /// </summary>
+    public StoredIncident? GiveFeedback(VerdictFeedback feedback, DateTimeOffset at)
+    {
+        var incident = Store.Find(feedback.IncidentId)
+            ?? Stage?.Tracker.Open.Where(o => o.Id == feedback.IncidentId).Select(StoredIncident.From).FirstOrDefault();
+        if (incident is null) return null;
+        var judged = Feedback?.Record(incident, feedback, at)
+            ?? incident with { Feedback = FeedbackStore.Past(feedback.Verdict), ActualRootCause = feedback.Verdict == VerdictFeedback.RootCause ? feedback.Service : null };
+        Store.Put(judged);
+        return judged;
+    }
+
+    /// <summary>The incident stage, then the first sink followed by every alert sink: every sink sees incidents.</summary>
+    public IRcaSink After(IRcaSink first) =>
+        Stage = new IncidentStage(_sinks.Count == 0 ? first : new FanOutRcaSink([first, .. _sinks]), incidents, Store);
 
     public IEnumerable<string> Summary() => _sinks.Select(s => s.Delivery.ToString());
 

@@ -9,15 +9,20 @@ namespace LogWhisperer.Cli.Dashboard;
 /// <summary>The latest scored graph of one cluster, as the dashboard draws it.</summary>
 /// <param name="Edges">Call edges as [caller index, callee index] into <paramref name="Services"/>.</param>
 /// <param name="Scores">Live root-cause probability per service.</param>
-public sealed record GraphView(string Cluster, long WindowStart, long WindowEnd, double IncidentProbability, string[] Services, double[] Scores, int[][] Edges)
+/// <param name="Heat">Per service, how loud its loudest symptom is (σ, or a scaled share; ≥ 3 is a symptom).</param>
+/// <param name="Symptoms">Per service, that symptom in words.</param>
+public sealed record GraphView(string Cluster, long WindowStart, long WindowEnd, double IncidentProbability, string[] Services, double[] Scores, int[][] Edges,
+    double[] Heat, string[] Symptoms)
 {
     public static GraphView From(ScoredSnapshot scored)
     {
         var s = scored.Snapshot;
         var sources = s.EdgeSources.ToArray();
         var targets = s.EdgeTargets.ToArray();
+        var symptoms = Enumerable.Range(0, s.NodeCount).Select(i => Explainer.LoudestSymptom(s, i)).ToArray();
         return new GraphView(s.Cluster, s.WindowStartMs, s.WindowEndMs, Math.Round(scored.IncidentProbability, 4), s.Services(),
-            scored.RootProbability.Select(p => Math.Round((double)p, 4)).ToArray(), sources.Select((src, i) => new[] { src, targets[i] }).ToArray());
+            scored.RootProbability.Select(p => Math.Round((double)p, 4)).ToArray(), sources.Select((src, i) => new[] { src, targets[i] }).ToArray(),
+            symptoms.Select(x => Math.Round(x.Strength, 1)).ToArray(), symptoms.Select(x => x.Symptom).ToArray());
     }
 }
 

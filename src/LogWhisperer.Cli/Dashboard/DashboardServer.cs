@@ -1,6 +1,7 @@
 using System.Reflection;
 using LogWhisperer.Cli.Gateway;
 using LogWhisperer.Pipeline;
+using LogWhisperer.Sinks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -43,7 +44,7 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <summary>Requests refused by the rate limit (the token check counts nothing).</summary>
     public HttpSecurityCounters Refused { get; } = new();
 
-    public DashboardServer(DashboardOptions options, DashboardFeed feed, EngineMetrics metrics)
+    public DashboardServer(DashboardOptions options, DashboardFeed feed, EngineMetrics metrics, IncidentConsole? incidents = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -69,6 +70,10 @@ public sealed class DashboardServer : IAsyncDisposable
         _app.MapGet("/api/events", () => Results.Text(feed.EventsJson(options.Events), "application/json"));
         _app.MapGet("/metrics", () => Results.Text(metrics.Exposition(), PrometheusExposition.ContentType));
         _app.MapGet("/api/stream", (HttpContext ctx) => Stream(ctx, feed, stopping));
+        incidents ??= new IncidentConsole(null, null);
+        _app.MapGet("/api/incidents", () => Results.Text(incidents.PastJson(), "application/json"));
+        _app.MapGet("/api/feedback", () => Results.Text(incidents.FeedbackJson(), "application/json"));
+        _app.MapPost("/api/incidents/{id}/feedback", (string id, HttpContext ctx) => incidents.PostFeedback(id, ctx));
     }
 
     public Task StartAsync() => _app.StartAsync();
@@ -121,5 +126,33 @@ public sealed class DashboardServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// The incident console's server side: past incidents from the store (GET /api/incidents), verdict feedback
+/// (POST /api/incidents/{id}/feedback with {"verdict": "confirm" | "reject" | "rootCause", "service", "note"})
+/// and its history (GET /api/feedback, for the share of confirmed verdicts over time).
+/// </summary>
+/// <param name="giveFeedback">Applies feedback (null when the incident is unknown); null: feedback is not accepted here.</param>
+public sealed class IncidentConsole(IncidentStore? store, Func<VerdictFeedback, StoredIncident?>? giveFeedback, FeedbackStore? feedback = null)
+{
+    private static readonly System.Text.Json.JsonSerializerOptions Json = Explain.RcaEvent.JsonOptions;
+
+    public string PastJson() => System.Text.Json.JsonSerializer.Serialize(store?.All ?? [], Json);
+
+    public string FeedbackJson() => System.Text.Json.JsonSerializer.Serialize(feedback?.All() ?? [], VerdictFeedback.Json);
+
+    public async Task<IResult> PostFeedback(string id, HttpContext ctx)
+    {
+        if (giveFeedback is null) return Results.Problem("this engine keeps no incidents", statusCode: 501);
+        VerdictFeedback? body;
+        try { body = await System.Text.Json.JsonSerializer.DeserializeAsync<VerdictFeedback>(ctx.Request.Body, VerdictFeedback.Json, ctx.RequestAborted); }
+        catch (System.Text.Json.JsonException e) { return Results.BadRequest(new { error = "invalid JSON: " + e.Message }); }
+        if (body is null) return Results.BadRequest(new { error = "empty body" });
+        body = body with { IncidentId = id };
+        if (body.Problem() is { } problem) return Results.BadRequest(new { error = problem });
+        var judged = giveFeedback(body);
+        return judged is null ? Results.NotFound(new { error = $"unknown incident '{id}'" }) : Results.Text(System.Text.Json.JsonSerializer.Serialize(judged, Json), "application/json");
     }
 }

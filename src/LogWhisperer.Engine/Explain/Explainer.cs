@@ -11,6 +11,8 @@ public sealed record ExplainerOptions
     /// <summary>Windows whose incident probability is below this emit nothing.</summary>
     public double IncidentThreshold { get; init; } = 0.5;
     public int Candidates { get; init; } = 5;
+    /// <summary>SLOs of entry services: each event's urgency is their burn rate (none: no urgency in events).</summary>
+    public IReadOnlyList<ServiceLevelObjective> Slos { get; init; } = [];
 }
 
 /// <summary>
@@ -53,7 +55,11 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
         var coverage = EvidenceCoverage.Of(s);
         if (coverage.Missing.Count > 0) text.Append(" Judged without ").Append(string.Join(" or ", coverage.Missing)).Append(" (none in this window).");
         if (coverage.Sparse.Count > 0) text.Append(" Sparse evidence: ").Append(string.Join(", ", coverage.Sparse)).Append('.');
-        if (candidates.Length > 1) text.Append(Inv, $" Next candidates: {string.Join(", ", candidates.Skip(1).Take(2).Select(c => string.Create(Inv, $"{c.Service} ({c.Score:P0})")))}.");
+        var verdict = VerdictJudge.Judge(scored, ranking);
+        if (verdict.IsInconclusive)
+            text.Append(" Inconclusive: ").Append(string.Join(" or ", verdict.Hypotheses!.Select(h => string.Create(Inv, $"{h.Service} ({h.Score:P0})"))))
+                .Append(" could each be the cause. ").Append(verdict.SeparatingEvidence![0]);
+        else if (candidates.Length > 1) text.Append(Inv, $" Next candidates: {string.Join(", ", candidates.Skip(1).Take(2).Select(c => string.Create(Inv, $"{c.Service} ({c.Score:P0})")))}.");
 
         return new RcaEvent
         {
@@ -69,6 +75,9 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
             Degraded = coverage.Degraded ? true : null,
             MissingEvidence = coverage.Missing.Count > 0 ? coverage.Missing : null,
             SparseEvidence = coverage.Sparse.Count > 0 ? coverage.Sparse : null,
+            Verdict = verdict,
+            Urgency = ServiceLevelObjective.UrgencyOf(options.Slos, s),
+            ImpactedServices = VerdictJudge.BlastRadius(scored, root) is { Count: > 0 } impacted ? impacted : null,
         };
     }
 
@@ -124,15 +133,23 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
 
     private static NeighbourEvidence Neighbour(GraphSnapshot s, int node, string relation, float attention, float[]? ig)
     {
+        var (symptom, loudness) = LoudestSymptom(s, node);
+        double strength = Math.Round(loudness, 1);
+        int f = FeatureSchema.NodeFeatureCount;
+        double? attribution = ig is null ? null : Math.Round(Enumerable.Range(0, f).Sum(k => (double)ig[node * f + k]), 4);
+        return new NeighbourEvidence(s.Service(node), relation, Math.Round(attention, 4), symptom, strength, attribution);
+    }
+
+    /// <summary>A node's loudest symptom in words ("median latency +4.6σ") and how loud it is.</summary>
+    public static (string Symptom, double Strength) LoudestSymptom(GraphSnapshot s, int node)
+    {
         int best = Enumerable.Range(0, FeatureSchema.NodeFeatureCount).MaxBy(k => Strength(s, node, k));
         var feature = FeatureSchema.NodeFeatures[best];
         double strength = Math.Round(Strength(s, node, best), 1);
         string symptom = feature.Transform.IsDeviation()
             ? string.Create(Inv, $"{FeatureSchema.Measurements[(int)feature.Measurement].Label.Replace("its ", "")} {Math.Sign(s.NodeFeature(best)[node]) * strength:+0.#;-0.#}σ")
             : feature.Description;
-        int f = FeatureSchema.NodeFeatureCount;
-        double? attribution = ig is null ? null : Math.Round(Enumerable.Range(0, f).Sum(k => (double)ig[node * f + k]), 4);
-        return new NeighbourEvidence(s.Service(node), relation, Math.Round(attention, 4), symptom, strength, attribution);
+        return (symptom, Strength(s, node, best));
     }
 
     /// <summary>From the root to the loudest symptom elsewhere in the graph, if the fault could have travelled there.</summary>

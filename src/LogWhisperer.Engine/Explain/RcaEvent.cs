@@ -30,6 +30,17 @@ public sealed record RcaEvent
     /// <summary>Modalities present but too sparse to measure well (e.g. traces sampled to 1 %); absent when none.</summary>
     public IReadOnlyList<string>? SparseEvidence { get; init; }
 
+    // Incidents (issue #14): the verdict's clarity and blast radius (explainer), the incident, its urgency and
+    // similar past incidents (incident stage). All optional.
+    /// <summary>Whether rank 1 is clearly ahead, or the hypotheses and what would separate them.</summary>
+    public Verdict? Verdict { get; init; }
+    /// <summary>Symptomatic services upstream of the root cause, whose symptoms the model attributes to it; absent when none.</summary>
+    public IReadOnlyList<ImpactedService>? ImpactedServices { get; init; }
+    public IncidentInfo? Incident { get; init; }
+    public Urgency? Urgency { get; init; }
+    /// <summary>The nearest earlier incidents by evidence; absent when there are none.</summary>
+    public IReadOnlyList<SimilarIncident>? SimilarIncidents { get; init; }
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,

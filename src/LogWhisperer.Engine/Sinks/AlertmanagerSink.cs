@@ -6,10 +6,9 @@ namespace LogWhisperer.Sinks;
 
 /// <summary>
 /// Pushes incidents to Prometheus Alertmanager (API v2, <c>POST /api/v2/alerts</c>, an array of postable
-/// alerts), so its routing, grouping, silences and receivers apply to LogWhisperer's verdicts. Every event
-/// re-sends the incident's alert (Alertmanager expires alerts not re-sent within resolve_timeout); a quiet
-/// window, or the root cause moving to another service, re-sends the previous alert with endsAt = now,
-/// which resolves it.
+/// alerts), so its routing, grouping, silences and receivers apply to LogWhisperer's verdicts. Every event of
+/// an incident re-sends its alert (Alertmanager expires alerts not re-sent within resolve_timeout); when the
+/// incident resolves (see <see cref="IncidentFeed"/>) the alert is re-sent with endsAt = now, which resolves it.
 /// </summary>
 public sealed class AlertmanagerSink : IHttpRcaSink
 {
@@ -17,7 +16,7 @@ public sealed class AlertmanagerSink : IHttpRcaSink
 
     private readonly Uri _alertsUrl;
     private readonly string? _generatorUrl;
-    private readonly IncidentTracker _incidents = new();
+    private readonly IncidentFeed _incidents = new();
     private readonly TimeProvider _clock;
 
     public HttpDelivery Delivery { get; }
@@ -33,23 +32,21 @@ public sealed class AlertmanagerSink : IHttpRcaSink
         Delivery = new HttpDelivery("alertmanager", delivery, log, handler);
     }
 
-    public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
+    public ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken) => Send(_incidents.OnEvent(rca), cancellationToken);
+
+    public ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken) =>
+        Send(_incidents.OnQuiet(cluster, windowEnd), cancellationToken);
+
+    private async ValueTask Send(IReadOnlyList<IncidentNotice> notices, CancellationToken cancellationToken)
     {
-        var change = _incidents.Observe(rca);
+        if (notices.Count == 0) return;
         var alerts = new JsonArray();
-        if (change.Resolved is { } resolved) alerts.Add(Alert(resolved, _clock.GetUtcNow()));
-        alerts.Add(Alert(change.Current!, endsAt: null));
+        foreach (var n in notices) alerts.Add(Alert(n, n.State == IncidentInfo.Resolved ? _clock.GetUtcNow() : null));
         await Delivery.PostJsonAsync(_alertsUrl, alerts.ToJsonString(), cancellationToken);
     }
 
-    public async ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken)
-    {
-        if (_incidents.Quiet(cluster).Resolved is { } resolved)
-            await Delivery.PostJsonAsync(_alertsUrl, new JsonArray(Alert(resolved, _clock.GetUtcNow())).ToJsonString(), cancellationToken);
-    }
-
     /// <summary>The postable alert of an incident; its labels (its identity) come from the event that opened it.</summary>
-    internal JsonObject Alert(OpenIncident incident, DateTimeOffset? endsAt)
+    internal JsonObject Alert(IncidentNotice incident, DateTimeOffset? endsAt)
     {
         var first = incident.First;
         var latest = incident.Latest;
@@ -69,6 +66,7 @@ public sealed class AlertmanagerSink : IHttpRcaSink
                 ["summary"] = Summary(latest),
                 ["description"] = SecretMasker.Mask(latest.Explanation),
                 ["event_id"] = latest.Id,
+                ["incident_id"] = incident.Id,
                 ["root_cause_score"] = top.Score.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
             },
             ["startsAt"] = first.WindowStart,
@@ -86,10 +84,15 @@ public sealed class AlertmanagerSink : IHttpRcaSink
     public void Dispose() => Delivery.Dispose();
 }
 
-/// <summary>How loudly to page, from the model's incident probability: shared by the alert sinks so they agree.</summary>
+/// <summary>
+/// How loudly to page, shared by the alert sinks so they agree: from the SLO burn rate when SLOs are set (an
+/// incident that burns no error budget is a warning, never a page), else from the model's incident probability.
+/// </summary>
 public readonly record struct AlertSeverity(string Label, string OpsgeniePriority)
 {
-    public static AlertSeverity Of(RcaEvent rca) => rca.IncidentProbability switch
+    public static AlertSeverity Of(RcaEvent rca) => rca.Urgency is { } urgency
+        ? urgency.Severity != Urgency.Page ? new("warning", "P4") : urgency.BurnRate >= 10 ? new("critical", "P1") : new("critical", "P2")
+        : rca.IncidentProbability switch
     {
         >= 0.9 => new("critical", "P1"),
         >= 0.75 => new("critical", "P2"),

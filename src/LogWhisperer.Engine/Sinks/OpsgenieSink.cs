@@ -18,7 +18,7 @@ public sealed class OpsgenieSink : IHttpRcaSink
 
     private readonly Uri _api;
     private readonly IReadOnlyDictionary<string, string> _auth;
-    private readonly IncidentTracker _incidents = new();
+    private readonly IncidentFeed _incidents = new();
 
     public HttpDelivery Delivery { get; }
 
@@ -31,22 +31,21 @@ public sealed class OpsgenieSink : IHttpRcaSink
         Delivery = new HttpDelivery("opsgenie", delivery, log, handler);
     }
 
-    public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
-    {
-        var change = _incidents.Observe(rca);
-        if (change.Resolved is { } resolved) await Close(resolved, "root cause moved to " + change.Current!.Service, cancellationToken);
-        if (change.Opened) await Delivery.PostJsonAsync(new Uri(_api, "v2/alerts"), Create(rca).ToJsonString(), cancellationToken, _auth);
-    }
+    public ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken) => Send(_incidents.OnEvent(rca), cancellationToken);
 
-    public async ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken)
-    {
-        if (_incidents.Quiet(cluster).Resolved is { } resolved)
-            await Close(resolved, string.Create(CultureInfo.InvariantCulture, $"quiet window ending {windowEnd:u}"), cancellationToken);
-    }
+    public ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken) =>
+        Send(_incidents.OnQuiet(cluster, windowEnd), cancellationToken);
 
-    private Task<bool> Close(OpenIncident incident, string note, CancellationToken cancellationToken) =>
-        Delivery.PostJsonAsync(new Uri(_api, $"v2/alerts/{Uri.EscapeDataString(Alias(incident.Cluster, incident.Service))}/close?identifierType=alias"),
-            new JsonObject { ["source"] = "LogWhisperer", ["note"] = "Resolved: " + note }.ToJsonString(), cancellationToken, _auth);
+    /// <summary>Created when an incident opens, closed when it resolves; updates are deduplicated by Opsgenie's alias anyway.</summary>
+    private async ValueTask Send(IReadOnlyList<IncidentNotice> notices, CancellationToken cancellationToken)
+    {
+        foreach (var n in notices)
+            if (n.State == IncidentInfo.Resolved)
+                await Delivery.PostJsonAsync(new Uri(_api, $"v2/alerts/{Uri.EscapeDataString(Alias(n.Cluster, n.Service))}/close?identifierType=alias"),
+                    new JsonObject { ["source"] = "LogWhisperer", ["note"] = "Resolved: " + n.Reason }.ToJsonString(), cancellationToken, _auth);
+            else if (n.State == IncidentInfo.Opened)
+                await Delivery.PostJsonAsync(new Uri(_api, "v2/alerts"), Create(n.Latest).ToJsonString(), cancellationToken, _auth);
+    }
 
     public static string Alias(string cluster, string service) => $"logwhisperer/{cluster}/{service}";
 
@@ -64,6 +63,7 @@ public sealed class OpsgenieSink : IHttpRcaSink
             ["windowStart"] = rca.WindowStart.ToString("O", CultureInfo.InvariantCulture),
             ["eventId"] = rca.Id,
         };
+        if (rca.Incident is { } incident) details["incidentId"] = incident.Id;
         return new JsonObject
         {
             ["message"] = message.Length <= MessageLimit ? message : message[..(MessageLimit - 1)] + "…",

@@ -13,20 +13,21 @@ public sealed class SlackSink(Uri webhookUrl, DeliveryOptions delivery, ILogger?
 {
     /// <summary>Slack's limit for the text of a section block.</summary>
     private const int SectionTextLimit = 3000;
-    private readonly IncidentTracker _incidents = new();
+    private readonly IncidentFeed _incidents = new();
 
     public HttpDelivery Delivery { get; } = new("slack", delivery, log, handler);
 
-    public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
-    {
-        var change = _incidents.Observe(rca);
-        if (change.Resolved is { } resolved) await Post(Resolved(resolved), cancellationToken);
-        if (change.Opened) await Post(Opened(rca), cancellationToken);
-    }
+    public ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken) => Send(_incidents.OnEvent(rca), cancellationToken);
 
-    public async ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken)
+    public ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken) =>
+        Send(_incidents.OnQuiet(cluster, windowEnd), cancellationToken);
+
+    /// <summary>A message when an incident opens and when it resolves; updates stay quiet (a channel is read by people).</summary>
+    private async ValueTask Send(IReadOnlyList<IncidentNotice> notices, CancellationToken cancellationToken)
     {
-        if (_incidents.Quiet(cluster).Resolved is { } resolved) await Post(Resolved(resolved), cancellationToken);
+        foreach (var n in notices)
+            if (n.State == IncidentInfo.Resolved) await Post(Resolved(n), cancellationToken);
+            else if (n.State == IncidentInfo.Opened) await Post(Opened(n.Latest), cancellationToken);
     }
 
     private Task<bool> Post(JsonObject message, CancellationToken cancellationToken) =>
@@ -39,6 +40,9 @@ public sealed class SlackSink(Uri webhookUrl, DeliveryOptions delivery, ILogger?
         var facts = string.Create(CultureInfo.InvariantCulture,
             $"*Root cause:* `{Escape(top.Service)}` ({top.Score:P0})\n*Likely fault:* {Escape(rca.FaultType.Kind)} ({rca.FaultType.Confidence:P0})\n*Incident probability:* {rca.IncidentProbability:P0}");
         if (others.Length > 0) facts += "\n*Next candidates:* " + others;
+        if (rca.Verdict is { IsInconclusive: true } v)
+            facts += "\n*Inconclusive:* " + string.Join(" or ", v.Hypotheses!.Select(h => Escape(h.Service)));
+        if (rca.Urgency is { } u) facts += string.Create(CultureInfo.InvariantCulture, $"\n*Urgency:* {u.Severity} (SLO burn rate {u.BurnRate:0.#})");
         return new JsonObject
         {
             ["text"] = ":rotating_light: " + Escape(AlertmanagerSink.Summary(rca)),
@@ -58,7 +62,7 @@ public sealed class SlackSink(Uri webhookUrl, DeliveryOptions delivery, ILogger?
         };
     }
 
-    internal static JsonObject Resolved(OpenIncident incident) => new()
+    internal static JsonObject Resolved(IncidentNotice incident) => new()
     {
         ["text"] = string.Create(CultureInfo.InvariantCulture,
             $":white_check_mark: Resolved: incident in {Escape(incident.Cluster)} with root cause `{Escape(incident.Service)}` (since {incident.First.WindowStart:u}, last seen {incident.Latest.WindowEnd:u})"),

@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+using LogWhisperer.Cli.Configuration;
+using LogWhisperer.Cli.Dashboard;
+using LogWhisperer.Explain;
+using LogWhisperer.Graph;
+using LogWhisperer.Pipeline;
+using LogWhisperer.Runs;
+using LogWhisperer.Scoring;
+using LogWhisperer.Simulation;
+using LogWhisperer.Sinks;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace LogWhisperer.Tests;
+
+/// <summary>
+/// The incident console in headless Chromium at three moments of one simulated incident (onset, mid-incident,
+/// after resolution), and verdict feedback closing the loop: feedback → labelled incidents → finetune → a changed verdict.
+/// </summary>
+[Collection(DashboardFixture.Collection)]
+public class IncidentConsoleTests(ITestOutputHelper output)
+{
+    private const string Token = "c0nsole";
+    private const string Root = "productcatalogservice";
+    private static readonly long T0 = new SimulationOptions().StartMs;
+
+    private sealed record Recorded(List<(long WindowEnd, ScoredSnapshot Scored)> Graphs, List<RcaEvent> Events, string Store, Fault Fault);
+
+    private static async Task<Recorded> RecordIncident()
+    {
+        var store = TestData.TempDir();
+        var fault = new Fault(Root, FaultKind.Latency, T0 + 6 * 60_000, T0 + 9 * 60_000, 0.7);
+        var graphs = new List<(long, ScoredSnapshot)>();
+        var sink = new CollectingRcaSink();
+        using var alerts = new AlertSinks(new IncidentOptions(), new IncidentStore(store), store);
+        await new SimulatedRun
+        {
+            Topology = TestData.OnlineBoutique(), Faults = [fault], Simulation = new SimulationOptions { Cluster = "online-boutique", Seed = 3 }, EndMs = fault.EndMs + 3 * 60_000,
+        }.RunAsync(new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU), alerts.After(sink),
+            onScored: alerts.OnScored(s => { lock (graphs) graphs.Add((s.Snapshot.WindowEndMs, s)); }));
+        return new Recorded(graphs, sink.Events.ToList(), store, fault);
+    }
+
+    /// <summary>A console fed with what the engine had produced up to <paramref name="untilMs"/>.</summary>
+    private static async Task<(DashboardServer Server, AlertSinks Alerts)> ConsoleAt(Recorded r, long untilMs)
+    {
+        var feed = new DashboardFeed();
+        foreach (var (end, scored) in r.Graphs.Where(g => g.WindowEnd <= untilMs)) feed.OnScored(scored);
+        foreach (var e in r.Events.Where(e => e.WindowEnd.ToUnixTimeMilliseconds() <= untilMs)) await feed.WriteAsync(e, default);
+        var alerts = new AlertSinks(new IncidentOptions(), new IncidentStore(r.Store), r.Store);
+        foreach (var (end, scored) in r.Graphs.Where(g => g.WindowEnd <= untilMs)) alerts.Feedback!.Retain(scored.Snapshot); // as the engine's hook does
+        var console = new IncidentConsole(alerts.Store, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow), alerts.Feedback);
+        var server = new DashboardServer(new DashboardOptions { BearerToken = Token }, feed, new EngineMetrics(), console);
+        await server.StartAsync();
+        return (server, alerts);
+    }
+
+    private (string Dom, string Png) Render(string url, string name)
+    {
+        var dir = TestData.TempDir();
+        string[] common = ["--headless", "--no-sandbox", "--disable-gpu", $"--user-data-dir={dir}/profile", "--virtual-time-budget=10000"];
+        var (exit, dom, err) = TestData.RunProcess("chromium", [.. common, "--dump-dom", url], TimeSpan.FromSeconds(90));
+        Assert.True(exit == 0, err);
+        var png = Path.Combine(dir, name + ".png");
+        (exit, _, err) = TestData.RunProcess("chromium", [.. common, "--window-size=1280,1400", $"--screenshot={png}", url], TimeSpan.FromSeconds(90));
+        Assert.True(exit == 0, err);
+        Assert.True(new FileInfo(png).Length > 20_000, $"{png} is suspiciously small");
+        output.WriteLine($"{name}: {png}");
+        return (dom, png);
+    }
+
+    [Fact]
+    public async Task ConsoleShowsOnsetMidIncidentAndResolutionInHeadlessChromium()
+    {
+        if (!File.Exists("/usr/bin/chromium")) { output.WriteLine("skipped: /usr/bin/chromium is not installed (Debian package chromium)"); return; }
+        var r = await RecordIncident();
+        var incident = r.Events.Where(e => e.Incident!.RootCause == Root).GroupBy(e => e.Incident!.Id).Single();
+        var windows = incident.Where(e => e.Incident!.State != IncidentInfo.Resolved).ToList();
+        var resolution = incident.Single(e => e.Incident!.State == IncidentInfo.Resolved);
+        long onset = windows[0].WindowEnd.ToUnixTimeMilliseconds(), mid = windows[windows.Count / 2].WindowEnd.ToUnixTimeMilliseconds();
+
+        foreach (var (moment, until) in new[] { ("onset", onset), ("mid", mid), ("resolved", resolution.WindowEnd.ToUnixTimeMilliseconds()) })
+        {
+            var (server, alerts) = await ConsoleAt(r, until);
+            await using (server)
+            using (alerts)
+            {
+                var (dom, _) = Render($"{server.Urls.First().TrimEnd('/')}/?token={Token}&once=1", "console-" + moment);
+                var li = Regex.Match(dom, @"<li class=""incident (open|resolved)"" data-incident=""([^""]+)"" data-state=""(\w+)""");
+                Assert.True(li.Success, dom[..Math.Min(2000, dom.Length)]);
+                Assert.Equal(incident.Key, li.Groups[2].Value);
+                Assert.Contains($"data-incident=\"{incident.Key}\"", dom);                  // the detail panel shows it
+                Assert.Matches(@"\d{2}:\d{2}:\d{2} (UTC|GMT)", dom);                           // real dates with their time zone
+                Assert.Contains("times its usual spread", dom.Replace("× its usual spread", "times its usual spread")); // plain words beside σ
+                Assert.Contains("<select id=\"cluster-filter\">", dom);
+                if (moment == "resolved")
+                {
+                    Assert.Equal("resolved", li.Groups[3].Value);
+                    Assert.Contains("class=\"meta resolved-note\"", dom);
+                    Assert.DoesNotMatch(@"class=""node candidate rank-1""", dom);               // nothing stays red after the fault
+                    Assert.Matches($@"class=""node[^""]*resolved-root"" data-service=""{Root}""", dom);
+                }
+                else
+                {
+                    Assert.NotEqual("resolved", li.Groups[3].Value);
+                    Assert.Matches($@"<g class=""node candidate rank-1[^""]*"" data-service=""{Root}""", dom);
+                    Assert.Matches(@"class=""node[^""]* impacted", dom);                       // the degraded callers are shown
+                    Assert.Contains("class=\"evidence\"", dom);                                 // sparklines against the baseline band
+                    Assert.Equal(Regex.Matches(dom, @"<li data-state=""(opened|updated)""").Count, r.Events.Count(e => e.Incident!.Id == incident.Key && e.WindowEnd.ToUnixTimeMilliseconds() <= until));
+                }
+            }
+        }
+
+    }
+
+    [Fact]
+    public async Task FeedbackIsStoredAsLabelledIncidentsAndFinetuningOnItChangesTheVerdict()
+    {
+        var r = await RecordIncident();
+        var incident = r.Events.Where(e => e.Incident!.RootCause == Root).GroupBy(e => e.Incident!.Id).Single();
+        var windows = incident.Where(e => e.Incident!.State != IncidentInfo.Resolved).ToList();
+
+        // Feedback: token-protected, validated, stored as a labelled incident with its windows' snapshots.
+        var (console, store) = await ConsoleAt(r, long.MaxValue);
+        await using (console)
+        using (store)
+        {
+            var url = $"{console.Urls.First().TrimEnd('/')}/api/incidents/{incident.Key}/feedback";
+            using var anonymous = new HttpClient();
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync(url, Json("""{"verdict":"confirm"}"""))).StatusCode);
+            using var http = new HttpClient();
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+            Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync(url, Json("""{"verdict":"maybe"}"""))).StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync(url, Json("""{"verdict":"rootCause"}"""))).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync(url.Replace(incident.Key, "inc-nope-1"), Json("""{"verdict":"confirm"}"""))).StatusCode);
+            var ok = await http.PostAsync(url, Json("""{"verdict":"rootCause","service":"frontend","note":"it was the frontend's bad deploy"}"""));
+            Assert.True(ok.IsSuccessStatusCode, await ok.Content.ReadAsStringAsync());
+            Assert.Contains("\"feedback\":\"corrected\"", await ok.Content.ReadAsStringAsync());
+            Assert.Contains("\"service\":\"frontend\"", await http.GetStringAsync(console.Urls.First().TrimEnd('/') + "/api/feedback"));
+        }
+        var labelled = SnapshotStore.ReadAll(Path.Combine(r.Store, FeedbackStore.SnapshotFolder)).ToList();
+        Assert.Equal(windows.Count, labelled.Count);
+        Assert.All(labelled, s => Assert.Equal("frontend", s.Label!.RootService));
+        Assert.Equal("corrected", new IncidentStore(r.Store).Find(incident.Key)!.Feedback); // kept across a restart
+
+        // The loop closes: finetune reads the feedback store as it is, and the tuned model now names the frontend.
+        var tuned = Path.Combine(r.Store, "tuned.lwm");
+        var (exit, _, err) = CliTests.Run("finetune", "--model", TestData.ShippedModel, "--feedback", r.Store, "--epochs", "30", "--out", tuned);
+        Assert.True(exit == 0, err);
+        output.WriteLine(err);
+        var before = new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU).Score(labelled);
+        var after = new GatScorer(GatModel.Load(tuned, CPU), CPU).Score(labelled);
+        string Top(ScoredSnapshot s) => s.Snapshot.Service(s.TopNode);
+        output.WriteLine($"rank 1 before: {string.Join(", ", before.Select(Top))}; after: {string.Join(", ", after.Select(Top))}");
+        Assert.All(before, s => Assert.Equal(Root, Top(s)));
+        Assert.True(after.Count(s => Top(s) == "frontend") > after.Length / 2, string.Join(", ", after.Select(Top)));
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+}
