@@ -26,6 +26,10 @@ public enum FaultKind
     /// <summary>A backing store (database, cache, queue) answers a share of requests very slowly (lock contention,
     /// slow disk): a heavy latency tail, slow-query logs, and callers that time out and retry.</summary>
     SlowDependency,
+    /// <summary>A configuration change (ConfigMap, feature flag) takes effect with a bad value — e.g. a connection pool
+    /// cut to two — without a restart: pool-exhaustion errors and queueing latency. Not drawn by default
+    /// (<see cref="IncidentPlan.AllKinds"/>): the shipped model has no fault-kind output for it yet.</summary>
+    ConfigChange,
 }
 
 /// <summary>One injected fault, which is also the ground truth of the incident it causes.</summary>
