@@ -113,7 +113,7 @@ public class ChangeCorrelatorTests
     [Fact]
     public void ARecentChangeOfASuspectLiftsItAndIsTiedToTheVerdict()
     {
-        var correlator = new ChangeCorrelator(Log(("redis-cart", T0 + 560_000, ChangeKind.Rollout)), new ChangeCorrelationOptions { LikelihoodRatio = 30 }, 0.5);
+        var correlator = new ChangeCorrelator(Log(("redis-cart", T0 + 560_000, ChangeKind.Rollout)), new ChangeCorrelationOptions { LikelihoodRatios = [30, 3, 1] }, 0.5);
         var result = correlator.Apply(Scored([0.1f, 0.6f, 0.28f, 0.02f]));
         Assert.Equal(2, result.TopNode); // 0.28 × 30 beats 0.6
         Assert.Equal(1, result.RootProbability.Sum(), 4);
@@ -128,8 +128,8 @@ public class ChangeCorrelatorTests
     [Fact]
     public void AChangeIsNeverProofAChangedServiceThatBehavesAsBeforeGetsNothing()
     {
-        // adservice changed just before the onset and the tempered model gives it a fair share, but it does not deviate.
-        var options = new ChangeCorrelationOptions { LikelihoodRatio = 1000, ModelWeight = 0.1 };
+        // adservice changed just before the onset, with a huge ratio for such changes, but it does not deviate.
+        var options = new ChangeCorrelationOptions { LikelihoodRatios = [1000, 1, 1] };
         var correlator = new ChangeCorrelator(Log(("adservice", T0 + 590_000, ChangeKind.Config)), options, 0.5);
         var result = correlator.Apply(Scored([0.01f, 0.97f, 0.019f, 0.001f], calm: 3));
         Assert.Equal(1, result.TopNode);
@@ -138,13 +138,18 @@ public class ChangeCorrelatorTests
         // The same change on a service that deviates is evidence.
         var deviant = new ChangeCorrelator(Log(("adservice", T0 + 590_000, ChangeKind.Config)), options, 0.5).Apply(Scored([0.01f, 0.97f, 0.019f, 0.001f]));
         Assert.Equal(3, deviant.TopNode);
+        // A change ten minutes before the onset falls in a bin worth nothing here: no lift, and no change named.
+        var old = new ChangeCorrelator(Log(("redis-cart", T0, ChangeKind.Rollout)), new ChangeCorrelationOptions { LikelihoodRatios = [30, 3, 1] }, 0.5)
+            .Apply(Scored([0.1f, 0.3f, 0.58f, 0.02f]));
+        Assert.Equal(2, old.TopNode);
+        Assert.Null(old.Change);
     }
 
     [Fact]
     public void OnlyChangesWithinTheLookbackOfTheOnsetCountAndTheOnsetIsTheFirstAlarmedWindow()
     {
         var log = Log(("redis-cart", T0 + 600_000 - 901_000, ChangeKind.Rollout), ("adservice", T0 + 700_000, ChangeKind.Rollout));
-        var correlator = new ChangeCorrelator(log, new ChangeCorrelationOptions { LikelihoodRatio = 30 }, 0.5);
+        var correlator = new ChangeCorrelator(log, new ChangeCorrelationOptions { LikelihoodRatios = [30, 3, 1] }, 0.5);
         float[] p = [0.1f, 0.6f, 0.28f, 0.02f];
         Assert.Equal(p, correlator.Apply(Scored(p)).RootProbability); // too old, and in the future
         // Three windows later the incident's onset is still the first alarmed window: the adservice change came 100 s after it.
@@ -158,17 +163,18 @@ public class ChangeCorrelatorTests
     [Fact]
     public void TheRatioFitFavoursChangesOnlyAsFarAsTheyTellTheRootApart()
     {
-        // Half the windows: the model is unsure between two services and the root changed; the other half: a
-        // benign change on a runner-up. The fitted ratio is finite and above 1.
-        var windows = new List<(float[], bool[], int)>();
+        // Recent changes (bin 0): half the time the root's, half the time a runner-up's benign one; older changes
+        // (bin 1) are always benign. The recent bin's ratio is finite and above 1, the older one's stays 1.
+        var windows = new List<(float[], int[], int)>();
         for (int i = 0; i < 10; i++)
         {
-            windows.Add(([0.5f, 0.4f, 0.1f], [false, true, false], 1));
-            windows.Add(([0.7f, 0.2f, 0.1f], [false, true, false], 0));
+            windows.Add(([0.5f, 0.4f, 0.1f], [-1, 0, 1], 1));
+            windows.Add(([0.7f, 0.2f, 0.1f], [-1, 0, 1], 0));
         }
-        var (lr, _) = ChangeCorrelator.Fit(windows);
-        Assert.InRange(lr, 1.5, 10);
-        Assert.Equal((1, 1), ChangeCorrelator.Fit([([0.9f, 0.1f], [false, true], 0)]));
+        var ratios = ChangeCorrelator.Fit(windows, bins: 2);
+        Assert.InRange(ratios[0], 1.5, 10);
+        Assert.Equal(1, ratios[1]);
+        Assert.Equal([1.0], ChangeCorrelator.Fit([([0.9f, 0.1f], [-1, 0], 0)], bins: 1));
     }
 }
 

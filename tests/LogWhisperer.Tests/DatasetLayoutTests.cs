@@ -194,8 +194,9 @@ public class DatasetLayoutTests(WideExport export, ITestOutputHelper output) : I
         var result = await new DatasetReplay(mapping, dir).RunAsync(Shipped.Value, []);
         output.WriteLine(result.Ranking.ToTable());
         Assert.Equal(2, result.Ranking.Incidents.Count);
-        Assert.All(result.Ranking.Incidents, r => Assert.InRange(r.Ranks[0], 1, 11)); // every case judged on a window of all 11 services
-        Assert.Contains(result.Ranking.Incidents, r => r.Ranks[0] == 1);
+        // Every case is judged on a window of its fault with all 11 services in the graph (12 would mean the root is absent).
+        Assert.All(result.Ranking.Incidents, r => Assert.InRange(r.Ranks[0], 1, 11));
+        Assert.All(result.Ranking.Incidents.Zip(export.Faults), p => Assert.InRange(p.First.WindowStartMs, p.Second.StartMs - 30_000, p.Second.EndMs));
     }
 
     [Fact]

@@ -46,7 +46,7 @@ internal static class EvalCommand
             Console.WriteLine($"Ranking on the same windows ({result.Ranking.Incidents.Count} incidents; the engine alarmed on {result.Ranking.Incidents.Count(r => r.Alarmed)}):");
             Console.WriteLine(result.Ranking.ToTable());
             if (result.Changes is { } changeReport) Console.WriteLine(changeReport.ToLine());
-            if (result.FittedChangeCorrelation is { } fit) Console.WriteLine(FormattableString.Invariant($"changes withheld; fitted on these windows: likelihood ratio {fit.Ratio:0.#}, model weight {fit.ModelWeight:0.##}"));
+            if (result.FittedChangeRatios is { } fit) Console.WriteLine(FormattableString.Invariant($"changes withheld; likelihood ratios fitted on these windows (changed ≤ 2 min, ≤ 5 min, ≤ 15 min before onset, and deviating): {string.Join(", ", fit.Select(r => r.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)))}"));
             Console.WriteLine($"({clock.Elapsed.TotalSeconds:0} s)");
             if (parse.GetValue(json) is { } path)
             {

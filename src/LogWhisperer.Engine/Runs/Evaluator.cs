@@ -54,7 +54,7 @@ public sealed record EvaluationResult(EvaluationReport Engine, RankingReport Ran
     /// With changes withheld: the likelihood ratio and model weight that best separate the true roots on these windows
     /// (<see cref="ChangeCorrelator.Fit"/>).
     /// </summary>
-    public (double Ratio, double ModelWeight)? FittedChangeCorrelation { get; init; }
+    public double[]? FittedChangeRatios { get; init; }
 }
 
 /// <summary>
@@ -123,7 +123,8 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
 
         // The window each incident is judged on, then every method ranks the same windows in one batch.
         var chosen = new List<(Fault Fault, ScoredSnapshot Window, bool Alarmed)>();
-        var calibration = new List<(float[] Probability, bool[] Changed, int Root)>();
+        var calibration = new List<(float[] Probability, int[] Bin, int Root)>();
+        var correlation = changeCorrelation ?? new ChangeCorrelationOptions();
         for (int c = 0; c < clusters; c++)
         {
             var log = new ChangeLog();
@@ -133,16 +134,16 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
                 if (IncidentWindow(scored[c], f, incidentThreshold) is not { } w) continue;
                 chosen.Add((f, w.Window, w.Alarmed));
                 var s = w.Window.Snapshot;
-                var latest = ChangeCorrelator.LatestChanges(log, s.Cluster, s.WindowStartMs, s.WindowEndMs, changeCorrelation ?? new());
+                // The window's start stands for the onset (the first alarmed window when the engine alarmed).
+                var latest = ChangeCorrelator.LatestChanges(log, s.Cluster, s.WindowStartMs, s.WindowEndMs, correlation);
                 if (s.IndexOf(f.Service) is var root and >= 0)
-                    calibration.Add((w.Window.RootProbability, Enumerable.Range(0, s.NodeCount)
-                        .Select(i => latest.ContainsKey(s.Service(i)) && ChangeCorrelator.Deviates(s, i, (changeCorrelation ?? new()).DeviationSigma)).ToArray(), root));
+                    calibration.Add((w.Window.RootProbability, ChangeCorrelator.Bins(s, latest, s.WindowStartMs, correlation), root));
             }
         }
         return new EvaluationResult(engineReport, RankSideBySide(chosen, baselines))
         {
             Changes = changes ? ChangeReport.Score(faults.SelectMany(f => f).ToList(), events.SelectMany(e => e).ToList(), engineReport) : null,
-            FittedChangeCorrelation = changes ? null : ChangeCorrelator.Fit(calibration),
+            FittedChangeRatios = changes ? null : ChangeCorrelator.Fit(calibration, correlation.BinSeconds.Length),
         };
     }
 
