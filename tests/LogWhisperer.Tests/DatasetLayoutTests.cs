@@ -393,4 +393,19 @@ public class DatasetDocsTests
         Assert.Contains("| GAT zero-shot |", table);
         Assert.Contains("changes (0 records not changes)", replayErr);
     }
+
+    [Fact]
+    public void TheEvalCommandLinesBehindTheFiguresRun()
+    {
+        // The figures' command lines, on 4 incidents instead of 100 (the output's shape, not the figures).
+        var commands = Blocks("bash").Skip(1).First().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Replace("--incidents 100", "--incidents 4").Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.Equal(2, commands.Count);
+        var (exit, table, err) = CliTests.Run(commands[0][1..]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("changes: the first event named the guilty change in", table);
+        var (withheldExit, withheld, withheldErr) = CliTests.Run(commands[1][1..]);
+        Assert.True(withheldExit == 0, withheldErr);
+        Assert.Contains("changes withheld; likelihood ratios fitted on these windows", withheld);
+    }
 }
