@@ -218,3 +218,28 @@ public class SimulatorChangeTests
         Assert.Equal(Spans(a, t0 + 180_000), Spans(b, t0 + 180_000));
     }
 }
+
+public class ChangeTopicTests
+{
+    [Fact]
+    public void AChangesTopicMessageGoesToTheChangeLogAndABadOneIsRefusedWhole()
+    {
+        var log = new ChangeLog();
+        var decoder = Decode.Formats.TelemetryDecoders.For(Decode.Formats.TelemetryFormat.Changes, new Decode.Formats.DecodeOptions { DefaultCluster = "shop", Changes = log });
+        var output = new List<Telemetry.TelemetryRecord>();
+        decoder.Decode("""
+            {"time": "2026-01-01T00:07:30Z", "service": "adservice", "kind": "rollout", "version": "v2"}
+            {"time": "2026-01-01T00:07:45Z", "service": "cartservice", "kind": "config"}
+            """u8, output);
+        Assert.Empty(output); // changes are not telemetry
+        Assert.Equal(2, log.Count);
+        Assert.Equal(["adservice", "cartservice"], log.Between("shop", 0, long.MaxValue).Select(c => c.Service));
+        var e = Assert.Throws<InvalidDataException>(() => decoder.Decode("""
+            {"time": "2026-01-01T00:08:00Z", "service": "frontend", "kind": "rollout"}
+            {"service": "x"}
+            """u8, output));
+        Assert.Contains("change record: generic change: no 'time'", e.Message);
+        Assert.Equal(2, log.Count); // all or nothing
+        Assert.Equal(Decode.Formats.TelemetryFormat.Changes, Decode.Formats.TelemetryDecoders.Parse("changes"));
+    }
+}

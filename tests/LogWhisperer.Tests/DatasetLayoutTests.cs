@@ -409,3 +409,32 @@ public class DatasetDocsTests
         Assert.Contains("changes withheld; likelihood ratios fitted on these windows", withheld);
     }
 }
+
+public class EdgeColumnTests
+{
+    [Fact]
+    public void EdgeFilesWithCallerAndCalleeColumnsBecomeClientSpansAndDeclaredEdges()
+    {
+        var dir = TestData.TempDir();
+        var csv = new StringBuilder("ts,src,dst,rps,err,p99\n");
+        for (int i = 0; i < 4; i++) csv.Append(CultureInfo.InvariantCulture, $"{1_767_225_600 + 10 * i},web-1,api-1,2,50,0.2\n");
+        File.WriteAllText(Path.Combine(dir, "edges.csv"), csv.ToString());
+        File.WriteAllText(Path.Combine(dir, "f.json"), """{"s": "api-1", "t": "2026-01-01 00:00:20"}""");
+        var mapping = new DatasetMapping
+        {
+            Name = "edges", ServicePattern = "^(.*)-\\d+$",
+            EdgeMetrics = new EdgeMetricMapping
+            {
+                Files = ["edges.csv"], Time = new TimeColumn("ts", "s"), Caller = "src", Callee = "dst",
+                Gauges = new() { ["rps"] = new GaugeSpec(GaugeMeaning.RequestRate), ["err"] = new GaugeSpec(GaugeMeaning.ErrorShare, "percent"), ["p99"] = new GaugeSpec(GaugeMeaning.Latency, "s", "p99") },
+            },
+            Faults = new FaultMapping { File = "f.json", TimeField = "t", ServiceField = "s", DefaultKind = FaultKind.Errors },
+        };
+        Assert.Empty(mapping.Problems());
+        var spans = new DatasetAdapter(mapping, dir, new MemoryDeadLetterSink()).LoadCases()[0].Records.OfType<SpanRecord>().ToList();
+        Assert.Equal(3 * 20, spans.Count); // 2 calls/s over the 10 s since each previous sample (the first only starts the series)
+        Assert.All(spans, s => Assert.Equal(("web", "api", SpanKind.Client), (s.Service, s.PeerService, s.Kind)));
+        Assert.Equal(30, spans.Count(s => s.IsError));
+        Assert.All(spans, s => Assert.Equal(200, s.DurationMs, 6));
+    }
+}

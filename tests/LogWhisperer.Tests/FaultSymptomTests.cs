@@ -63,11 +63,12 @@ public class FaultSymptomTests
         FaultKind.BadDeploy => f.NewTemplateErrors > 0 && f.ErrorShare > 0.05 && f.Restarts >= 1,
         FaultKind.CrashLoop => f.Restarts >= 2 && f.FatalLogs >= 2 && f.SilentSeconds >= 10,
         FaultKind.SlowDependency => f.P95Ms > 5 * h.P95Ms && f.SlowLogs > 0,
+        FaultKind.ConfigChange => f.ErrorShare > 0.05 && f.PoolLogs > 0 && f.MedianMs > h.MedianMs + 20 && f.Restarts == 0, // hot-reloaded: no restart
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     private sealed record Window(int ServerSpans, double ErrorShare, double MedianMs, double P95Ms, double CallerErrorShare,
-        int SilentSeconds, double CpuCores, double MaxMemoryBytes, double Restarts, int FatalLogs, int NewTemplateErrors, int SlowLogs);
+        int SilentSeconds, double CpuCores, double MaxMemoryBytes, double Restarts, int FatalLogs, int NewTemplateErrors, int SlowLogs, int PoolLogs);
 
     /// <summary>What the target service and its callers showed while the fault was on (or would have been).</summary>
     private static Window Measure(Topology topology, string service, IReadOnlyList<Fault> faults)
@@ -96,6 +97,7 @@ public class FaultSymptomTests
             metrics.Where(m => m.Name == "kube_pod_container_status_restarts_total").Select(m => m.Value).DefaultIfEmpty(0).Max(),
             logs.Count(l => l.Severity == LogSeverity.Fatal),
             logs.Count(l => l.Message.Contains("NullReferenceException")),
-            logs.Count(l => l.Message.StartsWith("slow ")));
+            logs.Count(l => l.Message.StartsWith("slow ")),
+            logs.Count(l => l.Message.Contains("waiting for a connection from the pool")));
     }
 }

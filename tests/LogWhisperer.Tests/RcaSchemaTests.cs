@@ -164,7 +164,7 @@ public class RcaSchemaTests
         var root = JsonNode.Parse(RcaSchemas.EventSchema)!.AsObject();
         var checkedTypes = new List<string>();
         Walk(typeof(RcaEvent), root, root, checkedTypes);
-        Assert.Equal(["RcaEvent", "RcaCandidate", "FaultGuess", "RcaEvidence", "FeatureEvidence", "NeighbourEvidence", "PathHop"], checkedTypes);
+        Assert.Equal(["RcaEvent", "RcaCandidate", "FaultGuess", "RcaEvidence", "FeatureEvidence", "NeighbourEvidence", "PathHop", "RcaChange"], checkedTypes);
     }
 
     private static readonly NullabilityInfoContext Nullability = new();

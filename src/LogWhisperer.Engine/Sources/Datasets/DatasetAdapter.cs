@@ -133,7 +133,7 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
     /// </summary>
     public IReadOnlyList<DatasetCase> LoadCases()
     {
-        var normal = mapping.Baseline is { } b ? LoadFolder(Path.Combine(root, b.Folder), normal: false, what: "baseline") : LoadFolder(root, normal: true, what: "normal data");
+        var normal = mapping.Baseline is { } b ? LoadFolder(Path.Combine(root, b.Folder), normal: false, changes: false) : LoadFolder(root, normal: true);
         bool normalHasMetrics = normal.Telemetry.Any(r => r is MetricSample || r is SpanRecord { Operation: "edge-metrics" });
         var cases = new List<DatasetCase>();
         if (mapping.Cases is { } layout)
@@ -142,7 +142,7 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
             {
                 var labels = Required(layout.Label.File, folder, "cases.label.file").SelectMany(f => ReadLabels(f, layout.Label)).ToList();
                 if (labels.Count == 0) throw new InvalidDataException($"{folder}: the label file holds no fault");
-                var data = LoadFolder(folder, normal: false, what: "case");
+                var data = LoadFolder(folder, normal: false);
                 if (data.Telemetry.Count == 0) throw new InvalidDataException($"{folder}: no telemetry matched the mapping's files in this case folder");
                 var fault = labels[0] with { EndMs = Math.Max(labels[0].EndMs, labels[0].StartMs + 1000) };
                 string cluster = $"{mapping.Name}-{Path.GetFileName(folder)}";
@@ -156,7 +156,7 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
         }
 
         var faults = LoadFaults();
-        var incident = LoadFolder(root, normal: false, what: "incident data");
+        var incident = LoadFolder(root, normal: false);
         var metrics = incident.Telemetry.Where(IsMetric).ToList();
         var other = incident.Telemetry.Where(r => !IsMetric(r)).ToList();
         for (int i = 0; i < faults.Count; i++)
@@ -195,7 +195,8 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
     private sealed record FolderData(List<TelemetryRecord> Telemetry, List<ChangeEvent> Changes);
 
     /// <summary>Every modality the mapping names, read from one folder (the root, a case folder or the baseline folder).</summary>
-    private FolderData LoadFolder(string dir, bool normal, string what)
+    /// <param name="changes">Read the changes too (not from fault-free data, whose changes belong to no case).</param>
+    private FolderData LoadFolder(string dir, bool normal, bool changes = true)
     {
         var records = new List<TelemetryRecord>();
         if (mapping.Logs is { } logs) records.AddRange(LoadLogs(Files(normal ? logs.NormalFiles : logs.Files, dir, "logs", false)));
@@ -204,8 +205,8 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
         if (mapping.Metrics is { } metrics) records.AddRange(LoadMetrics(Files(normal ? metrics.NormalFiles : metrics.Files, dir, "metrics", false), gauges));
         if (mapping.EdgeMetrics is { } edges) LoadEdgeMetrics(Files(normal ? edges.NormalFiles : edges.Files, dir, "edgeMetrics", false), gauges);
         records.AddRange(gauges.Records());
-        var changes = !normal && mapping.Changes is { } c ? LoadChanges(Files(c.Files, dir, "changes", optional: false)) : [];
-        return new FolderData(Sorted(records), changes);
+        var changeList = changes && !normal && mapping.Changes is { } c ? LoadChanges(Files(c.Files, dir, "changes", optional: false)) : [];
+        return new FolderData(Sorted(records), changeList);
     }
 
     /// <summary>The files a modality's globs match in a folder; a glob that matches nothing is an error (not a silent gap).</summary>
