@@ -70,6 +70,7 @@ public class FaultSymptomTests
         FaultKind.BadDeploy => f.NewTemplateErrors > 0 && f.ErrorShare > 0.05 && f.Restarts >= 1,
         FaultKind.CrashLoop => f.Restarts >= 2 && f.FatalLogs >= 2 && f.SilentSeconds >= 10,
         FaultKind.SlowDependency => f.P95Ms > 5 * h.P95Ms && f.SlowLogs > 0,
+        FaultKind.ConfigChange => f.ErrorShare > 0.05 && f.PoolLogs > 0 && f.MedianMs > h.MedianMs + 20 && f.Restarts == 0, // hot-reloaded: no restart
         // The pod's own spans need not move; its callers wait for every packet.
         FaultKind.NetworkDelay => f.CallerMedianMs > h.CallerMedianMs + 40 && f.ErrorShare < 0.05,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
@@ -85,7 +86,7 @@ public class FaultSymptomTests
 
     private sealed record Window(int ServerSpans, double ErrorShare, double MedianMs, double P95Ms, double CallerErrorShare,
         int SilentSeconds, double CpuCores, double MaxMemoryBytes, double Restarts, int FatalLogs, int NewTemplateErrors, int SlowLogs,
-        double CallerMedianMs, int OwnErrorLogs, int CallerTraceLinkedErrors, int CallerNullResults);
+        double CallerMedianMs, int OwnErrorLogs, int CallerTraceLinkedErrors, int CallerNullResults, int PoolLogs);
 
     /// <summary>What the target service and its callers showed while the fault was on (or would have been).</summary>
     private static Window Measure(Topology topology, string service, IReadOnlyList<Fault> faults)
@@ -121,6 +122,7 @@ public class FaultSymptomTests
             callDurations.Count == 0 ? 0 : callDurations[callDurations.Count / 2],
             logs.Count(l => l.Severity >= LogSeverity.Error),
             callerErrors.Count(l => l.TraceId is not null && l.SpanId is not null),
-            callerErrors.Count(l => l.Message.Contains($"{service} result is null")));
+            callerErrors.Count(l => l.Message.Contains($"{service} result is null")),
+            logs.Count(l => l.Message.Contains("waiting for a connection from the pool")));
     }
 }

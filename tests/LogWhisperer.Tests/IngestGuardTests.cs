@@ -5,6 +5,14 @@ using LogWhisperer.Telemetry;
 namespace LogWhisperer.Tests;
 
 /// <summary>Label and cardinality limits, duplicate removal and load shedding: each limit refuses (or truncates) and counts.</summary>
+/// <summary>Tests that measure the process's managed heap run alone: other tests allocating at the same time would be counted.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryMeasurementCollection
+{
+    public const string Name = "memory measurement (runs alone)";
+}
+
+[Collection(MemoryMeasurementCollection.Name)]
 public class IngestGuardTests
 {
     private const long T0 = 1_767_225_600_000;

@@ -165,7 +165,7 @@ public class RcaSchemaTests
         var checkedTypes = new List<string>();
         Walk(typeof(RcaEvent), root, root, checkedTypes);
         Assert.Equal(["RcaEvent", "RcaCandidate", "FaultGuess", "RcaEvidence", "FeatureEvidence", "NeighbourEvidence", "PathHop", "TraceEvidence",
-            "Verdict", "Hypothesis", "ImpactedService", "IncidentInfo", "Urgency", "SimilarIncident"], checkedTypes);
+            "Verdict", "Hypothesis", "ImpactedService", "IncidentInfo", "Urgency", "SimilarIncident", "RcaChange"], checkedTypes);
     }
 
     private static readonly NullabilityInfoContext Nullability = new();

@@ -28,10 +28,12 @@ internal static class ChaosCommand
         var noIstio = new Option<bool>("--no-istio") { Description = "Leave out the Istio request metrics (istio_requests_total, istio_request_duration_milliseconds)" };
         var seed = CliSupport.SeedOption(1);
         var output = new Option<string>("--out", "-o") { Description = "Directory to write loki.jsonl, otlp.jsonl, metrics/*.prom, ground_truth.jsonl and topology.json into", Required = true };
+        var layout = new Option<string>("--layout") { Description = "wire: the real wire formats (Loki, Prometheus, OTLP); wide-csv: a metrics-only export (metrics.csv, edges/*.csv, topology.csv, changes.jsonl, faults.json) that datasets/chaos-wide.json replays", DefaultValueFactory = _ => "wire" };
+        layout.AcceptOnlyFromAmong("wire", "wide-csv");
 
         var command = new Command("run", "Simulate a mesh with incidents and write its telemetry and ground truth to files")
         {
-            topology, services, minutes, incidents, concurrent, kinds, rps, noIstio, seed, output,
+            topology, services, minutes, incidents, concurrent, kinds, rps, noIstio, seed, output, layout,
         };
         command.SetAction((parse, cancellation) => CliSupport.Guard(async () =>
         {
@@ -55,7 +57,9 @@ internal static class ChaosCommand
             foreach (var f in faults)
                 err.WriteLine($"  {f.Kind,-14} on {f.Service} +{(f.StartMs - sim.StartMs) / 1000 / 60.0:0.0}–{(f.EndMs - sim.StartMs) / 1000 / 60.0:0.0} min, intensity {f.Intensity:0.00}");
             var dir = parse.GetValue(output)!;
-            var rec = await ChaosRecorder.RecordToDirectoryAsync(topo, sim, faults, end, dir, cancellation);
+            var rec = parse.GetValue(layout) == "wide-csv"
+                ? await WideCsvRecorder.RecordAsync(topo, sim, faults, end, dir, cancellationToken: cancellation)
+                : await ChaosRecorder.RecordToDirectoryAsync(topo, sim, faults, end, dir, cancellation);
             Console.WriteLine(FormattableString.Invariant(
                 $"chaos: {rec.Records:N0} records ({rec.Logs:N0} log lines, {rec.Metrics:N0} metric samples, {rec.Spans:N0} spans), {rec.Bytes / 1048576.0:N1} MiB, {rec.Faults.Count} incident fault(s) and {rec.BenignEvents.Count} benign event(s) in {rec.Elapsed.TotalSeconds:0.0} s = {rec.RecordsPerSecond:N0} records/s, {rec.TimesRealTime:0.0}x real time -> {dir}"));
             return 0;

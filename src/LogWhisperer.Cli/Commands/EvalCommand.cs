@@ -20,9 +20,13 @@ internal static class EvalCommand
         var device = CliSupport.DeviceOption();
         var seed = CliSupport.SeedOption(7);
         var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 };
+        var kinds = new Option<Simulation.FaultKind[]>("--kinds") { Description = "Fault kinds to draw incidents from (default: those the model names)", AllowMultipleArgumentsPerToken = true };
+        var noChanges = new Option<bool>("--no-changes") { Description = "Withhold the simulated changes (rollouts, config changes) from the engine, and print the change likelihood ratio fitted on these windows" };
+        var evidence = new Option<string>("--evidence") { Description = "full: logs, traces and container metrics; metrics-only: container and Istio request metrics, no logs, no traces", DefaultValueFactory = _ => "full" };
+        evidence.AcceptOnlyFromAmong("full", "metrics-only");
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file, and a bar chart of AC@1/AC@3 per fault kind beside it (.svg)" };
 
-        var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, json };
+        var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, kinds, noChanges, evidence, json };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
@@ -31,13 +35,18 @@ internal static class EvalCommand
             var baselines = CliSupport.Baselines(parse.GetValue(edgeless)!, parse.GetValue(device)!);
             int total = parse.GetValue(incidents), evalSeed = parse.GetValue(seed);
 
-            var result = await new Evaluator(topo, scorer, baselines, kinds: CliSupport.KindsOf(scorer)).RunAsync(total, evalSeed, new Progress<string>(Console.Error.WriteLine), ct);
+            var drawn = parse.GetValue(kinds) is { Length: > 0 } k ? k : CliSupport.KindsOf(scorer);
+            bool metricsOnly = parse.GetValue(evidence) == "metrics-only";
+            var result = await new Evaluator(topo, scorer, baselines, kinds: drawn, changes: !parse.GetValue(noChanges), meshMetrics: metricsOnly,
+                degradation: metricsOnly ? new Sources.Degradation { DropLogs = true, TraceKeepShare = 0 } : null).RunAsync(total, evalSeed, new Progress<string>(Console.Error.WriteLine), ct);
             Console.WriteLine($"eval: {topo.Name}, {total} incidents, seed {evalSeed}, model {Path.GetFileName(parse.GetValue(model))}");
             Console.WriteLine();
             Console.WriteLine("Engine, end to end (first RCA event during each incident):");
             Console.WriteLine(result.Engine.ToTable());
             Console.WriteLine($"Ranking on the same windows ({result.Ranking.Incidents.Count} incidents; the engine alarmed on {result.Ranking.Incidents.Count(r => r.Alarmed)}):");
             Console.WriteLine(result.Ranking.ToTable());
+            if (result.Changes is { } changeReport) Console.WriteLine(changeReport.ToLine());
+            if (result.FittedChangeRatios is { } fit) Console.WriteLine(FormattableString.Invariant($"changes withheld; likelihood ratios fitted on these windows (changed ≤ 2 min, ≤ 5 min, ≤ 15 min before onset, and deviating): {string.Join(", ", fit.Select(r => r.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)))}"));
             Console.WriteLine($"({clock.Elapsed.TotalSeconds:0} s)");
             if (parse.GetValue(json) is { } path)
             {

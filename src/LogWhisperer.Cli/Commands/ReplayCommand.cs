@@ -11,7 +11,7 @@ internal static class ReplayCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = "Mapping file, or the name of one shipped in datasets/ (nezha-trainticket)", DefaultValueFactory = _ => "nezha-trainticket" };
+        var dataset = new Option<string>("--dataset") { Description = "Mapping file, or the name of one shipped in datasets/ (nezha-trainticket, chaos-wide)", DefaultValueFactory = _ => "nezha-trainticket" };
         var data = new Option<string>("--data") { Description = "The dataset's root directory (unpacked)", Required = true };
         var model = CliSupport.ModelOption();
         var edgeless = new Option<string>("--edgeless-model") { Description = "Edge-ablated model for a baseline column (\"none\" to skip)", DefaultValueFactory = _ => CliSupport.DefaultEdgelessModelPath };
@@ -19,9 +19,11 @@ internal static class ReplayCommand
         var leaveOneKindOut = new Option<bool>("--leave-one-kind-out") { Description = "Also fine-tune on the cases of the other fault kinds and score each held-out kind's cases" };
         var device = CliSupport.DeviceOption();
         var perFeature = new Option<bool>("--per-feature") { Description = "Also rank each case's window by every model feature alone (which signals carry the root cause on this data)" };
+        var noChanges = new Option<bool>("--no-changes") { Description = "Withhold the dataset's changes (deploys, config changes) from the engine: how it ranks without them" };
+        var events = new Option<string?>("--events") { Description = "Write every RCA event the replay emitted to this file (JSON lines)" };
         var snapshots = new Option<string?>("--snapshots") { Description = "Write every (labelled) graph snapshot as Arrow IPC files here (input for finetune)" };
 
-        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, leaveOneKindOut, device, snapshots, perFeature };
+        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, leaveOneKindOut, device, snapshots, perFeature, noChanges, events };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
@@ -34,9 +36,12 @@ internal static class ReplayCommand
             var scorer = CliSupport.LoadScorer(parse.GetValue(model)!, parse.GetValue(device)!);
             var baselines = CliSupport.Baselines(parse.GetValue(edgeless)!, parse.GetValue(device)!);
 
+            var emitted = new List<Explain.RcaEvent>();
             var result = await new DatasetReplay(mapping, root, new Pipeline.PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots) }).RunAsync(scorer, baselines,
                 parse.GetValue(leaveOneOut) ? parse.GetValue(model) : null, progress: new Progress<string>(Console.Error.WriteLine), perFeature: parse.GetValue(perFeature), cancellationToken: ct,
-                leaveOneKindOutBaseModel: parse.GetValue(leaveOneKindOut) ? parse.GetValue(model) : null);
+                leaveOneKindOutBaseModel: parse.GetValue(leaveOneKindOut) ? parse.GetValue(model) : null,
+                withholdChanges: parse.GetValue(noChanges), onEvent: emitted.Add);
+            if (parse.GetValue(events) is { } eventsPath) await File.WriteAllLinesAsync(eventsPath, emitted.Select(e => e.ToJson()), ct);
             Console.WriteLine($"replay: {mapping.Name}, {result.Cases} cases, {result.RecordsReplayed:N0} records replayed ({result.RowsRejected:N0} rows dead-lettered), engine alarmed during {result.Detected} of {result.Cases} faults");
             Console.WriteLine();
             Console.WriteLine(result.Ranking.ToTable());

@@ -29,10 +29,17 @@ public sealed record EvidenceCoverage(IReadOnlyList<string> Missing, IReadOnlyLi
         {
             logs += Value(s.Measurement(i, Measurement.LogRate));
             logsBaseline += Value(s.Baseline(i, Measurement.LogRate));
+            // Only server spans set the origin-error ratio: request rates and latencies from mesh (or declared
+            // gauge) metrics stand in for spans without it, and are metrics evidence, not traces.
+            bool fromSpans = !double.IsNaN(s.Measurement(i, Measurement.OriginErrorRatio));
             double rate = Value(s.Measurement(i, Measurement.RequestRate));
-            spans += rate;
-            spansBaseline += Value(s.Baseline(i, Measurement.RequestRate));
-            if (rate > 0) serving++;
+            if (fromSpans)
+            {
+                spans += rate;
+                spansBaseline += Value(s.Baseline(i, Measurement.RequestRate));
+                if (rate > 0) serving++;
+            }
+            else if (rate > 0 || !double.IsNaN(s.Measurement(i, Measurement.LatencyP50))) metrics = true;
             metrics |= !double.IsNaN(s.Measurement(i, Measurement.CpuCores)) || !double.IsNaN(s.Measurement(i, Measurement.MemoryBytes));
         }
         var missing = new List<string>();

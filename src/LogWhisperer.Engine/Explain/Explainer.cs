@@ -44,6 +44,7 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
 
         var text = new StringBuilder();
         text.Append(Inv, $"{rootName} is the most likely root cause ({scored.RootProbability[root]:P0}; likely fault: {Words(kind.ToString())}, {scored.KindProbability.Max():P0}).");
+        if (scored.Change is { } tied && tied.Change.Service == rootName) text.Append(' ').Append(ChangeSentence(tied));
         if (features.Count > 0) text.Append(' ').Append(Capitalize(string.Join("; ", features.Select(Sentence)))).Append('.');
         if (traces is not null && TraceSentence(rootName, traces) is { } traceSentence) text.Append(' ').Append(traceSentence);
         if (template is not null)
@@ -78,8 +79,25 @@ public sealed class Explainer(ExplainerOptions options, IntegratedGradients? att
             Verdict = verdict,
             Urgency = ServiceLevelObjective.UrgencyOf(options.Slos, s),
             ImpactedServices = VerdictJudge.BlastRadius(scored, root) is { Count: > 0 } impacted ? impacted : null,
+            Change = scored.Change is { } c && c.Change.Service == rootName ? ChangeOf(c) : null,
         };
     }
+
+    private static RcaChange ChangeOf(Changes.ChangeEvidence e) => new(e.Change.Service, e.Change.Kind.ToString().ToLowerInvariant(),
+        DateTimeOffset.FromUnixTimeMilliseconds(e.Change.TimestampMs), Math.Round(e.SecondsBeforeOnset, 1), e.Change.FromVersion, e.Change.ToVersion,
+        e.Change.Description is { } d ? SecretMasker.Mask(d) : null, e.Change.Source);
+
+    /// <summary>"The incident began 40 s after the rollout of adservice v2 started."</summary>
+    private static string ChangeSentence(Changes.ChangeEvidence e)
+    {
+        double s = e.SecondsBeforeOnset;
+        string phrase = e.Change.Phrase(), from = e.Change.FromVersion is { } v ? $" (from {v})" : "";
+        return s >= 0
+            ? string.Create(Inv, $"The incident began {Duration(s)} after {phrase} started{from}.")
+            : string.Create(Inv, $"{Capitalize(phrase)} was recorded {Duration(-s)} after the incident began{from}.");
+    }
+
+    private static string Duration(double seconds) => seconds < 120 ? string.Create(Inv, $"{seconds:0} s") : string.Create(Inv, $"{seconds / 60:0.#} min");
 
     /// <summary>How strongly a feature of a node speaks: |z| for deviations, scaled shares for ratios.</summary>
     internal static double Strength(GraphSnapshot s, int node, int feature)

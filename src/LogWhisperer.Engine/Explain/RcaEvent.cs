@@ -29,6 +29,8 @@ public sealed record RcaEvent
     public IReadOnlyList<string>? MissingEvidence { get; init; }
     /// <summary>Modalities present but too sparse to measure well (e.g. traces sampled to 1 %); absent when none.</summary>
     public IReadOnlyList<string>? SparseEvidence { get; init; }
+    /// <summary>The change (rollout, configuration change) the verdict is tied to: the root candidate's own change shortly before the onset; absent when none.</summary>
+    public RcaChange? Change { get; init; }
 
     // Incidents (issue #14): the verdict's clarity and blast radius (explainer), the incident, its urgency and
     // similar past incidents (incident stage). All optional.
@@ -53,6 +55,13 @@ public sealed record RcaEvent
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 }
+
+/// <summary>A change tied to the incident: what changed, when, from and to which version.</summary>
+/// <param name="Kind">rollout, config, scale or other.</param>
+/// <param name="SecondsBeforeOnset">From the change's start to the incident's first alarmed window (negative: recorded after it).</param>
+/// <param name="Source">Where the change was reported: generic, kubernetes, argocd, flux, simulator.</param>
+public sealed record RcaChange(string Service, string Kind, DateTimeOffset StartedAt, double SecondsBeforeOnset, string? FromVersion, string? ToVersion,
+    string? Description, string Source);
 
 public sealed record RcaCandidate(int Rank, string Service, double Score);
 

@@ -29,6 +29,9 @@ public sealed record PipelineOptions
     public EngineMetrics? Metrics { get; init; }
     /// <summary>Limits, duplicate removal and load shedding applied to every record before the windows.</summary>
     public IngestOptions Ingest { get; init; } = new();
+    /// <summary>Changes (rollouts, config changes) seen by the sources; with it the change-correlation stage runs after scoring.</summary>
+    public Changes.ChangeLog? Changes { get; init; }
+    public Changes.ChangeCorrelationOptions ChangeCorrelation { get; init; } = new();
 }
 
 /// <summary>
@@ -153,6 +156,7 @@ public sealed class RcaPipeline
         var scored = NewChannel<ScoredSnapshot>();
         var events = NewChannel<WindowOutcome>();
         var explainer = new Explainer(_options.Explainer, _scorer is null ? null : new IntegratedGradients(_scorer.Model, _scorer.Device));
+        var changes = _options.Changes is { } log ? new Changes.ChangeCorrelator(log, _options.ChangeCorrelation, _options.Explainer.IncidentThreshold) : null;
         var tasks = new List<Task>
         {
             Pump(Featurize, windows, features.Writer, FeaturizeWindow, _ => 1, _ => 1, null, abort),
@@ -162,7 +166,7 @@ public sealed class RcaPipeline
         else
         {
             tasks.Add(ScoreBatches(snapshots.Reader, scored.Writer, abort));
-            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer), _ => 1, o => o.Event is null ? 0 : 1, null, abort));
+            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer, changes), _ => 1, o => o.Event is null ? 0 : 1, null, abort));
             tasks.Add(WriteEvents(events.Reader, abort));
         }
         return tasks;
@@ -249,8 +253,10 @@ public sealed class RcaPipeline
         yield return snapshot;
     }
 
-    private Func<ScoredSnapshot, IEnumerable<WindowOutcome>> ExplainOne(Explainer explainer) => scored =>
+    private Func<ScoredSnapshot, IEnumerable<WindowOutcome>> ExplainOne(Explainer explainer, Changes.ChangeCorrelator? changes) => scored =>
     {
+        // Change correlation: a separate stage after scoring (the model's inputs know nothing of changes).
+        if (changes is not null) scored = changes.Apply(scored);
         _onScored?.Invoke(scored);
         var rca = explainer.Explain(scored);
         if (rca is null) Counters.CountQuietWindow();

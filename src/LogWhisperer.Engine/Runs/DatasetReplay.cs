@@ -1,3 +1,4 @@
+using LogWhisperer.Explain;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
 using LogWhisperer.Pipeline;
@@ -28,12 +29,14 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
     /// other fault kinds only: how the engine does on a kind of fault it has seen no labelled example of.</param>
     public async Task<DatasetReplayResult> RunAsync(GatScorer scorer, IReadOnlyList<IRootCauseRanker> baselines, string? leaveOneOutBaseModel = null,
         TrainOptions? fineTune = null, IProgress<string>? progress = null, bool perFeature = false, CancellationToken cancellationToken = default,
-        string? leaveOneKindOutBaseModel = null)
+        string? leaveOneKindOutBaseModel = null, bool withholdChanges = false, Action<RcaEvent>? onEvent = null)
     {
         var deadLetters = new MemoryDeadLetterSink();
         var adapter = new DatasetAdapter(mapping, root, deadLetters);
         var cases = adapter.LoadCases();
-        progress?.Report($"{mapping.Name}: {cases.Count} cases, {adapter.RowsRead:N0} rows read, {adapter.RowsRejected:N0} rejected");
+        var topology = adapter.LoadTopology();
+        progress?.Report($"{mapping.Name}: {cases.Count} cases, {adapter.RowsRead:N0} rows read, {adapter.RowsRejected:N0} rejected, {adapter.BlankValues:N0} blank metric cells"
+            + (topology.Count > 0 ? $", {topology.Count} declared call edges" : "") + (mapping.Changes is null ? "" : $", {adapter.ChangesRead:N0} changes ({adapter.ChangesIgnored:N0} records not changes)"));
 
         var chosen = new List<(Fault Fault, ScoredSnapshot Window, bool Alarmed)>();
         var labelled = new List<List<GraphSnapshot>>();
@@ -46,9 +49,12 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             var snapshots = new List<GraphSnapshot>();
             var sink = new CollectingRcaSink();
             var labeler = new IncidentLabeler([c.Fault]);
-            var pipeline = new RcaPipeline(_options, new Featurizer(_options.Features), scorer, sink, deadLetters,
+            // Each case's changes (if the dataset has any, and unless withheld) feed the change-correlation stage.
+            var options = mapping.Changes is null || withholdChanges ? _options : _options with { Changes = NewChangeLog(c.Changes) };
+            var pipeline = new RcaPipeline(options, new Featurizer(_options.Features, declaredEdges: topology), scorer, sink, deadLetters,
                 w => labeler.Label(w.StartMs, w.EndMs), onSnapshot: snapshots.Add, onScored: scored.Add);
             await pipeline.RunAsync(new ReplaySource(c.Records), cancellationToken, cancellationToken);
+            foreach (var e in sink.Events) onEvent?.Invoke(e);
             if (sink.Events.Any(e => e.WindowEnd.ToUnixTimeMilliseconds() > c.Fault.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < c.Fault.EndMs)) detected++;
             var window = Evaluator.IncidentWindow(scored, c.Fault, _options.Explainer.IncidentThreshold);
             if (window is null) { progress?.Report($"{Step()}: no window covers the fault; left out"); labelled.Add([]); continue; }
@@ -95,6 +101,12 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
                 progress?.Report($"[held out: {heldOut(i)}, {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {ranks[i]}");
             }
             return ranks;
+        }
+        static Changes.ChangeLog NewChangeLog(IEnumerable<Changes.ChangeEvent> changes)
+        {
+            var log = new Changes.ChangeLog();
+            log.AddRange(changes);
+            return log;
         }
         return new DatasetReplayResult(ranking, cases.Count, detected, cases.Sum(c => (long)c.Records.Count), adapter.RowsRejected, features);
     }

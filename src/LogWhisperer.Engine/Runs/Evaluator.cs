@@ -1,4 +1,6 @@
+using LogWhisperer.Changes;
 using LogWhisperer.Explain;
+using LogWhisperer.Pipeline;
 using LogWhisperer.Graph;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
@@ -44,7 +46,38 @@ public sealed record RankingReport(IReadOnlyList<string> Methods, IReadOnlyList<
     }
 }
 
-public sealed record EvaluationResult(EvaluationReport Engine, RankingReport Ranking);
+public sealed record EvaluationResult(EvaluationReport Engine, RankingReport Ranking)
+{
+    /// <summary>How the engine tied incidents to changes (null when changes were withheld).</summary>
+    public ChangeReport? Changes { get; init; }
+    /// <summary>
+    /// With changes withheld: the likelihood ratio and model weight that best separate the true roots on these windows
+    /// (<see cref="ChangeCorrelator.Fit"/>).
+    /// </summary>
+    public double[]? FittedChangeRatios { get; init; }
+}
+
+/// <summary>
+/// Whether RCA events named the right change: for each change-caused incident (BadDeploy, ConfigChange) whether
+/// the first event's <c>change</c> is the guilty rollout or configuration change, and how many events named a
+/// change that caused nothing (a benign one).
+/// </summary>
+public sealed record ChangeReport(int ChangeCaused, int NamedGuilty, int Events, int EventsWithChange, int NamedBenign)
+{
+    public string ToLine() => FormattableString.Invariant(
+        $"changes: the first event named the guilty change in {NamedGuilty} of {ChangeCaused} change-caused incidents; {EventsWithChange} of {Events} events named a change, {NamedBenign} of them a benign one");
+
+    public static ChangeReport Score(IReadOnlyList<Fault> faults, IReadOnlyList<RcaEvent> events, EvaluationReport engine)
+    {
+        bool Guilty(RcaChange c, Fault f) => c.Service == f.Service && c.Kind == (f.Kind == FaultKind.BadDeploy ? "rollout" : "config")
+            && c.StartedAt.ToUnixTimeMilliseconds() is var t && t <= f.StartMs && t >= f.StartMs - 60_000;
+        var changeCaused = engine.Incidents.Where(r => r.Fault.Kind is FaultKind.BadDeploy or FaultKind.ConfigChange).ToList();
+        int named = changeCaused.Count(r => r.FirstEvent?.Change is { } c && Guilty(c, r.Fault));
+        var withChange = events.Where(e => e.Change is not null).ToList();
+        int benign = withChange.Count(e => !faults.Any(f => f.Kind is FaultKind.BadDeploy or FaultKind.ConfigChange && Guilty(e.Change!, f)));
+        return new ChangeReport(changeCaused.Count, named, events.Count, withChange.Count, benign);
+    }
+}
 
 /// <summary>
 /// Simulates incidents (clusters of <see cref="IncidentsPerCluster"/> in parallel), runs the engine over
@@ -52,8 +85,11 @@ public sealed record EvaluationResult(EvaluationReport Engine, RankingReport Ran
 /// </summary>
 /// <param name="kinds">Fault kinds to draw incidents from (default: all).</param>
 /// <param name="degradation">Spoils the telemetry before the engine sees it (accuracy under degraded input).</param>
+/// <param name="meshMetrics">The simulated mesh also exports the Istio request metrics (with logs and traces degraded away: a metrics-only mesh).</param>
+/// <param name="changes">Hand the simulator's changes (rollouts, config changes) to the engine's change-correlation stage; false withholds them.</param>
 public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList<IRootCauseRanker> baselines, double incidentThreshold = 0.5,
-    IReadOnlyList<FaultKind>? kinds = null, Degradation? degradation = null)
+    IReadOnlyList<FaultKind>? kinds = null, Degradation? degradation = null, bool changes = true, ChangeCorrelationOptions? changeCorrelation = null,
+    bool meshMetrics = false)
 {
     public const int IncidentsPerCluster = 25;
 
@@ -63,16 +99,21 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
         var faults = new List<Fault>[clusters];
         var events = new IReadOnlyList<RcaEvent>[clusters];
         var scored = new List<ScoredSnapshot>[clusters];
+        var simulated = new IReadOnlyList<ChangeEvent>[clusters];
         long quiet = 0;
         await Parallel.ForAsync(0, clusters, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (c, ct) =>
         {
-            var sim = new SimulationOptions { Cluster = $"eval-{seed}-{c}", Seed = seed * 7919 + c };
+            var sim = new SimulationOptions { Cluster = $"eval-{seed}-{c}", Seed = seed * 7919 + c, IstioMetrics = meshMetrics };
             faults[c] = IncidentPlan.Create(topology, Math.Min(IncidentsPerCluster, incidents - c * IncidentsPerCluster), sim.Seed, sim.StartMs, kinds: kinds);
             var sink = new CollectingRcaSink();
             var seen = new List<ScoredSnapshot>();
-            var pipeline = await new SimulatedRun { Topology = topology, Faults = faults[c], Simulation = sim, Degradation = degradation ?? Degradation.None }
-                .RunAsync(engine, sink, stop: ct, abort: ct, onScored: seen.Add);
-            events[c] = sink.Events; scored[c] = seen;
+            var run = new SimulatedRun
+            {
+                Topology = topology, Faults = faults[c], Simulation = sim, Degradation = degradation ?? Degradation.None,
+                Pipeline = new PipelineOptions { Changes = changes ? new ChangeLog() : null, ChangeCorrelation = changeCorrelation ?? new() },
+            };
+            var pipeline = await run.RunAsync(engine, sink, stop: ct, abort: ct, onScored: seen.Add);
+            events[c] = sink.Events; scored[c] = seen; simulated[c] = run.Simulator!.Changes.ToList();
             Interlocked.Add(ref quiet, pipeline.Counters.QuietWindows);
             progress?.Report($"cluster {sim.Cluster}: {faults[c].Count} incidents, {sink.Events.Count} events");
         });
@@ -82,12 +123,28 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
 
         // The window each incident is judged on, then every method ranks the same windows in one batch.
         var chosen = new List<(Fault Fault, ScoredSnapshot Window, bool Alarmed)>();
+        var calibration = new List<(float[] Probability, int[] Bin, int Root)>();
+        var correlation = changeCorrelation ?? new ChangeCorrelationOptions();
         for (int c = 0; c < clusters; c++)
+        {
+            var log = new ChangeLog();
+            log.AddRange(simulated[c]);
             foreach (var f in faults[c])
             {
-                if (IncidentWindow(scored[c], f, incidentThreshold) is { } w) chosen.Add((f, w.Window, w.Alarmed));
+                if (IncidentWindow(scored[c], f, incidentThreshold) is not { } w) continue;
+                chosen.Add((f, w.Window, w.Alarmed));
+                var s = w.Window.Snapshot;
+                // The window's start stands for the onset (the first alarmed window when the engine alarmed).
+                var latest = ChangeCorrelator.LatestChanges(log, s.Cluster, s.WindowStartMs, s.WindowEndMs, correlation);
+                if (s.IndexOf(f.Service) is var root and >= 0)
+                    calibration.Add((w.Window.RootProbability, ChangeCorrelator.Bins(s, latest, s.WindowStartMs, correlation), root));
             }
-        return new EvaluationResult(engineReport, RankSideBySide(chosen, baselines));
+        }
+        return new EvaluationResult(engineReport, RankSideBySide(chosen, baselines))
+        {
+            Changes = changes ? ChangeReport.Score(faults.SelectMany(f => f).ToList(), events.SelectMany(e => e).ToList(), engineReport) : null,
+            FittedChangeRatios = changes ? null : ChangeCorrelator.Fit(calibration, correlation.BinSeconds.Length),
+        };
     }
 
     /// <summary>The window an incident is judged on: the engine's first alarm during it, else the first window mostly inside it.</summary>

@@ -45,6 +45,13 @@ public static class KafkaRun
         // and the exactly-once comparison after a rebalance is byte for byte; alone, a window scores
         // identically on any engine of the group and after any restart (about 2 ms per 100-service window).
         options = options with { MaxScoringBatch = 1 };
+        if (settings.InputTopics.Values.Contains(Decode.Formats.TelemetryFormat.Changes))
+        {
+            // A changes topic feeds the change-correlation stage after scoring.
+            var changes = options.Changes ?? new Changes.ChangeLog();
+            decode = decode with { Changes = changes };
+            options = options with { Changes = changes };
+        }
         loggers ??= NullLoggerFactory.Instance;
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var sink = KafkaRcaSink.Open(settings);

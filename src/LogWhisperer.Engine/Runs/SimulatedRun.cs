@@ -41,7 +41,7 @@ public sealed class SimulatedRun
         }
         var pipeline = new RcaPipeline(Pipeline, featurizer, scorer, sink, deadLetters ?? new MemoryDeadLetterSink(), labeler, onSnapshot, onScored);
         long end = EndMs ?? IncidentPlan.EndOf(Faults, Simulation.StartMs);
-        ITelemetrySource source = new SimulatorSource(Simulator, end, Speed);
+        ITelemetrySource source = new SimulatorSource(Simulator, end, Speed, Pipeline.Changes);
         if (Degradation != Degradation.None) source = new DegradedSource(source, Degradation);
         await pipeline.RunAsync(source, stop, abort);
         return pipeline;

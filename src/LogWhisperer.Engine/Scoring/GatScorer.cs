@@ -13,6 +13,9 @@ public sealed record ScoredSnapshot(
     float[] CallAttention,          // per call edge: how much the callee attends to its caller (mean over heads)
     float[] CallerAttention)        // per call edge: how much the caller attends to its callee
 {
+    /// <summary>The change the verdict is tied to, set by the change-correlation stage after scoring (null when none).</summary>
+    public Changes.ChangeEvidence? Change { get; init; }
+
     public int TopNode => Array.IndexOf(RootProbability, RootProbability.Max());
     public FaultKind TopKind => (FaultKind)Array.IndexOf(KindProbability, KindProbability.Max());
 

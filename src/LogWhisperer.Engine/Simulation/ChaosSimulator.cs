@@ -1,3 +1,4 @@
+using LogWhisperer.Changes;
 using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Simulation;
@@ -39,6 +40,12 @@ public sealed class ChaosSimulator
         "[{0}] cache miss for item {3}, loading from store",
     ];
     private List<TelemetryRecord> _out = [];
+    // Changes (rollouts, config changes) draw from their own generator, so turning them on or off leaves the
+    // simulated traffic of every other fault exactly as it was.
+    private readonly Random _changeRng;
+    private readonly int[] _versions;
+    private readonly List<ChangeEvent> _changes = [];
+    private readonly List<(long AtMs, int Service, ChangeKind Kind, bool Benign, string? Description)> _scheduledChanges = [];
     private long _now;
 
     public ChaosSimulator(Topology topology, SimulationOptions options, IReadOnlyList<Fault>? faults = null)
@@ -67,10 +74,69 @@ public sealed class ChaosSimulator
         _chatter = Chatter(_services.Length, options);
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
+        _changeRng = new Random(options.Seed ^ 0x5EED);
+        _versions = _services.Select(_ => 1 + _changeRng.Next(5)).ToArray();
+        ScheduleChanges();
+    }
+
+    /// <summary>
+    /// The rollout or configuration change behind each change-caused fault (10–40 s before its symptoms begin), the
+    /// benign changes that often ship with it, and background benign configuration changes.
+    /// </summary>
+    private void ScheduleChanges()
+    {
+        foreach (var f in _faults)
+        {
+            if (f.Kind is not (FaultKind.BadDeploy or FaultKind.ConfigChange)) continue;
+            long at = f.StartMs - 10_000 - _changeRng.Next(30_000);
+            var kind = f.Kind == FaultKind.BadDeploy ? ChangeKind.Rollout : ChangeKind.Config;
+            _scheduledChanges.Add((at, _serviceIndex[f.Service], kind, false, kind == ChangeKind.Config ? "max_connections" : null));
+            if (_services.Length > 1 && _changeRng.NextDouble() < _options.ConcurrentBenignChanges)
+                for (int k = 1 + _changeRng.Next(2); k > 0; k--)
+                {
+                    int other;
+                    do other = _changeRng.Next(_services.Length); while (_services[other] == f.Service);
+                    _scheduledChanges.Add((at + _changeRng.Next(-60_000, 60_000), other, _changeRng.Next(2) == 0 ? ChangeKind.Rollout : ChangeKind.Config, true, null));
+                }
+        }
+        long end = _faults.Count == 0 ? _options.StartMs + 3_600_000 : _faults.Max(f => f.EndMs) + 600_000;
+        double perMs = _options.BenignConfigChangesPerHour / 3_600_000.0;
+        for (long t = _options.StartMs; perMs > 0 && t < end; )
+        {
+            t += (long)(-Math.Log(1 - _changeRng.NextDouble()) / perMs);
+            _scheduledChanges.Add((t, _changeRng.Next(_services.Length), ChangeKind.Config, true, null));
+        }
+        _scheduledChanges.Sort((a, b) => a.AtMs.CompareTo(b.AtMs));
+    }
+
+    private static readonly string[] ConfigKeys = ["log_level", "cache_ttl_seconds", "feature.new_checkout", "retry_budget", "request_timeout_ms", "max_connections"];
+
+    private void EmitDueChanges()
+    {
+        while (_scheduledChanges.Count > 0 && _scheduledChanges[0].AtMs < _now + 1000)
+        {
+            var (at, i, kind, benign, description) = _scheduledChanges[0];
+            _scheduledChanges.RemoveAt(0);
+            if (kind == ChangeKind.Rollout)
+            {
+                string from = $"v1.{_versions[i]}.0", to = $"v1.{++_versions[i]}.0";
+                _changes.Add(new ChangeEvent(at, _options.Cluster, _services[i], kind, from, to, $"image {_services[i]}:{to}", "simulator"));
+                if (benign) _deploys[i]++; // a rollout replaces the pods: the restart counter moves, benign or not
+                Log(_services[i], at + 1000 + _changeRng.Next(4000), LogSeverity.Info, $"Starting {_services[i]} version {to} on port 8080");
+            }
+            else
+            {
+                var key = description ?? ConfigKeys[_changeRng.Next(ConfigKeys.Length - 1)];
+                _changes.Add(new ChangeEvent(at, _options.Cluster, _services[i], kind, null, null, $"ConfigMap {_services[i]}-config: {key}", "simulator"));
+                Log(_services[i], at + 500 + _changeRng.Next(2000), LogSeverity.Info, $"configuration reloaded: {key} changed");
+            }
+        }
     }
 
     public IReadOnlyList<Fault> Faults => _faults;
     public IReadOnlyList<BenignEvent> BenignEvents => _benign;
+    /// <summary>Every change so far (rollouts, configuration changes), in the order they happened.</summary>
+    public IReadOnlyList<ChangeEvent> Changes => _changes;
     public long NowMs => _now;
 
     /// <summary>Simulates the next second and returns its telemetry (in no particular order within the second).</summary>
@@ -78,6 +144,7 @@ public sealed class ChaosSimulator
     {
         _out = new List<TelemetryRecord>(_out.Count + 64);
         MaybeStartBenignEvent();
+        EmitDueChanges();
         UpdateStates();
 
         double rate = _topology.RequestsPerSecond * _options.LoadFactor * LoadCurve(_now);
@@ -133,6 +200,8 @@ public sealed class ChaosSimulator
         {
             _deploys[svc]++;
             Log(_services[svc], _now + _rng.Next(1000), LogSeverity.Info, $"Starting {_services[svc]} version 1.{_deploys[svc]}.{_rng.Next(10)} on port {8000 + _rng.Next(1000)}");
+            string from = $"v1.{_versions[svc]}.0", to = $"v1.{++_versions[svc]}.0";
+            _changes.Add(new ChangeEvent(_now, _options.Cluster, _services[svc], ChangeKind.Rollout, from, to, $"image {_services[svc]}:{to}", "simulator"));
         }
     }
 
@@ -192,7 +261,10 @@ public sealed class ChaosSimulator
         if (ownError && state.SilentErrors) { } // thrown across the RPC boundary: only the caller will log it
         else if (ownError)
         {
-            if (state.BadDeployErrors && _rng.NextDouble() < 0.8)
+            if (state.ConfigErrors && _rng.NextDouble() < 0.8)
+                Log(service, end, LogSeverity.Error,
+                    $"{operation} failed: timed out waiting for a connection from the pool (max_connections=2, waiting={2 + _rng.Next(40)}) trace_id={traceId}", traceId, spanId);
+            else if (state.BadDeployErrors && _rng.NextDouble() < 0.8)
                 Log(service, end, LogSeverity.Error,
                     $"Unhandled exception in {operation}: System.NullReferenceException: Object reference not set to an instance of an object\n   at {service}.Handlers.{Sanitize(operation)}Handler.Handle(Request req) in Handler.cs:line {40 + _rng.Next(3)}\n   trace_id={traceId}", traceId, spanId);
             else

@@ -29,6 +29,10 @@ public enum FaultKind
     /// <summary>Packets to and from one pod are delayed (tc netem): its own server spans look normal, its callers
     /// see the delay, and its own outgoing calls take longer.</summary>
     NetworkDelay,
+    /// <summary>A configuration change (ConfigMap, feature flag) takes effect with a bad value — e.g. a connection pool
+    /// cut to two — without a restart: pool-exhaustion errors and queueing latency. Not drawn by default
+    /// (<see cref="IncidentPlan.AllKinds"/>): the shipped model has no fault-kind output for it yet.</summary>
+    ConfigChange,
 }
 
 /// <summary>One injected fault, which is also the ground truth of the incident it causes.</summary>

@@ -7,7 +7,8 @@ namespace LogWhisperer.Simulation;
 /// </summary>
 public static class IncidentPlan
 {
-    public static readonly FaultKind[] AllKinds = Enum.GetValues<FaultKind>();
+    /// <summary>The kinds drawn by default: every kind the shipped model was trained on (ConfigChange is drawn only when asked for).</summary>
+    public static readonly FaultKind[] AllKinds = Enum.GetValues<FaultKind>().Where(k => k != FaultKind.ConfigChange).ToArray();
 
     public static List<Fault> Create(Topology topology, int incidents, int seed, long startMs,
         long warmupMs = 5 * 60_000, long gapMs = 4 * 60_000, (long Min, long Max)? durationMs = null, IReadOnlyList<FaultKind>? kinds = null,

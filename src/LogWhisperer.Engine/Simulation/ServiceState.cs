@@ -10,6 +10,8 @@ internal struct ServiceState
     public double ExtraLatencyMs;
     public double ErrorRate;
     public bool BadDeployErrors;
+    /// <summary>Errors come from a bad configuration value (pool exhaustion), not from code.</summary>
+    public bool ConfigErrors;
     public bool Down;
     public double ExtraCpuCores;
     public double MemoryMb;
@@ -83,6 +85,12 @@ internal struct ServiceState
             case FaultKind.SlowDependency when active:
                 SlowShare += 0.2 + 0.5 * x;
                 SlowExtraMs += 300 + 1200 * x;
+                break;
+            case FaultKind.ConfigChange when active:
+                // Hot-reloaded (no restart): requests queue for the few pooled connections, some time out.
+                ErrorRate += 0.05 + 0.35 * x;
+                ExtraLatencyMs += 40 + 300 * x;
+                ConfigErrors = true;
                 break;
             case FaultKind.BadDeploy:
                 Restarts += 1; // the rollout replaced the pod

@@ -31,4 +31,11 @@ public sealed record SimulationOptions
     public double NoisyServiceShare { get; init; }
     /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
     public string Namespace { get; init; } = "default";
+    /// <summary>
+    /// Share of change-caused faults (BadDeploy, ConfigChange) joined by one or two benign changes to other services
+    /// within a minute of the bad one (a release train, a config sweep), so that "something changed" is never proof.
+    /// </summary>
+    public double ConcurrentBenignChanges { get; init; } = 0.7;
+    /// <summary>Mean number of benign configuration changes per simulated hour (they change nothing observable).</summary>
+    public double BenignConfigChangesPerHour { get; init; } = 4;
 }

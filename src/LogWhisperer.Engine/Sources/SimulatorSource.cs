@@ -8,10 +8,13 @@ namespace LogWhisperer.Sources;
 /// <summary>
 /// The chaos simulator as a pipeline source: one batch per simulated second until <paramref name="endMs"/>.
 /// With <paramref name="speed"/> = 0 it runs as fast as the pipeline takes it; otherwise it paces event time
-/// at that multiple of real time (1 = live).
+/// at that multiple of real time (1 = live). Changes the simulator makes (rollouts, configuration changes) go to
+/// <paramref name="changes"/> as they happen.
 /// </summary>
-public sealed class SimulatorSource(ChaosSimulator simulator, long endMs, double speed = 0) : ITelemetrySource
+public sealed class SimulatorSource(ChaosSimulator simulator, long endMs, double speed = 0, Changes.ChangeLog? changes = null) : ITelemetrySource
 {
+    private int _changesSent;
+
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -27,7 +30,10 @@ public sealed class SimulatorSource(ChaosSimulator simulator, long endMs, double
                     catch (OperationCanceledException) { yield break; }
                 }
             }
-            yield return simulator.NextSecond();
+            var batch = simulator.NextSecond();
+            if (changes is not null)
+                while (_changesSent < simulator.Changes.Count) changes.Add(simulator.Changes[_changesSent++]);
+            yield return batch;
         }
     }
 }

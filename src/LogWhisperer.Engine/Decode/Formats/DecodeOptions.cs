@@ -10,6 +10,9 @@ public sealed record DecodeOptions
     /// <summary>Cluster for records that carry no cluster label.</summary>
     public string DefaultCluster { get; init; } = "default";
 
+    /// <summary>Where a <see cref="TelemetryFormat.Changes"/> topic's changes go (the change-correlation stage reads them).</summary>
+    public Changes.ChangeLog? Changes { get; init; }
+
     public IReadOnlyList<string> ClusterLabels { get; init; } = ["cluster", "k8s.cluster.name", "k8s_cluster_name", "cluster_name"];
 
     public IReadOnlyList<string> ServiceLabels { get; init; } =

@@ -27,6 +27,10 @@ public enum TelemetryFormat
     OtlpMetricsProto,
     /// <summary>OTLP metrics, otlp_json.</summary>
     OtlpMetricsJson,
+    /// <summary>Changes (deploys, rollouts, config changes), one JSON record per message or JSON lines: kubernetes-event-exporter
+    /// events, Flux or Argo CD notifications, or generic {time, service, kind, version, description}. They feed the
+    /// change-correlation stage, not the windows.</summary>
+    Changes,
 }
 
 /// <summary>
@@ -56,6 +60,7 @@ public static class TelemetryDecoders
         TelemetryFormat.OtlpLogsJson => new OtlpLogsJsonDecoder(options),
         TelemetryFormat.OtlpMetricsProto => new OtlpMetricsProtoDecoder(options),
         TelemetryFormat.OtlpMetricsJson => new OtlpMetricsJsonDecoder(options),
+        TelemetryFormat.Changes => new ChangeRecordDecoder(options),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
