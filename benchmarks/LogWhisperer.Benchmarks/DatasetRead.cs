@@ -37,11 +37,12 @@ public static class DatasetRead
 
     private static string FindMapping()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "src", "LogWhisperer.Cli", "datasets", "nezha-trainticket.json");
-            if (File.Exists(candidate)) return candidate;
-        }
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "src", "LogWhisperer.Cli", "datasets", "nezha-trainticket.json");
+                if (File.Exists(candidate)) return candidate;
+            }
         throw new FileNotFoundException("nezha-trainticket.json not found; pass the mapping file");
     }
 }
