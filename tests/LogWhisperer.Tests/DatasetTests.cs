@@ -21,6 +21,18 @@ public class CsvReaderTests
         Assert.Equal("", rows[1].Fields!["b"]);
         Assert.Null(rows[2].Fields); // malformed: reported, not thrown
         Assert.Contains("2 fields", rows[2].Error);
+        Assert.Equal(4, rows[2].Number); // rows are numbered from the header (1), for the dead-letter reason
+        Assert.Equal(["3", "4"], rows[2].Raw);
+    }
+
+    [Fact]
+    public void AByteOrderMarkAndBlankLinesAreNotData()
+    {
+        var path = Path.Combine(TestData.TempDir(), "bom.csv");
+        File.WriteAllText(path, "service,message\n\nts-order-service,réservation échouée\n", new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        var row = Assert.Single(CsvReader.ReadRecords(path));
+        Assert.Equal("ts-order-service", row.Fields!["service"]); // not "\uFEFFservice"
+        Assert.Equal("réservation échouée", row.Fields["message"]);
     }
 }
 
