@@ -50,9 +50,8 @@ internal static class EvalCommand
                     methods = r.Methods.Select((m, i) => new { name = m, ac1 = r.AccuracyAt(i, 1), ac3 = r.AccuracyAt(i, 3), avg5 = r.Avg5(i), mrr = r.Mrr(i) }),
                     results = result.Engine.Incidents.Select(x => new { x.Fault.Service, Kind = x.Fault.Kind.ToString(), x.Fault.StartMs, x.Rank, top = x.FirstEvent?.Candidates[0].Service }),
                 }, new JsonSerializerOptions { WriteIndented = true }), ct);
-                var plot = Path.ChangeExtension(path, ".svg");
-                await File.WriteAllTextAsync(plot, EvaluationPlot.Svg(r, $"{topo.Name}: {r.Incidents.Count} incidents, seed {evalSeed}"), ct);
-                Console.Error.WriteLine($"wrote {path} and {plot}");
+                var (svg, png) = EvaluationPlot.Save(r, $"{topo.Name}: {r.Incidents.Count} incidents, seed {evalSeed}", Path.ChangeExtension(path, ".svg"));
+                Console.Error.WriteLine($"wrote {path}, {svg} and {png}");
             }
             return 0;
         }));

@@ -70,9 +70,8 @@ internal static class TrainCommand
             err.WriteLine($"calibration: temperature {temperature:0.00}, expected calibration error {eceBefore:0.000} → {eceAfter:0.000}");
             var path = parse.GetValue(output)!;
             model.SaveTo(path);
-            var plot = Path.ChangeExtension(path, ".curves.svg");
-            await File.WriteAllTextAsync(plot, TrainingPlot.Svg(trainer.History, $"LogWhisperer {(config.UseEdges ? "GAT" : "edge-ablated GAT")} training"), ct);
-            err.WriteLine($"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB) and {plot}, on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s");
+            var (svg, png) = TrainingPlot.Save(trainer.History, $"LogWhisperer {(config.UseEdges ? "GAT" : "edge-ablated GAT")} training", Path.ChangeExtension(path, ".curves.svg"));
+            err.WriteLine($"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB), {svg} and {png}, on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s");
             return 0;
         }));
         return command;
