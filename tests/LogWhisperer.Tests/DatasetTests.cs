@@ -110,8 +110,8 @@ public class NezhaDatasetTests(NezhaData data, ITestOutputHelper output) : IClas
         if (Absent()) return;
         var scorer = new Scoring.GatScorer(Scoring.GatModel.Load(TestData.ShippedModel, TorchSharp.torch.CPU), TorchSharp.torch.CPU);
         var result = await new Runs.DatasetReplay(Mapping(), data.Root!).RunAsync(scorer, [new Scoring.RobustZScoreRanker()], perFeature: true);
-        output.WriteLine(result.Ranking.ToTable());
-        output.WriteLine(result.PerFeature!.ToTable(perKind: false));
+        output.WriteLine(Cli.Commands.ConsoleOutput.ToText(c => Cli.Commands.ConsoleOutput.Ranking(c, result.Ranking)));
+        output.WriteLine(Cli.Commands.ConsoleOutput.ToText(c => Cli.Commands.ConsoleOutput.Ranking(c, result.PerFeature!, perKind: false)));
 
         Assert.Equal(28, result.Cases);
         Assert.Equal(28, result.Ranking.Incidents.Count); // every case has a window to judge

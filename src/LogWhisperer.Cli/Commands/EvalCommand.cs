@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Spectre.Console;
 using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 
@@ -20,7 +21,7 @@ internal static class EvalCommand
         var device = CliSupport.DeviceOption();
         var seed = CliSupport.SeedOption(7);
         var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 };
-        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file, and a bar chart of AC@1/AC@3 per fault kind beside it (.svg)" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file (for machines), and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)" };
 
         var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, json };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
@@ -31,14 +32,16 @@ internal static class EvalCommand
             var baselines = CliSupport.Baselines(parse.GetValue(edgeless)!, parse.GetValue(device)!);
             int total = parse.GetValue(incidents), evalSeed = parse.GetValue(seed);
 
-            var result = await new Evaluator(topo, scorer, baselines, kinds: CliSupport.KindsOf(scorer)).RunAsync(total, evalSeed, new Progress<string>(Console.Error.WriteLine), ct);
-            Console.WriteLine($"eval: {topo.Name}, {total} incidents, seed {evalSeed}, model {Path.GetFileName(parse.GetValue(model))}");
-            Console.WriteLine();
-            Console.WriteLine("Engine, end to end (first RCA event during each incident):");
-            Console.WriteLine(result.Engine.ToTable());
-            Console.WriteLine($"Ranking on the same windows ({result.Ranking.Incidents.Count} incidents; the engine alarmed on {result.Ranking.Incidents.Count(r => r.Alarmed)}):");
-            Console.WriteLine(result.Ranking.ToTable());
-            Console.WriteLine($"({clock.Elapsed.TotalSeconds:0} s)");
+            var result = await ConsoleOutput.WithProgressAsync($"eval: {total} incidents on {topo.Name}",
+                progress => new Evaluator(topo, scorer, baselines, kinds: CliSupport.KindsOf(scorer)).RunAsync(total, evalSeed, progress, ct));
+            var o = ConsoleOutput.Out;
+            o.WriteLine($"eval: {topo.Name}, {total} incidents, seed {evalSeed}, model {Path.GetFileName(parse.GetValue(model))}");
+            o.WriteLine();
+            o.WriteLine("Engine, end to end (first RCA event during each incident):");
+            ConsoleOutput.Write(o, ConsoleOutput.EndToEnd(o, result.Engine));
+            o.WriteLine($"Ranking on the same windows ({result.Ranking.Incidents.Count} incidents; the engine alarmed on {result.Ranking.Incidents.Count(r => r.Alarmed)}):");
+            ConsoleOutput.Write(o, ConsoleOutput.Ranking(o, result.Ranking));
+            o.WriteLine($"({clock.Elapsed.TotalSeconds:0} s)");
             if (parse.GetValue(json) is { } path)
             {
                 var r = result.Ranking;
