@@ -26,6 +26,19 @@ public class CsvReaderTests
     }
 
     [Fact]
+    public void AStrayQuoteCostsOnlyItsOwnLine()
+    {
+        // Two log lines fused by the exporter (Nezha has such a row): a closed quoted field, then more text with
+        // an unpaired quote. A reader that honours every quote would swallow the rows after it.
+        var path = Path.Combine(TestData.TempDir(), "fused.csv");
+        File.WriteAllText(path, "ts,service,message\n1,a,ok\n2,b,\"{\"\"log\"\":\"\"x\"\"}\"tail\":y\n3,c,fine\n4,d,\"quoted, with comma\"\n");
+        var rows = CsvReader.ReadRecords(path).ToList();
+        Assert.Equal([2, 3, 4, 5], rows.Select(r => r.Number));
+        Assert.Equal("fine", rows[2].Fields!["message"]);
+        Assert.Equal("quoted, with comma", rows[3].Fields!["message"]);
+    }
+
+    [Fact]
     public void AByteOrderMarkAndBlankLinesAreNotData()
     {
         var path = Path.Combine(TestData.TempDir(), "bom.csv");

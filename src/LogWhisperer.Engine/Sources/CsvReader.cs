@@ -36,14 +36,35 @@ public static class CsvReader
         int number = 1;
         while (csv.MoveNext())
         {
-            number++;
-            var row = Fields(csv.Current);
-            if (row.Length == 1 && row[0].Length == 0) continue; // blank line
-            if (row.Length != header.Length) { yield return new Row(number, null, $"row {number} has {row.Length} fields, the header {header.Length}", row); continue; }
-            var record = new Dictionary<string, string>(header.Length, StringComparer.Ordinal);
-            for (int i = 0; i < header.Length; i++) record[header[i]] = row[i];
-            yield return new Row(number, record, null, row);
+            var (fields, runaway) = Read(csv, header.Length);
+            // A stray quote makes Sep (which honours every quote, as RFC 4180 allows) read on past the end of its
+            // line, swallowing the rows after it: read that stretch again line by line, so one malformed line
+            // costs only itself (what a line-oriented export writer meant).
+            foreach (var row in runaway is null ? [fields] : runaway.Split('\n').Select(line => ReadLine(line.TrimEnd('\r'))))
+            {
+                number++;
+                if (row.Length == 1 && row[0].Length == 0) continue; // blank line
+                if (row.Length != header.Length) { yield return new Row(number, null, $"row {number} has {row.Length} fields, the header {header.Length}", row); continue; }
+                var record = new Dictionary<string, string>(header.Length, StringComparer.Ordinal);
+                for (int i = 0; i < header.Length; i++) record[header[i]] = row[i];
+                yield return new Row(number, record, null, row);
+            }
         }
+    }
+
+    /// <summary>The current row's fields, and its raw text when it is malformed and spans several lines.</summary>
+    private static (string[] Fields, string? Runaway) Read(SepReader csv, int columns)
+    {
+        var row = csv.Current;
+        // The raw text first: reading the fields unescapes them in Sep's buffer.
+        var runaway = row.ColCount != columns && row.Span.Contains('\n') ? row.Span.ToString() : null;
+        return (runaway is null ? Fields(row) : [], runaway);
+    }
+
+    private static string[] ReadLine(string line)
+    {
+        using var csv = Options.FromText(line);
+        return csv.MoveNext() ? Fields(csv.Current) : [""];
     }
 
     private static string[] Fields(SepReader.Row row)
