@@ -225,7 +225,7 @@ public class DashboardCliTests
             var events = JsonSerializer.Deserialize<List<RcaEvent>>(await http.GetStringAsync(url + "/api/events?token=abc"), RcaEvent.JsonOptions)!;
             Assert.NotEmpty(events);
             var metrics = await http.GetStringAsync(url + "/metrics?token=abc");
-            Assert.Contains($"logwhisperer_rca_events_total {events.Count}\n", metrics);
+            Assert.Equal(events.Count, MetricsTests.Samples(metrics)["logwhisperer_rca_events_total"]);
             Assert.Contains("<title>LogWhisperer</title>", await http.GetStringAsync(url + "/"));
         }
         finally { if (!demo.HasExited) demo.Kill(true); }
