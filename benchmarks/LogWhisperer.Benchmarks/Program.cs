@@ -11,6 +11,9 @@ if (args.Length > 0 && args[0] == "decode")
     return DecodeQuick.Run(args.Skip(1).ToArray());
 if (args.Length > 0 && args[0] == "kafka-ingest")
     return await KafkaIngest.RunAsync(args.Skip(1).ToArray());
+// `dataset DIR [mapping.json]`: reading a labelled dataset's CSV files the way `replay` does.
+if (args.Length > 0 && args[0] == "dataset")
+    return DatasetRead.Run(args.Skip(1).ToArray());
 // `fuzz [inputs per decoder] [seed]`: every decoder fed mutated payloads; non-zero exit on any crash.
 if (args.Length > 0 && args[0] == "fuzz")
     return FuzzRun.Run(args.Skip(1).ToArray());

@@ -226,7 +226,7 @@ public class DashboardCliTests
             Assert.NotEmpty(events);
             var metrics = await http.GetStringAsync(url + "/metrics?token=abc");
             // The pipeline counts window events; the incident stage's resolution event comes on top.
-            Assert.Contains($"logwhisperer_rca_events_total {events.Count(e => e.Incident?.State != IncidentInfo.Resolved)}\n", metrics);
+            Assert.Equal(events.Count(e => e.Incident?.State != IncidentInfo.Resolved), MetricsTests.Samples(metrics)["logwhisperer_rca_events_total"]);
             Assert.Contains("<title>LogWhisperer</title>", await http.GetStringAsync(url + "/"));
         }
         finally { if (!demo.HasExited) demo.Kill(true); }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using LogWhisperer.Decode.Formats;
+using LogWhisperer.Features;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
 using YamlDotNet.Serialization;
@@ -118,7 +119,7 @@ public class DockerComposeTests
     }
 
     [Fact]
-    public void TheGrafanaDashboardUsesProvisionedDatasourcesAndMetricsTheEngineExposes()
+    public async Task TheGrafanaDashboardUsesProvisionedDatasourcesAndMetricsTheEngineExposes()
     {
         var datasources = List(Yaml("grafana/provisioning/datasources/datasources.yaml")["datasources"]).Select(Map).ToDictionary(d => (string)d["uid"], d => (string)d["type"]);
         var provider = Map(List(Yaml("grafana/provisioning/dashboards/dashboards.yaml")["providers"]).Single());
@@ -126,8 +127,13 @@ public class DockerComposeTests
             List(Map(Services["grafana"])["volumes"]).Cast<string>()); // the provider reads where compose mounts the dashboards
 
         // Families the engine exposes, including the Kafka ones (present only when it reads Kafka).
-        var metrics = new EngineMetrics { ConsumerLag = () => [new PartitionLag("t", 0, 1)], KafkaMessages = () => (1, 0) };
-        var exposed = MetricsTests.CheckExposition(metrics.Exposition());
+        using var metrics = new EngineMetrics { ConsumerLag = () => [new PartitionLag("t", 0, 1)], KafkaMessages = () => (1, 0) };
+        _ = new RcaPipeline(new PipelineOptions { Metrics = metrics }, new Featurizer(new FeaturizerOptions()), null, null, new MemoryDeadLetterSink()); // the stage series
+        var exposed = MetricsTests.CheckExposition(await MetricsTests.ScrapeAsync(metrics, () =>
+        {
+            metrics.ScoringPass(TimeSpan.FromMilliseconds(3)); // histograms appear with their first measurement
+            metrics.EventEmitted(DateTimeOffset.UtcNow);
+        }));
 
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Docker, "grafana/dashboards/logwhisperer.json")));
         var panels = doc.RootElement.GetProperty("panels").EnumerateArray().ToList();

@@ -92,7 +92,7 @@ public class KafkaTests(MockClusterFixture fixture) : IClassFixture<MockClusterF
         var fault = new Fault("cartservice", FaultKind.Errors, T0 + 6 * 60_000, T0 + 9 * 60_000, 0.7);
         long produced = await ProduceSimulation(settings, fault, fault.EndMs + 60_000);
 
-        var metrics = new EngineMetrics();
+        using var metrics = new EngineMetrics();
         var result = await KafkaRun.RunAsync(settings, new DecodeOptions(), new PipelineOptions { Metrics = metrics }, Shipped.Value);
 
         Assert.Equal(produced, result.Ingest.Records);
@@ -101,9 +101,9 @@ public class KafkaTests(MockClusterFixture fixture) : IClassFixture<MockClusterF
         Assert.Equal(0, result.Pipeline.Counters.LateDropped); // partitions were merged by event time
         Assert.True(result.Ingest.Commits > 0);
         // /metrics: Kafka figures and per-partition lag from librdkafka's statistics (all read by the end).
-        var exposition = metrics.Exposition();
-        Assert.Contains($"logwhisperer_kafka_messages_total {result.Ingest.Messages}\n", exposition);
-        Assert.Contains($"logwhisperer_rca_events_total {result.EventsPublished}\n", exposition);
+        var exposition = MetricsTests.Samples(await MetricsTests.ScrapeAsync(metrics));
+        Assert.Equal(result.Ingest.Messages, exposition["logwhisperer_kafka_messages_total"]);
+        Assert.Equal(result.EventsPublished, exposition["logwhisperer_rca_events_total"]);
         var lags = metrics.ConsumerLag!();
         Assert.NotEmpty(lags);
         Assert.All(lags, l => Assert.Contains(l.Topic, settings.InputTopics.Keys));

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using LogWhisperer.Kafka;
+using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Pipeline;
 
 namespace LogWhisperer.Tests;
@@ -9,21 +10,22 @@ public class MetricsTests(DashboardFixture fixture)
 {
     private static readonly Regex SampleLine = new(@"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*=""(\\[\\""n]|[^\\""])*"",?)*\})? (\S+)$");
 
-    /// <summary>Checks the text format's grammar: HELP then TYPE once per family, every sample under its family.</summary>
+    /// <summary>Checks the text format's grammar: HELP and TYPE once per family, every sample under its family.</summary>
     internal static Dictionary<string, string> CheckExposition(string text)
     {
         var types = new Dictionary<string, string>();
+        var helped = new HashSet<string>();
         string? current = null;
         foreach (var line in text.Split('\n'))
         {
-            if (line.Length == 0) continue;
-            if (line.StartsWith("# HELP ", StringComparison.Ordinal)) { current = line.Split(' ')[2]; Assert.DoesNotContain(current, types.Keys); continue; }
-            if (line.StartsWith("# TYPE ", StringComparison.Ordinal))
+            if (line.Length == 0 || line == "# EOF") continue;
+            if (line.StartsWith("# HELP ", StringComparison.Ordinal) || line.StartsWith("# TYPE ", StringComparison.Ordinal))
             {
                 var parts = line.Split(' ');
-                Assert.Equal(current, parts[2]);
+                if (parts[2] != current) { Assert.DoesNotContain(parts[2], types.Keys.Concat(helped)); current = parts[2]; }
+                if (parts[1] == "HELP") { Assert.True(helped.Add(current), $"HELP twice for {current}"); continue; }
                 Assert.Contains(parts[3], new[] { "counter", "gauge", "histogram", "summary", "untyped" });
-                types[parts[2]] = parts[3];
+                Assert.True(types.TryAdd(current, parts[3]), $"TYPE twice for {current}");
                 continue;
             }
             var m = SampleLine.Match(line);
@@ -36,21 +38,37 @@ public class MetricsTests(DashboardFixture fixture)
         return types;
     }
 
-    [Fact]
-    public void TheExpositionEscapesAndHistogramsAreCumulative()
+    /// <summary>
+    /// What a Prometheus scrape of <paramref name="metrics"/> returns: the engine's web server (OpenTelemetry's
+    /// Prometheus exporter) started on a free loopback port for the one request.
+    /// </summary>
+    internal static async Task<string> ScrapeAsync(EngineMetrics metrics, Action? whileServing = null)
     {
-        var x = new PrometheusExposition();
-        x.Family("t_total", "counter", "Help with a back\\slash and a\nnewline.");
-        x.Sample("t_total", 3, ("reason", "say \"hi\"\\\n"));
-        var h = new Histogram(0.1, 1);
-        foreach (var v in new[] { 0.05, 0.5, 0.7, 5 }) h.Observe(v);
-        x.Histogram("t_seconds", "Latency.", h);
-        var text = x.ToString();
-        Assert.Contains("# HELP t_total Help with a back\\\\slash and a\\nnewline.\n", text);
-        Assert.Contains("t_total{reason=\"say \\\"hi\\\"\\\\\\n\"} 3\n", text);
-        Assert.Contains("t_seconds_bucket{le=\"0.1\"} 1\nt_seconds_bucket{le=\"1\"} 3\nt_seconds_bucket{le=\"+Inf\"} 4\nt_seconds_sum 6.25\nt_seconds_count 4\n", text);
-        Assert.Equal(new Dictionary<string, string> { ["t_total"] = "counter", ["t_seconds"] = "histogram" }, CheckExposition(text));
-        Assert.Throws<InvalidOperationException>(() => x.Family("t_total", "counter", "again"));
+        await using var server = new DashboardServer(new DashboardOptions(), new DashboardFeed(), metrics);
+        await server.StartAsync();
+        whileServing?.Invoke(); // histograms are exported from their first measurement after the exporter starts
+        using var http = new HttpClient();
+        return await http.GetStringAsync(server.Urls.First().TrimEnd('/') + "/metrics");
+    }
+
+    /// <summary>
+    /// Every sample of an exposition by series, <c>name{label="value",…}</c> (labels in name order,
+    /// OpenTelemetry's <c>otel_scope_*</c> labels left out), or the bare name when it has no other labels.
+    /// </summary>
+    internal static Dictionary<string, double> Samples(string text)
+    {
+        var samples = new Dictionary<string, double>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#') continue;
+            var m = SampleLine.Match(line);
+            Assert.True(m.Success, $"not a sample line: {line}");
+            var labels = Regex.Matches(m.Groups[2].Value, @"([a-zA-Z_][a-zA-Z0-9_]*)=""((?:\\[\\""n]|[^\\""])*)""")
+                .Where(l => !l.Groups[1].Value.StartsWith("otel_scope_", StringComparison.Ordinal)).OrderBy(l => l.Groups[1].Value, StringComparer.Ordinal).Select(l => l.Value).ToList();
+            var key = labels.Count == 0 ? m.Groups[1].Value : $"{m.Groups[1].Value}{{{string.Join(",", labels)}}}";
+            samples[key] = double.Parse(m.Groups[5].Value.Replace("+Inf", "Infinity"), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return samples;
     }
 
     [Fact]
@@ -60,20 +78,28 @@ public class MetricsTests(DashboardFixture fixture)
         Assert.Equal("missing service", EngineMetrics.ReasonClass("missing service"));
 
         using var http = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync(fixture.Url + "/metrics")).StatusCode);
         http.DefaultRequestHeaders.Authorization = new("Bearer", DashboardFixture.Token);
         var response = await http.GetAsync(fixture.Url + "/metrics");
-        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.ToString());
+        Assert.Contains("version=0.0.4", response.Content.Headers.ContentType!.ToString());
         var text = await response.Content.ReadAsStringAsync();
         var types = CheckExposition(text);
         Assert.Equal("histogram", types["logwhisperer_scoring_latency_seconds"]);
         Assert.Equal("counter", types["logwhisperer_stage_records_in_total"]);
+        var samples = Samples(text);
         var p = fixture.Pipeline;
-        Assert.Contains($"logwhisperer_stage_records_in_total{{stage=\"decode\"}} {p.Decode.RecordsIn}\n", text);
-        Assert.Contains($"logwhisperer_windows_emitted_total {p.Window.RecordsOut}\n", text);
-        Assert.Contains($"logwhisperer_rca_events_total {fixture.Events.Events.Count}\n", text);
-        long passes = fixture.Metrics.ScoringLatency.Count; // one per batch of snapshots scored together
+        Assert.Equal(p.Decode.RecordsIn, samples["logwhisperer_stage_records_in_total{stage=\"decode\"}"]);
+        Assert.Equal(p.Window.RecordsOut, samples["logwhisperer_windows_emitted_total"]);
+        Assert.Equal(fixture.Events.Events.Count, samples["logwhisperer_rca_events_total"]);
+        Assert.Equal(fixture.Events.Events.Count, samples["logwhisperer_window_latency_seconds_count"]);
+        double passes = samples["logwhisperer_scoring_latency_seconds_count"]; // one per batch of snapshots scored together
         Assert.InRange(passes, 1, p.Score.RecordsIn);
-        Assert.Contains($"logwhisperer_scoring_latency_seconds_count {passes}\n", text);
+        // The buckets are the engine's (instrument advice), cumulative, ending at +Inf = count.
+        var buckets = EngineMetrics.ScoringLatencyBounds.Select(b => samples[$"logwhisperer_scoring_latency_seconds_bucket{{le=\"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)}\"}}"]).ToList();
+        Assert.Equal(buckets.Order(), buckets);
+        Assert.Equal(passes, samples["logwhisperer_scoring_latency_seconds_bucket{le=\"+Inf\"}"]);
+        Assert.True(samples["logwhisperer_process_resident_memory_bytes"] > 0);
         Console.WriteLine($"/metrics: {text.Length:N0} bytes, {text.Split('\n').Count(l => l.Length > 0 && l[0] != '#')} samples in {types.Count} families");
     }
 
@@ -105,7 +131,7 @@ public class MetricsTests(DashboardFixture fixture)
     }
 
     [Fact]
-    public void ConsumerLagIsReadFromLibrdkafkaStatistics()
+    public async Task ConsumerLagIsReadFromLibrdkafkaStatistics()
     {
         // Shape of librdkafka's statistics (STATISTICS.md): topics → partitions → consumer_lag; -1 = not known yet.
         const string stats = """
@@ -122,10 +148,12 @@ public class MetricsTests(DashboardFixture fixture)
         lag.Update("{not json");
         Assert.Equal(2, lag.Latest.Count); // the last good figures stay
 
-        var metrics = new EngineMetrics { ConsumerLag = () => lag.Latest, KafkaMessages = () => (10, 2) };
-        var text = metrics.Exposition();
+        using var metrics = new EngineMetrics { ConsumerLag = () => lag.Latest, KafkaMessages = () => (10, 2) };
+        var text = await ScrapeAsync(metrics);
         CheckExposition(text);
-        Assert.Contains("logwhisperer_kafka_consumer_lag{topic=\"otlp_spans\",partition=\"0\"} 42\n", text);
-        Assert.Contains("logwhisperer_dead_letters_total{stage=\"kafka\",reason=\"undecodable\"} 2\n", text);
+        var samples = Samples(text);
+        Assert.Equal(42, samples["logwhisperer_kafka_consumer_lag{partition=\"0\",topic=\"otlp_spans\"}"]);
+        Assert.Equal(2, samples["logwhisperer_dead_letters_total{reason=\"undecodable\",stage=\"kafka\"}"]);
+        Assert.Equal(10, samples["logwhisperer_kafka_messages_total"]);
     }
 }

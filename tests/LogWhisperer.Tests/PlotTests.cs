@@ -1,27 +1,55 @@
-using System.Globalization;
 using System.Xml.Linq;
 using LogWhisperer.Runs;
+using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
+using ScottPlot.Plottables;
 
 namespace LogWhisperer.Tests;
 
 public class PlotTests
 {
-    [Fact]
-    public void EvaluationBarsAreAsTallAsTheAccuracies()
+    private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    private static RankingReport Report()
     {
         static RankedIncident Incident(FaultKind kind, params int[] ranks) => new(new Fault("a", kind, 0, 1, 1), 0, true, ranks);
         // GAT ranks the latency faults 1 and 2, the pod kill 1; the baseline 5, 1 and 2.
-        var report = new RankingReport(["GAT", "z-score <baseline>"],
+        return new RankingReport(["GAT", "robust z-score (BARO/N-Sigma) <baseline>"],
             [Incident(FaultKind.Latency, 1, 5), Incident(FaultKind.Latency, 2, 1), Incident(FaultKind.PodKill, 1, 2)]);
-        var svg = XDocument.Parse(EvaluationPlot.Svg(report, "t & t"));
-        var bars = svg.Descendants().Where(e => e.Name.LocalName == "rect" && (string?)e.Attribute("class") == "ac1").ToList();
-        Assert.Equal(3 * 2, bars.Count); // (all, Latency, PodKill) × two methods
+    }
 
-        double Height(XElement e) => double.Parse(e.Attribute("height")!.Value, CultureInfo.InvariantCulture);
-        double Full = 400 - 40 - 70; // plot height: AC@1 = 1
-        string[] expected = ["GAT all AC@1 0.667", "z-score <baseline> all AC@1 0.333", "GAT Latency AC@1 0.500", "z-score <baseline> Latency AC@1 0.500", "GAT PodKill AC@1 1.000", "z-score <baseline> PodKill AC@1 0.000"];
-        Assert.Equal(expected, bars.Select(b => b.Elements().Single().Value));
-        Assert.Equal([2 / 3.0, 1 / 3.0, 0.5, 0.5, 1, 0], bars.Select(b => Math.Round(Height(b) / Full, 2)).Select(h => h).ToArray(), (a, b) => Math.Abs(a - b) < 0.01);
+    [Fact]
+    public void EvaluationBarsAreAsTallAsTheAccuracies()
+    {
+        var bars = EvaluationPlot.Create(Report(), "t & t").GetPlottables<BarPlot>().ToList();
+        Assert.Equal(2 * 2, bars.Count); // per method: the pale AC@3 bars, then the AC@1 bars in front
+        // Groups: all, Latency, PodKill.
+        Assert.Equal([2 / 3.0, 0.5, 1], bars[1].Bars.Select(b => b.Value), (a, b) => Math.Abs(a - b) < 1e-9); // GAT AC@1
+        Assert.Equal([1.0, 1, 1], bars[0].Bars.Select(b => b.Value));                                          // GAT AC@3
+        Assert.Equal([1 / 3.0, 0.5, 0], bars[3].Bars.Select(b => b.Value), (a, b) => Math.Abs(a - b) < 1e-9); // baseline AC@1
+        Assert.Equal([2 / 3.0, 0.5, 1], bars[2].Bars.Select(b => b.Value), (a, b) => Math.Abs(a - b) < 1e-9); // baseline AC@3
+        Assert.Equal(["GAT", "robust z-score (BARO/N-Sigma) <baseline>"], bars.Where((_, i) => i % 2 == 1).Select(b => b.LegendText));
+    }
+
+    [Fact]
+    public void PlotsRenderAsSvgAndPngWithWholeLegends()
+    {
+        var dir = TestData.TempDir();
+        var (svg, png) = EvaluationPlot.Save(Report(), "t & t", Path.Combine(dir, "eval.svg"));
+        Assert.Equal(PngSignature, File.ReadAllBytes(png).Take(8));
+        var text = string.Concat(XDocument.Load(svg).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value));
+        Assert.Contains("robust z-score (BARO/N-Sigma) <baseline>", text); // the whole method name, escaped and back
+        Assert.Contains("t & t", text);
+
+        EpochReport Epoch(int n) => new(n, 1.0 / n, 1.2 / n, 0.5 + n / 10.0, 0.6 + n / 20.0);
+        var curves = TrainingPlot.Create([Epoch(1), Epoch(2), Epoch(3)], "training");
+        var lines = curves.GetPlottables<Scatter>().ToList();
+        Assert.Equal(["train loss", "val loss", "val AC@1", "val incident"], lines.Select(l => l.LegendText));
+        Assert.Equal(2, lines.Count(l => l.Axes.YAxis == curves.Axes.Right)); // accuracies on their own 0..1 axis
+        var (curvesSvg, curvesPng) = TrainingPlot.Save([Epoch(1), Epoch(2), Epoch(3)], "training", Path.Combine(dir, "m.curves.svg"));
+        Assert.Equal(Path.Combine(dir, "m.curves.png"), curvesPng);
+        Assert.Equal(PngSignature, File.ReadAllBytes(curvesPng).Take(8));
+        Assert.Contains("val incident", File.ReadAllText(curvesSvg));
+        Console.WriteLine($"plots: {png} ({new FileInfo(png).Length:N0} B), {curvesPng} ({new FileInfo(curvesPng).Length:N0} B)");
     }
 }

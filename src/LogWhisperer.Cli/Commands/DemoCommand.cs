@@ -56,7 +56,8 @@ internal static class DemoCommand
             err.WriteLine($"LogWhisperer demo: {topo.Name} ({topo.Services.Count} services), scoring on {Scoring.ComputeDevice.Describe(scorer.Device)}");
             err.WriteLine($"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} min for {parse.GetValue(duration)} min (seed {sim.Seed})");
 
-            var metrics = new EngineMetrics();
+            using var metrics = new EngineMetrics();
+            using var otlp = Observability.EngineTelemetry.StartOtlp(metrics);
             var feed = new DashboardFeed();
             await using var web = await DashboardCli.StartAsync(parse.GetValue(http), parse.GetValue(httpToken), feed, metrics, err, incidents: alerts);
             var collected = new CollectingRcaSink(web is null ? new JsonLinesRcaSink(Console.Out) : new FanOutRcaSink(new JsonLinesRcaSink(Console.Out), feed));

@@ -44,7 +44,7 @@ internal static class FinetuneCommand
             var tuned = trainer.FineTune(GatModel.Load(parse.GetValue(model)!, d), labelled, labelled, r =>
                 err.WriteLine($"epoch {r.Epoch,3}  loss {r.TrainLoss:0.0000}  AC@1 {r.ValidationAc1:0.000}"));
             tuned.SaveTo(parse.GetValue(output)!);
-            await File.WriteAllTextAsync(Path.ChangeExtension(parse.GetValue(output)!, ".curves.svg"), TrainingPlot.Svg(trainer.History, "LogWhisperer fine-tuning"), ct);
+            TrainingPlot.Save(trainer.History, "LogWhisperer fine-tuning", Path.ChangeExtension(parse.GetValue(output)!, ".curves.svg"));
             err.WriteLine($"saved {parse.GetValue(output)}");
             return 0;
         }));

@@ -110,7 +110,8 @@ internal static class KafkaCommands
             var err = Console.Error;
             err.WriteLine($"LogWhisperer engine: {string.Join(", ", settings.InputTopics.Select(t => $"{t.Key} ({t.Value})"))} → {settings.OutputTopic}, group {settings.GroupId}");
             var (stop, abort) = CliSupport.CtrlC(err);
-            var metrics = new EngineMetrics();
+            using var metrics = new EngineMetrics();
+            using var otlp = Observability.EngineTelemetry.StartOtlp(metrics);
             pipelineOptions = pipelineOptions with { Metrics = metrics };
             var feed = new DashboardFeed();
             await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err,

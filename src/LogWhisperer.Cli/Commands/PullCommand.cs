@@ -82,7 +82,8 @@ internal static class PullCommand
             err.WriteLine($"LogWhisperer pull: {(loki is null ? "" : $"logs from {loki} ({(pull.LokiTail ? "tail" : "query_range")}, {pull.LogQl}) ")}{(prometheus is null ? "" : $"metrics{(topology is null ? "" : " and topology")} from {prometheusUrl} ")}"
                 + $"from {pullOptions.Start:O} {(pullOptions.End is { } end ? $"until {end:O}" : "following the present")}");
             var (stop, abort) = CliSupport.CtrlC(err);
-            var metrics = new EngineMetrics();
+            using var metrics = new EngineMetrics();
+            using var otlp = Observability.EngineTelemetry.StartOtlp(metrics);
             pipelineOptions = pipelineOptions with { Metrics = metrics };
             var feed = new DashboardFeed();
             await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err, incidents: alerts);

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Text.Json;
+using Spectre.Console;
 using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Sources.Datasets;
@@ -22,8 +24,9 @@ internal static class ReplayCommand
         var noChanges = new Option<bool>("--no-changes") { Description = "Withhold the dataset's changes (deploys, config changes) from the engine: how it ranks without them" };
         var events = new Option<string?>("--events") { Description = "Write every RCA event the replay emitted to this file (JSON lines)" };
         var snapshots = new Option<string?>("--snapshots") { Description = "Write every (labelled) graph snapshot as Arrow IPC files here (input for finetune)" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file (for machines), and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)" };
 
-        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, leaveOneKindOut, device, snapshots, perFeature, noChanges, events };
+        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, leaveOneKindOut, device, snapshots, perFeature, noChanges, events, json };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
@@ -37,21 +40,35 @@ internal static class ReplayCommand
             var baselines = CliSupport.Baselines(parse.GetValue(edgeless)!, parse.GetValue(device)!);
 
             var emitted = new List<Explain.RcaEvent>();
-            var result = await new DatasetReplay(mapping, root, new Pipeline.PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots) }).RunAsync(scorer, baselines,
-                parse.GetValue(leaveOneOut) ? parse.GetValue(model) : null, progress: new Progress<string>(Console.Error.WriteLine), perFeature: parse.GetValue(perFeature), cancellationToken: ct,
-                leaveOneKindOutBaseModel: parse.GetValue(leaveOneKindOut) ? parse.GetValue(model) : null,
-                withholdChanges: parse.GetValue(noChanges), onEvent: emitted.Add);
+            var result = await ConsoleOutput.WithProgressAsync($"replay: {mapping.Name}", progress =>
+                new DatasetReplay(mapping, root, new Pipeline.PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots) }).RunAsync(scorer, baselines,
+                    parse.GetValue(leaveOneOut) ? parse.GetValue(model) : null, progress: progress, perFeature: parse.GetValue(perFeature), cancellationToken: ct,
+                    leaveOneKindOutBaseModel: parse.GetValue(leaveOneKindOut) ? parse.GetValue(model) : null,
+                    withholdChanges: parse.GetValue(noChanges), onEvent: emitted.Add));
             if (parse.GetValue(events) is { } eventsPath) await File.WriteAllLinesAsync(eventsPath, emitted.Select(e => e.ToJson()), ct);
-            Console.WriteLine($"replay: {mapping.Name}, {result.Cases} cases, {result.RecordsReplayed:N0} records replayed ({result.RowsRejected:N0} rows dead-lettered), engine alarmed during {result.Detected} of {result.Cases} faults");
-            Console.WriteLine();
-            Console.WriteLine(result.Ranking.ToTable());
+            var o = ConsoleOutput.Out;
+            o.WriteLine($"replay: {mapping.Name}, {result.Cases} cases, {result.RecordsReplayed:N0} records replayed ({result.RowsRejected:N0} rows dead-lettered), engine alarmed during {result.Detected} of {result.Cases} faults");
+            o.WriteLine();
+            ConsoleOutput.Write(o, ConsoleOutput.Ranking(o, result.Ranking));
             if (result.PerFeature is { } features)
             {
-                Console.WriteLine("Each feature alone (the engine's row first, for comparison):");
-                Console.WriteLine();
-                Console.WriteLine(features.ToTable(perKind: false));
+                o.WriteLine("Each feature alone (the engine's row first, for comparison):");
+                o.WriteLine();
+                ConsoleOutput.Write(o, ConsoleOutput.Ranking(o, features, perKind: false));
             }
-            Console.WriteLine($"({clock.Elapsed.TotalSeconds:0} s)");
+            o.WriteLine($"({clock.Elapsed.TotalSeconds:0} s)");
+            if (parse.GetValue(json) is { } path)
+            {
+                var r = result.Ranking;
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(new
+                {
+                    dataset = mapping.Name, cases = result.Cases, detected = result.Detected, recordsReplayed = result.RecordsReplayed, rowsRejected = result.RowsRejected,
+                    methods = r.Methods.Select((m, i) => new { name = m, ac1 = r.AccuracyAt(i, 1), ac3 = r.AccuracyAt(i, 3), avg5 = r.Avg5(i), mrr = r.Mrr(i) }),
+                    results = r.Incidents.Select(x => new { x.Fault.Service, Kind = x.Fault.Kind.ToString(), x.Fault.StartMs, x.Alarmed, ranks = r.Methods.Zip(x.Ranks).ToDictionary(p => p.First, p => p.Second) }),
+                }, new JsonSerializerOptions { WriteIndented = true }), ct);
+                var (svg, png) = EvaluationPlot.Save(r, $"{mapping.Name}: {result.Cases} cases", Path.ChangeExtension(path, ".svg"));
+                Console.Error.WriteLine($"wrote {path}, {svg} and {png}");
+            }
             return 0;
         }));
         return command;

@@ -45,14 +45,12 @@ internal static class TrainCommand
             else
             {
                 var topos = parse.GetValue(topologies)!.Select(CliSupport.LoadTopology).ToArray();
-                var progress = new Progress<string>(err.WriteLine);
-                var all = await TrainingSet.GenerateAsync(topos, parse.GetValue(clusters), parse.GetValue(incidents), parse.GetValue(seed), progress: progress, cancellationToken: ct);
-                if (parse.GetValue(validationTopology) is { } held && held != "none")
+                (train, validation) = await ConsoleOutput.WithProgressAsync("simulating training incidents", async progress =>
                 {
-                    train = all;
-                    validation = await TrainingSet.GenerateAsync([CliSupport.LoadTopology(held)], 1, parse.GetValue(incidents), parse.GetValue(seed) + 1, progress: progress, cancellationToken: ct);
-                }
-                else (train, validation) = HoldOutLastCluster(all);
+                    var all = await TrainingSet.GenerateAsync(topos, parse.GetValue(clusters), parse.GetValue(incidents), parse.GetValue(seed), progress: progress, cancellationToken: ct);
+                    if (parse.GetValue(validationTopology) is not { } held || held == "none") return HoldOutLastCluster(all);
+                    return (all, await TrainingSet.GenerateAsync([CliSupport.LoadTopology(held)], 1, parse.GetValue(incidents), parse.GetValue(seed) + 1, progress: progress, cancellationToken: ct));
+                });
             }
             err.WriteLine($"training on {train.Count} windows ({train.Count(s => s.Label!.IsIncident)} incident) from {train.Select(s => s.Cluster).Distinct().Count()} clusters; validating on {validation.Count} from {string.Join(", ", validation.Select(s => s.Cluster).Distinct())}");
 
@@ -64,15 +62,14 @@ internal static class TrainCommand
                 TrainedWith = "logwhisperer " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
                 TrainedAt = DateTimeOffset.UtcNow.ToString("u"),
             };
-            var model = trainer.Train(config, train, validation, r =>
-                err.WriteLine($"epoch {r.Epoch,3}  train loss {r.TrainLoss:0.0000}  val loss {r.ValidationLoss:0.0000}  val AC@1 {r.ValidationAc1:0.000}  val incident acc {r.ValidationIncidentAccuracy:0.000}"));
+            var model = await ConsoleOutput.WithProgressAsync($"training ({parse.GetValue(epochs)} epochs at most)", progress => Task.FromResult(trainer.Train(config, train, validation, r =>
+                progress.Report($"epoch {r.Epoch,3}  train loss {r.TrainLoss:0.0000}  val loss {r.ValidationLoss:0.0000}  val AC@1 {r.ValidationAc1:0.000}  val incident acc {r.ValidationIncidentAccuracy:0.000}"))));
             var (temperature, eceBefore, eceAfter) = trainer.Calibration;
             err.WriteLine($"calibration: temperature {temperature:0.00}, expected calibration error {eceBefore:0.000} → {eceAfter:0.000}");
             var path = parse.GetValue(output)!;
             model.SaveTo(path);
-            var plot = Path.ChangeExtension(path, ".curves.svg");
-            await File.WriteAllTextAsync(plot, TrainingPlot.Svg(trainer.History, $"LogWhisperer {(config.UseEdges ? "GAT" : "edge-ablated GAT")} training"), ct);
-            err.WriteLine($"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB) and {plot}, on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s");
+            var (svg, png) = TrainingPlot.Save(trainer.History, $"LogWhisperer {(config.UseEdges ? "GAT" : "edge-ablated GAT")} training", Path.ChangeExtension(path, ".curves.svg"));
+            err.WriteLine($"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB), {svg} and {png}, on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s");
             return 0;
         }));
         return command;

@@ -30,7 +30,8 @@ public sealed record DashboardOptions
 /// <summary>
 /// The engine's web face on Kestrel: the live dashboard (/, with its assets embedded in this assembly),
 /// the current graphs and recent RCA events as JSON (/api/graph, /api/events), their live stream as
-/// server-sent events (/api/stream), and the engine's metrics in the Prometheus text format (/metrics).
+/// server-sent events (/api/stream), and the engine's metrics in the Prometheus text format (/metrics, by
+/// OpenTelemetry's Prometheus exporter).
 /// </summary>
 public sealed class DashboardServer : IAsyncDisposable
 {
@@ -52,6 +53,7 @@ public sealed class DashboardServer : IAsyncDisposable
         // per path, rather than by HttpSecurity for every request.
         var http = options.Http with { BearerToken = null };
         HttpSecurity.Configure(builder, http, Refused);
+        Observability.EngineTelemetry.AddPrometheus(builder, metrics);
         _app = builder.Build();
         HttpSecurity.Use(_app, http, Refused);
         var stopping = _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
@@ -68,7 +70,7 @@ public sealed class DashboardServer : IAsyncDisposable
             _app.MapGet(path, () => Results.Bytes(ReadAsset(resource), ContentTypeOf(resource)));
         _app.MapGet("/api/graph", () => Results.Text(feed.GraphsJson(), "application/json"));
         _app.MapGet("/api/events", () => Results.Text(feed.EventsJson(options.Events), "application/json"));
-        _app.MapGet("/metrics", () => Results.Text(metrics.Exposition(), PrometheusExposition.ContentType));
+        Observability.EngineTelemetry.MapPrometheus(_app);
         _app.MapGet("/api/stream", (HttpContext ctx) => Stream(ctx, feed, stopping));
         incidents ??= new IncidentConsole(null, null);
         _app.MapGet("/api/incidents", () => Results.Text(incidents.PastJson(), "application/json"));

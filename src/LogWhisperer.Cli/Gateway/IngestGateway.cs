@@ -22,11 +22,13 @@ public sealed record GatewayOptions
     public string OtlpJsonTopic { get; init; } = "otlp_spans_json";
     public string OtlpMetricsProtoTopic { get; init; } = "otlp_metrics";
     public string OtlpMetricsJsonTopic { get; init; } = "otlp_metrics_json";
+    public string OtlpLogsProtoTopic { get; init; } = "otlp_logs";
+    public string OtlpLogsJsonTopic { get; init; } = "otlp_logs_json";
 }
 
 /// <summary>
 /// The ingest gateway for teams whose tools push over HTTP: Loki push API (/loki/api/v1/push), Prometheus
-/// remote-write receiver (/api/v1/write) and OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics). Each body is decoded first (a bad
+/// remote-write receiver (/api/v1/write) and OTLP/HTTP traces, metrics and logs (/v1/traces, /v1/metrics, /v1/logs). Each body is decoded first (a bad
 /// payload gets a 400 with the reason, never reaches Kafka), then written to the topic of its format (after
 /// undoing any Content-Encoding) and acknowledged only once Kafka has it (acks=all, idempotent producer).
 /// Exposure (listen address, TLS, auth, limits) is <see cref="HttpSecurity"/>'s.
@@ -65,6 +67,9 @@ public sealed class IngestGateway : IAsyncDisposable
         _app.MapPost("/v1/metrics", (HttpContext ctx) => IsJson(ctx)
             ? Accept(ctx, new OtlpMetricsJsonDecoder(decode), options.OtlpMetricsJsonTopic, 200, "{}")
             : Accept(ctx, new OtlpMetricsProtoDecoder(decode), options.OtlpMetricsProtoTopic, 200, "")); // empty ExportMetricsServiceResponse
+        _app.MapPost("/v1/logs", (HttpContext ctx) => IsJson(ctx)
+            ? Accept(ctx, new OtlpLogsJsonDecoder(decode), options.OtlpLogsJsonTopic, 200, "{}")
+            : Accept(ctx, new OtlpLogsProtoDecoder(decode), options.OtlpLogsProtoTopic, 200, "")); // empty ExportLogsServiceResponse
     }
 
     public Task StartAsync() => _app.StartAsync();

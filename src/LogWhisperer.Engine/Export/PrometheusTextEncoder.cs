@@ -8,6 +8,8 @@ namespace LogWhisperer.Export;
 /// Metric samples as one Prometheus text exposition document (format 0.0.4): samples grouped by metric
 /// family, each family once with its HELP and TYPE, every line <c>name{labels} value timestamp_ms</c>.
 /// Every sample carries the scraped pod's target labels (cluster, namespace, pod, container) before its own.
+/// Our own rather than a client library's because it writes a simulated mesh's series with their own
+/// timestamps (what a scrape of those pods would return); client libraries expose only their own process.
 /// </summary>
 public static class PrometheusTextEncoder
 {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using LogWhisperer.Explain;
 using LogWhisperer.Sinks;
 
@@ -9,32 +10,88 @@ namespace LogWhisperer.Pipeline;
 public readonly record struct PartitionLag(string Topic, int Partition, long Lag);
 
 /// <summary>
-/// The engine's own metrics, served at /metrics in the Prometheus text format. Stage and record counters are
-/// read from the attached pipeline at scrape time (nothing is copied on the hot path); RCA events, dead
-/// letters and the two latencies are observed through the sink and dead-letter wrappers the pipeline puts
-/// around its own when <see cref="PipelineOptions.Metrics"/> is set.
+/// The engine's own metrics as System.Diagnostics.Metrics instruments on the meter
+/// <see cref="MeterName"/>; OpenTelemetry exports them (the CLI serves them at /metrics for Prometheus and over
+/// OTLP). Instrument names follow OpenTelemetry's conventions; Prometheus sees them translated (dots to
+/// underscores, the unit appended, <c>_total</c> on counters): <c>logwhisperer.stage.busy</c> in seconds is
+/// <c>logwhisperer_stage_busy_seconds_total</c>. Stage and record counters are observed from the attached
+/// pipeline at collection time (nothing extra on the hot path); RCA events, dead letters and the two latencies
+/// are recorded through the sink and dead-letter wrappers the pipeline puts around its own when
+/// <see cref="PipelineOptions.Metrics"/> is set.
 /// </summary>
-public sealed class EngineMetrics
+/// <remarks>
+/// Each instance has a meter of its own (same name): an exporter picks one instance's instruments with
+/// <see cref="Owns"/>, so several engines in one process (tests) never mix their figures.
+/// </remarks>
+public sealed class EngineMetrics : IDisposable
 {
-    private volatile RcaPipeline? _pipeline;
-    private readonly ConcurrentDictionary<(string Stage, string Reason), long> _deadLetters = new();
-    private long _events;
+    public const string MeterName = "LogWhisperer.Engine";
 
-    /// <summary>Event-time end of a window to its RCA event leaving the engine (wall clock minus window end).</summary>
-    public Histogram WindowLatency { get; } = new(0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600);
-    /// <summary>One forward pass of the GAT over a batch of snapshots.</summary>
-    public Histogram ScoringLatency { get; } = new(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5);
-    public long RcaEvents => Interlocked.Read(ref _events);
+    /// <summary>Bucket bounds of <c>logwhisperer.window.latency</c> (seconds).</summary>
+    public static readonly double[] WindowLatencyBounds = [0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600];
+    /// <summary>Bucket bounds of <c>logwhisperer.scoring.latency</c> (seconds).</summary>
+    public static readonly double[] ScoringLatencyBounds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+    private readonly Meter _meter = new(MeterName, typeof(EngineMetrics).Assembly.GetName().Version?.ToString());
+    private readonly ConcurrentDictionary<(string Stage, string Reason), long> _deadLetters = new();
+    private readonly Histogram<double> _windowLatency;
+    private readonly Histogram<double> _scoringLatency;
+    private volatile RcaPipeline? _pipeline;
+    private long _eventCount;
+
+    /// <summary>RCA events emitted so far (also <c>logwhisperer.rca_events</c>), for the commands' summaries.</summary>
+    public long RcaEvents => Interlocked.Read(ref _eventCount);
 
     /// <summary>Set by Kafka runs: per-partition lag, from librdkafka's statistics.</summary>
     public Func<IReadOnlyList<PartitionLag>>? ConsumerLag { get; set; }
     /// <summary>Set by Kafka runs: messages read and messages that could not be decoded (dead-lettered raw).</summary>
     public Func<(long Messages, long Undecodable)>? KafkaMessages { get; set; }
 
+    public EngineMetrics()
+    {
+        var m = _meter;
+        m.CreateObservableCounter("logwhisperer.stage.records_in", () => Stages(s => s.RecordsIn), "{item}",
+            "Items taken in by each pipeline stage (records for decode and window, windows or snapshots after).");
+        m.CreateObservableCounter("logwhisperer.stage.records_out", () => Stages(s => s.RecordsOut), "{item}", "Items handed on by each pipeline stage.");
+        m.CreateObservableCounter("logwhisperer.stage.busy", () => Stages(s => s.Busy.TotalSeconds), "s", "Time each stage spent working (not waiting on its channels).");
+        m.CreateObservableCounter("logwhisperer.dead_letters", DeadLetters, "{record}", "Records and messages dead-lettered, by stage and reason.");
+        m.CreateObservableCounter("logwhisperer.invalid_records", () => _pipeline?.Counters.Invalid ?? 0, "{record}", "Records that failed validation.");
+        m.CreateObservableCounter("logwhisperer.late_records", () => (Measurement<long>[])
+            [
+                new(_pipeline?.Counters.LateAccepted ?? 0, new KeyValuePair<string, object?>("outcome", "accepted")),
+                new(_pipeline?.Counters.LateDropped ?? 0, new KeyValuePair<string, object?>("outcome", "dropped")),
+            ], "{record}", "Records behind the watermark: accepted within the allowed lateness, or dropped (dead-lettered).");
+        m.CreateObservableCounter("logwhisperer.windows.emitted", () => _pipeline?.Window.RecordsOut ?? 0, "{window}", "Event-time windows closed by the windower.");
+        m.CreateObservableCounter("logwhisperer.windows.quiet", () => _pipeline?.Counters.QuietWindows ?? 0, "{window}", "Windows scored as no incident.");
+        m.CreateObservableCounter("logwhisperer.rca_events", () => RcaEvents, "{event}", "RCA events emitted.");
+        _windowLatency = m.CreateHistogram("logwhisperer.window.latency", "s", "Event-time end of a window to its RCA event being emitted.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WindowLatencyBounds });
+        _scoringLatency = m.CreateHistogram("logwhisperer.scoring.latency", "s", "One GAT forward pass over a batch of graph snapshots.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ScoringLatencyBounds });
+        m.CreateObservableCounter("logwhisperer.kafka.messages", () => KafkaMessages?.Invoke() is { } k ? [new Measurement<long>(k.Messages)] : Array.Empty<Measurement<long>>(),
+            "{message}", "Kafka messages read from the input topics.");
+        m.CreateObservableGauge("logwhisperer.kafka.consumer_lag", () => ConsumerLag?.Invoke().Select(l => new Measurement<long>(l.Lag,
+            new("topic", l.Topic), new("partition", l.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture)))) ?? [],
+            "{message}", "Messages between the consumer position and the partition's high watermark.");
+        m.CreateObservableGauge("logwhisperer.process.resident_memory", () => { using var p = Process.GetCurrentProcess(); return p.WorkingSet64; }, "By",
+            "Resident memory of the engine process.");
+        m.CreateObservableGauge("logwhisperer.process.managed_heap", () => GC.GetTotalMemory(false), "By", "Bytes allocated on the .NET managed heap.");
+    }
+
+    /// <summary>True for this instance's instruments: exporters filter with it (a view that drops the others).</summary>
+    public bool Owns(Instrument instrument) => ReferenceEquals(instrument.Meter, _meter);
+
     internal void Attach(RcaPipeline pipeline) => _pipeline = pipeline;
 
     internal IRcaSink CountEvents(IRcaSink sink) => new CountingSink(this, sink);
     internal IDeadLetterSink CountDeadLetters(IDeadLetterSink sink) => new CountingDeadLetters(this, sink);
+    internal void ScoringPass(TimeSpan elapsed) => _scoringLatency.Record(elapsed.TotalSeconds);
+
+    internal void EventEmitted(DateTimeOffset windowEnd)
+    {
+        Interlocked.Increment(ref _eventCount);
+        _windowLatency.Record((DateTimeOffset.UtcNow - windowEnd).TotalSeconds);
+    }
 
     /// <summary>
     /// A bounded label for a dead letter's reason: its text before the first colon, at most 40 characters.
@@ -47,63 +104,24 @@ public sealed class EngineMetrics
         return head.Length > 40 ? head[..40] : head.Length == 0 ? "unknown" : head;
     }
 
-    public string Exposition()
+    /// <summary>Dead letters by (stage, reason class), and the raw Kafka messages the source could not decode.</summary>
+    private IEnumerable<Measurement<long>> DeadLetters()
     {
-        var x = new PrometheusExposition();
-        var stages = _pipeline?.Stages ?? [];
-        x.Family("logwhisperer_stage_records_in_total", "counter", "Items taken in by each pipeline stage (records for decode and window, windows or snapshots after).");
-        foreach (var s in stages) x.Sample("logwhisperer_stage_records_in_total", s.RecordsIn, ("stage", s.Name));
-        x.Family("logwhisperer_stage_records_out_total", "counter", "Items handed on by each pipeline stage.");
-        foreach (var s in stages) x.Sample("logwhisperer_stage_records_out_total", s.RecordsOut, ("stage", s.Name));
-        x.Family("logwhisperer_stage_busy_seconds_total", "counter", "Time each stage spent working (not waiting on its channels).");
-        foreach (var s in stages) x.Sample("logwhisperer_stage_busy_seconds_total", s.Busy.TotalSeconds, ("stage", s.Name));
-
-        var kafka = KafkaMessages?.Invoke();
-        x.Family("logwhisperer_dead_letters_total", "counter", "Records and messages dead-lettered, by stage and reason.");
-        foreach (var ((stage, reason), n) in _deadLetters.OrderBy(d => d.Key)) x.Sample("logwhisperer_dead_letters_total", n, ("stage", stage), ("reason", reason));
-        if (kafka is { } k) x.Sample("logwhisperer_dead_letters_total", k.Undecodable, ("stage", "kafka"), ("reason", "undecodable"));
-
-        var counters = _pipeline?.Counters;
-        x.Family("logwhisperer_invalid_records_total", "counter", "Records that failed validation.");
-        x.Sample("logwhisperer_invalid_records_total", counters?.Invalid ?? 0);
-        x.Family("logwhisperer_late_records_total", "counter", "Records behind the watermark: accepted within the allowed lateness, or dropped (dead-lettered).");
-        x.Sample("logwhisperer_late_records_total", counters?.LateAccepted ?? 0, ("outcome", "accepted"));
-        x.Sample("logwhisperer_late_records_total", counters?.LateDropped ?? 0, ("outcome", "dropped"));
-        x.Family("logwhisperer_windows_emitted_total", "counter", "Event-time windows closed by the windower.");
-        x.Sample("logwhisperer_windows_emitted_total", _pipeline?.Window.RecordsOut ?? 0);
-        x.Family("logwhisperer_windows_quiet_total", "counter", "Windows scored as no incident.");
-        x.Sample("logwhisperer_windows_quiet_total", counters?.QuietWindows ?? 0);
-        x.Family("logwhisperer_rca_events_total", "counter", "RCA events emitted.");
-        x.Sample("logwhisperer_rca_events_total", RcaEvents);
-        x.Histogram("logwhisperer_window_latency_seconds", "Event-time end of a window to its RCA event being emitted.", WindowLatency);
-        x.Histogram("logwhisperer_scoring_latency_seconds", "One GAT forward pass over a batch of graph snapshots.", ScoringLatency);
-
-        if (kafka is { } km)
-        {
-            x.Family("logwhisperer_kafka_messages_total", "counter", "Kafka messages read from the input topics.");
-            x.Sample("logwhisperer_kafka_messages_total", km.Messages);
-        }
-        if (ConsumerLag?.Invoke() is { } lags)
-        {
-            x.Family("logwhisperer_kafka_consumer_lag", "gauge", "Messages between the consumer position and the partition's high watermark.");
-            foreach (var l in lags) x.Sample("logwhisperer_kafka_consumer_lag", l.Lag, ("topic", l.Topic), ("partition", l.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        }
-
-        using var process = Process.GetCurrentProcess();
-        x.Family("logwhisperer_process_resident_memory_bytes", "gauge", "Resident memory of the engine process.");
-        x.Sample("logwhisperer_process_resident_memory_bytes", process.WorkingSet64);
-        x.Family("logwhisperer_process_managed_heap_bytes", "gauge", "Bytes allocated on the .NET managed heap.");
-        x.Sample("logwhisperer_process_managed_heap_bytes", GC.GetTotalMemory(false));
-        return x.ToString();
+        foreach (var ((stage, reason), n) in _deadLetters) yield return new(n, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("reason", reason));
+        if (KafkaMessages?.Invoke() is { } k) yield return new(k.Undecodable, new KeyValuePair<string, object?>("stage", "kafka"), new KeyValuePair<string, object?>("reason", "undecodable"));
     }
+
+    private IEnumerable<Measurement<T>> Stages<T>(Func<StageMetrics, T> value) where T : struct =>
+        (_pipeline?.Stages ?? []).Select(s => new Measurement<T>(value(s), new KeyValuePair<string, object?>("stage", s.Name)));
+
+    public void Dispose() => _meter.Dispose();
 
     private sealed class CountingSink(EngineMetrics owner, IRcaSink next) : IRcaSink
     {
         public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
         {
             await next.WriteAsync(rca, cancellationToken);
-            Interlocked.Increment(ref owner._events);
-            owner.WindowLatency.Observe((DateTimeOffset.UtcNow - rca.WindowEnd).TotalSeconds);
+            owner.EventEmitted(rca.WindowEnd);
         }
 
         // A wrapper must pass quiet windows on: alert sinks behind it resolve incidents on them.

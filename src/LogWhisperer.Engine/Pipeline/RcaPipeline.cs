@@ -271,11 +271,14 @@ public sealed class RcaPipeline
         {
             await foreach (var item in reader.ReadAllAsync(abort))
             {
+                using var activity = metrics.Tracing.StartActivity(metrics.Name);
                 long t0 = Stopwatch.GetTimestamp();
                 var produced = process(item);
                 var outputs = produced as IReadOnlyCollection<TOut> ?? produced.ToList();
                 metrics.AddBusy(t0);
-                metrics.AddIn(countIn(item));
+                long n = countIn(item);
+                metrics.AddIn(n);
+                activity?.SetTag("logwhisperer.items_in", n).SetTag("logwhisperer.items_out", outputs.Count);
                 foreach (var output in outputs) { await writer.WriteAsync(output, abort); metrics.AddOut(countOut(output)); }
             }
             if (onComplete is not null)
@@ -304,10 +307,12 @@ public sealed class RcaPipeline
             {
                 batch.Clear();
                 while (batch.Count < _options.MaxScoringBatch && reader.TryRead(out var s)) batch.Add(s);
+                using var activity = Score.Tracing.StartActivity(Score.Name);
+                activity?.SetTag("logwhisperer.items_in", batch.Count);
                 long t0 = Stopwatch.GetTimestamp();
                 var results = _scorer!.Score(batch);
                 Score.AddBusy(t0);
-                _options.Metrics?.ScoringLatency.Observe(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                _options.Metrics?.ScoringPass(Stopwatch.GetElapsedTime(t0));
                 Score.AddIn(batch.Count);
                 foreach (var r in results) await writer.WriteAsync(r, abort);
                 Score.AddOut(results.Length);
@@ -327,6 +332,8 @@ public sealed class RcaPipeline
         {
             if (outcome.Event is { } rca)
             {
+                using var activity = Sink.Tracing.StartActivity(Sink.Name);
+                activity?.SetTag("logwhisperer.cluster", rca.Cluster).SetTag("logwhisperer.event_id", rca.Id);
                 long t0 = Stopwatch.GetTimestamp();
                 Sink.AddIn(1);
                 await _sink!.WriteAsync(rca, abort);

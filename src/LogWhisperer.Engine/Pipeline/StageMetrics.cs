@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace LogWhisperer.Pipeline;
@@ -5,9 +6,18 @@ namespace LogWhisperer.Pipeline;
 /// <summary>Records in and out of one stage and the time it spent working (not waiting on channels).</summary>
 public sealed class StageMetrics(string name)
 {
+    private static readonly ConcurrentDictionary<string, ActivitySource> Sources = new();
     private long _in, _out, _busyTicks;
 
     public string Name { get; } = name;
+
+    /// <summary>
+    /// The stage's own traces: <c>LogWhisperer.Stage.&lt;name&gt;</c>, one activity per item the stage handles
+    /// (a batch of records, a window, a snapshot batch, an event). Free when nothing listens.
+    /// </summary>
+    public ActivitySource Tracing { get; } = Sources.GetOrAdd(name, n => new ActivitySource(ActivitySourcePrefix + n));
+
+    public const string ActivitySourcePrefix = "LogWhisperer.Stage.";
     public long RecordsIn => Interlocked.Read(ref _in);
     public long RecordsOut => Interlocked.Read(ref _out);
     public TimeSpan Busy => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _busyTicks));

@@ -36,21 +36,4 @@ public sealed record EvaluationReport(IReadOnlyList<IncidentResult> Incidents, i
             e.WindowEnd.ToUnixTimeMilliseconds() > f.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < f.EndMs + graceMs));
         return new EvaluationReport(results, falseAlarms, quietWindows);
     }
-
-    public string ToTable()
-    {
-        var sb = new System.Text.StringBuilder();
-        sb.AppendLine($"| incidents | detected | AC@1 | AC@3 | Avg@5 | fault kind | false alarms |");
-        sb.AppendLine($"|----------:|---------:|-----:|-----:|------:|-----------:|-------------:|");
-        sb.AppendLine(System.FormattableString.Invariant($"| {Incidents.Count,9} | {DetectionRate,8:P0} | {AccuracyAt(1):0.000} | {AccuracyAt(3):0.000} | {Avg5,5:0.000} | {FaultKindAccuracy,10:P0} | {FalseAlarms,12} |"));
-        sb.AppendLine();
-        sb.AppendLine("| fault kind | incidents | AC@1 | AC@3 |");
-        sb.AppendLine("|------------|----------:|-----:|-----:|");
-        foreach (var g in Incidents.GroupBy(r => r.Fault.Kind).OrderBy(g => g.Key))
-        {
-            var sub = new EvaluationReport(g.ToArray(), 0, 0);
-            sb.AppendLine(System.FormattableString.Invariant($"| {g.Key,-10} | {g.Count(),9} | {sub.AccuracyAt(1):0.000} | {sub.AccuracyAt(3):0.000} |"));
-        }
-        return sb.ToString();
-    }
 }

@@ -1,36 +1,41 @@
+using ScottPlot;
+
 namespace LogWhisperer.Runs;
 
 /// <summary>
-/// Ranking accuracy side by side as an SVG bar chart: per fault kind (and over all incidents), one bar per
-/// method; the solid bar is AC@1, the pale bar behind it AC@3.
+/// Ranking accuracy side by side as a bar chart (ScottPlot): per fault kind (and over all incidents), one bar
+/// per method; the solid bar is AC@1, the pale bar behind it AC@3. The legend sits outside the data, beside it.
 /// </summary>
 public static class EvaluationPlot
 {
-    public static string Svg(RankingReport report, string title)
+    public static Plot Create(RankingReport report, string title)
     {
         var groups = report.Incidents.GroupBy(r => r.Fault.Kind).OrderBy(g => g.Key)
             .Select(g => (Name: g.Key.ToString(), Incidents: (IEnumerable<RankedIncident>)g.ToList())).Prepend(("all", report.Incidents)).ToList();
         int methods = Math.Max(1, report.Methods.Count);
-        int width = Math.Max(560, 90 + groups.Count * (methods * 18 + 24) + 230);
-        var chart = new SvgChart(width, 400, (60, 230, 40, 70), title);
-        chart.Frame(1);
-        chart.Append($"<text transform=\"translate(18,{chart.Y(0.5):0}) rotate(-90)\" text-anchor=\"middle\">AC@1 (AC@3 pale)</text>");
-        double slot = (chart.Right - chart.Left) / groups.Count, bar = Math.Min(18, (slot - 16) / methods);
-        for (int g = 0; g < groups.Count; g++)
+        var plot = Plots.New(title);
+        double width = 0.8 / methods;
+        for (int m = 0; m < report.Methods.Count; m++)
         {
-            double x0 = chart.Left + slot * g + (slot - bar * methods) / 2;
-            for (int m = 0; m < report.Methods.Count; m++)
-            {
-                var colour = SvgChart.Palette[m % SvgChart.Palette.Length];
-                double ac1 = report.AccuracyAt(m, 1, groups[g].Incidents), ac3 = report.AccuracyAt(m, 3, groups[g].Incidents), x = x0 + bar * m;
-                chart.Append($"<rect x=\"{x:0.#}\" y=\"{chart.Y(ac3):0.#}\" width=\"{bar - 2:0.#}\" height=\"{chart.Bottom - chart.Y(ac3):0.#}\" fill=\"{colour}\" fill-opacity=\"0.3\"><title>{SvgChart.Escape(report.Methods[m])} {groups[g].Name} AC@3 {ac3:0.000}</title></rect>");
-                chart.Append($"<rect class=\"ac1\" x=\"{x:0.#}\" y=\"{chart.Y(ac1):0.#}\" width=\"{bar - 2:0.#}\" height=\"{chart.Bottom - chart.Y(ac1):0.#}\" fill=\"{colour}\"><title>{SvgChart.Escape(report.Methods[m])} {groups[g].Name} AC@1 {ac1:0.000}</title></rect>");
-            }
-            int n = groups[g].Incidents.Count();
-            chart.Label(chart.Left + slot * (g + 0.5), chart.Bottom + 16, groups[g].Name);
-            chart.Label(chart.Left + slot * (g + 0.5), chart.Bottom + 30, $"n={n}");
+            var colour = Plots.Colour(m);
+            var ac3 = groups.Select((g, i) => new Bar { Position = i + (m - (methods - 1) / 2.0) * width, Value = report.AccuracyAt(m, 3, g.Incidents), Size = width * 0.9, FillColor = colour.WithAlpha(0.3), LineWidth = 0 });
+            var ac1 = groups.Select((g, i) => new Bar { Position = i + (m - (methods - 1) / 2.0) * width, Value = report.AccuracyAt(m, 1, g.Incidents), Size = width * 0.9, FillColor = colour, LineWidth = 0 });
+            plot.Add.Bars(ac3.ToList());
+            plot.Add.Bars(ac1.ToList()).LegendText = report.Methods[m];
         }
-        for (int m = 0; m < report.Methods.Count; m++) chart.Legend(m, SvgChart.Palette[m % SvgChart.Palette.Length], report.Methods[m], square: true);
-        return chart.ToString();
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (int g = 0; g < groups.Count; g++) ticks.AddMajor(g, $"{groups[g].Name}\nn={groups[g].Incidents.Count()}");
+        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Axes.SetLimits(-0.6, groups.Count - 0.4, 0, 1.05);
+        plot.YLabel("AC@1 (AC@3 pale)");
+        plot.ShowLegend(Edge.Right);
+        return plot;
+    }
+
+    /// <summary>Writes the chart as SVG to <paramref name="path"/> and as PNG beside it; returns both paths.</summary>
+    public static (string Svg, string Png) Save(RankingReport report, string title, string path)
+    {
+        int groups = report.Incidents.Select(r => r.Fault.Kind).Distinct().Count() + 1;
+        return Plots.Save(Create(report, title), path, Math.Max(720, 160 + groups * (Math.Max(1, report.Methods.Count) * 22 + 30) + 260), 420);
     }
 }

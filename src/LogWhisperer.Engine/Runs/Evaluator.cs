@@ -27,23 +27,6 @@ public sealed record RankingReport(IReadOnlyList<string> Methods, IReadOnlyList<
 
     public double Avg5(int method) => Enumerable.Range(1, 5).Average(k => AccuracyAt(method, k));
     public double Mrr(int method) => Incidents.Count == 0 ? 0 : Incidents.Average(r => 1.0 / r.Ranks[method]);
-
-    /// <param name="perKind">Also the AC@1 per fault kind (a column per method: keep it for a few methods).</param>
-    public string ToTable(bool perKind = true)
-    {
-        var sb = new System.Text.StringBuilder();
-        sb.AppendLine("| method | AC@1 | AC@3 | Avg@5 | MRR |");
-        sb.AppendLine("|--------|-----:|-----:|------:|----:|");
-        for (int m = 0; m < Methods.Count; m++)
-            sb.AppendLine(FormattableString.Invariant($"| {Methods[m]} | {AccuracyAt(m, 1):0.000} | {AccuracyAt(m, 3):0.000} | {Avg5(m):0.000} | {Mrr(m):0.000} |"));
-        if (!perKind) return sb.ToString();
-        sb.AppendLine();
-        sb.AppendLine("| fault kind | incidents | " + string.Join(" | ", Methods.Select(m => "AC@1 " + m)) + " |");
-        sb.AppendLine("|------------|----------:|" + string.Concat(Methods.Select(_ => "-----:|")));
-        foreach (var g in Incidents.GroupBy(r => r.Fault.Kind).OrderBy(g => g.Key))
-            sb.AppendLine(FormattableString.Invariant($"| {g.Key} | {g.Count()} | ") + string.Join(" | ", Methods.Select((_, m) => AccuracyAt(m, 1, g).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture))) + " |");
-        return sb.ToString();
-    }
 }
 
 public sealed record EvaluationResult(EvaluationReport Engine, RankingReport Ranking)

@@ -1,31 +1,63 @@
-using System.Globalization;
 using LogWhisperer.Scoring;
+using ScottPlot;
 
 namespace LogWhisperer.Runs;
 
-/// <summary>Training curves as a self-contained SVG image (no plotting library, opens in any browser).</summary>
+/// <summary>Training curves (ScottPlot): losses on the left axis, validation accuracies (0..1) on the right.</summary>
 public static class TrainingPlot
 {
-    public static string Svg(IReadOnlyList<EpochReport> history, string title)
+    public static Plot Create(IReadOnlyList<EpochReport> history, string title)
     {
-        var chart = new SvgChart(720, 400, (60, 140, 40, 50), title);
-        if (history.Count == 0) return chart.ToString();
-        double maxLoss = Math.Max(1e-6, history.Max(h => Math.Max(h.TrainLoss, h.ValidationLoss)));
-        int epochs = Math.Max(2, history.Count);
-        double X(int epoch) => chart.Left + (chart.Right - chart.Left) * (epoch - 1) / (epochs - 1);
-        // Axes: loss on the left (0..max), accuracy on the right (0..1).
-        chart.Frame(maxLoss, rightMax: 1);
-        chart.Label((chart.Left + chart.Right) / 2, chart.Height - 15, $"epoch (1..{history.Count})");
-        void Line(Func<EpochReport, double> value, string colour, string label, int row, bool accuracy)
+        var plot = Plots.New(title);
+        plot.XLabel($"epoch (1..{history.Count})");
+        plot.YLabel("loss");
+        plot.Axes.Right.Label.Text = "accuracy";
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        if (history.Count == 0) return plot;
+        double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
+        void Line(Func<EpochReport, double> value, int colour, string label, bool accuracy)
         {
-            var points = string.Join(' ', history.Select(h => string.Create(CultureInfo.InvariantCulture, $"{X(h.Epoch):0.#},{chart.Y(accuracy ? value(h) : value(h) / maxLoss):0.#}")));
-            chart.Append($"<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{points}\"/>");
-            chart.Legend(row, colour, label);
+            var line = plot.Add.ScatterLine(epochs, history.Select(value).ToArray(), Plots.Colour(colour));
+            line.LineWidth = 2;
+            line.LegendText = label;
+            if (accuracy) line.Axes.YAxis = plot.Axes.Right;
         }
-        Line(h => h.TrainLoss, SvgChart.Palette[0], "train loss", 0, false);
-        Line(h => h.ValidationLoss, SvgChart.Palette[1], "val loss", 1, false);
-        Line(h => h.ValidationAc1, SvgChart.Palette[2], "val AC@1", 2, true);
-        Line(h => h.ValidationIncidentAccuracy, SvgChart.Palette[3], "val incident", 3, true);
-        return chart.ToString();
+        Line(h => h.TrainLoss, 0, "train loss", false);
+        Line(h => h.ValidationLoss, 1, "val loss", false);
+        Line(h => h.ValidationAc1, 2, "val AC@1", true);
+        Line(h => h.ValidationIncidentAccuracy, 3, "val incident", true);
+        plot.Axes.SetLimitsY(0, 1.05, plot.Axes.Right);
+        plot.Axes.SetLimitsY(0, Math.Max(1e-6, history.Max(h => Math.Max(h.TrainLoss, h.ValidationLoss))) * 1.05, plot.Axes.Left);
+        plot.ShowLegend(Edge.Right);
+        return plot;
+    }
+
+    /// <summary>Writes the curves as SVG to <paramref name="path"/> and as PNG beside it; returns both paths.</summary>
+    public static (string Svg, string Png) Save(IReadOnlyList<EpochReport> history, string title, string path) =>
+        Plots.Save(Create(history, title), path, 820, 420);
+}
+
+/// <summary>What the engine's plots share: a white titled canvas, one palette, SVG and PNG side by side.</summary>
+public static class Plots
+{
+    private static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b"];
+
+    public static Color Colour(int index) => Color.FromHex(Palette[index % Palette.Length]);
+
+    public static Plot New(string title)
+    {
+        var plot = new Plot();
+        plot.Font.Set("DejaVu Sans"); // where installed (Debian's fonts-dejavu-core); the system default otherwise
+        plot.Title(title);
+        return plot;
+    }
+
+    /// <summary>The plot as <c>.svg</c> and <c>.png</c> (same name, whatever extension <paramref name="path"/> has).</summary>
+    public static (string Svg, string Png) Save(Plot plot, string path, int width, int height)
+    {
+        string svg = Path.ChangeExtension(path, ".svg"), png = Path.ChangeExtension(path, ".png");
+        plot.SaveSvg(svg, width, height);
+        plot.SavePng(png, width, height);
+        return (svg, png);
     }
 }
