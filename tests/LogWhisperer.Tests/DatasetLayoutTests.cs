@@ -50,8 +50,8 @@ public class DatasetLayoutTests(WideExport export, ITestOutputHelper output) : I
         var result = await new DatasetReplay(WideExport.ShippedMapping(), export.Root).RunAsync(Shipped.Value, [new RobustZScoreRanker()], onEvent: events.Add);
         var withheld = new List<Explain.RcaEvent>();
         var without = await new DatasetReplay(WideExport.ShippedMapping(), export.Root).RunAsync(Shipped.Value, [], withholdChanges: true, onEvent: withheld.Add);
-        output.WriteLine(result.Ranking.ToTable());
-        output.WriteLine(without.Ranking.ToTable());
+        output.WriteLine(Cli.Commands.ConsoleOutput.ToText(c => Cli.Commands.ConsoleOutput.Ranking(c, result.Ranking)));
+        output.WriteLine(Cli.Commands.ConsoleOutput.ToText(c => Cli.Commands.ConsoleOutput.Ranking(c, without.Ranking)));
         Assert.Equal(2, result.Cases);
         Assert.Equal(0, result.RowsRejected);
         // Metrics only: the events rank from what exists and say what was missing.
@@ -192,7 +192,7 @@ public class DatasetLayoutTests(WideExport export, ITestOutputHelper output) : I
         Assert.Contains(("frontend", "cartservice"), adapter.LoadTopology());
 
         var result = await new DatasetReplay(mapping, dir).RunAsync(Shipped.Value, []);
-        output.WriteLine(result.Ranking.ToTable());
+        output.WriteLine(Cli.Commands.ConsoleOutput.ToText(c => Cli.Commands.ConsoleOutput.Ranking(c, result.Ranking)));
         Assert.Equal(2, result.Ranking.Incidents.Count);
         // Every case is judged on a window of its fault with all 11 services in the graph (12 would mean the root is absent).
         Assert.All(result.Ranking.Incidents, r => Assert.InRange(r.Ranks[0], 1, 11));

@@ -375,11 +375,11 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
     private void LoadWide(string file, MetricMapping m, GaugeSeries gauges)
     {
         using var reader = new StreamReader(file);
-        var csv = new CsvReader(reader);
+        using var csv = CsvReader.ReadRows(reader).GetEnumerator();
         int headerCount = m.HeaderRows?.Length ?? 1;
         var header = new List<List<string>>();
         for (int i = 0; i < headerCount; i++)
-            header.Add(csv.ReadRow() ?? throw new InvalidDataException($"{file}: {headerCount} header row(s) expected, the file has {i}"));
+            header.Add(csv.MoveNext() ? [.. csv.Current] : throw new InvalidDataException($"{file}: {headerCount} header row(s) expected, the file has {i}"));
         int timeIndex = header[0].IndexOf(m.Time.Column);
         if (timeIndex < 0) throw new InvalidDataException($"{file}:1: no column '{m.Time.Column}' (metrics.time.column); header: {string.Join(", ", header[0].Take(10))}");
         var pattern = m.ColumnPattern is { } p ? new Regex(p) : null;
@@ -406,16 +406,17 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
             series[c] = (ServiceOf(service), gauge, statistic);
         }
         int line = headerCount;
-        while (csv.ReadRow() is { } row)
+        while (csv.MoveNext())
         {
+            var row = csv.Current;
             line++;
             RowsRead++;
-            if (row.Count == 1 && row[0].Length == 0) continue;
-            if (row.Count != header[0].Count) { Reject(file, line, row, $"{row.Count} fields, the header {header[0].Count}"); continue; }
+            if (row.Length == 1 && row[0].Length == 0) continue;
+            if (row.Length != header[0].Count) { Reject(file, line, row, $"{row.Length} fields, the header {header[0].Count}"); continue; }
             long ts;
             try { ts = m.Time.ToMs(row[timeIndex]); }
             catch (FormatException e) { Reject(file, line, row, $"column {timeIndex + 1}: {e.Message}"); continue; }
-            for (int c = 0; c < row.Count; c++)
+            for (int c = 0; c < row.Length; c++)
                 if (series[c] is { } s && Number(file, line, row, header[0][c], row[c]) is { } v) gauges.Add(s.Service, ts, s.Gauge, s.Statistic, v);
         }
     }
