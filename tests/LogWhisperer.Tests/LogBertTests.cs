@@ -36,10 +36,12 @@ public class LogBertTests(ITestOutputHelper output)
     public void SeparatesFaultyFromNormalWindowsOnTheSimulator()
     {
         long t0 = new SimulationOptions().StartMs, min = 60_000;
+        // Onsets on odd seconds: the forms whose root writes its own error lines (Fault.SurfacesInCaller is false),
+        // which is what a model of the service's own log keys can see.
         Fault[] faults =
         [
-            new("cartservice", FaultKind.BadDeploy, t0 + 14 * min, t0 + 17 * min, 0.8),
-            new("productcatalogservice", FaultKind.Errors, t0 + 20 * min, t0 + 23 * min, 0.6),
+            new("cartservice", FaultKind.BadDeploy, t0 + 14 * min + 1000, t0 + 17 * min, 0.8),
+            new("productcatalogservice", FaultKind.Errors, t0 + 20 * min + 1000, t0 + 23 * min, 0.6),
         ];
         var sim = new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions { Seed = 3 }, faults);
         var builder = new LogKeySequenceBuilder(new TemplateMiner(), 30_000);

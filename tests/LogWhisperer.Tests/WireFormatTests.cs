@@ -24,7 +24,7 @@ public partial class WireFormatTests
         Fault[] faults =
         [
             new("carts", FaultKind.PodKill, T0 + 40_000, T0 + 80_000, 0.5),
-            new("payment", FaultKind.BadDeploy, T0 + 60_000, T0 + 110_000, 0.8),
+            new("payment", FaultKind.BadDeploy, T0 + 61_000, T0 + 110_000, 0.8), // odd second: the form that answers 500s itself
         ];
         var recording = ChaosRecorder.RecordToDirectoryAsync(topology, options, faults, T0 + 120_000, dir).GetAwaiter().GetResult();
         return (dir, recording);
