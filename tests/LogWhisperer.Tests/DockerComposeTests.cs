@@ -13,6 +13,7 @@ namespace LogWhisperer.Tests;
 /// reads; Prometheus' config (promtool); Grafana's datasources and that every PromQL expression of the
 /// dashboard names a metric the engine exposes and parses (promtool).
 /// </summary>
+[Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public class DockerComposeTests
 {
     private static readonly string Docker = Path.Combine(TestData.RepoRoot, "docker");

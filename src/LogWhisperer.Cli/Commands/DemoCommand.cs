@@ -38,6 +38,12 @@ internal static class DemoCommand
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
             var (settings, configuration) = settingsOptions.Load(parse);
+            return await Hosting.ServiceHost.RunAsync(Configuration.SettingsMapping.ShutdownTimeout(settings.Host), life => Run(parse, settings, configuration, life));
+        }));
+        return command;
+
+        async Task<int> Run(ParseResult parse, Configuration.LogWhispererSettings settings, Microsoft.Extensions.Configuration.IConfiguration configuration, Hosting.ServiceLifetime life)
+        {
             using var loggers = Configuration.EngineLogging.Create(configuration);
             using var alerts = Configuration.SettingsMapping.BuildAlertSinks(settings.Sinks, loggers);
             var clock = Stopwatch.StartNew();
@@ -67,8 +73,7 @@ internal static class DemoCommand
                 EndMs = fault.EndMs + 60_000,
                 Pipeline = new PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots), Metrics = metrics },
             };
-            var (stop, abort) = CliSupport.CtrlC(err);
-            var pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: stop.Token, abort: abort.Token, onScored: web is null ? null : feed.OnScored);
+            var pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: life.Stop, abort: life.Abort, onScored: web is null ? null : feed.OnScored);
 
             var report = EvaluationReport.Score([fault], collected.Events, (int)pipeline.Counters.QuietWindows);
             var result = report.Incidents[0];
@@ -87,14 +92,13 @@ internal static class DemoCommand
             foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");
             err.WriteLine($"finished in {clock.Elapsed.TotalSeconds:0.0} s");
-            if (web is not null && !stop.IsCancellationRequested)
+            if (web is not null && !life.Stop.IsCancellationRequested)
             {
                 // Whoever watches the dashboard decides when to close it.
-                err.WriteLine("the dashboard stays up; Ctrl-C to exit");
-                try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+                err.WriteLine("the dashboard stays up; Ctrl-C (or SIGTERM) to exit");
+                try { await Task.Delay(Timeout.Infinite, life.Stop); } catch (OperationCanceledException) { }
             }
-            return result.Rank == 1 ? 0 : 2;
-        }));
-        return command;
+            return result.Rank == 1 ? ExitCodes.Ok : ExitCodes.WrongVerdict;
+        }
     }
 }

@@ -23,6 +23,13 @@ internal sealed class LogWhispererSettings
     public GatewaySection Gateway { get; set; } = new();
     public DashboardSection Dashboard { get; set; } = new();
     public LoggingSection Logging { get; set; } = new();
+    public HostSection Host { get; set; } = new();
+}
+
+internal sealed class HostSection
+{
+    [Description("On SIGTERM or Ctrl-C, drain (finish open work, commit offsets, stop the web servers) for at most this long, then abort (exit 130).")]
+    public double ShutdownTimeoutSeconds { get; set; } = 30;
 }
 
 internal sealed class KafkaSection
@@ -56,6 +63,9 @@ internal sealed class KafkaSection
 
     [Description("Stop after this many seconds with all input read (batch runs); unset = run until stopped.")]
     public double? IdleExitSeconds { get; set; }
+
+    [Description("At start, retry an unreachable broker with backoff for this long, then exit with code 3 and one line.")]
+    public double ConnectTimeoutSeconds { get; set; } = 60;
 }
 
 internal sealed class PullSection
@@ -231,6 +241,9 @@ internal sealed class GatewaySection
 
     [Description("Largest request body accepted (413 above).")]
     public long MaxRequestBytes { get; set; } = 16 << 20;
+
+    [Description("How long a request waits for Kafka to acknowledge its body; past it (or while Kafka is known down) the answer is 503 with Retry-After.")]
+    public double DeliveryTimeoutSeconds { get; set; } = 5;
 }
 
 internal sealed class DashboardSection

@@ -31,6 +31,10 @@ public sealed class EngineMetrics
     /// <summary>Set by Kafka runs: messages read and messages that could not be decoded (dead-lettered raw).</summary>
     public Func<(long Messages, long Undecodable)>? KafkaMessages { get; set; }
 
+    private int _assignedPartitions = -1;
+    /// <summary>Set by Kafka runs: input partitions assigned by the group at the last rebalance; -1 until the consumer joined it (readiness).</summary>
+    public int AssignedPartitions { get => Volatile.Read(ref _assignedPartitions); set => Volatile.Write(ref _assignedPartitions, value); }
+
     internal void Attach(RcaPipeline pipeline) => _pipeline = pipeline;
 
     internal IRcaSink CountEvents(IRcaSink sink) => new CountingSink(this, sink);

@@ -47,7 +47,7 @@ public static class KafkaRun
         options = options with { MaxScoringBatch = 1 };
         loggers ??= NullLoggerFactory.Instance;
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
-        using var sink = KafkaRcaSink.Open(settings);
+        using var sink = KafkaRcaSink.Open(settings, loggers.CreateLogger<KafkaRcaSink>());
         using var snapshots = settings.SnapshotsTopic is null ? null
             : new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 20 })).Build();
         var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>())
@@ -56,6 +56,7 @@ public static class KafkaRun
             PartitionsAssigned = partitions =>
             {
                 sink.RefreshPublished();
+                if (options.Metrics is { } m) m.AssignedPartitions = partitions.Count;
                 Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned");
             },
         };
