@@ -17,5 +17,15 @@ root.Subcommands.Add(GatewayCommand.Create());
 root.Subcommands.Add(TemplatesCommand.Create());
 root.Subcommands.Add(ConfigCommand.Create());
 
-// Ctrl-C is handled by the commands themselves (first press drains, second aborts).
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // Usage errors: one line and exit code 2 (see ExitCodes), not the whole help text.
+    var path = new List<string>();
+    for (var c = parse.CommandResult; c is not null && c.Command != root; c = c.Parent as System.CommandLine.Parsing.CommandResult) path.Insert(0, c.Command.Name);
+    var first = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+    Console.Error.WriteLine($"error: {first.Message} (see `{string.Join(' ', ["logwhisperer", .. path, "--help"])}`)");
+    return ExitCodes.Usage;
+}
+// SIGTERM and Ctrl-C are handled by the commands' Generic Host (ServiceHost: first drains, second Ctrl-C aborts).
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -30,6 +30,25 @@ internal static class CliSupport
 
     public static Option<int> SeedOption(int value) => new("--seed", "-s") { Description = "Random seed (same seed, same run)", DefaultValueFactory = _ => value };
 
+    /// <summary>Refuses a value below <paramref name="min"/> at parse time (exit 2, one line), instead of running with it.</summary>
+    public static Option<int> AtLeast(this Option<int> option, int min)
+    {
+        option.Validators.Add(r => { if (r.GetValueOrDefault<int>() is var v && v < min) r.AddError($"invalid value {v} for {option.Name}: expected a whole number ≥ {min}"); });
+        return option;
+    }
+
+    /// <summary>Refuses a value outside [min, max] (or not finite) at parse time.</summary>
+    public static Option<double> Within(this Option<double> option, double min, double max = double.PositiveInfinity)
+    {
+        option.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<double>();
+            if (!double.IsFinite(v) || v < min || v > max)
+                r.AddError($"invalid value {v.ToString(System.Globalization.CultureInfo.InvariantCulture)} for {option.Name}: expected a number {(double.IsPositiveInfinity(max) ? $"≥ {min}" : $"from {min} to {max}")}");
+        });
+        return option;
+    }
+
     public static string DefaultEdgelessModelPath => Path.Combine(AppDirectory, "models", "gat-edgeless.lwm");
 
     /// <summary>A topology file, a shipped topology's name, or "synthetic:N[:seed]" for a generated mesh of N services.</summary>

@@ -22,9 +22,9 @@ internal static class DemoCommand
         var seed = CliSupport.SeedOption(7);
         var kind = new Option<FaultKind?>("--fault") { Description = $"Fault to inject: {string.Join(", ", Enum.GetNames<FaultKind>())} (default: chosen by the seed among those the model names)" };
         var service = new Option<string?>("--service") { Description = "Service to inject it into (default: chosen by the seed)" };
-        var warmup = new Option<int>("--warmup-minutes") { Description = "Normal traffic before the fault", DefaultValueFactory = _ => 6 };
-        var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 };
-        var speed = new Option<double>("--speed") { Description = "Event time per real time (0 = as fast as possible, 1 = live)", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<int>("--warmup-minutes") { Description = "Normal traffic before the fault", DefaultValueFactory = _ => 6 }.AtLeast(1);
+        var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 }.AtLeast(1);
+        var speed = new Option<double>("--speed") { Description = "Event time per real time (0 = as fast as possible, 1 = live)", DefaultValueFactory = _ => 0 }.Within(0);
         var snapshots = new Option<string?>("--snapshots") { Description = "Write every graph snapshot as Arrow IPC files into this directory" };
         var http = DashboardCli.HttpOption();
         var httpToken = DashboardCli.TokenOption();
@@ -73,7 +73,9 @@ internal static class DemoCommand
                 EndMs = fault.EndMs + 60_000,
                 Pipeline = new PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots), Metrics = metrics },
             };
-            var pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: life.Stop, abort: life.Abort, onScored: web is null ? null : feed.OnScored);
+            RcaPipeline pipeline;
+            await using (new Hosting.ProgressReporter(metrics, err))
+                pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: life.Stop, abort: life.Abort, onScored: web is null ? null : feed.OnScored);
 
             var report = EvaluationReport.Score([fault], collected.Events, (int)pipeline.Counters.QuietWindows);
             var result = report.Incidents[0];

@@ -19,7 +19,7 @@ internal static class EvalCommand
         var edgeless = new Option<string>("--edgeless-model") { Description = "Edge-ablated model for the baseline column (\"none\" to skip)", DefaultValueFactory = _ => CliSupport.DefaultEdgelessModelPath };
         var device = CliSupport.DeviceOption();
         var seed = CliSupport.SeedOption(7);
-        var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 };
+        var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 }.AtLeast(1);
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file, and a bar chart of AC@1/AC@3 per fault kind beside it (.svg)" };
 
         var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, json };

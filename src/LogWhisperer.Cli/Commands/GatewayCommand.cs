@@ -36,6 +36,7 @@ internal static class GatewayCommand
                         RateLimitPerSecond = config.Gateway.RateLimitPerSecond,
                     },
                     DeliveryTimeout = TimeSpan.FromSeconds(config.Gateway.DeliveryTimeoutSeconds),
+                    MaxConcurrentBodies = config.Gateway.MaxConcurrentBodies > 0 ? config.Gateway.MaxConcurrentBodies : Math.Clamp(Environment.ProcessorCount, 2, 8),
                     Log = log,
                 };
                 EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Gateway", "Host");

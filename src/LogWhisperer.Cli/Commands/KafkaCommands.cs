@@ -26,7 +26,7 @@ internal static class KafkaCommands
 
     public static Command Dev()
     {
-        var brokers = new Option<int>("--brokers") { Description = "Number of mock brokers", DefaultValueFactory = _ => 3 };
+        var brokers = new Option<int>("--brokers") { Description = "Number of mock brokers", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var partitions = new Option<int>("--partitions")
         {
             Description = "Partitions of the default input topics (each mock partition keeps only its newest 5 MiB: more partitions hold a longer backlog)",
@@ -53,12 +53,12 @@ internal static class KafkaCommands
         var seed = CliSupport.SeedOption(7);
         var kind = new Option<FaultKind?>("--fault") { Description = "Fault to inject (default: chosen by the seed)" };
         var service = new Option<string?>("--service") { Description = "Service to inject it into (default: chosen by the seed)" };
-        var warmup = new Option<int>("--warmup-minutes") { Description = "Normal traffic before the fault", DefaultValueFactory = _ => 6 };
-        var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 };
-        var speed = new Option<double>("--speed") { Description = "Event time per real time (0 = as fast as possible, 1 = live)", DefaultValueFactory = _ => 0 };
-        var logs = new Option<string>("--logs-topic") { DefaultValueFactory = _ => "loki_push", Description = "Topic for logs (Loki protobuf push)" };
-        var metrics = new Option<string>("--metrics-topic") { DefaultValueFactory = _ => "prometheus_remote_write", Description = "Topic for metrics (remote-write)" };
-        var spans = new Option<string>("--spans-topic") { DefaultValueFactory = _ => "otlp_spans", Description = "Topic for spans (OTLP protobuf)" };
+        var warmup = new Option<int>("--warmup-minutes") { Description = "Normal traffic before the fault", DefaultValueFactory = _ => 6 }.AtLeast(1);
+        var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 }.AtLeast(1);
+        var speed = new Option<double>("--speed") { Description = "Event time per real time (0 = as fast as possible, 1 = live)", DefaultValueFactory = _ => 0 }.Within(0);
+        var logs = new Option<string>("--logs-topic") { DefaultValueFactory = _ => DefaultTopics.LokiProto, Description = "Topic for logs (Loki protobuf push)" };
+        var metrics = new Option<string>("--metrics-topic") { DefaultValueFactory = _ => DefaultTopics.RemoteWrite, Description = "Topic for metrics (remote-write)" };
+        var spans = new Option<string>("--spans-topic") { DefaultValueFactory = _ => DefaultTopics.OtlpTracesProto, Description = "Topic for spans (OTLP protobuf)" };
         var keyBy = new Option<KafkaTelemetryProducer.Keying>("--key-by")
         {
             Description = "Message key: cluster (engines of a group share clusters) or service (cluster/service: one mesh over all partitions, for a single engine)",

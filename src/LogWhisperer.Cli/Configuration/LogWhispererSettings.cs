@@ -40,7 +40,7 @@ internal sealed class KafkaSection
     [Description("Consumer group id of the engine.")]
     public string GroupId { get; set; } = "logwhisperer";
 
-    [Description("Input topics, topic name → format (OtlpTracesProto, OtlpLogsProto, LokiProto, RemoteWrite, …). Empty: otlp_spans, otlp_logs, loki_push, prometheus_remote_write with their formats.")]
+    [Description("Input topics, topic name → format (OtlpTracesProto, OtlpLogsProto, LokiProto, RemoteWrite, …). Empty: the default topics, those the OpenTelemetry Collector, the gateway and kafka-produce write (`config show` lists them).")]
     public Dictionary<string, TelemetryFormat> InputTopics { get; set; } = [];
 
     [Description("Topic for RCA events (CloudEvents JSON, keyed by cluster).")]
@@ -244,6 +244,9 @@ internal sealed class GatewaySection
 
     [Description("How long a request waits for Kafka to acknowledge its body; past it (or while Kafka is known down) the answer is 503 with Retry-After.")]
     public double DeliveryTimeoutSeconds { get; set; } = 5;
+
+    [Description("Request bodies read and decompressed at once (others wait their turn): peak memory is about this × 64 MiB under compression bombs. 0 = the number of CPUs, from 2 to 8.")]
+    public int MaxConcurrentBodies { get; set; }
 }
 
 internal sealed class DashboardSection

@@ -37,6 +37,9 @@ public sealed class EngineMetrics
 
     internal void Attach(RcaPipeline pipeline) => _pipeline = pipeline;
 
+    /// <summary>The attached pipeline's stages (empty before one is attached): what progress lines report.</summary>
+    public IReadOnlyList<StageMetrics> Stages => _pipeline?.Stages ?? [];
+
     internal IRcaSink CountEvents(IRcaSink sink) => new CountingSink(this, sink);
     internal IDeadLetterSink CountDeadLetters(IDeadLetterSink sink) => new CountingDeadLetters(this, sink);
 
