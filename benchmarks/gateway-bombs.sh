@@ -29,7 +29,7 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 peak=$(rss VmHWM)
 sleep 15
 idle=$(rss VmRSS)
-curl -s "http://127.0.0.1:$port/metrics" | grep -E "^(logwhisperer_gateway_managed_heap_bytes|process_resident_memory_bytes)" | sed "s/^/  /"
+curl -s "http://127.0.0.1:$port/metrics" | grep -E "^logwhisperer_process_(managed_heap|resident_memory)_bytes" | sed "s/^/  /"
 echo "gateway under $concurrent concurrent ${gib} GiB gzip bombs ($(du -k "$work/bomb.gz" | cut -f1) KiB each):"
 echo "  answers : $(sort "$work/codes" | uniq -c | awk '{printf "%s× %s  ", $1, $2}')in ${elapsed%.*}.$(echo "$elapsed" | cut -d. -f2 | cut -c1) s"
 echo "  RSS     : ${before} MB before, ${peak} MB peak, ${idle} MB idle 15 s after"

@@ -16,6 +16,7 @@ root.Subcommands.Add(PullCommand.Create());
 root.Subcommands.Add(GatewayCommand.Create());
 root.Subcommands.Add(TemplatesCommand.Create());
 root.Subcommands.Add(ConfigCommand.Create());
+root.Subcommands.Add(HealthcheckCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

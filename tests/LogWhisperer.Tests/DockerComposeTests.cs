@@ -73,6 +73,27 @@ public class DockerComposeTests
         Assert.Matches(@"(?m)^FROM mcr\.microsoft\.com/dotnet/aspnet:10\.0\s*$", dockerfile);
     }
 
+    /// <summary>
+    /// Engine and gateway are health-checked by their own /readyz (with the program's `healthcheck` command: the
+    /// image has no curl), on the port they listen on; docker stop gives them longer than their drain.
+    /// </summary>
+    [Fact]
+    public void EngineAndGatewayAreHealthCheckedOnTheirReadinessProbeAndGivenTimeToDrain()
+    {
+        var services = Services;
+        foreach (var (name, listenOption) in new[] { ("engine", "--http"), ("gateway", "--listen") })
+        {
+            var service = Map(services[name]);
+            var command = List(service["command"]).Cast<string>().ToList();
+            var port = command[command.IndexOf(listenOption) + 1].Split(':')[1];
+            Assert.True(service.ContainsKey("healthcheck"), $"{name} has no healthcheck");
+            var test = List(Map(service["healthcheck"])["test"]).Cast<string>().ToList();
+            Assert.Equal(["CMD", "./logwhisperer", "healthcheck", $"http://127.0.0.1:{port}/readyz"], test);
+            var grace = (string)service["stop_grace_period"];
+            Assert.True(int.Parse(grace.TrimEnd('s')) > 30, $"{name}: stop_grace_period {grace} is not longer than the 30 s drain");
+        }
+    }
+
     [Fact]
     public void TheCollectorWritesTheTopicsAndEncodingsTheEngineReads()
     {

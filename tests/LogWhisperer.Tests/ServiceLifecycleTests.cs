@@ -164,6 +164,11 @@ public class ServiceLifecycleTests(ITestOutputHelper output)
         var answer = await http.PostAsync("/loki/api/v1/push", push); // before: hung 300 s (librdkafka's message timeout)
         Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
         Assert.NotNull(answer.Headers.RetryAfter);
+        // What a compose or Kubernetes healthcheck runs: exit 3 while not ready, 0 while alive.
+        var (notReady, _, why) = CliTests.Run("healthcheck", $"http://127.0.0.1:{port}/readyz");
+        Assert.Equal(3, notReady);
+        Assert.Contains("503 not ready: kafka", why);
+        Assert.Equal(0, CliTests.Run("healthcheck", $"http://127.0.0.1:{port}/healthz").Exit);
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("logwhisperer_gateway_rejections_total{reason=\"kafka_unavailable\"} 1", metrics);
         Assert.Contains("logwhisperer_gateway_kafka_up 0", metrics);
@@ -188,6 +193,24 @@ public class ServiceLifecycleTests(ITestOutputHelper output)
         Assert.DoesNotContain("   at ", stderr);
         Assert.DoesNotContain("Exception", stderr);
         Assert.True(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length < 10, stderr); // before: ~490 lines of librdkafka
+    }
+
+    [Fact]
+    public void RecordsTheMockBrokerDroppedAreAWarningThatSaysHowToAvoidIt()
+    {
+        using var cluster = new MockKafkaCluster(brokers: 1);
+        foreach (var t in new[] { "drop_logs", "drop_metrics", "drop_spans" }) cluster.CreateTopic(t, 1); // one partition keeps 5 MiB
+        var (exit, _, stderr) = CliTests.Run("kafka-produce", "-b", cluster.BootstrapServers, "--logs-topic", "drop_logs", "--metrics-topic", "drop_metrics",
+            "--spans-topic", "drop_spans", "--warmup-minutes", "20");
+        output.WriteLine(stderr);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("warning: the broker no longer holds the oldest", stderr);
+        Assert.Contains("kafka-dev --partitions 64", stderr);
+
+        var (engineExit, _, engineErr) = CliTests.Run("engine", "-b", cluster.BootstrapServers, "--group", "drop", "--idle-exit", "1",
+            "--topic", "drop_logs=LokiProto", "--topic", "drop_metrics=RemoteWrite", "--topic", "drop_spans=OtlpTracesProto");
+        Assert.True(engineExit == 0, engineErr);
+        Assert.Contains("warning: the broker no longer holds the oldest", engineErr); // a fresh group: it will never see them
     }
 
     [Fact]

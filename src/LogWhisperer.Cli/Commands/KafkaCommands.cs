@@ -88,6 +88,8 @@ internal static class KafkaCommands
                 catch (OperationCanceledException) { }
                 producer.Flush();
                 Console.Error.WriteLine($"{records:N0} record(s) in {producer.Messages:N0} message(s) written to {settings.BootstrapServers}");
+                foreach (var warning in RetentionCheck.Warnings(RetentionCheck.Dropped(settings, [parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!])))
+                    Console.Error.WriteLine(warning);
                 return ExitCodes.Ok;
             });
         }));
@@ -115,6 +117,8 @@ internal static class KafkaCommands
                 await WaitForKafka(kafka, connectTimeout, err, life.Stop);
                 if (life.Stop.IsCancellationRequested) return ExitCodes.Ok;
                 kafka.StartProbing(TimeSpan.FromSeconds(5));
+                var inputTopics = config.Engine.Stage == EngineStage.Score ? [settings.ServiceWindowsTopic] : settings.InputTopics.Keys;
+                foreach (var warning in RetentionCheck.Warnings(RetentionCheck.DroppedUnread(settings, inputTopics))) err.WriteLine(warning);
                 if (config.Engine.Stage == EngineStage.Window) return await RunWindowStage(settings, config, pipelineOptions, loggers, life);
                 using var alerts = config.Sinks.BuildAlertSinks(loggers);
                 var metrics = new EngineMetrics();

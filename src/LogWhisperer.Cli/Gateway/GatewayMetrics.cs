@@ -44,10 +44,10 @@ public sealed class GatewayMetrics
         x.Sample("logwhisperer_gateway_kafka_up", gateway.KafkaReachable ? 1 : 0);
         x.Family("logwhisperer_gateway_bodies_decoding", "gauge", "Request bodies being read and decompressed now (at most Gateway:MaxConcurrentBodies).");
         x.Sample("logwhisperer_gateway_bodies_decoding", gateway.BodiesInFlight);
-        x.Family("logwhisperer_gateway_managed_heap_bytes", "gauge", "Bytes on the managed heap (GC.GetGCMemoryInfo: heap size after the last collection).");
-        x.Sample("logwhisperer_gateway_managed_heap_bytes", GC.GetGCMemoryInfo().HeapSizeBytes);
-        x.Family("process_resident_memory_bytes", "gauge", "Resident memory of the gateway process.");
-        x.Sample("process_resident_memory_bytes", Environment.WorkingSet);
+        x.Family("logwhisperer_process_managed_heap_bytes", "gauge", "Bytes on the managed heap (GC.GetGCMemoryInfo: heap size after the last collection).");
+        x.Sample("logwhisperer_process_managed_heap_bytes", GC.GetGCMemoryInfo().HeapSizeBytes);
+        x.Family("logwhisperer_process_resident_memory_bytes", "gauge", "Resident memory of the gateway process.");
+        x.Sample("logwhisperer_process_resident_memory_bytes", Environment.WorkingSet);
         return x.ToString();
     }
 }
