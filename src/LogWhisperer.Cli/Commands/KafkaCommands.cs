@@ -64,12 +64,28 @@ internal static class KafkaCommands
             Description = "Message key: cluster (engines of a group share clusters) or service (cluster/service: one mesh over all partitions, for a single engine)",
             DefaultValueFactory = _ => KafkaTelemetryProducer.Keying.Cluster,
         };
+        var from = new Option<string?>("--from")
+        {
+            Description = "Instead of simulating, write what `chaos run --out DIR` recorded (loki.jsonl, otlp.jsonl, metrics/*.prom) into the same topics and formats",
+        };
         var command = new Command("kafka-produce", "Simulate a mesh with a fault and write its telemetry into Kafka in the real formats (Loki push, remote-write, OTLP)")
         {
-            bootstrap, config, topology, seed, kind, service, warmup, duration, speed, logs, metrics, spans, keyBy,
+            bootstrap, config, topology, seed, kind, service, warmup, duration, speed, logs, metrics, spans, keyBy, from,
         };
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
+            var settings = new KafkaSettings { BootstrapServers = parse.GetValue(bootstrap)!, ClientConfig = KafkaSettings.ParseProperties(parse.GetValue(config) ?? []) };
+            string[] topics = [parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!];
+            if (parse.GetValue(from) is { } recorded)
+            {
+                using var fromFiles = new KafkaTelemetryProducer(settings, new(topics[0], topics[1], topics[2]), parse.GetValue(keyBy));
+                long count = 0;
+                foreach (var batch in Export.RecordedTelemetry.Read(recorded)) { fromFiles.Produce(batch); count += batch.Count; }
+                fromFiles.Flush();
+                Console.Error.WriteLine($"{count:N0} recorded record(s) from {recorded} in {fromFiles.Messages:N0} message(s) written to {settings.BootstrapServers}");
+                foreach (var warning in RetentionCheck.Warnings(RetentionCheck.Dropped(settings, topics))) Console.Error.WriteLine(warning);
+                return ExitCodes.Ok;
+            }
             var topo = CliSupport.LoadTopology(parse.GetValue(topology)!);
             var sim = new SimulationOptions { Cluster = topo.Name, Seed = parse.GetValue(seed) };
             var rng = new Random(parse.GetValue(seed));
@@ -77,7 +93,6 @@ internal static class KafkaCommands
             var faultService = parse.GetValue(service) ?? topo.ServiceNames[rng.Next(topo.ServiceNames.Count)];
             long onset = sim.StartMs + parse.GetValue(warmup) * 60_000L;
             var fault = new Fault(faultService, faultKind, onset, onset + parse.GetValue(duration) * 60_000L, 0.7);
-            var settings = new KafkaSettings { BootstrapServers = parse.GetValue(bootstrap)!, ClientConfig = KafkaSettings.ParseProperties(parse.GetValue(config) ?? []) };
             Console.Error.WriteLine($"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} min for {parse.GetValue(duration)} min (seed {sim.Seed})");
             using var producer = new KafkaTelemetryProducer(settings, new(parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!), parse.GetValue(keyBy));
             return await Hosting.ServiceHost.RunAsync(DefaultShutdownTimeout, async life =>
@@ -88,7 +103,7 @@ internal static class KafkaCommands
                 catch (OperationCanceledException) { }
                 producer.Flush();
                 Console.Error.WriteLine($"{records:N0} record(s) in {producer.Messages:N0} message(s) written to {settings.BootstrapServers}");
-                foreach (var warning in RetentionCheck.Warnings(RetentionCheck.Dropped(settings, [parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!])))
+                foreach (var warning in RetentionCheck.Warnings(RetentionCheck.Dropped(settings, topics)))
                     Console.Error.WriteLine(warning);
                 return ExitCodes.Ok;
             });
