@@ -28,5 +28,7 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine($"error: {first.Message} (see `{string.Join(' ', ["logwhisperer", .. path, "--help"])}`)");
     return ExitCodes.Usage;
 }
+// Doc-tests (DocTests) ask whether a command line shown in README or docs/ parses, without running it.
+if (Environment.GetEnvironmentVariable("LW_PARSE_ONLY") == "1") return ExitCodes.Ok;
 // SIGTERM and Ctrl-C are handled by the commands' Generic Host (ServiceHost: first drains, second Ctrl-C aborts).
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
