@@ -16,6 +16,19 @@ root.Subcommands.Add(PullCommand.Create());
 root.Subcommands.Add(GatewayCommand.Create());
 root.Subcommands.Add(TemplatesCommand.Create());
 root.Subcommands.Add(ConfigCommand.Create());
+root.Subcommands.Add(HealthcheckCommand.Create());
 
-// Ctrl-C is handled by the commands themselves (first press drains, second aborts).
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // Usage errors: one line and exit code 2 (see ExitCodes), not the whole help text.
+    var path = new List<string>();
+    for (var c = parse.CommandResult; c is not null && c.Command != root; c = c.Parent as System.CommandLine.Parsing.CommandResult) path.Insert(0, c.Command.Name);
+    var first = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+    Console.Error.WriteLine($"error: {first.Message} (see `{string.Join(' ', ["logwhisperer", .. path, "--help"])}`)");
+    return ExitCodes.Usage;
+}
+// Doc-tests (DocTests) ask whether a command line shown in README or docs/ parses, without running it.
+if (Environment.GetEnvironmentVariable("LW_PARSE_ONLY") == "1") return ExitCodes.Ok;
+// SIGTERM and Ctrl-C are handled by the commands' Generic Host (ServiceHost: first drains, second Ctrl-C aborts).
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

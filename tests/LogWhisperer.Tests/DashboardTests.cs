@@ -198,6 +198,7 @@ public class DashboardTests(DashboardFixture fixture)
     }
 }
 
+[Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public class DashboardCliTests
 {
     [Fact]

@@ -14,6 +14,7 @@ namespace LogWhisperer.Tests;
 /// reads; Prometheus' config (promtool); Grafana's datasources and that every PromQL expression of the
 /// dashboard names a metric the engine exposes and parses (promtool).
 /// </summary>
+[Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public class DockerComposeTests
 {
     private static readonly string Docker = Path.Combine(TestData.RepoRoot, "docker");
@@ -73,6 +74,27 @@ public class DockerComposeTests
         Assert.Matches(@"(?m)^FROM mcr\.microsoft\.com/dotnet/aspnet:10\.0\s*$", dockerfile);
     }
 
+    /// <summary>
+    /// Engine and gateway are health-checked by their own /readyz (with the program's `healthcheck` command: the
+    /// image has no curl), on the port they listen on; docker stop gives them longer than their drain.
+    /// </summary>
+    [Fact]
+    public void EngineAndGatewayAreHealthCheckedOnTheirReadinessProbeAndGivenTimeToDrain()
+    {
+        var services = Services;
+        foreach (var (name, listenOption) in new[] { ("engine", "--http"), ("gateway", "--listen") })
+        {
+            var service = Map(services[name]);
+            var command = List(service["command"]).Cast<string>().ToList();
+            var port = command[command.IndexOf(listenOption) + 1].Split(':')[1];
+            Assert.True(service.ContainsKey("healthcheck"), $"{name} has no healthcheck");
+            var test = List(Map(service["healthcheck"])["test"]).Cast<string>().ToList();
+            Assert.Equal(["CMD", "./logwhisperer", "healthcheck", $"http://127.0.0.1:{port}/readyz"], test);
+            var grace = (string)service["stop_grace_period"];
+            Assert.True(int.Parse(grace.TrimEnd('s')) > 30, $"{name}: stop_grace_period {grace} is not longer than the 30 s drain");
+        }
+    }
+
     [Fact]
     public void TheCollectorWritesTheTopicsAndEncodingsTheEngineReads()
     {
@@ -103,8 +125,8 @@ public class DockerComposeTests
                 written[topic] = format;
             }
         }
-        // Every OTLP topic the engine reads is fed by the collector.
-        Assert.Equal(KafkaSettings.DefaultInputTopics.Where(t => t.Value.ToString().StartsWith("Otlp", StringComparison.Ordinal)).OrderBy(t => t.Key),
+        // Every OTLP protobuf topic the engine reads is fed by the collector (the JSON ones by the gateway).
+        Assert.Equal(KafkaSettings.DefaultInputTopics.Where(t => t.Value.ToString().StartsWith("Otlp", StringComparison.Ordinal) && t.Value.ToString().EndsWith("Proto", StringComparison.Ordinal)).OrderBy(t => t.Key),
             written.OrderBy(t => t.Key));
         Assert.Equal(new KafkaSettings { BootstrapServers = "x" }.OutputTopic, Map(Map(config["receivers"])["kafka/rca"])["topic"]); // RCA events into Loki
     }

@@ -23,7 +23,7 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
             Kafka = new KafkaSettings { BootstrapServers = fixture.Cluster.BootstrapServers },
             Http = new HttpSecurityOptions { Listen = "127.0.0.1:0", BearerToken = "s3cret", MaxRequestBytes = 64 * 1024 },
             LokiProtoTopic = "gw_loki", RemoteWriteTopic = "gw_rw", OtlpProtoTopic = "gw_spans", OtlpJsonTopic = "gw_spans_json",
-            OtlpMetricsJsonTopic = "gw_metrics_json",
+            OtlpMetricsJsonTopic = "gw_metrics_json", LokiJsonTopic = "gw_loki_json",
         };
         _gateway = new IngestGateway(_options);
         await _gateway.StartAsync();
@@ -94,6 +94,52 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
         Assert.Equal(HttpStatusCode.Unauthorized, unauthorised.StatusCode);
         Assert.Equal(0, _gateway.Accepted);
         Assert.Equal(4, _gateway.Rejected);
+    }
+
+    [Fact]
+    public async Task AMissingContentTypeIsSniffedAndAWrongOneIsNamed()
+    {
+        long ns = 1_767_225_600_000L * 1_000_000;
+        var json = Encoding.UTF8.GetBytes($$"""{"streams":[{"stream":{"service_name":"cart","cluster":"c"},"values":[["{{ns}}","boom"]]}]}""");
+        // No Content-Type (curl --data-binary without -H): JSON is recognised as JSON (before: "unsupported wire type").
+        var sniffed = await _http.PostAsync(Url + "/loki/api/v1/push", new ByteArrayContent(json));
+        Assert.Equal(HttpStatusCode.NoContent, sniffed.StatusCode);
+        Assert.Equal(json, Read("gw_loki_json", 1).Single());
+
+        // JSON to an endpoint that only takes protobuf: which types it accepts (before: "snappy: corrupt block").
+        var remoteWrite = await _http.PostAsync(Url + "/api/v1/write", new ByteArrayContent(json));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, remoteWrite.StatusCode);
+        Assert.Contains("/api/v1/write accepts application/x-protobuf", await remoteWrite.Content.ReadAsStringAsync());
+
+        var wrongType = await _http.PostAsync(Url + "/v1/traces", Body(json, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, wrongType.StatusCode);
+        Assert.Contains("unsupported Content-Type 'text/plain': /v1/traces accepts application/x-protobuf or application/json", await wrongType.Content.ReadAsStringAsync());
+        Assert.Equal(2, _gateway.Metrics.Rejections("unsupported_media_type"));
+    }
+
+    [Fact]
+    public async Task CompressionBombsAreDecodedAFewAtATimeAndRefused()
+    {
+        await using var gateway = new IngestGateway(new GatewayOptions
+        {
+            Kafka = new KafkaSettings { BootstrapServers = fixture.Cluster.BootstrapServers },
+            Http = new HttpSecurityOptions { Listen = "127.0.0.1:0", MaxDecodedBytes = 4 << 20, RateLimitPerSecond = 0 },
+            MaxConcurrentBodies = 2,
+        });
+        await gateway.StartAsync();
+        var bomb = LogWhisperer.Decode.Fuzzing.FuzzSeeds.Gzip(new byte[32 << 20]); // 32 MiB of zeros in ~32 KiB
+        using var http = new HttpClient();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+        {
+            var content = Body(bomb, "application/json");
+            content.Headers.ContentEncoding.Add("gzip");
+            var response = await http.PostAsync(gateway.Urls.First() + "/loki/api/v1/push", content);
+            return (response.StatusCode, Text: await response.Content.ReadAsStringAsync());
+        }));
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.RequestEntityTooLarge, a.StatusCode));
+        Assert.All(answers, a => Assert.Contains($"decodes to more than the {4 << 20} bytes allowed", a.Text));
+        Assert.InRange(gateway.PeakBodiesInFlight, 1, 2); // the other ten waited their turn
+        Assert.Equal(0, gateway.BodiesInFlight);
     }
 
     [Fact]

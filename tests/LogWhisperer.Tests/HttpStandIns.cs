@@ -26,6 +26,11 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
 
     /// <summary>Status for the n-th request (0-based) received.</summary>
     public Func<int, int> Respond { get; set; } = _ => 200;
+    /// <summary>Retry-After (seconds) for the n-th request, or null for none.</summary>
+    public Func<int, int?> RetryAfter { get; set; } = _ => null;
+    /// <summary>When each request arrived (wall clock), in order.</summary>
+    public IReadOnlyList<DateTime> ReceivedAt => _received.ToArray();
+    private readonly ConcurrentQueue<DateTime> _received = new();
     public IReadOnlyList<Request> Requests => _requests.ToArray();
     public Uri Url { get; private set; } = null!;
 
@@ -43,10 +48,12 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
             lock (_requests)
             {
                 n = _requests.Count;
+                _received.Enqueue(DateTime.UtcNow);
                 _requests.Enqueue(new Request(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString,
                     ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
             }
             ctx.Response.StatusCode = Respond(n);
+            if (RetryAfter(n) is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         });
     }
 

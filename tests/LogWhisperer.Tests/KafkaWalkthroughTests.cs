@@ -12,6 +12,7 @@ namespace LogWhisperer.Tests;
 /// kept running), `kafka-produce` into it, `engine --idle-exit` against it, and kcat reading the RCA events
 /// back. Every process has a timeout; the broker is killed in Dispose.
 /// </summary>
+[Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public sealed class KafkaWalkthroughTests : IDisposable
 {
     private readonly Process _broker;

@@ -23,6 +23,7 @@ namespace LogWhisperer.Tests;
 /// query_range API (GET /loki/api/v1/query_range?query&amp;start&amp;end&amp;limit&amp;direction=forward → streams) with the
 /// simulator's logs. It does not evaluate the LogQL selector: it serves every stream.
 /// </summary>
+[Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public sealed class PullCommandTests : IAsyncDisposable
 {
     private readonly WebApplication _loki;

@@ -7,6 +7,7 @@ using LogWhisperer.Kafka;
 namespace LogWhisperer.Tests;
 
 /// <summary>Configuration: sources and their precedence, errors for unknown or invalid settings, the generated reference, secrets.</summary>
+[Collection(SeveralEnginesCollection.Name)] // SecretsAreNeverLogged runs the engine and a broker
 public class SettingsTests
 {
     private static readonly Hashtable NoEnvironment = [];
@@ -138,10 +139,20 @@ public class SettingsTests
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
             producer.Produce("secret_in", new Message<Null, string> { Value = "not a Loki push" }); // creates the topic; dead-lettered
         string[] secrets = ["KAFKASECRET", "SSLKEYSECRET", "BEARERSECRET", "HEADERSECRET", "SLACKSECRET", "GENIESECRET"];
-        var (exit, stdout, stderr) = CliTests.Run("engine", "-b", cluster.BootstrapServers, "--group", "secrets", "--topic", "secret_in=loki-json", "--idle-exit", "5",
+        // Runs until told to stop: stopped (SIGTERM, a drain) once the bad record is dead-lettered — no idle time to guess.
+        using var engine = new CliProcess("engine", "-b", cluster.BootstrapServers, "--group", "secrets", "--topic", "secret_in=loki-json",
+            "--dead-letter-topic", "secret_dlq",
             "--log-level", "Trace", "-X", "sasl.password=KAFKASECRET", "-X", "ssl.key.password=SSLKEYSECRET", "-X", "debug=conf",
             "--webhook", "http://127.0.0.1:9/rca", "--set", "Sinks:Webhook:BearerToken=BEARERSECRET", "--set", "Sinks:Webhook:Headers:X-Api-Key=HEADERSECRET",
             "--slack-webhook", "https://hooks.example/services/SLACKSECRET", "--opsgenie-key", "GENIESECRET");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Generous: on a loaded machine (load average 30 on 2 cores) the engine took minutes to start.
+        while (!engine.HasExited && clock.Elapsed < TimeSpan.FromMinutes(8) && ServiceLifecycleTests.MessagesIn(cluster, "secret_dlq") < 1) Thread.Sleep(200);
+        Assert.True(ServiceLifecycleTests.MessagesIn(cluster, "secret_dlq") == 1, $"nothing dead-lettered after {clock.Elapsed.TotalSeconds:0} s:\n{engine.Stderr}");
+        engine.Signal("TERM");
+        var exit = engine.WaitForExit(TimeSpan.FromMinutes(5));
+        var stdout = "";
+        var stderr = engine.Stderr;
         Assert.True(exit == 0, stderr);
         Assert.Contains("dbug: LogWhisperer.Settings[0] setting Kafka:Client = ", stderr); // the settings were logged…
         Assert.Contains("setting Sinks:Slack:WebhookUrl = ***", stderr);

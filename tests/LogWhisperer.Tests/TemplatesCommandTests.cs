@@ -1,6 +1,7 @@
 namespace LogWhisperer.Tests;
 
 /// <summary>`logwhisperer templates` as users run it: mining a file twice with a state file keeps the ids.</summary>
+[Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public class TemplatesCommandTests
 {
     [Fact]

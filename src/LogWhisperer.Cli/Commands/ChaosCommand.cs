@@ -20,9 +20,9 @@ internal static class ChaosCommand
     {
         var topology = CliSupport.TopologyOption();
         var services = new Option<int?>("--services") { Description = "Simulate a generated mesh of this many services instead of --topology" };
-        var minutes = new Option<int>("--minutes") { Description = "Simulated minutes", DefaultValueFactory = _ => 30 };
-        var incidents = new Option<int>("--incidents") { Description = "Incidents to inject (after a 5-minute fault-free warm-up, with quiet gaps between)", DefaultValueFactory = _ => 3 };
-        var concurrent = new Option<double>("--concurrent") { Description = "Share of incidents joined by a second, simultaneous fault elsewhere (0..1)", DefaultValueFactory = _ => 0 };
+        var minutes = new Option<int>("--minutes") { Description = "Simulated minutes", DefaultValueFactory = _ => 30 }.AtLeast(1);
+        var incidents = new Option<int>("--incidents") { Description = "Incidents to inject (after a 5-minute fault-free warm-up, with quiet gaps between)", DefaultValueFactory = _ => 3 }.AtLeast(0);
+        var concurrent = new Option<double>("--concurrent") { Description = "Share of incidents joined by a second, simultaneous fault elsewhere (0..1)", DefaultValueFactory = _ => 0 }.Within(0, 1);
         var kinds = new Option<FaultKind[]>("--kinds") { Description = $"Fault kinds to draw from (default all: {string.Join(", ", Enum.GetNames<FaultKind>())})", AllowMultipleArgumentsPerToken = true };
         var rps = new Option<double?>("--rps") { Description = "Mean requests per second at the edge (default: the topology's)" };
         var noIstio = new Option<bool>("--no-istio") { Description = "Leave out the Istio request metrics (istio_requests_total, istio_request_duration_milliseconds)" };
@@ -86,7 +86,7 @@ internal static class ChaosCommand
     {
         var services = new Option<int>("--services", "-n") { Description = "Number of services (3 to 20,000)", Required = true };
         var seed = CliSupport.SeedOption(1);
-        var rps = new Option<double>("--rps") { Description = "Mean requests per second at the edge", DefaultValueFactory = _ => 200 };
+        var rps = new Option<double>("--rps") { Description = "Mean requests per second at the edge", DefaultValueFactory = _ => 200 }.Within(0.001);
         var output = new Option<string?>("--out", "-o") { Description = "File to write (default: stdout)" };
         var command = new Command("topology", "Generate a synthetic mesh of N services (gateway, tiers, shared databases, caches and queues) as a topology file")
         {

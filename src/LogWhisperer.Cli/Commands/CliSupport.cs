@@ -30,6 +30,25 @@ internal static class CliSupport
 
     public static Option<int> SeedOption(int value) => new("--seed", "-s") { Description = "Random seed (same seed, same run)", DefaultValueFactory = _ => value };
 
+    /// <summary>Refuses a value below <paramref name="min"/> at parse time (exit 2, one line), instead of running with it.</summary>
+    public static Option<int> AtLeast(this Option<int> option, int min)
+    {
+        option.Validators.Add(r => { if (r.GetValueOrDefault<int>() is var v && v < min) r.AddError($"invalid value {v} for {option.Name}: expected a whole number ≥ {min}"); });
+        return option;
+    }
+
+    /// <summary>Refuses a value outside [min, max] (or not finite) at parse time.</summary>
+    public static Option<double> Within(this Option<double> option, double min, double max = double.PositiveInfinity)
+    {
+        option.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<double>();
+            if (!double.IsFinite(v) || v < min || v > max)
+                r.AddError($"invalid value {v.ToString(System.Globalization.CultureInfo.InvariantCulture)} for {option.Name}: expected a number {(double.IsPositiveInfinity(max) ? $"≥ {min}" : $"from {min} to {max}")}");
+        });
+        return option;
+    }
+
     public static string DefaultEdgelessModelPath => Path.Combine(AppDirectory, "models", "gat-edgeless.lwm");
 
     /// <summary>A topology file, a shipped topology's name, or "synthetic:N[:seed]" for a generated mesh of N services.</summary>
@@ -81,38 +100,55 @@ internal static class CliSupport
         return kinds.Length > 0 ? kinds : IncidentPlan.AllKinds;
     }
 
-    /// <summary>First Ctrl-C: stop reading and drain. Second: abort.</summary>
-    public static (CancellationTokenSource Stop, CancellationTokenSource Abort) CtrlC(TextWriter log)
-    {
-        var stop = new CancellationTokenSource();
-        var abort = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            if (!stop.IsCancellationRequested) { log.WriteLine("stopping: draining in-flight windows (Ctrl-C again to abort)"); stop.Cancel(); }
-            else abort.Cancel();
-        };
-        return (stop, abort);
-    }
-
-    /// <summary>Runs a command body, turning expected failures into one clear line and exit code 1.</summary>
+    /// <summary>
+    /// Runs a command body, turning expected failures into one clear line and a documented exit code
+    /// (<see cref="ExitCodes"/>): 2 for usage and settings (including files named by them), 3 for a dependency
+    /// that is unavailable (Kafka, an HTTP peer, a port taken), 130 when aborted. No stack trace for any of them.
+    /// </summary>
     public static async Task<int> Guard(Func<Task<int>> body)
     {
         try { return await body(); }
-        catch (Configuration.SettingsException e)
+        catch (Exception e) when (e is Configuration.SettingsException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+            or ArgumentException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
+            return ExitCodes.Usage;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException or HttpRequestException)
+        catch (DependencyUnavailableException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return ExitCodes.DependencyUnavailable;
+        }
+        catch (Exception e) when (e is HttpRequestException or Confluent.Kafka.KafkaException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.DependencyUnavailable;
         }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("aborted");
-            return 130;
+            return ExitCodes.Aborted;
         }
     }
+
+    /// <summary>A long-running command on the Generic Host (SIGTERM and Ctrl-C drain, see <see cref="Hosting.ServiceHost"/>), guarded.</summary>
+    public static Task<int> Service(TimeSpan shutdownTimeout, Func<Hosting.ServiceLifetime, Task<int>> body) =>
+        Guard(() => Hosting.ServiceHost.RunAsync(shutdownTimeout, body));
 }
+
+/// <summary>The exit codes of every command (README "Exit codes").</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    /// <summary>demo: the injected service was not ranked first.</summary>
+    public const int WrongVerdict = 1;
+    /// <summary>Usage or settings: an unknown option, a nonsense value, a missing file named by an option.</summary>
+    public const int Usage = 2;
+    /// <summary>A dependency is unavailable: Kafka unreachable past its deadline, a port already in use, an HTTP peer down.</summary>
+    public const int DependencyUnavailable = 3;
+    /// <summary>Aborted: a second Ctrl-C, or the drain outlasted --shutdown-timeout.</summary>
+    public const int Aborted = Hosting.ServiceHost.AbortedExitCode;
+}
+
+/// <summary>Something the command needs is not there (Kafka unreachable, a port taken): exit code 3, one line.</summary>
+internal sealed class DependencyUnavailableException(string message) : Exception(message);

@@ -1,3 +1,4 @@
+using LogWhisperer.Kafka;
 using System.CommandLine;
 using LogWhisperer.Cli.Configuration;
 
@@ -17,6 +18,8 @@ internal static class ConfigCommand
         show.SetAction((parse, _) => CliSupport.Guard(() =>
         {
             var (settings, _) = settingsOptions.Load(parse);
+            // As used: no topics configured means the engine reads the defaults, so those are what is shown.
+            if (settings.Kafka.InputTopics.Count == 0) settings.Kafka.InputTopics = new(KafkaSettings.DefaultInputTopics);
             foreach (var entry in SettingsWalker.Leaves(settings)) Console.Out.WriteLine($"{entry.Key} = {SettingsWalker.Format(entry, maskSecrets: true)}");
             return Task.FromResult(0);
         }));

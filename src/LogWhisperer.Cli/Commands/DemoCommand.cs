@@ -22,9 +22,9 @@ internal static class DemoCommand
         var seed = CliSupport.SeedOption(7);
         var kind = new Option<FaultKind?>("--fault") { Description = $"Fault to inject: {string.Join(", ", Enum.GetNames<FaultKind>())} (default: chosen by the seed among those the model names)" };
         var service = new Option<string?>("--service") { Description = "Service to inject it into (default: chosen by the seed)" };
-        var warmup = new Option<int>("--warmup-minutes") { Description = "Normal traffic before the fault", DefaultValueFactory = _ => 6 };
-        var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 };
-        var speed = new Option<double>("--speed") { Description = "Event time per real time (0 = as fast as possible, 1 = live)", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<int>("--warmup-minutes") { Description = "Normal traffic before the fault", DefaultValueFactory = _ => 6 }.AtLeast(1);
+        var duration = new Option<int>("--fault-minutes") { Description = "How long the fault lasts", DefaultValueFactory = _ => 3 }.AtLeast(1);
+        var speed = new Option<double>("--speed") { Description = "Event time per real time (0 = as fast as possible, 1 = live)", DefaultValueFactory = _ => 0 }.Within(0);
         var snapshots = new Option<string?>("--snapshots") { Description = "Write every graph snapshot as Arrow IPC files into this directory" };
         var http = DashboardCli.HttpOption();
         var httpToken = DashboardCli.TokenOption();
@@ -38,6 +38,12 @@ internal static class DemoCommand
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
             var (settings, configuration) = settingsOptions.Load(parse);
+            return await Hosting.ServiceHost.RunAsync(Configuration.SettingsMapping.ShutdownTimeout(settings.Host), life => Run(parse, settings, configuration, life));
+        }));
+        return command;
+
+        async Task<int> Run(ParseResult parse, Configuration.LogWhispererSettings settings, Microsoft.Extensions.Configuration.IConfiguration configuration, Hosting.ServiceLifetime life)
+        {
             using var loggers = Configuration.EngineLogging.Create(configuration);
             using var alerts = Configuration.SettingsMapping.BuildAlertSinks(settings.Sinks, loggers, settings.Incidents);
             var clock = Stopwatch.StartNew();
@@ -72,8 +78,9 @@ internal static class DemoCommand
                     Explainer = new Explain.ExplainerOptions { Slos = Configuration.SettingsMapping.ToObjectives(settings.Slo) },
                 },
             };
-            var (stop, abort) = CliSupport.CtrlC(err);
-            var pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: stop.Token, abort: abort.Token, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
+            RcaPipeline pipeline;
+            await using (new Hosting.ProgressReporter(metrics, err))
+                pipeline = await run.RunAsync(scorer, alerts.After(collected), deadLetters, stop: life.Stop, abort: life.Abort, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
 
             var windowEvents = collected.Events.Where(e => e.Incident?.State != Explain.IncidentInfo.Resolved).ToList(); // not the resolution events
             var report = EvaluationReport.Score([fault], windowEvents, (int)pipeline.Counters.QuietWindows);
@@ -95,14 +102,13 @@ internal static class DemoCommand
             foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");
             err.WriteLine($"finished in {clock.Elapsed.TotalSeconds:0.0} s");
-            if (web is not null && !stop.IsCancellationRequested)
+            if (web is not null && !life.Stop.IsCancellationRequested)
             {
                 // Whoever watches the dashboard decides when to close it.
-                err.WriteLine("the dashboard stays up; Ctrl-C to exit");
-                try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+                err.WriteLine("the dashboard stays up; Ctrl-C (or SIGTERM) to exit");
+                try { await Task.Delay(Timeout.Infinite, life.Stop); } catch (OperationCanceledException) { }
             }
-            return result.Rank == 1 ? 0 : 2;
-        }));
-        return command;
+            return result.Rank == 1 ? ExitCodes.Ok : ExitCodes.WrongVerdict;
+        }
     }
 }

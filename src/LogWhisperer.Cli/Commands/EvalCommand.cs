@@ -20,7 +20,7 @@ internal static class EvalCommand
         var edgeless = new Option<string>("--edgeless-model") { Description = "Edge-ablated model for the baseline column (\"none\" to skip)", DefaultValueFactory = _ => CliSupport.DefaultEdgelessModelPath };
         var device = CliSupport.DeviceOption();
         var seed = CliSupport.SeedOption(7);
-        var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 };
+        var incidents = new Option<int>("--incidents", "-n") { Description = "Number of incidents to simulate and score", DefaultValueFactory = _ => 200 }.AtLeast(1);
         var kinds = new Option<Simulation.FaultKind[]>("--kinds") { Description = "Fault kinds to draw incidents from (default: those the model names)", AllowMultipleArgumentsPerToken = true };
         var noChanges = new Option<bool>("--no-changes") { Description = "Withhold the simulated changes (rollouts, config changes) from the engine, and print the change likelihood ratio fitted on these windows" };
         var evidence = new Option<string>("--evidence") { Description = "full: logs, traces and container metrics; metrics-only: container and Istio request metrics, no logs, no traces", DefaultValueFactory = _ => "full" };

@@ -20,7 +20,7 @@ internal static class FinetuneCommand
         var snapshots = new Option<string?>("--snapshots") { Description = "Directory of Arrow snapshots from your mesh" };
         var feedback = new Option<string?>("--feedback") { Description = "The engine's feedback store (Incidents:StoreDirectory): incidents people confirmed, rejected or corrected in the console, with their labelled snapshots" };
         var incidents = new Option<string?>("--incidents") { Description = "JSON lines of your incidents: {\"service\",\"kind\",\"start\",\"end\"}" };
-        var epochs = new Option<int>("--epochs") { Description = "Fine-tuning epochs", DefaultValueFactory = _ => 10 };
+        var epochs = new Option<int>("--epochs") { Description = "Fine-tuning epochs", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var output = new Option<string>("--out", "-o") { Description = "Where to write the fine-tuned model", Required = true };
         var device = CliSupport.DeviceOption();
 

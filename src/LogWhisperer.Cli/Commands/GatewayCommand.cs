@@ -17,32 +17,41 @@ internal static class GatewayCommand
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
             var (config, configuration) = settingsOptions.Load(parse);
-            var options = new GatewayOptions
+            if (config.Gateway.DeliveryTimeoutSeconds <= 0)
+                throw new SettingsException($"invalid value '{config.Gateway.DeliveryTimeoutSeconds}' for setting 'Gateway:DeliveryTimeoutSeconds' (--delivery-timeout): expected a number of seconds > 0");
+            var shutdownTimeout = config.Host.ShutdownTimeout();
+            return await Hosting.ServiceHost.RunAsync(shutdownTimeout, async life =>
             {
-                Kafka = config.Kafka.ToKafkaSettings(),
-                Http = new HttpSecurityOptions
+                using var loggers = EngineLogging.Create(configuration);
+                var log = loggers.CreateLogger("LogWhisperer.Gateway");
+                var options = new GatewayOptions
                 {
-                    Listen = config.Gateway.Listen,
-                    BearerToken = string.IsNullOrEmpty(config.Gateway.BearerToken) ? null : config.Gateway.BearerToken,
-                    MaxRequestBytes = config.Gateway.MaxRequestBytes,
-                    TlsCertificatePath = config.Gateway.TlsCertificatePath, TlsKeyPath = config.Gateway.TlsKeyPath,
-                    RateLimitPerSecond = config.Gateway.RateLimitPerSecond,
-                },
-            };
-            using var loggers = EngineLogging.Create(configuration);
-            var log = loggers.CreateLogger("LogWhisperer.Gateway");
-            EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Gateway");
-            await using var gateway = new IngestGateway(options);
-            await gateway.StartAsync();
-            if (options.Http.BearerToken is null && !System.Net.IPAddress.IsLoopback(HttpSecurity.ParseListen(options.Http.Listen).Address))
-                log.LogWarning("the gateway is exposed beyond loopback without a bearer token");
-            log.LogInformation("gateway listening on {Urls} → Kafka {Bootstrap}; authentication {Auth}; Ctrl-C to stop",
-                string.Join(", ", gateway.Urls), options.Kafka.BootstrapServers, options.Http.BearerToken is null ? "off" : "bearer token");
-            var done = new TaskCompletionSource();
-            Console.CancelKeyPress += (_, e) => { e.Cancel = true; done.TrySetResult(); };
-            await done.Task;
-            Console.Error.WriteLine($"{gateway.Accepted} request(s) accepted, {gateway.Rejected} rejected");
-            return 0;
+                    Kafka = config.Kafka.ToKafkaSettings(),
+                    Http = new HttpSecurityOptions
+                    {
+                        Listen = config.Gateway.Listen,
+                        BearerToken = string.IsNullOrEmpty(config.Gateway.BearerToken) ? null : config.Gateway.BearerToken,
+                        MaxRequestBytes = config.Gateway.MaxRequestBytes,
+                        TlsCertificatePath = config.Gateway.TlsCertificatePath, TlsKeyPath = config.Gateway.TlsKeyPath,
+                        RateLimitPerSecond = config.Gateway.RateLimitPerSecond,
+                    },
+                    DeliveryTimeout = TimeSpan.FromSeconds(config.Gateway.DeliveryTimeoutSeconds),
+                    MaxConcurrentBodies = config.Gateway.MaxConcurrentBodies > 0 ? config.Gateway.MaxConcurrentBodies : Math.Clamp(Environment.ProcessorCount, 2, 8),
+                    Log = log,
+                };
+                EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Kafka", "Gateway", "Host");
+                await using var gateway = new IngestGateway(options);
+                await gateway.StartAsync();
+                if (options.Http.BearerToken is null && !System.Net.IPAddress.IsLoopback(HttpSecurity.ParseListen(options.Http.Listen).Address))
+                    log.LogWarning("the gateway is exposed beyond loopback without a bearer token");
+                log.LogInformation("gateway listening on {Urls} → Kafka {Bootstrap}; authentication {Auth}; probes /healthz, /readyz; metrics /metrics",
+                    string.Join(", ", gateway.Urls), options.Kafka.BootstrapServers, options.Http.BearerToken is null ? "off" : "bearer token");
+                if (!gateway.KafkaReachable) log.LogWarning("kafka: cannot reach {Bootstrap}: not ready; requests get 503 with Retry-After until it answers", options.Kafka.BootstrapServers);
+                try { await Task.Delay(Timeout.Infinite, life.Stop); } catch (OperationCanceledException) { }
+                await gateway.DisposeAsync(); // stops taking requests, finishes those in flight, flushes the producer
+                Console.Error.WriteLine($"{gateway.Accepted} request(s) accepted, {gateway.Rejected} rejected");
+                return ExitCodes.Ok;
+            });
         }));
         return command;
     }

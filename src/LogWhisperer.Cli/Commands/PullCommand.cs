@@ -47,6 +47,8 @@ internal static class PullCommand
                 throw new SettingsException("setting 'Pull:Until' needs query_range: Loki's tail follows the present (drop --loki-tail for a batch run)");
             var decode = config.Engine.ToDecodeOptions();
             var pipelineOptions = config.ToPipelineOptions();
+            return await Hosting.ServiceHost.RunAsync(config.Host.ShutdownTimeout(), async life =>
+            {
             using var loggers = EngineLogging.Create(configuration);
             EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Pull", "Engine", "Windows", "Sinks");
             using var alerts = config.Sinks.BuildAlertSinks(loggers, config.Incidents);
@@ -81,7 +83,6 @@ internal static class PullCommand
 
             err.WriteLine($"LogWhisperer pull: {(loki is null ? "" : $"logs from {loki} ({(pull.LokiTail ? "tail" : "query_range")}, {pull.LogQl}) ")}{(prometheus is null ? "" : $"metrics{(topology is null ? "" : " and topology")} from {prometheusUrl} ")}"
                 + $"from {pullOptions.Start:O} {(pullOptions.End is { } end ? $"until {end:O}" : "following the present")}");
-            var (stop, abort) = CliSupport.CtrlC(err);
             using var metrics = new EngineMetrics();
             using var otlp = Observability.EngineTelemetry.StartOtlp(metrics);
             pipelineOptions = pipelineOptions with { Metrics = metrics };
@@ -94,12 +95,12 @@ internal static class PullCommand
             var sink = alerts.After(outputs.Count == 1 ? outputs[0] : new FanOutRcaSink(outputs));
             var pipeline = new RcaPipeline(pipelineOptions, featurizer, scorer, sink, deadLetters, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
 
-            using var stopTopology = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
+            using var stopTopology = CancellationTokenSource.CreateLinkedTokenSource(life.Abort);
             var discovery = topology is null ? Task.CompletedTask : RunTopology(topology, prometheus!, TimeSpan.FromSeconds(pull.TopologyRefreshSeconds), err, stopTopology.Token);
             try
             {
                 var merged = sources.Count == 1 ? sources[0] : new EventTimeMerge(sources, idleAfter: TimeSpan.FromSeconds(10));
-                await pipeline.RunAsync(merged, stop.Token, abort.Token);
+                await pipeline.RunAsync(merged, life.Stop, life.Abort);
             }
             finally
             {
@@ -112,7 +113,8 @@ internal static class PullCommand
             if (tail is not null) err.WriteLine($"loki tail: {tail.DroppedEntries} entries dropped by Loki, {tail.Reconnects} reconnect(s), {tail.Undecodable} undecodable message(s)");
             foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
             foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");
-            return 0;
+            return ExitCodes.Ok;
+            });
         }));
         return command;
     }

@@ -12,7 +12,7 @@ internal static class ScoreCommand
         var snapshots = new Option<string>("--snapshots") { Description = "Directory of Arrow snapshots (as written by demo --snapshots)", Required = true };
         var model = CliSupport.ModelOption();
         var device = CliSupport.DeviceOption();
-        var threshold = new Option<double>("--threshold") { Description = "Incident probability needed to emit an event", DefaultValueFactory = _ => 0.5 };
+        var threshold = new Option<double>("--threshold") { Description = "Incident probability needed to emit an event", DefaultValueFactory = _ => 0.5 }.Within(0, 1);
 
         var command = new Command("score", "Score saved graph snapshots and print RCA events as JSON lines") { snapshots, model, device, threshold };
         command.SetAction((parse, _) => CliSupport.Guard(() =>

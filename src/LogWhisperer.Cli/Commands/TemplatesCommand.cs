@@ -15,7 +15,7 @@ internal static class TemplatesCommand
         var format = new Option<string?>("--format") { Description = "Header format in Loghub notation, e.g. '<Date> <Time> <Level> <Component>: <Content>' (default: the whole line is the message)" };
         var state = new Option<string?>("--state") { Description = "Template state file (lw-drain/1): loaded if present, saved afterwards" };
         var loghub = new Option<string?>("--loghub") { Description = "Directory of Loghub 2k samples: print grouping accuracy per system beside published Drain" };
-        var top = new Option<int>("--top") { Description = "Templates to print (most frequent first)", DefaultValueFactory = _ => 30 };
+        var top = new Option<int>("--top") { Description = "Templates to print (most frequent first)", DefaultValueFactory = _ => 30 }.AtLeast(1);
 
         var command = new Command("templates", "Mine log templates (Drain) from a file, or measure grouping accuracy on Loghub") { input, format, state, loghub, top };
         command.SetAction((parse, _) => CliSupport.Guard(() =>

@@ -18,10 +18,10 @@ internal static class TrainCommand
     {
         var topologies = new Option<string[]>("--topology", "-t") { Description = "Topologies to train on (repeatable; a file, a shipped name, or synthetic:N[:seed])", DefaultValueFactory = _ => DefaultTopologies, AllowMultipleArgumentsPerToken = true };
         var validationTopology = new Option<string>("--validation-topology") { Description = "A whole topology held out for validation (\"none\": hold out the last cluster of each training topology)", DefaultValueFactory = _ => DefaultValidationTopology };
-        var clusters = new Option<int>("--clusters") { Description = "Simulated clusters per topology", DefaultValueFactory = _ => 2 };
-        var incidents = new Option<int>("--incidents") { Description = "Incidents per simulated cluster", DefaultValueFactory = _ => 16 };
+        var clusters = new Option<int>("--clusters") { Description = "Simulated clusters per topology", DefaultValueFactory = _ => 2 }.AtLeast(1);
+        var incidents = new Option<int>("--incidents") { Description = "Incidents per simulated cluster", DefaultValueFactory = _ => 16 }.AtLeast(1);
         var seed = CliSupport.SeedOption(42);
-        var epochs = new Option<int>("--epochs") { Description = "Most training epochs (early stopping may end sooner)", DefaultValueFactory = _ => 60 };
+        var epochs = new Option<int>("--epochs") { Description = "Most training epochs (early stopping may end sooner)", DefaultValueFactory = _ => 60 }.AtLeast(1);
         var output = new Option<string>("--out", "-o") { Description = "Where to write the model (the curves go beside it as .curves.svg)", DefaultValueFactory = _ => "gat.lwm" };
         var snapshots = new Option<string?>("--snapshots") { Description = "Train on labelled Arrow snapshots from this directory instead of simulating" };
         var edgeless = new Option<bool>("--edgeless") { Description = "Train the edge-ablation baseline (same network, no call edges)" };
@@ -44,6 +44,8 @@ internal static class TrainCommand
             }
             else
             {
+                if (parse.GetValue(validationTopology) is null or "none" && parse.GetValue(clusters) < 2)
+                    throw new Configuration.SettingsException("--validation-topology none validates on one held-out cluster per topology: it needs --clusters 2 or more (or name a validation topology)");
                 var topos = parse.GetValue(topologies)!.Select(CliSupport.LoadTopology).ToArray();
                 (train, validation) = await ConsoleOutput.WithProgressAsync("simulating training incidents", async progress =>
                 {
@@ -52,6 +54,8 @@ internal static class TrainCommand
                     return (all, await TrainingSet.GenerateAsync([CliSupport.LoadTopology(held)], 1, parse.GetValue(incidents), parse.GetValue(seed) + 1, progress: progress, cancellationToken: ct));
                 });
             }
+            if (validation.Count == 0 || train.Count == 0)
+                throw new Configuration.SettingsException($"nothing to {(train.Count == 0 ? "train" : "validate")} on: the snapshots hold {train.Count + validation.Count} labelled window(s) from {train.Concat(validation).Select(s => s.Cluster).Distinct().Count()} cluster(s); one whole cluster is held out for validation, so at least two are needed");
             err.WriteLine($"training on {train.Count} windows ({train.Count(s => s.Label!.IsIncident)} incident) from {train.Select(s => s.Cluster).Distinct().Count()} clusters; validating on {validation.Count} from {string.Join(", ", validation.Select(s => s.Cluster).Distinct())}");
 
             var d = ComputeDevice.Select(parse.GetValue(device)!);
@@ -79,7 +83,8 @@ internal static class TrainCommand
     private static (List<GraphSnapshot> Train, List<GraphSnapshot> Validation) HoldOutLastCluster(List<GraphSnapshot> all)
     {
         var names = all.Select(s => s.Cluster).Distinct().Order().ToArray();
-        var held = names.Length > 1 ? names.GroupBy(c => c.Contains('-') ? c[..c.LastIndexOf('-')] : c).Select(g => g.Last()).ToHashSet() : [];
+        // One per topology that has more than one cluster (a topology's only cluster trains).
+        var held = names.GroupBy(c => c.Contains('-') ? c[..c.LastIndexOf('-')] : c).Where(g => g.Count() > 1).Select(g => g.Last()).ToHashSet();
         return (all.Where(s => !held.Contains(s.Cluster)).ToList(), all.Where(s => held.Contains(s.Cluster)).ToList());
     }
 }

@@ -25,6 +25,13 @@ internal sealed class LogWhispererSettings
     public IncidentsSection Incidents { get; set; } = new();
     public SloSection Slo { get; set; } = new();
     public LoggingSection Logging { get; set; } = new();
+    public HostSection Host { get; set; } = new();
+}
+
+internal sealed class HostSection
+{
+    [Description("On SIGTERM or Ctrl-C, drain (finish open work, commit offsets, stop the web servers) for at most this long, then abort (exit 130).")]
+    public double ShutdownTimeoutSeconds { get; set; } = 30;
 }
 
 internal sealed class KafkaSection
@@ -35,7 +42,7 @@ internal sealed class KafkaSection
     [Description("Consumer group id of the engine.")]
     public string GroupId { get; set; } = "logwhisperer";
 
-    [Description("Input topics, topic name → format (OtlpTracesProto, OtlpLogsProto, LokiProto, RemoteWrite, …). Empty: otlp_spans, otlp_logs, loki_push, prometheus_remote_write with their formats.")]
+    [Description("Input topics, topic name → format (OtlpTracesProto, OtlpLogsProto, LokiProto, RemoteWrite, …). Empty: the default topics, those the OpenTelemetry Collector, the gateway and kafka-produce write (`config show` lists them).")]
     public Dictionary<string, TelemetryFormat> InputTopics { get; set; } = [];
 
     [Description("Topic for RCA events (CloudEvents JSON, keyed by cluster).")]
@@ -58,6 +65,9 @@ internal sealed class KafkaSection
 
     [Description("Stop after this many seconds with all input read (batch runs); unset = run until stopped.")]
     public double? IdleExitSeconds { get; set; }
+
+    [Description("At start, retry an unreachable broker with backoff for this long, then exit with code 3 and one line.")]
+    public double ConnectTimeoutSeconds { get; set; } = 60;
 }
 
 internal sealed class PullSection
@@ -233,6 +243,12 @@ internal sealed class GatewaySection
 
     [Description("Largest request body accepted (413 above).")]
     public long MaxRequestBytes { get; set; } = 16 << 20;
+
+    [Description("How long a request waits for Kafka to acknowledge its body; past it (or while Kafka is known down) the answer is 503 with Retry-After.")]
+    public double DeliveryTimeoutSeconds { get; set; } = 5;
+
+    [Description("Request bodies read and decompressed at once (others wait their turn): peak memory is about this × 64 MiB under compression bombs. 0 = the number of CPUs, from 2 to 8.")]
+    public int MaxConcurrentBodies { get; set; }
 }
 
 internal sealed class DashboardSection

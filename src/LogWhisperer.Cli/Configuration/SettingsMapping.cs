@@ -30,6 +30,12 @@ internal static class SettingsMapping
         };
     }
 
+    public static TimeSpan ShutdownTimeout(this HostSection h) => h.ShutdownTimeoutSeconds > 0 ? TimeSpan.FromSeconds(h.ShutdownTimeoutSeconds)
+        : throw new SettingsException($"invalid value '{h.ShutdownTimeoutSeconds}' for setting 'Host:ShutdownTimeoutSeconds' (--shutdown-timeout): expected a number of seconds > 0");
+
+    public static TimeSpan ConnectTimeout(this KafkaSection k) => k.ConnectTimeoutSeconds > 0 ? TimeSpan.FromSeconds(k.ConnectTimeoutSeconds)
+        : throw new SettingsException($"invalid value '{k.ConnectTimeoutSeconds}' for setting 'Kafka:ConnectTimeoutSeconds' (--connect-timeout): expected a number of seconds > 0");
+
     public static ServiceWindowAssemblyOptions ToAssemblyOptions(this EngineSection e)
     {
         if (e.ServiceWindowGraceSeconds < 0 || e.ServiceWindowTimeoutSeconds < 0)

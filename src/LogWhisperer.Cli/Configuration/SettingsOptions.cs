@@ -58,7 +58,8 @@ internal sealed class SettingsOptions
     public IReadOnlyList<SettingOverride> Overrides { get; }
 
     private SettingsOptions(IReadOnlyList<SettingOverride> overrides) =>
-        Overrides = [.. overrides, SettingOverride.Value("Logging:LogLevel:Default", "--log-level", "Log level: Trace, Debug, Information, Warning, Error, Critical, None")];
+        Overrides = [.. overrides, SettingOverride.Value("Logging:LogLevel:Default", "--log-level", "Log level: Trace, Debug, Information, Warning, Error, Critical, None"),
+            SettingOverride.Value("Host:ShutdownTimeoutSeconds", "--shutdown-timeout", "On SIGTERM or Ctrl-C, drain for at most this many seconds, then abort")];
 
     public static SettingsOptions ForEngine() => new(
     [
@@ -73,6 +74,7 @@ internal sealed class SettingsOptions
         SettingOverride.Value("Kafka:ServiceWindowsTopic", "--service-windows-topic", "Two-stage topology: topic of per-(service, window) parts"),
         SettingOverride.Value("Engine:Stage", "--stage", "single (the whole engine), or a stage of the two-stage topology: window or score"),
         SettingOverride.Value("Kafka:CommitLagMinutes", "--commit-lag-minutes", "Keep this much event time uncommitted, to rebuild baselines exactly after a restart"),
+        SettingOverride.Value("Kafka:ConnectTimeoutSeconds", "--connect-timeout", "Retry an unreachable broker for this many seconds at start, then exit with code 3"),
         .. EngineOverrides(),
         .. SinkOverrides(),
     ]);
@@ -127,6 +129,7 @@ internal sealed class SettingsOptions
         SettingOverride.Value("Gateway:RateLimitPerSecond", "--rate-limit", "Requests per second per client, 0 = unlimited (429 with Retry-After above)"),
         SettingOverride.Value("Gateway:BearerToken", "--bearer-token", "Require Authorization: Bearer <token> (default: the LOGWHISPERER_GATEWAY_TOKEN environment variable, if set)"),
         SettingOverride.Value("Gateway:MaxRequestBytes", "--max-request-bytes", "Largest request body accepted (413 above)"),
+        SettingOverride.Value("Gateway:DeliveryTimeoutSeconds", "--delivery-timeout", "Seconds a request waits for Kafka's acknowledgement before a 503 with Retry-After"),
     ]);
 
     public void AddTo(Command command)

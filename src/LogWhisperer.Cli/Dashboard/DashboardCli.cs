@@ -18,15 +18,15 @@ internal static class DashboardCli
 
     /// <returns>Null when no address was given.</returns>
     public static async Task<DashboardServer?> StartAsync(string? address, string? token, DashboardFeed feed, EngineMetrics metrics, TextWriter log,
-        string? tlsCertificate = null, string? tlsKey = null, Configuration.AlertSinks? incidents = null)
+        string? tlsCertificate = null, string? tlsKey = null, Configuration.AlertSinks? incidents = null, Hosting.Readiness? readiness = null)
     {
         if (address is null) return null;
         var http = new Gateway.HttpSecurityOptions { Listen = DashboardOptions.ListenFrom(address), TlsCertificatePath = tlsCertificate, TlsKeyPath = tlsKey };
         var console = incidents is null ? null : new IncidentConsole(incidents.Store, f => incidents.GiveFeedback(f, DateTimeOffset.UtcNow), incidents.Feedback);
-        var server = new DashboardServer(new DashboardOptions { Http = http, BearerToken = token }, feed, metrics, console);
+        var server = new DashboardServer(new DashboardOptions { Http = http, BearerToken = token }, feed, metrics, console, readiness);
         await server.StartAsync();
         var url = server.Urls.First().TrimEnd('/');
-        log.WriteLine($"dashboard: {url}/{(token is null ? "" : "?token=…")}  (JSON: {url}/api/events, {url}/api/graph; metrics: {url}/metrics)");
+        log.WriteLine($"dashboard: {url}/{(token is null ? "" : "?token=…")}  (JSON: {url}/api/events, {url}/api/graph; metrics: {url}/metrics; probes: {url}/healthz, {url}/readyz)");
         return server;
     }
 }

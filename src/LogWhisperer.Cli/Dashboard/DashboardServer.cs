@@ -40,15 +40,21 @@ public sealed class DashboardServer : IAsyncDisposable
         ["/"] = "index.html", ["/index.html"] = "index.html", ["/dashboard.js"] = "dashboard.js", ["/dashboard.css"] = "dashboard.css",
     };
     private readonly WebApplication _app;
+    private readonly string _listen;
 
     public IEnumerable<string> Urls => _app.Urls;
     /// <summary>Requests refused by the rate limit (the token check counts nothing).</summary>
     public HttpSecurityCounters Refused { get; } = new();
 
-    public DashboardServer(DashboardOptions options, DashboardFeed feed, EngineMetrics metrics, IncidentConsole? incidents = null)
+    /// <param name="incidents">The incident console's store and feedback (none: no incident API).</param>
+    /// <param name="readiness">What /readyz checks (none: ready once serving).</param>
+    public DashboardServer(DashboardOptions options, DashboardFeed feed, EngineMetrics metrics, IncidentConsole? incidents = null, Hosting.Readiness? readiness = null)
     {
+        _listen = options.Http.Listen;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        Hosting.EmbeddedLifetime.Use(builder.Services); // the command's host owns the signals
+        Hosting.HealthEndpoints.AddServices(builder.Services, readiness ?? new Hosting.Readiness());
         // The page itself must load without a token (a browser cannot add one), so the token is checked below,
         // per path, rather than by HttpSecurity for every request.
         var http = options.Http with { BearerToken = null };
@@ -66,6 +72,7 @@ public sealed class DashboardServer : IAsyncDisposable
             ctx.Response.StatusCode = 401;
             await ctx.Response.WriteAsync("missing or wrong bearer token\n");
         });
+        Hosting.HealthEndpoints.Map(_app);
         foreach (var (path, resource) in Assets)
             _app.MapGet(path, () => Results.Bytes(ReadAsset(resource), ContentTypeOf(resource)));
         _app.MapGet("/api/graph", () => Results.Text(feed.GraphsJson(), "application/json"));
@@ -78,7 +85,7 @@ public sealed class DashboardServer : IAsyncDisposable
         _app.MapPost("/api/incidents/{id}/feedback", (string id, HttpContext ctx) => incidents.PostFeedback(id, ctx));
     }
 
-    public Task StartAsync() => _app.StartAsync();
+    public Task StartAsync() => Hosting.Listening.StartAsync(_app, _listen, "--http (setting Dashboard:Http)");
 
     /// <summary>
     /// Server-sent events: first a replay of the current state (each cluster's graph, the recent events oldest

@@ -91,7 +91,8 @@ public static class HttpSecurity
         if (options.BearerToken is { } token)
             app.Use(async (ctx, next) =>
             {
-                if (TokenMatches(ctx.Request.Headers.Authorization.ToString(), token)) { await next(ctx); return; }
+                // Kubernetes probes carry no token; /healthz and /readyz tell nothing but ok or what is missing.
+                if (Hosting.HealthEndpoints.IsProbe(ctx.Request.Path) || TokenMatches(ctx.Request.Headers.Authorization.ToString(), token)) { await next(ctx); return; }
                 counters.CountUnauthorized();
                 ctx.Response.StatusCode = StatusCodes.Status401Unauthorized;
                 ctx.Response.Headers.WWWAuthenticate = "Bearer";

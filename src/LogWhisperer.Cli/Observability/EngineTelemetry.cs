@@ -20,9 +20,16 @@ internal static class EngineTelemetry
 
     /// <summary>Serves <paramref name="metrics"/> (and no other engine's) at /metrics in the Prometheus text format.</summary>
     public static void AddPrometheus(WebApplicationBuilder builder, EngineMetrics metrics) =>
+        AddPrometheus(builder, EngineMetrics.MeterName, metrics.Owns);
+
+    /// <summary>Serves the instruments of one meter that <paramref name="owns"/> accepts (this process may hold several
+    /// engines or gateways) at /metrics in the Prometheus text format.</summary>
+    public static void AddPrometheus(WebApplicationBuilder builder, string meterName, Func<System.Diagnostics.Metrics.Instrument, bool> owns) =>
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(ServiceName))
-            .WithMetrics(m => Instruments(m, metrics).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+            .WithMetrics(m => m.AddMeter(meterName)
+                .AddView(instrument => owns(instrument) ? null : MetricStreamConfiguration.Drop)
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
     public static void MapPrometheus(WebApplication app) => app.MapPrometheusScrapingEndpoint("/metrics");
 

@@ -30,6 +30,31 @@ public static class BodyDecoding
         }
     }
 
+    /// <summary>
+    /// The streaming form, for HTTP bodies: <paramref name="body"/> (as received, in pooled chunks) is inflated
+    /// chunk by chunk into pooled chunks, never past the cap, and the result is copied out once at its exact size.
+    /// A bomb costs at most the cap in memory, all of it given back to the pool when it is refused.
+    /// </summary>
+    public static byte[] Decode(PooledChunks body, string? contentEncoding, long maxDecodedBytes)
+    {
+        var encoding = contentEncoding?.Trim().ToLowerInvariant();
+        Stream? inflating = encoding switch
+        {
+            "gzip" => new GZipStream(body.AsStream(), CompressionMode.Decompress),
+            "deflate" => new ZLibStream(body.AsStream(), CompressionMode.Decompress),
+            _ => null,
+        };
+        if (inflating is null) return Decode(body.ToArray(), contentEncoding, maxDecodedBytes); // identity, snappy (declares its size), unknown
+        using (inflating)
+        using (var output = new PooledChunks(maxDecodedBytes))
+        {
+            try { output.ReadFrom(inflating); }
+            catch (PooledChunks.CapExceededException) { throw TooLarge($"content-encoding {encoding}: decodes to more than the {maxDecodedBytes} bytes allowed"); }
+            catch (InvalidDataException e) { throw new InvalidDataException($"content-encoding {encoding}: corrupt body ({e.Message})"); }
+            return output.ToArray();
+        }
+    }
+
     /// <summary>True when the body was refused for inflating past its cap (HTTP 413), not for being corrupt (400).</summary>
     public static bool IsTooLarge(InvalidDataException e) => e.Data.Contains(TooLargeKey);
 

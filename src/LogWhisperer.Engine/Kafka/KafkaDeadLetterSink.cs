@@ -30,7 +30,7 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
         _log = log ?? NullLogger.Instance;
         _topic = settings.DeadLetterTopic;
         var builder = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }));
-        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings)); // else librdkafka prints on stderr itself
         _producer = builder.Build();
     }
 

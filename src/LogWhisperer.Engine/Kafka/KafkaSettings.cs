@@ -19,13 +19,21 @@ public sealed record KafkaSettings
     /// </summary>
     public IReadOnlyDictionary<string, TelemetryFormat> InputTopics { get; init; } = DefaultInputTopics;
 
+    /// <summary>
+    /// The one list of default topics: what the OpenTelemetry Collector's Kafka exporter, the ingest gateway and
+    /// kafka-produce write, and so what the engine reads unless told otherwise (`config show` prints it).
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, TelemetryFormat> DefaultInputTopics = new Dictionary<string, TelemetryFormat>
     {
-        ["otlp_spans"] = TelemetryFormat.OtlpTracesProto,
-        ["otlp_logs"] = TelemetryFormat.OtlpLogsProto,
-        ["otlp_metrics"] = TelemetryFormat.OtlpMetricsProto,
-        ["loki_push"] = TelemetryFormat.LokiProto,
-        ["prometheus_remote_write"] = TelemetryFormat.RemoteWrite,
+        [DefaultTopics.OtlpTracesProto] = TelemetryFormat.OtlpTracesProto,
+        [DefaultTopics.OtlpLogsProto] = TelemetryFormat.OtlpLogsProto,
+        [DefaultTopics.OtlpMetricsProto] = TelemetryFormat.OtlpMetricsProto,
+        [DefaultTopics.LokiProto] = TelemetryFormat.LokiProto,
+        [DefaultTopics.RemoteWrite] = TelemetryFormat.RemoteWrite,
+        // Bodies the gateway takes as JSON stay JSON on Kafka, each format on its own topic.
+        [DefaultTopics.LokiJson] = TelemetryFormat.LokiJson,
+        [DefaultTopics.OtlpTracesJson] = TelemetryFormat.OtlpTracesJson,
+        [DefaultTopics.OtlpMetricsJson] = TelemetryFormat.OtlpMetricsJson,
     };
 
     /// <summary>Undecodable input goes here, raw, with the reason and source offset in headers.</summary>

@@ -11,7 +11,7 @@ namespace LogWhisperer.Kafka;
 /// </summary>
 public sealed class KafkaTelemetryProducer : IDisposable
 {
-    public sealed record Topics(string Logs = "loki_push", string Metrics = "prometheus_remote_write", string Spans = "otlp_spans");
+    public sealed record Topics(string Logs = DefaultTopics.LokiProto, string Metrics = DefaultTopics.RemoteWrite, string Spans = DefaultTopics.OtlpTracesProto);
 
     /// <summary>How messages are keyed, and so partitioned.</summary>
     public enum Keying

@@ -50,10 +50,10 @@ public sealed class EngineMetrics : IDisposable
     public EngineMetrics()
     {
         var m = _meter;
-        m.CreateObservableCounter("logwhisperer.stage.records_in", () => Stages(s => s.RecordsIn), "{item}",
+        m.CreateObservableCounter("logwhisperer.stage.records_in", () => StageMeasurements(s => s.RecordsIn), "{item}",
             "Items taken in by each pipeline stage (records for decode and window, windows or snapshots after).");
-        m.CreateObservableCounter("logwhisperer.stage.records_out", () => Stages(s => s.RecordsOut), "{item}", "Items handed on by each pipeline stage.");
-        m.CreateObservableCounter("logwhisperer.stage.busy", () => Stages(s => s.Busy.TotalSeconds), "s", "Time each stage spent working (not waiting on its channels).");
+        m.CreateObservableCounter("logwhisperer.stage.records_out", () => StageMeasurements(s => s.RecordsOut), "{item}", "Items handed on by each pipeline stage.");
+        m.CreateObservableCounter("logwhisperer.stage.busy", () => StageMeasurements(s => s.Busy.TotalSeconds), "s", "Time each stage spent working (not waiting on its channels).");
         m.CreateObservableCounter("logwhisperer.dead_letters", DeadLetters, "{record}", "Records and messages dead-lettered, by stage and reason.");
         m.CreateObservableCounter("logwhisperer.invalid_records", () => _pipeline?.Counters.Invalid ?? 0, "{record}", "Records that failed validation.");
         m.CreateObservableCounter("logwhisperer.late_records", () => (Measurement<long>[])
@@ -81,7 +81,14 @@ public sealed class EngineMetrics : IDisposable
     /// <summary>True for this instance's instruments: exporters filter with it (a view that drops the others).</summary>
     public bool Owns(Instrument instrument) => ReferenceEquals(instrument.Meter, _meter);
 
+    private int _assignedPartitions = -1;
+    /// <summary>Set by Kafka runs: input partitions assigned by the group at the last rebalance; -1 until the consumer joined it (readiness).</summary>
+    public int AssignedPartitions { get => Volatile.Read(ref _assignedPartitions); set => Volatile.Write(ref _assignedPartitions, value); }
+
     internal void Attach(RcaPipeline pipeline) => _pipeline = pipeline;
+
+    /// <summary>The attached pipeline's stages (empty before one is attached): what progress lines report.</summary>
+    public IReadOnlyList<StageMetrics> Stages => _pipeline?.Stages ?? [];
 
     internal IRcaSink CountEvents(IRcaSink sink) => new CountingSink(this, sink);
     internal IDeadLetterSink CountDeadLetters(IDeadLetterSink sink) => new CountingDeadLetters(this, sink);
@@ -111,7 +118,7 @@ public sealed class EngineMetrics : IDisposable
         if (KafkaMessages?.Invoke() is { } k) yield return new(k.Undecodable, new KeyValuePair<string, object?>("stage", "kafka"), new KeyValuePair<string, object?>("reason", "undecodable"));
     }
 
-    private IEnumerable<Measurement<T>> Stages<T>(Func<StageMetrics, T> value) where T : struct =>
+    private IEnumerable<Measurement<T>> StageMeasurements<T>(Func<StageMetrics, T> value) where T : struct =>
         (_pipeline?.Stages ?? []).Select(s => new Measurement<T>(value(s), new KeyValuePair<string, object?>("stage", s.Name)));
 
     public void Dispose() => _meter.Dispose();

@@ -54,7 +54,7 @@ public static class KafkaRun
         }
         loggers ??= NullLoggerFactory.Instance;
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
-        using var sink = KafkaRcaSink.Open(settings);
+        using var sink = KafkaRcaSink.Open(settings, loggers.CreateLogger<KafkaRcaSink>());
         using var snapshots = settings.SnapshotsTopic is null ? null
             : new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 20 })).Build();
         var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>())
@@ -63,6 +63,7 @@ public static class KafkaRun
             PartitionsAssigned = partitions =>
             {
                 sink.RefreshPublished();
+                if (options.Metrics is { } m) m.AssignedPartitions = partitions.Count;
                 Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned");
             },
         };

@@ -1,8 +1,10 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Timeout;
 
 namespace LogWhisperer.Sinks;
 
@@ -27,9 +29,11 @@ public interface IHttpRcaSink : IRcaSink, IDisposable
 }
 
 /// <summary>
-/// POSTs JSON bodies to one HTTP endpoint with retries and exponential backoff. A delivery that still fails
-/// is counted and logged, never thrown: an unreachable alert router must not stop the engine. Logs name the
-/// endpoint by scheme, host and port only — webhook paths (Slack) and headers carry secrets.
+/// POSTs JSON bodies to one HTTP endpoint through a Microsoft.Extensions.Http.Resilience pipeline (Polly): a
+/// per-attempt timeout, and retries with exponential backoff of what is transient (5xx, 408, 429, connection
+/// errors, timeouts; 4xx are final). A delivery that still fails is counted and logged, never thrown: an
+/// unreachable alert router must not stop the engine. Logs name the endpoint by scheme, host and port only —
+/// webhook paths (Slack) and headers carry secrets.
 /// </summary>
 public sealed class HttpDelivery : IDisposable
 {
@@ -44,8 +48,26 @@ public sealed class HttpDelivery : IDisposable
         _name = name;
         _options = options;
         _log = log ?? NullLogger.Instance;
-        _http = handler is null ? new HttpClient() : new HttpClient(handler);
-        _http.Timeout = options.Timeout;
+        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (options.Retries > 0)
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.Retries,
+                Delay = options.InitialBackoff,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+                OnRetry = args =>
+                {
+                    Interlocked.Increment(ref _retried);
+                    _log.LogDebug("{Sink}: {Failure}; retrying in {Backoff} ms", _name, Describe(args.Outcome), args.RetryDelay.TotalMilliseconds);
+                    return default;
+                },
+            });
+        pipeline.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = options.Timeout }); // per attempt
+        _http = new HttpClient(new ResilienceHandler(pipeline.Build()) { InnerHandler = handler ?? new SocketsHttpHandler() })
+        {
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan, // the pipeline's per-attempt timeout rules
+        };
     }
 
     /// <summary>Requests answered 2xx.</summary>
@@ -58,41 +80,32 @@ public sealed class HttpDelivery : IDisposable
     /// <returns>Whether the endpoint accepted the body.</returns>
     public async Task<bool> PostJsonAsync(Uri url, string json, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? extraHeaders = null)
     {
-        var backoff = _options.InitialBackoff;
-        for (int attempt = 0; ; attempt++)
+        long retriedBefore = Retried;
+        string failure;
+        try
         {
-            string failure;
-            bool retryable;
-            try
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-                foreach (var (k, v) in _options.Headers) request.Headers.TryAddWithoutValidation(k, v);
-                if (extraHeaders is not null) foreach (var (k, v) in extraHeaders) request.Headers.TryAddWithoutValidation(k, v);
-                if (_options.BearerToken is { Length: > 0 } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                using var response = await _http.SendAsync(request, cancellationToken);
-                if (response.IsSuccessStatusCode) { Interlocked.Increment(ref _delivered); return true; }
-                failure = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
-                retryable = (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
-            }
-            catch (HttpRequestException e) { failure = e.Message; retryable = true; }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested) { failure = $"no answer within {_options.Timeout.TotalSeconds:0.#} s"; retryable = true; }
-
-            if (!retryable || attempt >= _options.Retries)
-            {
-                Interlocked.Increment(ref _failed);
-                _log.LogWarning("{Sink}: delivery to {Endpoint} failed after {Attempts} attempt(s): {Failure}", _name, Endpoint(url), attempt + 1, failure);
-                return false;
-            }
-            Interlocked.Increment(ref _retried);
-            _log.LogDebug("{Sink}: {Endpoint} answered {Failure}; retrying in {Backoff} ms", _name, Endpoint(url), failure, backoff.TotalMilliseconds);
-            await Task.Delay(backoff, cancellationToken);
-            backoff *= 2;
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            foreach (var (k, v) in _options.Headers) request.Headers.TryAddWithoutValidation(k, v);
+            if (extraHeaders is not null) foreach (var (k, v) in extraHeaders) request.Headers.TryAddWithoutValidation(k, v);
+            if (_options.BearerToken is { Length: > 0 } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await _http.SendAsync(request, cancellationToken);
+            if (response.IsSuccessStatusCode) { Interlocked.Increment(ref _delivered); return true; }
+            failure = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
         }
+        catch (HttpRequestException e) { failure = e.Message; }
+        catch (TimeoutRejectedException) { failure = $"no answer within {_options.Timeout.TotalSeconds:0.#} s"; }
+        Interlocked.Increment(ref _failed);
+        _log.LogWarning("{Sink}: delivery to {Endpoint} failed after {Attempts} attempt(s): {Failure}", _name, Endpoint(url), 1 + Retried - retriedBefore, failure);
+        return false;
     }
+
+    private static string Describe(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Result is { } r ? $"{Endpoint(r.RequestMessage?.RequestUri)} answered HTTP {(int)r.StatusCode} {r.ReasonPhrase}"
+        : outcome.Exception is TimeoutRejectedException ? "no answer in time" : outcome.Exception?.Message ?? "failed";
 
     public override string ToString() => $"{_name}: {Delivered} delivered, {Failed} failed, {Retried} retried";
 
-    private static string Endpoint(Uri url) => url.GetLeftPart(UriPartial.Authority);
+    private static string Endpoint(Uri? url) => url?.GetLeftPart(UriPartial.Authority) ?? "(endpoint)";
 
     public void Dispose() => _http.Dispose();
 }

@@ -33,15 +33,18 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
     /// <summary>Events not published because the output topic already held one for that window.</summary>
     public long SkippedAsPublished => Interlocked.Read(ref _skipped);
 
-    private KafkaRcaSink(KafkaSettings settings, Dictionary<string, long> published)
+    private KafkaRcaSink(KafkaSettings settings, Dictionary<string, long> published, Microsoft.Extensions.Logging.ILogger? log)
     {
         _settings = settings;
         _topic = settings.OutputTopic;
         _published = published;
-        _producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 0 })).Build();
+        var builder = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 0 }));
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings)); // else librdkafka prints on stderr itself
+        _producer = builder.Build();
     }
 
-    public static KafkaRcaSink Open(KafkaSettings settings) => new(settings, ReadPublished(settings));
+    /// <param name="log">Where the producer's client messages go (connection errors summarised, see KafkaOutageLog).</param>
+    public static KafkaRcaSink Open(KafkaSettings settings, Microsoft.Extensions.Logging.ILogger? log = null) => new(settings, ReadPublished(settings), log);
 
     public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
     {

@@ -50,7 +50,7 @@ public sealed class KafkaServiceWindowSource : IDisposable
             EnablePartitionEof = true,
         });
         var builder = new ConsumerBuilder<string?, byte[]>(config);
-        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log));
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings));
         _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => PartitionsAssigned?.Invoke(tps))
             .SetPartitionsRevokedHandler((c, _) =>

@@ -105,7 +105,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
         });
         var builder = new ConsumerBuilder<byte[]?, byte[]>(config);
-        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log)); // else librdkafka prints on stderr itself
+        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings)); // else librdkafka prints on stderr itself
         _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); PartitionsAssigned?.Invoke(tps); })
             .SetStatisticsHandler((_, json) => Lag.Update(json))
