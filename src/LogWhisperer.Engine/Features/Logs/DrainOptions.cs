@@ -16,4 +16,10 @@ public sealed record DrainOptions
     public int MaxTemplates { get; init; } = 10_000;
     /// <summary>Tokens of a line taken into account; the rest of a very long line is ignored.</summary>
     public int MaxTokens { get; init; } = 128;
+    /// <summary>
+    /// Constant tokens that one line may turn into <c>&lt;*&gt;</c> when it joins a template (positions where both
+    /// hold different constant text). Drain alone generalises any number at once, which merges events that share
+    /// a sentence but differ in their state words (<c>from NEW to RUNNING</c> / <c>from RUNNING to DONE</c>).
+    /// </summary>
+    public int MaxConflicts { get; init; } = 1;
 }
