@@ -9,7 +9,7 @@ public sealed record DrainOptions
     /// <summary>Tree depth including root and length layers: the first Depth-2 tokens route a line.</summary>
     public int Depth { get; init; } = 4;
     /// <summary>A line joins the most similar template in its leaf when the share of equal tokens reaches this.</summary>
-    public double SimilarityThreshold { get; init; } = 0.5;
+    public double SimilarityThreshold { get; init; } = 0.7;
     /// <summary>Children per inner node; beyond it new tokens share the wildcard child (bounds the tree).</summary>
     public int MaxChildren { get; init; } = 100;
     /// <summary>Templates kept per parser; beyond it the least recently matched one is evicted (bounds memory).</summary>
