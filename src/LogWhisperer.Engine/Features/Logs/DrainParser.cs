@@ -5,9 +5,10 @@ namespace LogWhisperer.Features.Logs;
 /// <summary>
 /// A streaming Drain template miner (He et al., ICWS 2017) for one log source, with a repair step for what a
 /// fixed-depth tree gets wrong. A line is tokenized and masked (<see cref="LogTokenizer"/>), routed through a
-/// fixed-depth prefix tree by its token count and first tokens, and joins the most similar template in that
-/// leaf when enough tokens agree and at most <see cref="DrainOptions.MaxConflicts"/> constant tokens disagree;
-/// positions that disagree become <c>&lt;*&gt;</c>. A line that matches nothing in its leaf is, before it founds
+/// fixed-depth prefix tree by its token count and first tokens (plain words only: a first token that is a
+/// variable or a name routes as <c>&lt;*&gt;</c>), and joins the most similar template in that leaf when enough
+/// tokens agree and at most <see cref="DrainOptions.MaxConflicts"/> constant tokens disagree (two names that
+/// disagree count half); positions that disagree become <c>&lt;*&gt;</c>. A line that matches nothing in its leaf is, before it founds
 /// a template, looked up by its <em>variable-collapsed signature</em> — its masked tokens with every run of
 /// repeated variable tokens folded into one — so a line whose length varies with a variable (a list of block
 /// ids, of addresses) or whose first tokens routed it elsewhere joins the template it belongs to as a new
@@ -56,7 +57,8 @@ public sealed class DrainParser
         int n = LogTokenizer.Tokenize(line, _tokens);
         var tokens = _tokens.AsSpan(0, n);
         int pathLength = Math.Min(_path.Length, n);
-        for (int i = 0; i < pathLength; i++) _path[i] = tokens[i].Masked ? LogTokenizer.WildcardKey : tokens[i].Key;
+        // Only plain words route; a variable or a name (host, class, service) would split one event by its value.
+        for (int i = 0; i < pathLength; i++) _path[i] = tokens[i].Word ? tokens[i].Key : LogTokenizer.WildcardKey;
         var path = _path.AsSpan(0, pathLength);
 
         _clock++;
@@ -121,18 +123,21 @@ public sealed class DrainParser
         if (leaf.Leaf is null) return null;
         LogTemplateCluster? best = null;
         int bestSame = -1, bestWild = -1;
+        int budget = Options.MaxConflicts >= int.MaxValue / 2 ? int.MaxValue : 2 * Options.MaxConflicts; // in half conflicts
         foreach (var c in CollectionsMarshal.AsSpan(leaf.Leaf))
         {
             int same = 0, wild = 0, conflicts = 0;
             var keys = c.Keys;
+            var words = c.Words;
             for (int i = 0; i < tokens.Length; i++)
             {
                 ulong key = keys[i];
                 if (key == tokens[i].Key) same++;
                 else if (key == LogTokenizer.WildcardKey) wild++;
-                else if (tokens[i].Key != LogTokenizer.WildcardKey && ++conflicts > Options.MaxConflicts) break;
+                // Two names (neither a plain word) disagreeing cost half a conflict: names are usually variables.
+                else if (tokens[i].Key != LogTokenizer.WildcardKey && (conflicts += words[i] || tokens[i].Word ? 2 : 1) > budget) break;
             }
-            if (conflicts > Options.MaxConflicts) continue;
+            if (conflicts > budget) continue;
             if (same > bestSame || (same == bestSame && wild > bestWild)) { best = c; bestSame = same; bestWild = wild; }
         }
         double sim = tokens.Length == 0 ? 1 : (double)bestSame / tokens.Length;

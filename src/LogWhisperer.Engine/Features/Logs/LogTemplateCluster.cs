@@ -12,6 +12,7 @@ public sealed class LogTemplateCluster
     internal LogTemplateCluster(int id, ulong[] path, ulong[] keys, string[] tokens, LogTemplateCluster? template = null)
     {
         Id = id; Path = path; Keys = keys; Tokens = tokens; Template = template ?? this;
+        Words = Array.ConvertAll(tokens, t => LogTokenizer.IsPlainWord(t));
     }
 
     public int Id { get; }
@@ -22,6 +23,8 @@ public sealed class LogTemplateCluster
     internal ulong[] Path { get; }
     internal ulong[] Keys { get; }
     internal string[] Tokens { get; }
+    /// <summary>Which tokens are plain words (<see cref="LogTokenizer.IsPlainWord"/>).</summary>
+    internal bool[] Words { get; }
     internal long LastSeen { get; set; }
     /// <summary>The template this is a shape of (itself for a template).</summary>
     internal LogTemplateCluster Template { get; }

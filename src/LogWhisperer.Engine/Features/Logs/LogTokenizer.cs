@@ -29,8 +29,11 @@ public static class LogTokenizer
     /// <summary>Key of a token that is entirely a variable.</summary>
     public static readonly ulong WildcardKey = KeyOf(Wildcard);
 
-    /// <summary>One token: where it is in the line, its masked key, and whether masking touched it.</summary>
-    public readonly record struct Token(int Start, int Length, ulong Key, bool Masked);
+    /// <summary>
+    /// One token: where it is in the line, its masked key, whether masking touched it, and whether it is a plain
+    /// word (<see cref="IsPlainWord"/>).
+    /// </summary>
+    public readonly record struct Token(int Start, int Length, ulong Key, bool Masked, bool Word = false);
 
     /// <summary>Tokenizes <paramref name="line"/> into <paramref name="tokens"/> (at most its length); returns the count.</summary>
     public static int Tokenize(ReadOnlySpan<char> line, Span<Token> tokens)
@@ -44,7 +47,7 @@ public static class LogTokenizer
             if (i == start) break;
             var hash = new Fnv();
             bool masked = Mask(line[start..i], ref hash);
-            tokens[count++] = new Token(start, i - start, hash.Value, masked);
+            tokens[count++] = new Token(start, i - start, hash.Value, masked, !masked && IsPlainWord(line[start..i]));
         }
         return count;
     }
@@ -63,6 +66,25 @@ public static class LogTokenizer
         var h = new Fnv();
         foreach (char c in maskedText) h.Put(c);
         return h.Value;
+    }
+
+    /// <summary>
+    /// A plain word: letters only, not camelCase, perhaps followed by sentence punctuation (<c>bytes</c>,
+    /// <c>RUNNING</c>, <c>failures;</c>). Words are what a sentence is made of; tokens with other characters
+    /// (<c>com.apple.cts</c>, <c>SCREEN_ON</c>, <c>WindowsUpdateAgent</c>, <c>blk_&lt;*&gt;</c>) are more often names.
+    /// </summary>
+    public static bool IsPlainWord(ReadOnlySpan<char> t)
+    {
+        int end = t.Length;
+        while (end > 1 && t[end - 1] is ',' or ';' or ':' or '.' or '!' or '?') end--;
+        bool lower = false;
+        for (int i = 0; i < end; i++)
+        {
+            char c = t[i];
+            if (char.IsAsciiLetterLower(c)) lower = true;
+            else if (!char.IsAsciiLetterUpper(c) || lower) return false; // not a letter, or an upper case letter after a lower case one
+        }
+        return end > 0;
     }
 
     /// <summary>Whether a token is masked as a whole (<c>&lt;*&gt;</c>, possibly followed by punctuation).</summary>
