@@ -67,7 +67,7 @@ public sealed class DrainParser
         var best = leaf is null ? null : BestMatch(leaf, tokens);
         if (best is not null)
         {
-            if (Merge(best, tokens)) _bySignature.TryAdd(Signature(best), best.Template);
+            if (Merge(best, line, tokens)) _bySignature.TryAdd(Signature(best), best.Template);
             return Seen(best.Template);
         }
         // Repair: the same template with a variable of another length, or routed by a variable first token.
@@ -144,18 +144,30 @@ public sealed class DrainParser
         return sim >= Options.SimilarityThreshold ? best : null;
     }
 
-    /// <summary>Turns the positions where the line disagrees into wildcards; true when the template changed.</summary>
-    private static bool Merge(LogTemplateCluster c, ReadOnlySpan<LogTokenizer.Token> tokens)
+    /// <summary>
+    /// Turns the positions where the line disagrees into wildcards; true when the template changed. A token shown
+    /// as first seen (a number inside a word: <c>ssh2</c>) shows its masked form once a line differs there.
+    /// </summary>
+    private static bool Merge(LogTemplateCluster c, ReadOnlySpan<char> line, ReadOnlySpan<LogTokenizer.Token> tokens)
     {
         var keys = c.Keys;
         bool changed = false;
         for (int i = 0; i < tokens.Length; i++)
+        {
             if (keys[i] != tokens[i].Key && keys[i] != LogTokenizer.WildcardKey)
             {
                 keys[i] = LogTokenizer.WildcardKey;
                 c.Tokens[i] = LogTokenizer.Wildcard;
                 changed = true;
             }
+            else if (c.Literal is { } literal && literal[i])
+            {
+                var token = line.Slice(tokens[i].Start, tokens[i].Length);
+                if (token.SequenceEqual(c.Tokens[i])) continue;
+                c.Tokens[i] = LogTokenizer.MaskedText(token);
+                literal[i] = false;
+            }
+        }
         return changed;
     }
 
@@ -179,13 +191,21 @@ public sealed class DrainParser
     {
         var keys = new ulong[tokens.Length];
         var texts = new string[tokens.Length];
+        bool[]? literal = null;
         for (int i = 0; i < tokens.Length; i++)
         {
             keys[i] = tokens[i].Key;
-            texts[i] = LogTokenizer.MaskedText(line.Slice(tokens[i].Start, tokens[i].Length));
+            var token = line.Slice(tokens[i].Start, tokens[i].Length);
+            texts[i] = LogTokenizer.MaskedText(token);
+            // A digit inside a word may be part of a name (ssh2, jk2_init): show it as seen until a line differs.
+            if (tokens[i].Masked && LogTokenizer.HasOnlyDigitsOfNames(token))
+            {
+                texts[i] = token.ToString();
+                (literal ??= new bool[tokens.Length])[i] = true;
+            }
         }
         var node = Insert(tokens.Length, path, forced: false);
-        var cluster = new LogTemplateCluster(id, RoutedPath(tokens.Length, path), keys, texts, template);
+        var cluster = new LogTemplateCluster(id, RoutedPath(tokens.Length, path), keys, texts, template) { Literal = literal };
         node.Leaf!.Add(cluster);
         return cluster;
     }
@@ -201,7 +221,7 @@ public sealed class DrainParser
     private static ulong Signature(LogTemplateCluster c)
     {
         var s = new SignatureHash();
-        for (int i = 0; i < c.Keys.Length; i++) s.Add(c.Keys[i], c.Tokens[i].Contains(LogTokenizer.Wildcard, StringComparison.Ordinal));
+        for (int i = 0; i < c.Keys.Length; i++) s.Add(c.Keys[i], c.Literal?[i] == true || c.Tokens[i].Contains(LogTokenizer.Wildcard, StringComparison.Ordinal));
         return s.Value;
     }
 

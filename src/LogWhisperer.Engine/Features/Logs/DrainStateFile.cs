@@ -51,5 +51,6 @@ public static class DrainStateFile
         return (state.Options, parsers);
     }
 
-    private static ulong[] Keys(string[] tokens) => tokens.Select(x => LogTokenizer.KeyOf(x)).ToArray();
+    // A stored token is shown masked or as first seen (ssh2); masking it again gives the key lines are matched by.
+    private static ulong[] Keys(string[] tokens) => tokens.Select(x => LogTokenizer.KeyOf(LogTokenizer.MaskedText(x))).ToArray();
 }

@@ -23,6 +23,8 @@ public sealed class LogTemplateCluster
     internal ulong[] Path { get; }
     internal ulong[] Keys { get; }
     internal string[] Tokens { get; }
+    /// <summary>Positions shown as first seen although masking would change them (null: none).</summary>
+    internal bool[]? Literal { get; set; }
     /// <summary>Which tokens are plain words (<see cref="LogTokenizer.IsPlainWord"/>).</summary>
     internal bool[] Words { get; }
     internal long LastSeen { get; set; }

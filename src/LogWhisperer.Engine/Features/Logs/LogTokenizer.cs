@@ -87,6 +87,19 @@ public static class LogTokenizer
         return end > 0;
     }
 
+    /// <summary>
+    /// Whether the token's numbers are single digits inside a word, as in names (<c>ssh2</c>, <c>jk2_init()</c>,
+    /// <c>log4j</c>), rather than values: no whole variable, no key=value, no run of two digits or more.
+    /// </summary>
+    public static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
+    {
+        if (WholeVariableLength(token) > 0) return false;
+        int eq = token.IndexOf('=');
+        if (eq > 0 && eq < token.Length - 1 && IsKey(token[..eq])) return false;
+        for (int i = 1; i < token.Length; i++) if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1])) return false;
+        return true;
+    }
+
     /// <summary>Whether a token is masked as a whole (<c>&lt;*&gt;</c>, possibly followed by punctuation).</summary>
     public static bool IsWholeVariable(ReadOnlySpan<char> token) => WholeVariableLength(token) > 0;
 
