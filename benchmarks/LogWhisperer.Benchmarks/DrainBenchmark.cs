@@ -51,16 +51,16 @@ public class LoghubDrainBenchmark
     private DrainParser _parser = null!;
 
     [Params("HDFS", "BGL", "Apache", "Hadoop", "Spark", "Zookeeper", "OpenSSH", "HealthApp")]
-    public string System { get; set; } = "";
+    public string Sample { get; set; } = "";
 
     [GlobalSetup]
     public void Setup()
     {
         var root = Environment.GetEnvironmentVariable("LOGHUB_2K") ?? Path.Combine(RepoRoot(), "..", "shared", "data", "loghub-2k");
-        _lines = LoghubEvaluation.Load(root, System).Contents.ToArray();
+        _lines = LoghubEvaluation.Load(root, Sample).Contents.ToArray();
         _parser = new DrainParser();
         ParseAll();
-        Console.WriteLine($"// {System}: {_lines.Length} lines, {_parser.TemplateCount} templates");
+        Console.WriteLine($"// {Sample}: {_lines.Length} lines, {_parser.TemplateCount} templates");
     }
 
     [Benchmark(Description = "parse a Loghub 2k sample (steady state; lines/op = 2000)")]

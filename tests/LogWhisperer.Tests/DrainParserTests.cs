@@ -63,6 +63,28 @@ public class DrainParserTests
         Assert.NotEqual(d.Id, p.Parse("login opened for bob from gateway").Id);
     }
 
+    [Theory]
+    [InlineData("bytes", true)]
+    [InlineData("RUNNING", true)]
+    [InlineData("Failed", true)]
+    [InlineData("failures;", true)]
+    [InlineData("SCREEN_ON", false)]
+    [InlineData("WindowsUpdateAgent", false)]
+    [InlineData("com.apple.cts", false)]
+    [InlineData("ssh2", false)]
+    public void PlainWordsAreLettersOfASentence(string token, bool word) => Assert.Equal(word, LogTokenizer.IsPlainWord(token));
+
+    [Fact]
+    public void TemplateTextShowsADigitInsideAWordUntilALineDiffers()
+    {
+        var p = new DrainParser();
+        var t = p.Parse("Failed password for root from 10.0.0.1 port 22 ssh2");
+        p.Parse("Failed password for root from 10.0.0.2 port 23 ssh2");
+        Assert.Equal("Failed password for root from <*> port <*> ssh2", t.Text);
+        p.Parse("Failed password for root from 10.0.0.2 port 23 ssh1");
+        Assert.Equal("Failed password for root from <*> port <*> ssh<*>", t.Text);
+    }
+
     [Fact]
     public void ALineMayGeneraliseOnlyOneConstantWord()
     {

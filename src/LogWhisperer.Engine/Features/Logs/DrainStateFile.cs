@@ -40,10 +40,10 @@ public static class DrainStateFile
             var parser = new DrainParser(state.Options);
             foreach (var t in s.Templates)
             {
-                var template = new LogTemplateCluster(t.Id, t.Path, Keys(t.Tokens), (string[])t.Tokens.Clone()) { Count = t.Count };
+                var template = new LogTemplateCluster(t.Id, t.Path, Keys(t.Tokens), (string[])t.Tokens.Clone()) { Count = t.Count, Literal = Literal(t.Tokens) };
                 parser.Restore(template, s.NextId);
                 foreach (var shape in t.Shapes ?? [])
-                    parser.Restore(new LogTemplateCluster(t.Id, shape.Path, Keys(shape.Tokens), (string[])shape.Tokens.Clone(), template), s.NextId);
+                    parser.Restore(new LogTemplateCluster(t.Id, shape.Path, Keys(shape.Tokens), (string[])shape.Tokens.Clone(), template) { Literal = Literal(shape.Tokens) }, s.NextId);
             }
             if (s.Templates.Length == 0) parser.Restore(s.NextId);
             parsers[service] = parser;
@@ -53,4 +53,11 @@ public static class DrainStateFile
 
     // A stored token is shown masked or as first seen (ssh2); masking it again gives the key lines are matched by.
     private static ulong[] Keys(string[] tokens) => tokens.Select(x => LogTokenizer.KeyOf(LogTokenizer.MaskedText(x))).ToArray();
+
+    // Tokens still shown as first seen (masking would change them) turn masked when a line differs, as before the restart.
+    private static bool[]? Literal(string[] tokens)
+    {
+        var literal = tokens.Select(x => LogTokenizer.MaskedText(x) != x).ToArray();
+        return literal.Any(l => l) ? literal : null;
+    }
 }

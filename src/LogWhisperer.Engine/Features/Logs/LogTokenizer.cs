@@ -91,7 +91,7 @@ public static class LogTokenizer
     /// Whether the token's numbers are single digits inside a word, as in names (<c>ssh2</c>, <c>jk2_init()</c>,
     /// <c>log4j</c>), rather than values: no whole variable, no key=value, no run of two digits or more.
     /// </summary>
-    public static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
+    internal static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
     {
         if (WholeVariableLength(token) > 0) return false;
         int eq = token.IndexOf('=');
@@ -99,9 +99,6 @@ public static class LogTokenizer
         for (int i = 1; i < token.Length; i++) if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1])) return false;
         return true;
     }
-
-    /// <summary>Whether a token is masked as a whole (<c>&lt;*&gt;</c>, possibly followed by punctuation).</summary>
-    public static bool IsWholeVariable(ReadOnlySpan<char> token) => WholeVariableLength(token) > 0;
 
     /// <summary>Writes the masked form of <paramref name="t"/> to <paramref name="sink"/>; true when anything was masked.</summary>
     private static bool Mask<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
