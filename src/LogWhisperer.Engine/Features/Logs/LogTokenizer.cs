@@ -45,9 +45,14 @@ public static class LogTokenizer
             int start = i;
             while (i < n && !IsSpace(line[i])) i++;
             if (i == start) break;
-            var hash = new Fnv();
-            bool masked = Mask(line[start..i], ref hash);
-            tokens[count++] = new Token(start, i - start, hash.Value, masked, !masked && IsPlainWord(line[start..i]));
+            var token = line[start..i];
+            if (TryPlainKey(token, out ulong key, out bool word)) tokens[count++] = new Token(start, i - start, key, false, word);
+            else
+            {
+                var hash = new Fnv();
+                bool masked = Mask(token, ref hash);
+                tokens[count++] = new Token(start, i - start, hash.Value, masked, !masked && IsPlainWord(token));
+            }
         }
         return count;
     }
@@ -93,24 +98,48 @@ public static class LogTokenizer
     /// </summary>
     internal static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
     {
-        if (WholeVariableLength(token) > 0) return false;
-        int eq = token.IndexOf('=');
+        if (WholeVariableLength(token, out int eq) > 0) return false;
         if (eq > 0 && eq < token.Length - 1 && IsKey(token[..eq])) return false;
         for (int i = 1; i < token.Length; i++) if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1])) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// The fast path for the most common token, one that masking cannot change: no digit, no <c>=</c> or <c>:</c>,
+    /// no path, quote or calendar word. One pass gives its key and whether it is a plain word; false sends the
+    /// token through <see cref="Mask"/>.
+    /// </summary>
+    private static bool TryPlainKey(ReadOnlySpan<char> t, out ulong key, out bool word)
+    {
+        key = 0; word = false;
+        char first = t[0];
+        if (first is '/' or '~' or '"' or '\'' || (t.Length == 3 && IsCalendarWord(t))) return false;
+        var h = new Fnv();
+        bool lower = false, suffix = false, plain = char.IsAsciiLetter(first);
+        foreach (char c in t)
+        {
+            if (char.IsAsciiLetterLower(c)) { lower = true; plain &= !suffix; }
+            else if (char.IsAsciiLetterUpper(c)) plain &= !suffix && !lower; // camelCase is a name
+            else if (char.IsAsciiDigit(c) || c is '=' or ':') return false;
+            else if (c is ',' or ';' or '.' or '!' or '?') suffix = true;
+            else plain = false;
+            h.Put(c);
+        }
+        key = h.Value;
+        word = plain;
         return true;
     }
 
     /// <summary>Writes the masked form of <paramref name="t"/> to <paramref name="sink"/>; true when anything was masked.</summary>
     private static bool Mask<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
     {
-        int whole = WholeVariableLength(t);
+        int whole = WholeVariableLength(t, out int eq);
         if (whole > 0)
         {
             sink.PutWildcard();
             foreach (char c in t[whole..]) sink.Put(c);
             return true;
         }
-        int eq = t.IndexOf('=');
         if (eq > 0 && eq < t.Length - 1 && IsKey(t[..eq]))
         {
             foreach (char c in t[..(eq + 1)]) sink.Put(c);
@@ -139,40 +168,49 @@ public static class LogTokenizer
 
     /// <summary>
     /// How many leading characters of <paramref name="t"/> form one variable (0: not a whole variable); the rest
-    /// is trailing punctuation kept as text.
+    /// is trailing punctuation kept as text. Also gives the index of the token's first <c>=</c> (-1: none), from
+    /// the same single pass.
     /// </summary>
-    private static int WholeVariableLength(ReadOnlySpan<char> t)
+    private static int WholeVariableLength(ReadOnlySpan<char> t, out int eq)
     {
+        eq = -1;
         int end = t.Length;
         while (end > 1 && IsTrailingPunctuation(t[end - 1])) end--;
-        var core = t[..end];
-        if (core.Length == 0) return 0;
-        char first = core[0];
+        if (end == 0) return 0;
+        char first = t[0];
         // Numbers, with units, signs, decimals; IPs, ports, dates, times, 0x… hex.
-        if (char.IsAsciiDigit(first) || ((first == '-' || first == '+') && core.Length > 1 && char.IsAsciiDigit(core[1]))) return end;
-        // Paths and URLs.
-        if (first == '/' && core.Length > 1 && core[1] != '/') return end;
-        if (first == '~' && core.Length > 1 && core[1] == '/') return end;
-        if (core.IndexOf("://", StringComparison.Ordinal) > 0) return end;
-        if (core.Length > 3 && char.IsAsciiLetter(first) && core[1] == ':' && core[2] == '\\') return end; // C:\Windows\…
-        // Endpoints: host:port (www.example.com:443).
-        int colon = core.LastIndexOf(':');
-        if (colon > 0 && colon < core.Length - 1 && core[..colon].IndexOf('.') > 0 && IsDigits(core[(colon + 1)..])) return end;
-        // Day and month names of timestamps (Sat Jun 18 02:08:10 2005).
-        if (core.Length == 3 && IsCalendarWord(core)) return end;
+        if (char.IsAsciiDigit(first) || ((first == '-' || first == '+') && end > 1 && char.IsAsciiDigit(t[1]))) return end;
+        // Paths.
+        if (first == '/' && end > 1 && t[1] != '/') return end;
+        if (first == '~' && end > 1 && t[1] == '/') return end;
+        if (end > 3 && char.IsAsciiLetter(first) && t[1] == ':' && t[2] == '\\') return end; // C:\Windows\…
         // Quoted strings that are one token.
-        if ((first == '"' || first == '\'') && core.Length >= 2 && core[^1] == first) return end;
-        // Hex / UUID-like ids.
-        if (core.Length >= 8)
+        if ((first == '"' || first == '\'') && end >= 2 && t[end - 1] == first) return end;
+        // Day and month names of timestamps (Sat Jun 18 02:08:10 2005).
+        if (end == 3 && IsCalendarWord(t[..3])) return end;
+        // One pass for the rest: URLs, endpoints (host:port), hex / UUID-like ids, and the first '='.
+        bool digit = false, hexOnly = true, url = false, dotBeforeColon = false, portDigits = false;
+        int colon = -1, dot = -1;
+        for (int i = 0; i < t.Length; i++)
         {
-            bool digit = false, other = false;
-            foreach (char c in core)
+            char c = t[i];
+            if (c == '=' && eq < 0) eq = i;
+            if (i >= end) continue;
+            if (char.IsAsciiDigit(c)) { digit = true; continue; }
+            portDigits = false;
+            if (!char.IsAsciiHexDigit(c) && c != '-') hexOnly = false;
+            if (c == '.' && dot < 0) dot = i;
+            else if (c == ':')
             {
-                if (char.IsAsciiDigit(c)) digit = true;
-                else if (!char.IsAsciiHexDigit(c) && c != '-') { other = true; break; }
+                colon = i;
+                dotBeforeColon = dot > 0;
+                portDigits = true; // stays true while only digits follow
+                if (i > 0 && i + 2 < end && t[i + 1] == '/' && t[i + 2] == '/') url = true;
             }
-            if (digit && !other) return end;
         }
+        if (url) return end;
+        if (colon > 0 && colon < end - 1 && dotBeforeColon && portDigits) return end;
+        if (end >= 8 && digit && hexOnly) return end;
         return 0;
     }
 
@@ -181,12 +219,6 @@ public static class LogTokenizer
     {
         if (!char.IsAsciiLetter(key[0])) return false;
         foreach (char c in key) if (!char.IsAsciiLetterOrDigit(c) && c != '_' && c != '.' && c != '-') return false;
-        return true;
-    }
-
-    private static bool IsDigits(ReadOnlySpan<char> s)
-    {
-        foreach (char c in s) if (!char.IsAsciiDigit(c)) return false;
         return true;
     }
 
