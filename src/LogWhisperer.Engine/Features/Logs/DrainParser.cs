@@ -13,7 +13,9 @@ namespace LogWhisperer.Features.Logs;
 /// repeated variable tokens folded into one — so a line whose length varies with a variable (a list of block
 /// ids, of addresses) or whose first tokens routed it elsewhere joins the template it belongs to as a new
 /// <em>shape</em> of it (same id). Template ids are assigned once and never change or get reused; they survive
-/// <see cref="DrainStateFile"/> save/load. Memory is bounded by <see cref="DrainOptions.MaxTemplates"/> (least
+/// <see cref="DrainStateFile"/> save/load. A line whose masked tokens equal a recent line's (a small direct-mapped
+/// table of sequence hashes) gets that line's template without a tree search, so identical masked lines always
+/// share an id. Memory is bounded by <see cref="DrainOptions.MaxTemplates"/> (least
 /// recently matched templates are evicted) and <see cref="DrainOptions.MaxChildren"/>. Matching a line to a
 /// known template allocates nothing. Not thread-safe: use one parser per service and stage.
 /// </summary>
@@ -29,6 +31,9 @@ public sealed class DrainParser
     private readonly Dictionary<int, LogTemplateCluster> _byId = [];
     /// <summary>Variable-collapsed signature → template: the repair step's index (written only when templates change).</summary>
     private readonly Dictionary<ulong, LogTemplateCluster> _bySignature = [];
+    /// <summary>Recently seen masked-token sequences and the template (or shape) they matched; cleared on eviction.</summary>
+    private readonly (ulong Sequence, LogTemplateCluster? Cluster)[] _recent = new (ulong, LogTemplateCluster?)[RecentSize];
+    private const int RecentSize = 4096;
     private readonly LogTokenizer.Token[] _tokens;
     private readonly ulong[] _path;
     private long _clock;
@@ -56,28 +61,47 @@ public sealed class DrainParser
     {
         int n = LogTokenizer.Tokenize(line, _tokens);
         var tokens = _tokens.AsSpan(0, n);
+        _clock++;
+        isNew = false;
+
+        // A line whose masked tokens equal a recent line's gets that line's template without a search.
+        ulong sequence = Sequence(tokens);
+        ref var recent = ref _recent[(int)(sequence & (RecentSize - 1))];
+        if (recent.Sequence == sequence && recent.Cluster is { } known && known.Keys.Length == n)
+        {
+            Merge(known, line, tokens); // keys already agree; only tokens shown as first seen may change
+            return Seen(known.Template);
+        }
+
         int pathLength = Math.Min(_path.Length, n);
         // Only plain words route; a variable or a name (host, class, service) would split one event by its value.
         for (int i = 0; i < pathLength; i++) _path[i] = tokens[i].Word ? tokens[i].Key : LogTokenizer.WildcardKey;
         var path = _path.AsSpan(0, pathLength);
 
-        _clock++;
-        isNew = false;
         var leaf = FindLeaf(n, path);
         var best = leaf is null ? null : BestMatch(leaf, tokens);
         if (best is not null)
         {
             if (Merge(best, line, tokens)) _bySignature.TryAdd(Signature(best), best.Template);
-            return Seen(best.Template);
         }
         // Repair: the same template with a variable of another length, or routed by a variable first token.
-        if (_bySignature.TryGetValue(Signature(tokens), out var template) && _byId.ContainsKey(template.Id))
+        else if (_bySignature.TryGetValue(Signature(tokens), out var template) && _byId.ContainsKey(template.Id))
+            best = AddShape(line, tokens, path, template);
+        else
         {
-            AddShape(line, tokens, path, template);
-            return Seen(template);
+            isNew = true;
+            best = Add(line, tokens, path);
         }
-        isNew = true;
-        return Add(line, tokens, path);
+        recent = (sequence, best);
+        return Seen(best.Template);
+    }
+
+    /// <summary>A hash of the line's masked keys in order.</summary>
+    private static ulong Sequence(ReadOnlySpan<LogTokenizer.Token> tokens)
+    {
+        ulong h = 14695981039346656037UL ^ (ulong)tokens.Length;
+        foreach (var t in tokens) h = (System.Numerics.BitOperations.RotateLeft(h, 7) ^ t.Key) * 1099511628211UL;
+        return h;
     }
 
     private LogTemplateCluster Seen(LogTemplateCluster template)
@@ -177,13 +201,14 @@ public sealed class DrainParser
         var cluster = File(line, tokens, path, NextId++, template: null);
         _byId[cluster.Id] = cluster;
         _bySignature.TryAdd(Signature(cluster), cluster);
-        return Seen(cluster);
+        return cluster;
     }
 
-    private void AddShape(ReadOnlySpan<char> line, ReadOnlySpan<LogTokenizer.Token> tokens, ReadOnlySpan<ulong> path, LogTemplateCluster template)
+    private LogTemplateCluster AddShape(ReadOnlySpan<char> line, ReadOnlySpan<LogTokenizer.Token> tokens, ReadOnlySpan<ulong> path, LogTemplateCluster template)
     {
         var shape = File(line, tokens, path, template.Id, template);
         (template.Shapes ??= []).Add(shape);
+        return shape;
     }
 
     /// <summary>Creates a template (or a shape of <paramref name="template"/>) from the line and files it in the tree.</summary>
@@ -279,6 +304,7 @@ public sealed class DrainParser
         FindLeaf(victim.Keys.Length, victim.Path)?.Leaf?.Remove(victim);
         foreach (var shape in victim.Shapes ?? []) FindLeaf(shape.Keys.Length, shape.Path)?.Leaf?.Remove(shape);
         foreach (var (signature, template) in _bySignature) if (template == victim) _bySignature.Remove(signature);
+        Array.Clear(_recent);
         Evicted++;
     }
 }
