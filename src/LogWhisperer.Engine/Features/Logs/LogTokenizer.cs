@@ -98,8 +98,7 @@ public static class LogTokenizer
     /// </summary>
     internal static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
     {
-        if (WholeVariableLength(token, out int eq) > 0) return false;
-        if (eq > 0 && eq < token.Length - 1 && IsKey(token[..eq])) return false;
+        if (WholeVariableLength(token) > 0 || KeyValueSplit(token) > 0) return false;
         for (int i = 1; i < token.Length; i++) if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1])) return false;
         return true;
     }
@@ -133,20 +132,27 @@ public static class LogTokenizer
     /// <summary>Writes the masked form of <paramref name="t"/> to <paramref name="sink"/>; true when anything was masked.</summary>
     private static bool Mask<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
     {
-        int whole = WholeVariableLength(t, out int eq);
+        int whole = WholeVariableLength(t);
         if (whole > 0)
         {
             sink.PutWildcard();
             foreach (char c in t[whole..]) sink.Put(c);
             return true;
         }
-        if (eq > 0 && eq < t.Length - 1 && IsKey(t[..eq]))
+        if (KeyValueSplit(t) is int eq and > 0)
         {
             foreach (char c in t[..(eq + 1)]) sink.Put(c);
             sink.PutWildcard();
             return true;
         }
         return MaskNumbers(t, ref sink);
+    }
+
+    /// <summary>The index of the <c>=</c> of a key=value token with a non-empty value; 0 when it is not one.</summary>
+    private static int KeyValueSplit(ReadOnlySpan<char> t)
+    {
+        int eq = t.IndexOf('=');
+        return eq > 0 && eq < t.Length - 1 && IsKey(t[..eq]) ? eq : 0;
     }
 
     /// <summary>Digit runs (with the separators between digits) become one wildcard each.</summary>
@@ -168,12 +174,10 @@ public static class LogTokenizer
 
     /// <summary>
     /// How many leading characters of <paramref name="t"/> form one variable (0: not a whole variable); the rest
-    /// is trailing punctuation kept as text. Also gives the index of the token's first <c>=</c> (-1: none), from
-    /// the same single pass.
+    /// is trailing punctuation kept as text. A key=value token is never a whole variable: its value is masked.
     /// </summary>
-    private static int WholeVariableLength(ReadOnlySpan<char> t, out int eq)
+    private static int WholeVariableLength(ReadOnlySpan<char> t)
     {
-        eq = -1;
         int end = t.Length;
         while (end > 1 && IsTrailingPunctuation(t[end - 1])) end--;
         if (end == 0) return 0;
@@ -188,14 +192,13 @@ public static class LogTokenizer
         if ((first == '"' || first == '\'') && end >= 2 && t[end - 1] == first) return end;
         // Day and month names of timestamps (Sat Jun 18 02:08:10 2005).
         if (end == 3 && IsCalendarWord(t[..3])) return end;
-        // One pass for the rest: URLs, endpoints (host:port), hex / UUID-like ids, and the first '='.
+        if (KeyValueSplit(t) > 0) return 0;
+        // One pass for the rest: URLs, endpoints (host:port), hex / UUID-like ids.
         bool digit = false, hexOnly = true, url = false, dotBeforeColon = false, portDigits = false;
         int colon = -1, dot = -1;
-        for (int i = 0; i < t.Length; i++)
+        for (int i = 0; i < end; i++)
         {
             char c = t[i];
-            if (c == '=' && eq < 0) eq = i;
-            if (i >= end) continue;
             if (char.IsAsciiDigit(c)) { digit = true; continue; }
             portDigits = false;
             if (!char.IsAsciiHexDigit(c) && c != '-') hexOnly = false;
