@@ -13,7 +13,7 @@ internal static class DrainSpeed
 {
     public static int Run(string[] args)
     {
-        int rounds = args.Length > 0 ? int.Parse(args[0]) : 9;
+        int rounds = args.Length > 0 ? int.Parse(args[0]) : 15; // enough for tiered JIT to settle on the first sample
         var root = Environment.GetEnvironmentVariable("LOGHUB_2K") ?? Path.Combine(RepoRoot(), "..", "shared", "data", "loghub-2k");
         foreach (var system in LoghubEvaluation.PublishedDrain.Keys.Where(s => Directory.Exists(Path.Combine(root, s))))
         {
