@@ -26,5 +26,8 @@ if (args.Length > 0 && args[0] == "degraded")
 // `hostile [records]`: a new service name per log line (cardinality limits under attack).
 if (args.Length > 0 && args[0] == "hostile")
     return await HostileServices.RunAsync(args.Skip(1).ToArray());
+// `drain-speed [rounds]`: the template miner's steady-state lines/s per Loghub sample and on a simulated mesh.
+if (args.Length > 0 && args[0] == "drain-speed")
+    return DrainSpeed.Run(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
 return 0;

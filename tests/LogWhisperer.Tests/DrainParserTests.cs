@@ -6,19 +6,42 @@ namespace LogWhisperer.Tests;
 public class DrainParserTests
 {
     [Theory]
-    [InlineData("0x1f3a", "<*>")]
-    [InlineData("f3d4d4ef-693b-4456-8eed-59c0d717dd08", "<*>")]
-    [InlineData("/etc/httpd/conf/workers2.properties", "<*>")]
-    [InlineData("blk_-6952295868487656571", "blk_-<*>")]
-    [InlineData("rhost=10.0.0.12:8080", "rhost=<*>.<*>.<*>.<*>:<*>")]
-    [InlineData("duration=12.5ms", "duration=<*>.<*>ms")]
+    [InlineData("0x1f3a", "<*>")] // hex
+    [InlineData("f3d4d4ef-693b-4456-8eed-59c0d717dd08", "<*>")] // UUID
+    [InlineData("deadbeef00", "<*>")] // long hex id
+    [InlineData("/etc/httpd/conf/workers2.properties", "<*>")] // path
+    [InlineData("/10.251.73.220:50010", "<*>")]
+    [InlineData(@"C:\Windows\winsxs\pending.xml", "<*>")]
+    [InlineData("https://example.com/a?b=1", "<*>")] // URL
+    [InlineData("10.0.0.12:8080", "<*>")] // IP and port
+    [InlineData("www.example.com:443", "<*>")] // endpoint
+    [InlineData("12.5ms", "<*>")] // number with unit, duration
+    [InlineData("3.2GB", "<*>")]
+    [InlineData("-42", "<*>")]
+    [InlineData("2017-12-23", "<*>")] // date
+    [InlineData("22:15:29.606", "<*>")] // time
+    [InlineData("Sat", "<*>")] // day and month names of a timestamp
+    [InlineData("Jun", "<*>")]
+    [InlineData("'sparkExecutorActorSystem'", "<*>")] // quoted string
+    [InlineData("10.0.0.1,", "<*>,")] // sentence punctuation after a variable stays
+    [InlineData("rhost=10.0.0.12", "rhost=<*>")] // key=value: the key stays
+    [InlineData("tty=ssh", "tty=<*>")]
+    [InlineData("ruser=", "ruser=")] // an empty value stays empty
+    [InlineData("blk_-6952295868487656571", "blk_<*>")] // a number inside a word, with its sign
+    [InlineData("attempt_1445144423722_0020_m_000002_0", "attempt_<*>_<*>_m_<*>_<*>")]
+    [InlineData("onExtend:1514038530000", "onExtend:<*>")]
+    [InlineData("v1.2.3-beta", "v<*>-beta")] // separators between digits belong to the number
+    [InlineData("ssh2", "ssh<*>")]
     [InlineData("terminating", "terminating")]
+    [InlineData("SCREEN_ON", "SCREEN_ON")]
+    [InlineData("Monday", "Monday")]
     public void MasksVariablesButKeepsConstantParts(string token, string masked)
     {
         Assert.Equal(masked, LogTokenizer.MaskedText(token));
         Span<LogTokenizer.Token> t = stackalloc LogTokenizer.Token[4];
         Assert.Equal(1, LogTokenizer.Tokenize(token, t));
         Assert.Equal(LogTokenizer.KeyOf(masked), t[0].Key); // the key can be recomputed from the stored text
+        Assert.Equal(masked != token, t[0].Masked);
     }
 
     [Fact]
@@ -40,11 +63,105 @@ public class DrainParserTests
         Assert.NotEqual(d.Id, p.Parse("login opened for bob from gateway").Id);
     }
 
+    [Theory]
+    [InlineData("bytes", true)]
+    [InlineData("RUNNING", true)]
+    [InlineData("Failed", true)]
+    [InlineData("failures;", true)]
+    [InlineData("SCREEN_ON", false)]
+    [InlineData("WindowsUpdateAgent", false)]
+    [InlineData("com.apple.cts", false)]
+    [InlineData("ssh2", false)]
+    public void PlainWordsAreLettersOfASentence(string token, bool word) => Assert.Equal(word, LogTokenizer.IsPlainWord(token));
+
+    [Fact]
+    public void TemplateTextShowsADigitInsideAWordUntilALineDiffers()
+    {
+        var p = new DrainParser();
+        var t = p.Parse("Failed password for root from 10.0.0.1 port 22 ssh2");
+        p.Parse("Failed password for root from 10.0.0.2 port 23 ssh2");
+        Assert.Equal("Failed password for root from <*> port <*> ssh2", t.Text);
+        p.Parse("Failed password for root from 10.0.0.2 port 23 ssh1");
+        Assert.Equal("Failed password for root from <*> port <*> ssh<*>", t.Text);
+    }
+
+    [Fact]
+    public void ALineMayGeneraliseOnlyOneConstantWord()
+    {
+        var p = new DrainParser();
+        // One word differs: a variable (a user name).
+        var a = p.Parse("Invalid user admin from 10.0.0.1 port 22");
+        Assert.Equal(a.Id, p.Parse("Invalid user oracle from 10.0.0.2 port 22").Id);
+        Assert.Equal("Invalid user <*> from <*> port <*>", a.Text);
+        // Two state words differ at once: different events sharing a sentence.
+        var b = p.Parse("task_1 Task Transitioned from NEW to SCHEDULED");
+        var c = p.Parse("task_1 Task Transitioned from SCHEDULED to RUNNING");
+        Assert.NotEqual(b.Id, c.Id);
+        Assert.Equal(b.Id, p.Parse("task_2 Task Transitioned from NEW to SCHEDULED").Id);
+    }
+
+    [Fact]
+    public void LinesWhoseLengthVariesWithAListKeepTheirTemplatesId()
+    {
+        var p = new DrainParser();
+        var one = p.Parse("BLOCK* ask 10.0.0.1:50010 to delete blk_-123");
+        var three = p.Parse("BLOCK* ask 10.0.0.2:50010 to delete blk_456 blk_-789 blk_1011");
+        var ten = p.Parse("BLOCK* ask 10.0.0.3:50010 to delete " + string.Join(' ', Enumerable.Range(1, 10).Select(i => $"blk_{i * 7919}")));
+        Assert.Equal(one.Id, three.Id);
+        Assert.Equal(one.Id, ten.Id);
+        Assert.Equal(1, p.TemplateCount);
+        Assert.Equal(3, one.Count);
+        // A different constant at the end is not a list of the same variable.
+        Assert.NotEqual(one.Id, p.Parse("BLOCK* ask 10.0.0.4:50010 to delete blk_-123 now").Id);
+    }
+
+    /// <summary>
+    /// Ids are evidence: once a line got an id, every later line of the same kind gets the same id, however many
+    /// other lines (that generalise or repair templates) come between.
+    /// </summary>
+    [Fact]
+    public void TemplateIdsStayStableOverAStream()
+    {
+        var p = new DrainParser();
+        string Line(int i) => (i % 6) switch
+        {
+            0 => $"Accepted password for user{i % 13} from 10.0.{i % 250}.{i % 7} port {40000 + i} ssh2",
+            1 => $"GET /api/items/{i} 200 {i % 97}.{i % 10}ms",
+            2 => $"connection from {i % 250}.1.2.3 ({i % 250}.1.2.3) at Sat Jun {1 + i % 28} 02:08:{i % 60:D2} 2005",
+            3 => $"deleting {string.Join(' ', Enumerable.Range(0, 1 + i % 5).Select(k => $"/data/part-{i}-{k}"))}",
+            4 => $"worker {(i % 2 == 0 ? "alpha" : "beta")} finished batch {i} in {i % 9}s",
+            _ => $"cache stats hits={i} misses={i % 17} ratio=0.{i % 100}",
+        };
+        var first = new Dictionary<int, int>(); // kind → id given to its first line
+        for (int i = 0; i < 3000; i++)
+        {
+            int id = p.Parse(Line(i)).Id;
+            if (!first.TryAdd(i % 6, id)) Assert.Equal(first[i % 6], id);
+        }
+        Assert.Equal(6, first.Values.Distinct().Count());
+        Assert.Equal(6, p.TemplateCount);
+        // The first lines of the stream, seen again at its end, get their original ids.
+        for (int i = 0; i < 12; i++) Assert.Equal(first[i % 6], p.Parse(Line(i)).Id);
+    }
+
+    [Fact]
+    public void MatchingAKnownTemplateAllocatesNothing()
+    {
+        var p = new DrainParser();
+        string[] lines = ["GET /api/items/12 200 3.5ms", "BLOCK* ask 10.0.0.1:50010 to delete blk_1 blk_2", "user alice logged in from 10.0.0.1"];
+        foreach (var l in lines) p.Parse(l);
+        foreach (var l in lines) p.Parse(l);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) foreach (var l in lines) p.Parse(l);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void TemplateIdsSurviveSaveAndLoad()
     {
         var miner = new TemplateMiner();
-        string[] lines = ["GET /api/cart 200 in 12ms", "connection reset by peer 10.1.2.3", "user alice logged in", "user bob logged in", "cache miss for key k1"];
+        string[] lines = ["GET /api/cart 200 in 12ms", "connection reset by peer 10.1.2.3", "user alice logged in", "user bob logged in", "cache miss for key k1",
+            "evicting k1", "evicting k1 k2 k3 k4", "deleting /a/1 /a/2", "deleting /b/1 /b/2 /b/3"]; // lists: a template with more shapes
         var ids = lines.Select(l => miner.Parse("cart", l, out _).Id).ToArray();
         int other = miner.Parse("checkout", "payment accepted", out _).Id;
         var path = Path.Combine(TestData.TempDir(), "templates.json");

@@ -3,54 +3,69 @@ using Xunit.Abstractions;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>Grouping accuracy of the Drain miner on Loghub's labelled samples (../shared/data/loghub-2k).</summary>
+/// <summary>
+/// Accuracy of the template miner on Loghub's labelled samples (../shared/data/loghub-2k), mined as a stream with
+/// the default options: one configuration for every system, no per-system patterns.
+/// </summary>
 public class LoghubAccuracyTests(ITestOutputHelper output)
 {
     private static readonly string Root = Path.Combine(TestData.RepoRoot, "..", "shared", "data", "loghub-2k");
 
+    /// <summary>
+    /// Per-system floors sit well below the measured figures (README, docs/template-mining.md) so that only a real
+    /// regression fails; the mean holds the bar of 0.95.
+    /// </summary>
     [Fact]
-    public void DefaultConfigurationMatchesPublishedDrainOnEverySystem()
+    public void DefaultConfigurationGroupsEverySystemAccurately()
     {
         if (!Directory.Exists(Root)) { output.WriteLine($"loghub-2k not found at {Root}; accuracy not measured"); return; }
-        var options = new DrainOptions();
-        output.WriteLine("system      lines  truth  mined  accuracy  published");
-        foreach (var system in LoghubEvaluation.PublishedDrain.Keys)
+        var floors = new Dictionary<string, double>
         {
-            var r = LoghubEvaluation.Evaluate(LoghubEvaluation.Load(Root, system), options);
-            double published = LoghubEvaluation.PublishedDrain[system];
-            output.WriteLine($"{system,-10} {r.Lines,6} {r.TruthTemplates,6} {r.MinedTemplates,6} {r.Accuracy,9:F3} {published,10:F3}");
-            // One configuration for all systems, no per-system regexes: it must hold the published per-system-tuned figures.
-            Assert.True(r.Accuracy >= published - 0.01, $"{system}: {r.Accuracy:F3} vs published {published:F3}");
+            ["HDFS"] = 0.97, ["BGL"] = 0.95, ["Apache"] = 0.97, ["Hadoop"] = 0.95,
+            ["Spark"] = 0.95, ["Zookeeper"] = 0.95, ["OpenSSH"] = 0.95, ["HealthApp"] = 0.95,
+        };
+        var results = LoghubEvaluation.PublishedDrain.Keys.Select(s => LoghubEvaluation.Evaluate(LoghubEvaluation.Load(Root, s), new DrainOptions())).ToList();
+        foreach (var r in results)
+        {
+            output.WriteLine($"{r.System,-10} GA {r.Accuracy:F3} PA {r.ParsingAccuracy:F3} F1 {r.GroupingF1:F3} ({r.MinedTemplates} mined, {r.TruthTemplates} true)");
+            Assert.True(r.Accuracy >= floors[r.System], $"{r.System}: GA {r.Accuracy:F3} under its floor {floors[r.System]}");
+            Assert.InRange(r.ParsingAccuracy, 0, 1);
+            Assert.InRange(r.GroupingF1, 0, r.Accuracy == 1 ? 1 : 0.9999);
         }
+        Assert.True(results.Average(r => r.Accuracy) >= 0.95, $"mean GA {results.Average(r => r.Accuracy):F3}");
     }
 
     /// <summary>
-    /// Leave-one-system-out: the configuration (depth × similarity threshold) is chosen on seven systems by
-    /// mean accuracy and measured on the eighth, which it never saw — the default must not be a lucky fit.
+    /// Leave-one-system-out: depth × similarity × conflicts chosen on seven systems by mean accuracy and measured on
+    /// the eighth, which it never saw — the default must not be a lucky fit to these eight files.
     /// </summary>
     [Fact]
     public void ConfigurationChosenWithoutASystemHoldsUpOnIt()
     {
         if (!Directory.Exists(Root)) { output.WriteLine($"loghub-2k not found at {Root}; accuracy not measured"); return; }
         var samples = LoghubEvaluation.PublishedDrain.Keys.Select(s => LoghubEvaluation.Load(Root, s)).ToList();
-        var grid = (from depth in new[] { 3, 4, 5, 6 }
-                    from st in new[] { 0.3, 0.4, 0.5, 0.6, 0.7 }
-                    select new DrainOptions { Depth = depth, SimilarityThreshold = st }).ToList();
-        var acc = grid.Select(o => samples.Select(s => LoghubEvaluation.Evaluate(s, o).Accuracy).ToArray()).ToArray();
-        output.WriteLine("held-out    chosen(depth,st)  held-out accuracy  published");
-        double sum = 0;
-        for (int held = 0; held < samples.Count; held++)
-        {
-            int best = Enumerable.Range(0, grid.Count)
-                .MaxBy(g => Enumerable.Range(0, samples.Count).Where(i => i != held).Average(i => acc[g][i]));
-            double published = LoghubEvaluation.PublishedDrain[samples[held].System];
-            output.WriteLine($"{samples[held].System,-10} ({grid[best].Depth},{grid[best].SimilarityThreshold:F1}) {acc[best][held],22:F3} {published,10:F3}");
-            sum += acc[best][held];
-        }
-        double mean = sum / samples.Count, publishedMean = LoghubEvaluation.PublishedDrain.Values.Average();
-        output.WriteLine($"mean held-out accuracy {mean:F3} (published Drain mean {publishedMean:F3})");
-        // Per system a held-out choice can miss (OpenSSH prefers a lower threshold than the others agree on);
-        // on average it must stay within five points of the per-system-tuned published figures.
-        Assert.True(mean >= publishedMean - 0.05, $"mean held-out accuracy {mean:F3}");
+        var held = LoghubEvaluation.LeaveOneSystemOut(samples);
+        foreach (var h in held)
+            output.WriteLine($"{h.System,-10} depth {h.Chosen.Depth} similarity {h.Chosen.SimilarityThreshold:F1} conflicts {h.Chosen.MaxConflicts} -> {h.Accuracy:F3}");
+        Assert.Equal(samples.Select(s => s.System), held.Select(h => h.System));
+        double mean = held.Average(h => h.Accuracy);
+        output.WriteLine($"mean held-out accuracy {mean:F3}");
+        Assert.True(mean >= 0.93, $"mean held-out accuracy {mean:F3}");
+    }
+
+    /// <summary>README's template-mining table is this command's output, byte for byte.</summary>
+    [Fact]
+    public void ReadmeTableIsTheOutputOfTheReadmeCommand()
+    {
+        if (!Directory.Exists(Root)) { output.WriteLine($"loghub-2k not found at {Root}; README table not checked"); return; }
+        var readme = File.ReadAllText(Path.Combine(TestData.RepoRoot, "README.md"));
+        const string command = "logwhisperer templates --loghub ../shared/data/loghub-2k";
+        int at = readme.IndexOf(command, StringComparison.Ordinal);
+        Assert.True(at >= 0, "README lost the templates --loghub command");
+        int start = readme.IndexOf("```text\n", at, StringComparison.Ordinal) + "```text\n".Length;
+        var shown = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        var (exit, stdout, stderr) = CliTests.Run(command.Split(' ')[1..]);
+        Assert.True(exit == 0, stderr);
+        Assert.Equal(stdout.ReplaceLineEndings("\n"), shown);
     }
 }

@@ -18,7 +18,7 @@ public class TemplatesCommandTests
         var first = CliTests.Run(args);
         Assert.True(first.Exit == 0, first.Err);
         Assert.Contains("100 line(s), 2 template(s), 2 new this run", first.Err);
-        Assert.Contains("GetCart completed status=<*> duration=<*>.<*>ms", first.Out);
+        Assert.Contains("GetCart completed status=<*> duration=<*> trace_id=<*>", first.Out);
         var second = CliTests.Run(args);
         Assert.Contains("100 line(s), 2 template(s), 0 new this run", second.Err);
         // Same ids, counts accumulated across runs.

@@ -4,7 +4,7 @@ using LogWhisperer.Features.Logs;
 namespace LogWhisperer.Cli.Commands;
 
 /// <summary>
-/// Mines log templates (Drain) from a log file, or measures grouping accuracy on Loghub's labelled samples.
+/// Mines log templates (Drain) from a log file, or measures accuracy on Loghub's labelled samples (<see cref="LoghubEvaluation.Report"/>).
 /// With --state the templates (and their ids) are loaded before and saved after, so ids stay stable across runs.
 /// </summary>
 internal static class TemplatesCommand
@@ -14,7 +14,7 @@ internal static class TemplatesCommand
         var input = new Option<string?>("--input", "-i") { Description = "Log file to mine (one line per record)" };
         var format = new Option<string?>("--format") { Description = "Header format in Loghub notation, e.g. '<Date> <Time> <Level> <Component>: <Content>' (default: the whole line is the message)" };
         var state = new Option<string?>("--state") { Description = "Template state file (lw-drain/1): loaded if present, saved afterwards" };
-        var loghub = new Option<string?>("--loghub") { Description = "Directory of Loghub 2k samples: print grouping accuracy per system beside published Drain" };
+        var loghub = new Option<string?>("--loghub") { Description = "Directory of Loghub 2k samples: print grouping accuracy (GA), parsing accuracy (PA) and grouping F1 per system beside published Drain, and a leave-one-system-out check" };
         var top = new Option<int>("--top") { Description = "Templates to print (most frequent first)", DefaultValueFactory = _ => 30 }.AtLeast(1);
 
         var command = new Command("templates", "Mine log templates (Drain) from a file, or measure grouping accuracy on Loghub") { input, format, state, loghub, top };
@@ -22,12 +22,8 @@ internal static class TemplatesCommand
         {
             if (parse.GetValue(loghub) is { } root)
             {
-                Console.WriteLine("system      lines  truth  mined  accuracy  published-Drain");
-                foreach (var system in LoghubEvaluation.PublishedDrain.Keys.Where(s => Directory.Exists(Path.Combine(root, s))))
-                {
-                    var r = LoghubEvaluation.Evaluate(LoghubEvaluation.Load(root, system), new DrainOptions());
-                    Console.WriteLine($"{system,-10} {r.Lines,6} {r.TruthTemplates,6} {r.MinedTemplates,6} {r.Accuracy,9:F3} {LoghubEvaluation.PublishedDrain[system],16:F3}");
-                }
+                if (!Directory.Exists(root)) throw new ArgumentException($"--loghub: no directory '{root}'");
+                Console.Write(LoghubEvaluation.Report(root));
                 return Task.FromResult(0);
             }
             var file = parse.GetValue(input) ?? throw new ArgumentException("give --input FILE or --loghub DIR");

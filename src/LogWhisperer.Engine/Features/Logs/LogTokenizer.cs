@@ -1,14 +1,26 @@
+using System.Text;
+
 namespace LogWhisperer.Features.Logs;
 
 /// <summary>
 /// Splits a log line into whitespace tokens and gives each the 64-bit key of its <em>masked</em> form, without
-/// allocating. Masking is what lets lines that differ only in their variables meet in one template:
-/// <list type="bullet">
-/// <item>a whole token becomes <c>&lt;*&gt;</c> when it is a hex number (<c>0x1f</c>), a UUID or other long
-/// hex/dash id (<c>f3d4d4ef-693b-…</c>, <c>2005-06-03</c>), or a path (<c>/etc/httpd/conf</c>);</item>
-/// <item>otherwise every run of digits inside a token becomes <c>&lt;*&gt;</c>, so the token's constant part
-/// survives: <c>blk_-695</c> → <c>blk_-&lt;*&gt;</c>, <c>rhost=10.0.0.1</c> → <c>rhost=&lt;*&gt;.&lt;*&gt;.&lt;*&gt;.&lt;*&gt;</c>.</item>
+/// allocating. Masking is what lets lines that differ only in their variables meet in one template. It is
+/// generic (no per-system patterns); a token is looked at in this order:
+/// <list type="number">
+/// <item><b>Whole variables</b> become <c>&lt;*&gt;</c>: anything that starts with a digit (numbers with units
+/// <c>12ms</c> <c>3.5GB</c>, durations, IPs and ports <c>10.0.0.1:8080</c>, dates and times, <c>0x1f</c>);
+/// hex/UUID-like ids (hex digits and dashes with a digit, 8+ long); paths (<c>/etc/httpd/conf</c>,
+/// <c>/10.0.0.1:50010</c>, <c>C:\Windows\…</c>) and URLs (<c>http://…</c>); endpoints (<c>www.example.com:443</c>);
+/// day and month names of timestamps (<c>Sat</c>, <c>Jun</c>); quoted strings (<c>'abc'</c>, <c>"x y"</c> when it is
+/// one token).</item>
+/// <item><b>key=value</b>: the key stays, the value becomes <c>&lt;*&gt;</c> (<c>rhost=10.0.0.1</c> →
+/// <c>rhost=&lt;*&gt;</c>, <c>tty=ssh</c> → <c>tty=&lt;*&gt;</c>); an empty value stays empty.</item>
+/// <item>Otherwise every <b>number inside the token</b> becomes <c>&lt;*&gt;</c> — a digit run together with the
+/// <c>. : , -</c> separators between digits, so <c>1.5</c> and <c>15</c> mask alike — and the token's constant
+/// part survives: <c>blk_-695</c> → <c>blk_-&lt;*&gt;</c>, <c>onExtend:1514038530000</c> → <c>onExtend:&lt;*&gt;</c>.</item>
 /// </list>
+/// A trailing <c>, ; .</c> or closing bracket is kept as constant text after a whole variable
+/// (<c>10.0.0.1,</c> → <c>&lt;*&gt;,</c>), so the punctuation of the sentence is not lost.
 /// The key is FNV-1a over the masked text, so it can be recomputed from a stored template's text.
 /// </summary>
 public static class LogTokenizer
@@ -17,8 +29,11 @@ public static class LogTokenizer
     /// <summary>Key of a token that is entirely a variable.</summary>
     public static readonly ulong WildcardKey = KeyOf(Wildcard);
 
-    /// <summary>One token: where it is in the line, its masked key, and whether masking touched it.</summary>
-    public readonly record struct Token(int Start, int Length, ulong Key, bool Masked);
+    /// <summary>
+    /// One token: where it is in the line, its masked key, whether masking touched it, and whether it is a plain
+    /// word (<see cref="IsPlainWord"/>).
+    /// </summary>
+    public readonly record struct Token(int Start, int Length, ulong Key, bool Masked, bool Word = false);
 
     /// <summary>Tokenizes <paramref name="line"/> into <paramref name="tokens"/> (at most its length); returns the count.</summary>
     public static int Tokenize(ReadOnlySpan<char> line, Span<Token> tokens)
@@ -26,16 +41,17 @@ public static class LogTokenizer
         int count = 0, i = 0, n = line.Length;
         while (i < n && count < tokens.Length)
         {
-            while (i < n && char.IsWhiteSpace(line[i])) i++;
+            while (i < n && IsSpace(line[i])) i++;
             int start = i;
-            while (i < n && !char.IsWhiteSpace(line[i])) i++;
+            while (i < n && !IsSpace(line[i])) i++;
             if (i == start) break;
             var token = line[start..i];
-            if (IsWholeVariable(token)) tokens[count++] = new Token(start, i - start, WildcardKey, true);
+            if (TryPlainKey(token, out ulong key, out bool word)) tokens[count++] = new Token(start, i - start, key, false, word);
             else
             {
-                ulong key = MaskedKey(token, out bool masked);
-                tokens[count++] = new Token(start, i - start, key, masked);
+                var hash = new Fnv();
+                bool masked = Mask(token, ref hash);
+                tokens[count++] = new Token(start, i - start, hash.Value, masked, !masked && IsPlainWord(token));
             }
         }
         return count;
@@ -44,60 +60,198 @@ public static class LogTokenizer
     /// <summary>The masked text of one token, as a template shows it.</summary>
     public static string MaskedText(ReadOnlySpan<char> token)
     {
-        if (IsWholeVariable(token)) return Wildcard;
-        var sb = new System.Text.StringBuilder(token.Length + 4);
-        for (int i = 0; i < token.Length; i++)
-        {
-            if (char.IsAsciiDigit(token[i]))
-            {
-                while (i + 1 < token.Length && char.IsAsciiDigit(token[i + 1])) i++;
-                sb.Append(Wildcard);
-            }
-            else sb.Append(token[i]);
-        }
-        return sb.ToString();
+        var text = new Text(new StringBuilder(token.Length + 4));
+        Mask(token, ref text);
+        return text.Builder.ToString();
     }
 
     /// <summary>FNV-1a of a token's text as given (already masked, e.g. read back from a stored template).</summary>
     public static ulong KeyOf(ReadOnlySpan<char> maskedText)
     {
-        ulong h = Offset;
-        foreach (char c in maskedText) h = Mix(h, c);
-        return h;
+        var h = new Fnv();
+        foreach (char c in maskedText) h.Put(c);
+        return h.Value;
     }
 
-    private static ulong MaskedKey(ReadOnlySpan<char> token, out bool masked)
+    /// <summary>
+    /// A plain word: letters only, not camelCase, perhaps followed by sentence punctuation (<c>bytes</c>,
+    /// <c>RUNNING</c>, <c>failures;</c>). Words are what a sentence is made of; tokens with other characters
+    /// (<c>com.apple.cts</c>, <c>SCREEN_ON</c>, <c>WindowsUpdateAgent</c>, <c>blk_&lt;*&gt;</c>) are more often names.
+    /// </summary>
+    public static bool IsPlainWord(ReadOnlySpan<char> t)
     {
-        ulong h = Offset; masked = false;
-        for (int i = 0; i < token.Length; i++)
+        int end = t.Length;
+        while (end > 1 && t[end - 1] is ',' or ';' or ':' or '.' or '!' or '?') end--;
+        bool lower = false;
+        for (int i = 0; i < end; i++)
         {
-            char c = token[i];
-            if (char.IsAsciiDigit(c))
-            {
-                while (i + 1 < token.Length && char.IsAsciiDigit(token[i + 1])) i++;
-                h = Mix(Mix(Mix(h, '<'), '*'), '>');
-                masked = true;
-            }
-            else h = Mix(h, c);
+            char c = t[i];
+            if (char.IsAsciiLetterLower(c)) lower = true;
+            else if (!char.IsAsciiLetterUpper(c) || lower) return false; // not a letter, or an upper case letter after a lower case one
         }
-        return h;
+        return end > 0;
     }
 
-    /// <summary>Hex numbers, UUID-like ids (hex digits and dashes with a digit, 8+ long) and paths.</summary>
-    internal static bool IsWholeVariable(ReadOnlySpan<char> t)
+    /// <summary>
+    /// Whether the token's numbers are single digits inside a word, as in names (<c>ssh2</c>, <c>jk2_init()</c>,
+    /// <c>log4j</c>), rather than values: no whole variable, no key=value, no run of two digits or more.
+    /// </summary>
+    internal static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
     {
-        if (t.Length >= 3 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && char.IsAsciiHexDigit(t[2])) return true;
-        if (t.Length > 1 && t[0] == '/' && t[1..].IndexOf('/') >= 0) return true;
-        if (t.Length < 8) return false;
-        bool digit = false;
+        if (WholeVariableLength(token) > 0 || KeyValueSplit(token) > 0) return false;
+        for (int i = 1; i < token.Length; i++) if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1])) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// The fast path for the most common token, one that masking cannot change: no digit, no <c>=</c> or <c>:</c>,
+    /// no path, quote or calendar word. One pass gives its key and whether it is a plain word; false sends the
+    /// token through <see cref="Mask"/>.
+    /// </summary>
+    private static bool TryPlainKey(ReadOnlySpan<char> t, out ulong key, out bool word)
+    {
+        key = 0; word = false;
+        char first = t[0];
+        if (first is '/' or '~' or '"' or '\'' || (t.Length == 3 && IsCalendarWord(t))) return false;
+        var h = new Fnv();
+        bool lower = false, suffix = false, plain = char.IsAsciiLetter(first);
         foreach (char c in t)
         {
-            if (char.IsAsciiDigit(c)) digit = true;
-            else if (!char.IsAsciiHexDigit(c) && c != '-') return false;
+            if (char.IsAsciiLetterLower(c)) { lower = true; plain &= !suffix; }
+            else if (char.IsAsciiLetterUpper(c)) plain &= !suffix && !lower; // camelCase is a name
+            else if (char.IsAsciiDigit(c) || c is '=' or ':') return false;
+            else if (c is ',' or ';' or '.' or '!' or '?') suffix = true;
+            else plain = false;
+            h.Put(c);
         }
-        return digit;
+        key = h.Value;
+        word = plain;
+        return true;
     }
 
-    private const ulong Offset = 14695981039346656037UL;
-    private static ulong Mix(ulong h, char c) => (h ^ c) * 1099511628211UL;
+    /// <summary>Writes the masked form of <paramref name="t"/> to <paramref name="sink"/>; true when anything was masked.</summary>
+    private static bool Mask<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
+    {
+        int whole = WholeVariableLength(t);
+        if (whole > 0)
+        {
+            sink.PutWildcard();
+            foreach (char c in t[whole..]) sink.Put(c);
+            return true;
+        }
+        if (KeyValueSplit(t) is int eq and > 0)
+        {
+            foreach (char c in t[..(eq + 1)]) sink.Put(c);
+            sink.PutWildcard();
+            return true;
+        }
+        return MaskNumbers(t, ref sink);
+    }
+
+    /// <summary>The index of the <c>=</c> of a key=value token with a non-empty value; 0 when it is not one.</summary>
+    private static int KeyValueSplit(ReadOnlySpan<char> t)
+    {
+        int eq = t.IndexOf('=');
+        return eq > 0 && eq < t.Length - 1 && IsKey(t[..eq]) ? eq : 0;
+    }
+
+    /// <summary>Digit runs (with the separators between digits) become one wildcard each.</summary>
+    private static bool MaskNumbers<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
+    {
+        bool masked = false;
+        for (int i = 0; i < t.Length; i++)
+        {
+            char c = t[i];
+            // A sign belongs to the number when it does not join two words (blk_-695 → blk_<*>, but a-1 keeps its dash).
+            bool sign = (c == '-' || c == '+') && i + 1 < t.Length && char.IsAsciiDigit(t[i + 1]) && (i == 0 || !char.IsAsciiLetterOrDigit(t[i - 1]));
+            if (!char.IsAsciiDigit(c) && !sign) { sink.Put(c); continue; }
+            while (i + 1 < t.Length && (char.IsAsciiDigit(t[i + 1]) || (IsNumberSeparator(t[i + 1]) && i + 2 < t.Length && char.IsAsciiDigit(t[i + 2])))) i++;
+            sink.PutWildcard();
+            masked = true;
+        }
+        return masked;
+    }
+
+    /// <summary>
+    /// How many leading characters of <paramref name="t"/> form one variable (0: not a whole variable); the rest
+    /// is trailing punctuation kept as text. A key=value token is never a whole variable: its value is masked.
+    /// </summary>
+    private static int WholeVariableLength(ReadOnlySpan<char> t)
+    {
+        int end = t.Length;
+        while (end > 1 && IsTrailingPunctuation(t[end - 1])) end--;
+        if (end == 0) return 0;
+        char first = t[0];
+        // Numbers, with units, signs, decimals; IPs, ports, dates, times, 0x… hex.
+        if (char.IsAsciiDigit(first) || ((first == '-' || first == '+') && end > 1 && char.IsAsciiDigit(t[1]))) return end;
+        // Paths.
+        if (first == '/' && end > 1 && t[1] != '/') return end;
+        if (first == '~' && end > 1 && t[1] == '/') return end;
+        if (end > 3 && char.IsAsciiLetter(first) && t[1] == ':' && t[2] == '\\') return end; // C:\Windows\…
+        // Quoted strings that are one token.
+        if ((first == '"' || first == '\'') && end >= 2 && t[end - 1] == first) return end;
+        // Day and month names of timestamps (Sat Jun 18 02:08:10 2005).
+        if (end == 3 && IsCalendarWord(t[..3])) return end;
+        if (KeyValueSplit(t) > 0) return 0;
+        // One pass for the rest: URLs, endpoints (host:port), hex / UUID-like ids.
+        bool digit = false, hexOnly = true, url = false, dotBeforeColon = false, portDigits = false;
+        int colon = -1, dot = -1;
+        for (int i = 0; i < end; i++)
+        {
+            char c = t[i];
+            if (char.IsAsciiDigit(c)) { digit = true; continue; }
+            portDigits = false;
+            if (!char.IsAsciiHexDigit(c) && c != '-') hexOnly = false;
+            if (c == '.' && dot < 0) dot = i;
+            else if (c == ':')
+            {
+                colon = i;
+                dotBeforeColon = dot > 0;
+                portDigits = true; // stays true while only digits follow
+                if (i > 0 && i + 2 < end && t[i + 1] == '/' && t[i + 2] == '/') url = true;
+            }
+        }
+        if (url) return end;
+        if (colon > 0 && colon < end - 1 && dotBeforeColon && portDigits) return end;
+        if (end >= 8 && digit && hexOnly) return end;
+        return 0;
+    }
+
+    /// <summary>A key of key=value: a word of letters, digits, <c>_ . -</c>, starting with a letter.</summary>
+    private static bool IsKey(ReadOnlySpan<char> key)
+    {
+        if (!char.IsAsciiLetter(key[0])) return false;
+        foreach (char c in key) if (!char.IsAsciiLetterOrDigit(c) && c != '_' && c != '.' && c != '-') return false;
+        return true;
+    }
+
+    private static bool IsCalendarWord(ReadOnlySpan<char> w) => w is "Mon" or "Tue" or "Wed" or "Thu" or "Fri" or "Sat" or "Sun"
+        or "Jan" or "Feb" or "Mar" or "Apr" or "May" or "Jun" or "Jul" or "Aug" or "Sep" or "Oct" or "Nov" or "Dec";
+
+    private static bool IsSpace(char c) => c <= ' ' || (c > 127 && char.IsWhiteSpace(c));
+    private static bool IsNumberSeparator(char c) => c is '.' or ':' or ',' or '-';
+    private static bool IsTrailingPunctuation(char c) => c is ',' or ';' or '.' or ')' or ']' or '}' or ':';
+
+    private interface ISink
+    {
+        void Put(char c);
+        void PutWildcard();
+    }
+
+    private struct Fnv : ISink
+    {
+        private const ulong Offset = 14695981039346656037UL;
+        private ulong _h;
+        public Fnv() => _h = Offset;
+        public readonly ulong Value => _h;
+        public void Put(char c) => _h = (_h ^ c) * 1099511628211UL;
+        public void PutWildcard() { Put('<'); Put('*'); Put('>'); }
+    }
+
+    private readonly struct Text(StringBuilder builder) : ISink
+    {
+        public StringBuilder Builder { get; } = builder;
+        public void Put(char c) => Builder.Append(c);
+        public void PutWildcard() => Builder.Append(Wildcard);
+    }
 }
