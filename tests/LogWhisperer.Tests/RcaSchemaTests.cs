@@ -164,8 +164,8 @@ public class RcaSchemaTests
         var root = JsonNode.Parse(RcaSchemas.EventSchema)!.AsObject();
         var checkedTypes = new List<string>();
         Walk(typeof(RcaEvent), root, root, checkedTypes);
-        Assert.Equal(["RcaEvent", "RcaCandidate", "FaultGuess", "RcaEvidence", "FeatureEvidence", "NeighbourEvidence", "PathHop", "TraceEvidence",
-            "Verdict", "Hypothesis", "ImpactedService", "IncidentInfo", "Urgency", "SimilarIncident", "RcaChange"], checkedTypes);
+        Assert.Equal(["RcaEvent", "RcaCandidate", "FaultGuess", "RcaEvidence", "FeatureEvidence", "NeighbourEvidence", "PathHop", "TraceEvidence", "RcaChange",
+            "Verdict", "Hypothesis", "ImpactedService", "IncidentInfo", "Urgency", "SimilarIncident"], checkedTypes);
     }
 
     private static readonly NullabilityInfoContext Nullability = new();

@@ -52,6 +52,14 @@ public static class LokiPushEncoder
                     json.WriteStartArray();
                     json.WriteStringValue((line.TimestampMs * 1_000_000L).ToString(CultureInfo.InvariantCulture));
                     json.WriteStringValue(line.Message);
+                    if (line.TraceId is not null || line.SpanId is not null)
+                    {
+                        // Loki 3 structured metadata: the trace and span the line was written in.
+                        json.WriteStartObject();
+                        if (line.TraceId is { } trace) json.WriteString("trace_id", trace);
+                        if (line.SpanId is { } span) json.WriteString("span_id", span);
+                        json.WriteEndObject();
+                    }
                     json.WriteEndArray();
                 }
                 json.WriteEndArray();

@@ -27,6 +27,9 @@ public static class TelemetryEncoder
                     {
                         e.Message(1, t => { t.Varint(1, (ulong)(l.TimestampMs / 1000)); t.Varint(2, (ulong)(l.TimestampMs % 1000 * 1_000_000)); });
                         e.String(2, l.Message);
+                        // Loki 3 structured metadata: the trace and span the line was written in.
+                        if (l.TraceId is { } trace) e.Message(3, p => { p.String(1, "trace_id"); p.String(2, trace); });
+                        if (l.SpanId is { } span) e.Message(3, p => { p.String(1, "span_id"); p.String(2, span); });
                     });
             });
         }
