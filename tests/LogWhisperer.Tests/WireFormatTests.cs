@@ -51,7 +51,10 @@ public partial class WireFormatTests
                 long previous = 0;
                 foreach (var value in stream.GetProperty("values").EnumerateArray())
                 {
-                    Assert.Equal(2, value.GetArrayLength());
+                    // [ns, line] or, for a line written in a trace, [ns, line, {trace_id, span_id}] (Loki 3 structured metadata).
+                    Assert.InRange(value.GetArrayLength(), 2, 3);
+                    if (value.GetArrayLength() == 3)
+                        Assert.All(value[2].EnumerateObject(), m => Assert.True(m.Name is "trace_id" or "span_id" && m.Value.ValueKind == JsonValueKind.String, m.Name));
                     var ns = value[0].GetString()!;
                     Assert.Matches("^[0-9]+$", ns);
                     long t = long.Parse(ns, CultureInfo.InvariantCulture);

@@ -53,42 +53,41 @@ public sealed class RobustZScoreRanker : IRootCauseRanker
     }).ToArray();
 }
 
+/// <summary>Ranks each service by a score read from its node's measurements (the rankers that need no model).</summary>
+public abstract class MeasurementRanker : IRootCauseRanker
+{
+    public abstract string Name { get; }
+
+    /// <summary>The node's score; higher is more likely the root cause.</summary>
+    protected abstract double Score(GraphSnapshot snapshot, int node);
+
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) =>
+        snapshots.Select(s => Enumerable.Range(0, s.NodeCount).Select(i => (float)Score(s, i)).ToArray()).ToArray();
+
+    /// <summary>A measurement, 0 where it is missing.</summary>
+    protected static double Value(GraphSnapshot s, int node, Measurement m) => s.Measurement(node, m) is var v && double.IsFinite(v) ? v : 0;
+}
+
 /// <summary>
 /// The naive ranker a person would write first: error log lines in the window minus the service's baseline
 /// count (median of its recent windows). Loud where the root logs its own errors; blind where it does not.
 /// </summary>
-public sealed class ErrorLogDeltaRanker : IRootCauseRanker
+public sealed class ErrorLogDeltaRanker : MeasurementRanker
 {
-    public string Name => "error-log delta";
+    public override string Name => "error-log delta";
 
-    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s =>
-    {
-        var scores = new float[s.NodeCount];
-        for (int i = 0; i < scores.Length; i++)
-        {
-            double now = s.Measurement(i, Measurement.ErrorLogCount), usual = s.Baseline(i, Measurement.ErrorLogCount);
-            scores[i] = (float)((double.IsFinite(now) ? now : 0) - (double.IsFinite(usual) ? usual : 0));
-        }
-        return scores;
-    }).ToArray();
+    protected override double Score(GraphSnapshot s, int node) =>
+        Value(s, node, Measurement.ErrorLogCount) - (s.Baseline(node, Measurement.ErrorLogCount) is var usual && double.IsFinite(usual) ? usual : 0);
 }
 
 /// <summary>
 /// Trace-based localisation alone (MicroRank / TraceRCA style): each service's Ochiai score over the window's
 /// anomalous and normal traces (logs attached), ties broken by how often it holds a trace's deepest anomaly.
 /// </summary>
-public sealed class TraceSpectrumRanker : IRootCauseRanker
+public sealed class TraceSpectrumRanker : MeasurementRanker
 {
-    public string Name => "trace spectrum";
+    public override string Name => "trace spectrum";
 
-    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s =>
-    {
-        var scores = new float[s.NodeCount];
-        for (int i = 0; i < scores.Length; i++)
-        {
-            double spectrum = s.Measurement(i, Measurement.TraceSpectrum), deepest = s.Measurement(i, Measurement.DeepestAnomalyShare);
-            scores[i] = (float)((double.IsFinite(spectrum) ? spectrum : 0) + 1e-3 * (double.IsFinite(deepest) ? deepest : 0));
-        }
-        return scores;
-    }).ToArray();
+    protected override double Score(GraphSnapshot s, int node) =>
+        Value(s, node, Measurement.TraceSpectrum) + 1e-3 * Value(s, node, Measurement.DeepestAnomalyShare);
 }
