@@ -137,7 +137,12 @@ public class SettingsTests
     {
         using var cluster = new MockKafkaCluster(brokers: 1);
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
             producer.Produce("secret_in", new Message<Null, string> { Value = "not a Loki push" }); // creates the topic; dead-lettered
+            // Disposing a producer does not deliver what it still queues: without the flush the record was sometimes
+            // never written, and the engine waited for it until the deadline.
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
+        }
         string[] secrets = ["KAFKASECRET", "SSLKEYSECRET", "BEARERSECRET", "HEADERSECRET", "SLACKSECRET", "GENIESECRET"];
         // Runs until told to stop: stopped (SIGTERM, a drain) once the bad record is dead-lettered — no idle time to guess.
         using var engine = new CliProcess("engine", "-b", cluster.BootstrapServers, "--group", "secrets", "--topic", "secret_in=loki-json",
