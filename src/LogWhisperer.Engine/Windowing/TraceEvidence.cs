@@ -160,7 +160,7 @@ internal sealed class WindowTraces
         public readonly string Service = service, TraceId = traceId, Operation = operation;
         public readonly double DurationMs = durationMs;
         public readonly bool Error = error;
-        public bool Anomalous = error, Slow;
+        public bool Anomalous = error;
         public bool AnomalyBelow;
         public ServerSpan? Parent;
     }
@@ -202,7 +202,7 @@ internal sealed class WindowTraces
 
         // Mark anomalous server spans: error status (already), slow for their operation, or a shifted problem line.
         foreach (var s in _server.Values)
-            if (s.DurationMs > baselines.SlowThresholdMs(s.Service, s.Operation)) { s.Slow = s.Anomalous = true; statsOf(s.Service).Evidence.SlowSpans++; }
+            if (s.DurationMs > baselines.SlowThresholdMs(s.Service, s.Operation)) { s.Anomalous = true; statsOf(s.Service).Evidence.SlowSpans++; }
         var anomalousTraces = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (service, traceId, spanId, template, problem) in _lines)
         {
