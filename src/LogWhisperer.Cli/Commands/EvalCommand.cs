@@ -26,8 +26,9 @@ internal static class EvalCommand
         var evidence = new Option<string>("--evidence") { Description = "full: logs, traces and container metrics; metrics-only: container and Istio request metrics, no logs, no traces", DefaultValueFactory = _ => "full" };
         evidence.AcceptOnlyFromAmong("full", "metrics-only");
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file (for machines), and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)" };
+        var judgeWindows = CliSupport.JudgeWindowsOption();
 
-        var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, kinds, noChanges, evidence, json };
+        var command = new Command("eval", "Evaluate on simulated incidents: AC@1, AC@3, Avg@5, MRR for the GAT and two baselines") { topology, model, edgeless, device, seed, incidents, kinds, noChanges, evidence, json, judgeWindows };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
@@ -39,7 +40,7 @@ internal static class EvalCommand
             var drawn = parse.GetValue(kinds) is { Length: > 0 } k ? k : CliSupport.KindsOf(scorer);
             bool metricsOnly = parse.GetValue(evidence) == "metrics-only";
             var result = await ConsoleOutput.WithProgressAsync($"eval: {total} incidents on {topo.Name}",
-                progress => new Evaluator(topo, scorer, baselines, kinds: drawn, changes: !parse.GetValue(noChanges), meshMetrics: metricsOnly,
+                progress => new Evaluator(topo, scorer, baselines, kinds: drawn, changes: !parse.GetValue(noChanges), meshMetrics: metricsOnly, judgement: new IncidentJudgement(parse.GetValue(judgeWindows)),
                     degradation: metricsOnly ? new Sources.Degradation { DropLogs = true, TraceKeepShare = 0 } : null).RunAsync(total, evalSeed, progress, ct));
             var o = ConsoleOutput.Out;
             o.WriteLine($"eval: {topo.Name}, {total} incidents, seed {evalSeed}, model {Path.GetFileName(parse.GetValue(model))}");

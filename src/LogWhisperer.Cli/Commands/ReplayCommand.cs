@@ -25,8 +25,9 @@ internal static class ReplayCommand
         var events = new Option<string?>("--events") { Description = "Write every RCA event the replay emitted to this file (JSON lines)" };
         var snapshots = new Option<string?>("--snapshots") { Description = "Write every (labelled) graph snapshot as Arrow IPC files here (input for finetune)" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file (for machines), and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)" };
+        var judgeWindows = CliSupport.JudgeWindowsOption();
 
-        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, leaveOneKindOut, device, snapshots, perFeature, noChanges, events, json };
+        var command = new Command("replay", "Replay a labelled dataset (e.g. Nezha Train-Ticket) through the engine and score its incidents") { dataset, data, model, edgeless, leaveOneOut, leaveOneKindOut, device, snapshots, perFeature, noChanges, events, json, judgeWindows };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
             var clock = Stopwatch.StartNew();
@@ -44,7 +45,7 @@ internal static class ReplayCommand
                 new DatasetReplay(mapping, root, new Pipeline.PipelineOptions { SnapshotDirectory = parse.GetValue(snapshots) }).RunAsync(scorer, baselines,
                     parse.GetValue(leaveOneOut) ? parse.GetValue(model) : null, progress: progress, perFeature: parse.GetValue(perFeature), cancellationToken: ct,
                     leaveOneKindOutBaseModel: parse.GetValue(leaveOneKindOut) ? parse.GetValue(model) : null,
-                    withholdChanges: parse.GetValue(noChanges), onEvent: emitted.Add));
+                    withholdChanges: parse.GetValue(noChanges), onEvent: emitted.Add, judgement: new IncidentJudgement(parse.GetValue(judgeWindows))));
             if (parse.GetValue(events) is { } eventsPath) await File.WriteAllLinesAsync(eventsPath, emitted.Select(e => e.ToJson()), ct);
             var o = ConsoleOutput.Out;
             o.WriteLine($"replay: {mapping.Name}, {result.Cases} cases, {result.RecordsReplayed:N0} records replayed ({result.RowsRejected:N0} rows dead-lettered), engine alarmed during {result.Detected} of {result.Cases} faults");

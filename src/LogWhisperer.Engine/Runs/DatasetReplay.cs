@@ -29,7 +29,7 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
     /// other fault kinds only: how the engine does on a kind of fault it has seen no labelled example of.</param>
     public async Task<DatasetReplayResult> RunAsync(GatScorer scorer, IReadOnlyList<IRootCauseRanker> baselines, string? leaveOneOutBaseModel = null,
         TrainOptions? fineTune = null, IProgress<string>? progress = null, bool perFeature = false, CancellationToken cancellationToken = default,
-        string? leaveOneKindOutBaseModel = null, bool withholdChanges = false, Action<RcaEvent>? onEvent = null)
+        string? leaveOneKindOutBaseModel = null, bool withholdChanges = false, Action<RcaEvent>? onEvent = null, IncidentJudgement? judgement = null)
     {
         var deadLetters = new MemoryDeadLetterSink();
         var adapter = new DatasetAdapter(mapping, root, deadLetters);
@@ -38,7 +38,7 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
         progress?.Report($"{mapping.Name}: {cases.Count} cases, {adapter.RowsRead:N0} rows read, {adapter.RowsRejected:N0} rejected, {adapter.BlankValues:N0} blank metric cells"
             + (topology.Count > 0 ? $", {topology.Count} declared call edges" : "") + (mapping.Changes is null ? "" : $", {adapter.ChangesRead:N0} changes ({adapter.ChangesIgnored:N0} records not changes)"));
 
-        var chosen = new List<(Fault Fault, ScoredSnapshot Window, bool Alarmed)>();
+        var chosen = new List<JudgedIncident>();
         var labelled = new List<List<GraphSnapshot>>();
         int detected = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -56,11 +56,11 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             await pipeline.RunAsync(new ReplaySource(c.Records), cancellationToken, cancellationToken);
             foreach (var e in sink.Events) onEvent?.Invoke(e);
             if (sink.Events.Any(e => e.WindowEnd.ToUnixTimeMilliseconds() > c.Fault.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < c.Fault.EndMs)) detected++;
-            var window = Evaluator.IncidentWindow(scored, c.Fault, _options.Explainer.IncidentThreshold);
-            if (window is null) { progress?.Report($"{Step()}: no window covers the fault; left out"); labelled.Add([]); continue; }
-            chosen.Add((c.Fault, window.Value.Window, window.Value.Alarmed));
+            var judged = Evaluator.IncidentWindows(scored, c.Fault, _options.Explainer.IncidentThreshold, (judgement ?? new()).Windows);
+            if (judged is null) { progress?.Report($"{Step()}: no window covers the fault; left out"); labelled.Add([]); continue; }
+            chosen.Add(judged);
             labelled.Add(snapshots.Where(s => s.Label is not null).ToList());
-            progress?.Report($"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {Evaluator.RankOf(window.Value.Window.Snapshot, window.Value.Window.RootProbability, c.Fault.Service)} (ranked first: {window.Value.Window.Snapshot.Service(window.Value.Window.Ranking()[0])})");
+            progress?.Report($"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {judged.RankOf(judged.Windows.Select(w => w.RootProbability).ToArray())} over {judged.Windows.Count} window(s)");
         }
 
         var ranking = Evaluator.RankSideBySide(chosen, baselines, "GAT zero-shot");
@@ -96,8 +96,8 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
                     var tuned = new GatTrainer(fineTune ?? new TrainOptions { Epochs = 8, LearningRate = 1e-3, Patience = 8 }, scorer.Device).FineTune(model, train, train);
                     tunedFor[key] = tunedScorer = new GatScorer(tuned, scorer.Device);
                 }
-                var probability = tunedScorer.Score([chosen[i].Window.Snapshot])[0].RootProbability;
-                ranks[i] = Evaluator.RankOf(chosen[i].Window.Snapshot, probability, chosen[i].Fault.Service);
+                var probabilities = tunedScorer.Score(chosen[i].Windows.Select(w => w.Snapshot).ToList()).Select(s => s.RootProbability).ToArray();
+                ranks[i] = chosen[i].RankOf(probabilities);
                 progress?.Report($"[held out: {heldOut(i)}, {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {ranks[i]}");
             }
             return ranks;

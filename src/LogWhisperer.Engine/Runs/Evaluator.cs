@@ -13,9 +13,10 @@ namespace LogWhisperer.Runs;
 public sealed record RankedIncident(Fault Fault, long WindowStartMs, bool Alarmed, int[] Ranks);
 
 /// <summary>
-/// Side-by-side ranking accuracy of several methods on the same windows. For each incident the window is the
-/// engine's alarm (its first window over the incident threshold during the fault) or, when it raised none,
-/// the first window mostly inside the fault, so every method ranks exactly the same evidence.
+/// Side-by-side ranking accuracy of several methods on the same windows. For each incident the judged windows
+/// start at the engine's alarm (its first window over the incident threshold during the fault) or, when it
+/// raised none, at the first window mostly inside the fault, and run for up to <see cref="IncidentJudgement.Windows"/>
+/// windows of the fault; every method ranks exactly the same evidence.
 /// </summary>
 public sealed record RankingReport(IReadOnlyList<string> Methods, IReadOnlyList<RankedIncident> Incidents)
 {
@@ -70,10 +71,13 @@ public sealed record ChangeReport(int ChangeCaused, int NamedGuilty, int Events,
 /// <param name="degradation">Spoils the telemetry before the engine sees it (accuracy under degraded input).</param>
 /// <param name="meshMetrics">The simulated mesh also exports the Istio request metrics (with logs and traces degraded away: a metrics-only mesh).</param>
 /// <param name="changes">Hand the simulator's changes (rollouts, config changes) to the engine's change-correlation stage; false withholds them.</param>
+/// <param name="judgement">How many of each incident's windows every method is judged on.</param>
 public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList<IRootCauseRanker> baselines, double incidentThreshold = 0.5,
     IReadOnlyList<FaultKind>? kinds = null, Degradation? degradation = null, bool changes = true, ChangeCorrelationOptions? changeCorrelation = null,
-    bool meshMetrics = false)
+    bool meshMetrics = false, IncidentJudgement? judgement = null)
 {
+    private readonly IncidentJudgement judgement = judgement ?? new();
+
     public const int IncidentsPerCluster = 25;
 
     public async Task<EvaluationResult> RunAsync(int incidents, int seed, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
@@ -104,8 +108,8 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
         var reports = Enumerable.Range(0, clusters).Select(c => EvaluationReport.Score(faults[c], events[c], 0)).ToArray();
         var engineReport = new EvaluationReport(reports.SelectMany(r => r.Incidents).ToArray(), reports.Sum(r => r.FalseAlarms), (int)quiet);
 
-        // The window each incident is judged on, then every method ranks the same windows in one batch.
-        var chosen = new List<(Fault Fault, ScoredSnapshot Window, bool Alarmed)>();
+        // The windows each incident is judged on, then every method ranks the same windows in one batch.
+        var chosen = new List<JudgedIncident>();
         var calibration = new List<(float[] Probability, int[] Bin, int Root)>();
         var correlation = changeCorrelation ?? new ChangeCorrelationOptions();
         for (int c = 0; c < clusters; c++)
@@ -114,13 +118,14 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
             log.AddRange(simulated[c]);
             foreach (var f in faults[c])
             {
-                if (IncidentWindow(scored[c], f, incidentThreshold) is not { } w) continue;
-                chosen.Add((f, w.Window, w.Alarmed));
-                var s = w.Window.Snapshot;
+                if (IncidentWindows(scored[c], f, incidentThreshold, judgement.Windows) is not { } judged) continue;
+                chosen.Add(judged);
+                var first = judged.Windows[0];
+                var s = first.Snapshot;
                 // The window's start stands for the onset (the first alarmed window when the engine alarmed).
                 var latest = ChangeCorrelator.LatestChanges(log, s.Cluster, s.WindowStartMs, s.WindowEndMs, correlation);
                 if (s.IndexOf(f.Service) is var root and >= 0)
-                    calibration.Add((w.Window.RootProbability, ChangeCorrelator.Bins(s, latest, s.WindowStartMs, correlation), root));
+                    calibration.Add((first.RootProbability, ChangeCorrelator.Bins(s, latest, s.WindowStartMs, correlation), root));
             }
         }
         return new EvaluationResult(engineReport, RankSideBySide(chosen, baselines))
@@ -130,23 +135,32 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
         };
     }
 
-    /// <summary>The window an incident is judged on: the engine's first alarm during it, else the first window mostly inside it.</summary>
-    public static (ScoredSnapshot Window, bool Alarmed)? IncidentWindow(IEnumerable<ScoredSnapshot> scored, Fault f, double threshold)
+    /// <summary>
+    /// The windows an incident is judged on: from the engine's first alarm during it (else the first window mostly
+    /// inside it) on, at most <paramref name="windows"/> windows that overlap the fault.
+    /// </summary>
+    public static JudgedIncident? IncidentWindows(IEnumerable<ScoredSnapshot> scored, Fault f, double threshold, int windows)
     {
         var overlapping = scored.Where(s => s.Snapshot.WindowEndMs > f.StartMs && s.Snapshot.WindowStartMs < f.EndMs).OrderBy(s => s.Snapshot.WindowStartMs).ToArray();
-        var alarm = overlapping.FirstOrDefault(s => s.IncidentProbability >= threshold);
-        var window = alarm ?? overlapping.FirstOrDefault(s => Math.Min(s.Snapshot.WindowEndMs, f.EndMs) - Math.Max(s.Snapshot.WindowStartMs, f.StartMs) >= (s.Snapshot.WindowEndMs - s.Snapshot.WindowStartMs) / 2);
-        return window is null ? null : (window, alarm is not null);
+        int alarm = Array.FindIndex(overlapping, s => s.IncidentProbability >= threshold);
+        int first = alarm >= 0 ? alarm : Array.FindIndex(overlapping, s => Math.Min(s.Snapshot.WindowEndMs, f.EndMs) - Math.Max(s.Snapshot.WindowStartMs, f.StartMs) >= (s.Snapshot.WindowEndMs - s.Snapshot.WindowStartMs) / 2);
+        return first < 0 ? null : new JudgedIncident(f, overlapping.Skip(first).Take(Math.Max(1, windows)).ToArray(), alarm >= 0);
     }
 
-    /// <summary>The engine's ranking of each chosen window beside every other method's ranking of the same window.</summary>
-    public static RankingReport RankSideBySide(IReadOnlyList<(Fault Fault, ScoredSnapshot Window, bool Alarmed)> chosen, IReadOnlyList<IRootCauseRanker> others, string engineName = "LogWhisperer GAT")
+    /// <summary>The engine's ranking of each incident's windows beside every other method's ranking of the same windows.</summary>
+    public static RankingReport RankSideBySide(IReadOnlyList<JudgedIncident> chosen, IReadOnlyList<IRootCauseRanker> others, string engineName = "LogWhisperer GAT")
     {
-        var snapshots = chosen.Select(x => x.Window.Snapshot).ToArray();
-        var methods = new List<(string Name, float[][] Scores)> { (engineName, chosen.Select(x => x.Window.RootProbability).ToArray()) };
+        var snapshots = chosen.SelectMany(x => x.Windows).Select(w => w.Snapshot).ToArray();
+        var methods = new List<(string Name, float[][] Scores)> { (engineName, chosen.SelectMany(x => x.Windows).Select(w => w.RootProbability).ToArray()) };
         foreach (var b in others) methods.Add((b.Name, Rank(b, snapshots)));
-        var ranked = chosen.Select((x, i) => new RankedIncident(x.Fault, x.Window.Snapshot.WindowStartMs, x.Alarmed,
-            methods.Select(m => RankOf(x.Window.Snapshot, m.Scores[i], x.Fault.Service)).ToArray())).ToArray();
+        var ranked = new RankedIncident[chosen.Count];
+        for (int i = 0, at = 0; i < chosen.Count; at += chosen[i].Windows.Count, i++)
+        {
+            var x = chosen[i];
+            int from = at;
+            ranked[i] = new RankedIncident(x.Fault, x.Windows[0].Snapshot.WindowStartMs, x.Alarmed,
+                methods.Select(m => x.RankOf(m.Scores.AsSpan(from, x.Windows.Count).ToArray())).ToArray());
+        }
         return new RankingReport(methods.Select(m => m.Name).ToArray(), ranked);
     }
 
@@ -160,6 +174,41 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
         if (r < 0) return scores.Length + 1;
         int rank = 1;
         for (int i = 0; i < scores.Length; i++) if (scores[i] > scores[r] || (scores[i] == scores[r] && i < r)) rank++;
+        return rank;
+    }
+}
+
+/// <summary>How an incident is judged: on how many of its windows (the verdict of the incident as it stands after them).</summary>
+/// <param name="Windows">
+/// 4 windows (2 minutes of 30 s windows) by default: long enough for a service that handles a few requests per
+/// window to show its errors, as on-call people read an incident a couple of minutes in; 1 judges the first alarm alone.
+/// </param>
+public sealed record IncidentJudgement(int Windows = 4);
+
+/// <summary>
+/// An incident as it is judged: the fault and the engine's windows of it (<see cref="Evaluator.IncidentWindows"/>).
+/// A method's verdict on it is its scores summed per service over the windows — how the incident tracker
+/// settles an incident's root (<see cref="Sinks.IncidentTracker"/>): evidence of a few requests per window
+/// adds up, and one noisy window does not decide.
+/// </summary>
+public sealed record JudgedIncident(Fault Fault, IReadOnlyList<ScoredSnapshot> Windows, bool Alarmed)
+{
+    /// <summary>1-based rank of the true root under per-window scores (one array per window) summed per service; N+1 if absent.</summary>
+    public int RankOf(IReadOnlyList<float[]> scoresPerWindow)
+    {
+        if (Windows.Count == 1) return Evaluator.RankOf(Windows[0].Snapshot, scoresPerWindow[0], Fault.Service);
+        var total = new Dictionary<string, float>();
+        var order = new List<string>();
+        for (int w = 0; w < Windows.Count; w++)
+            for (int n = 0; n < scoresPerWindow[w].Length; n++)
+            {
+                var service = Windows[w].Snapshot.Service(n);
+                if (!total.ContainsKey(service)) order.Add(service);
+                total[service] = total.GetValueOrDefault(service) + scoresPerWindow[w][n];
+            }
+        if (!total.TryGetValue(Fault.Service, out var root)) return total.Count + 1;
+        int rootAt = order.IndexOf(Fault.Service), rank = 1;
+        for (int i = 0; i < order.Count; i++) if (total[order[i]] > root || (total[order[i]] == root && i < rootAt)) rank++;
         return rank;
     }
 }
