@@ -65,7 +65,11 @@ internal static class ReplayCommand
                 {
                     dataset = mapping.Name, cases = result.Cases, detected = result.Detected, recordsReplayed = result.RecordsReplayed, rowsRejected = result.RowsRejected,
                     methods = r.Methods.Select((m, i) => new { name = m, ac1 = r.AccuracyAt(i, 1), ac3 = r.AccuracyAt(i, 3), avg5 = r.Avg5(i), mrr = r.Mrr(i) }),
-                    results = r.Incidents.Select(x => new { x.Fault.Service, Kind = x.Fault.Kind.ToString(), x.Fault.StartMs, x.Alarmed, ranks = r.Methods.Zip(x.Ranks).ToDictionary(p => p.First, p => p.Second) }),
+                    results = r.Incidents.Select((x, i) => new
+                    {
+                        x.Fault.Service, Kind = x.Fault.Kind.ToString(), x.Fault.StartMs, x.Alarmed, ranks = r.Methods.Zip(x.Ranks).ToDictionary(p => p.First, p => p.Second),
+                        featureRanks = result.PerFeature is { } f ? f.Methods.Zip(f.Incidents[i].Ranks).ToDictionary(p => p.First, p => p.Second) : null,
+                    }),
                 }, new JsonSerializerOptions { WriteIndented = true }), ct);
                 var (svg, png) = EvaluationPlot.Save(r, $"{mapping.Name}: {result.Cases} cases", Path.ChangeExtension(path, ".svg"));
                 Console.Error.WriteLine($"wrote {path}, {svg} and {png}");

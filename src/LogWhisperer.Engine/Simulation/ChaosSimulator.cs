@@ -226,7 +226,15 @@ public sealed class ChaosSimulator
         double t = start + self / 2;
         string? failedCall = null, failReason = null;
         bool wrongValue = false;
-        foreach (var call in spec.Calls)
+        // A faulty service's request takes another code path: an exception thrown part-way skips the rest of
+        // the handler (its later downstream calls and its log lines), and a version that returns nulls skipped
+        // the lookup that should have filled them (its last downstream call). Real exceptions leave this mark —
+        // the root's usual events fall — even where only the caller logs the failure. Drawn only while the
+        // service is faulty, so fault-free traffic is drawn exactly as before.
+        bool thrown = state.ErrorRate > ServiceState.NormalErrorRate && _rng.NextDouble() < state.ErrorRate;
+        bool returnsWrong = state.WrongReturnRate > 0 && _rng.NextDouble() < state.WrongReturnRate;
+        int callsMade = thrown ? _rng.Next(spec.Calls.Count + 1) : returnsWrong ? Math.Max(0, spec.Calls.Count - 1) : spec.Calls.Count;
+        foreach (var call in spec.Calls.Take(callsMade))
         {
             if (call.Probability < 1 && _rng.NextDouble() >= call.Probability) continue;
             var outcome = CallDownstream(service, spanId, traceId, call, t);
@@ -250,7 +258,7 @@ public sealed class ChaosSimulator
             break; // a required dependency failed: the request fails here
         }
 
-        bool ownError = failedCall is null && _rng.NextDouble() < state.ErrorRate;
+        bool ownError = failedCall is null && (thrown || (state.ErrorRate <= ServiceState.NormalErrorRate && _rng.NextDouble() < state.ErrorRate));
         double duration = t - start + self / 2;
         bool failed = ownError || failedCall is not null;
         // Without client spans the callee's server span hangs under the caller's server span.
@@ -272,7 +280,7 @@ public sealed class ChaosSimulator
         }
         else if (failedCall is not null && !wrongValue)
             Log(service, end, LogSeverity.Error, $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}", traceId, spanId);
-        else if (!failed && _rng.NextDouble() < _options.InfoLogSampling)
+        else if (!failed && !returnsWrong && _rng.NextDouble() < _options.InfoLogSampling)
             Log(service, end, LogSeverity.Info, $"{operation} completed status=200 duration={duration:F1}ms trace_id={traceId}", traceId, spanId);
         if (_chatter[idx].Probability > 0 && _rng.NextDouble() < _chatter[idx].Probability)
             Log(service, end, _chatter[idx].Severity, string.Format(System.Globalization.CultureInfo.InvariantCulture, ChatterTemplates[_chatter[idx].Template],
@@ -283,8 +291,7 @@ public sealed class ChaosSimulator
         if (state.HighMemory && _rng.NextDouble() < 0.05)
             Log(service, end, LogSeverity.Warn, $"GC pause of {50 + _rng.Next(400)}ms, heap {state.MemoryMb:F0}MB of {serviceSpec.MemoryLimitMb:F0}MB");
 
-        bool wrongReturn = !failed && state.WrongReturnRate > 0 && _rng.NextDouble() < state.WrongReturnRate;
-        return new Outcome(duration, failed, failed ? "status=500 Internal Server Error" : null, wrongReturn);
+        return new Outcome(duration, failed, failed ? "status=500 Internal Server Error" : null, returnsWrong && !failed);
     }
 
     /// <summary>

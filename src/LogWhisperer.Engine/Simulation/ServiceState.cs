@@ -30,7 +30,10 @@ internal struct ServiceState
     /// <summary>Share of its answers that succeed but carry a wrong value, which the caller then fails on.</summary>
     public double WrongReturnRate;
 
-    public static ServiceState Normal(ServiceSpec spec) => new() { LatencyFactor = 1, ErrorRate = 0.001, MemoryMb = spec.MemoryMb };
+    /// <summary>The share of requests a healthy service fails (a faulty one fails more).</summary>
+    public const double NormalErrorRate = 0.001;
+
+    public static ServiceState Normal(ServiceSpec spec) => new() { LatencyFactor = 1, ErrorRate = NormalErrorRate, MemoryMb = spec.MemoryMb };
 
     /// <summary>Applies one fault at <paramref name="now"/>; also counts restarts it caused (even after it ended).</summary>
     public void Apply(Fault fault, ServiceSpec spec, long now)
