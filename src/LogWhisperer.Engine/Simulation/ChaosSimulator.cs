@@ -32,6 +32,7 @@ public sealed class ChaosSimulator
     private readonly Dictionary<int, CircuitBreaker> _breakers = [];
     private readonly IstioMetrics? _istio;
     private readonly (double Probability, LogSeverity Severity, int Template)[] _chatter;
+    private readonly LatencyWeather _jitter;
     private static readonly string[] ChatterTemplates =
     [
         "[{0}] No order found for seat query, date {1:yyyy-MM-dd} trip G{2}",
@@ -72,6 +73,7 @@ public sealed class ChaosSimulator
         }
         _breakerSpecs = _services.Select(s => topology.Services[s].CircuitBreaker ?? topology.CircuitBreaker).ToArray();
         _chatter = Chatter(_services.Length, options);
+        _jitter = new LatencyWeather(_services.Length, options);
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
         _changeRng = new Random(options.Seed ^ 0x5EED);
@@ -179,6 +181,7 @@ public sealed class ChaosSimulator
             var s = ServiceState.Normal(spec);
             foreach (var f in _faults) if (f.Service == _services[i]) s.Apply(f, spec, _now);
             s.Restarts += _deploys[i];
+            s.LatencyFactor *= _jitter.Factor(i, _now);
             foreach (var e in _benign)
                 if (e.Kind == BenignEventKind.GcPause && e.Service == _services[i] && e.IsActive(_now)) s.ExtraLatencyMs += 100 + 200 * e.Intensity;
             if (s.Crashed)
@@ -367,6 +370,39 @@ public sealed class ChaosSimulator
     {
         if (_options.ClientSpans)
             _out.Add(new SpanRecord((long)t, _options.Cluster, caller, traceId, spanId, parentSpanId, operation, SpanKind.Client, target, durationMs, failed && _options.SpanStatus));
+    }
+
+    /// <summary>
+    /// Latency bursts of the jittery services (<see cref="SimulationOptions.JitteryServiceShare"/>), drawn from a
+    /// random stream of their own so that the traffic is drawn as without them.
+    /// </summary>
+    private sealed class LatencyWeather
+    {
+        private const double BurstsPerSecond = 1.0 / 180;
+        private readonly Random _rng;
+        private readonly bool[] _jittery;
+        private readonly long[] _burstUntil;
+        private readonly double[] _burstFactor;
+
+        public LatencyWeather(int services, SimulationOptions options)
+        {
+            _rng = new Random(options.Seed ^ 0x7a11e7);
+            _jittery = Enumerable.Range(0, services).Select(_ => _rng.NextDouble() < options.JitteryServiceShare).ToArray();
+            _burstUntil = new long[services];
+            _burstFactor = new double[services];
+        }
+
+        /// <summary>The service's latency factor this second (called once per service and second, in time order).</summary>
+        public double Factor(int service, long now)
+        {
+            if (!_jittery[service]) return 1;
+            if (now >= _burstUntil[service] && _rng.NextDouble() < BurstsPerSecond)
+            {
+                _burstUntil[service] = now + 10_000 + _rng.Next(30_000);
+                _burstFactor[service] = 1.5 + 2.5 * _rng.NextDouble();
+            }
+            return now < _burstUntil[service] ? _burstFactor[service] : 1;
+        }
     }
 
     /// <summary>Which services chatter, how often and how loud: drawn from the seed apart from the traffic's random stream.</summary>

@@ -29,6 +29,12 @@ public sealed record SimulationOptions
     /// (Train-Ticket's order service warns on most seat queries). Teaches that a loud but usual template is not a cause.
     /// </summary>
     public double NoisyServiceShare { get; init; }
+    /// <summary>
+    /// Share of services whose latency has weather of its own: bursts (a noisy neighbour, a GC storm, a cold
+    /// cache) about every three minutes, 10–40 s at 1.5–4× their usual latency, fault or no fault, as real
+    /// services' latency does. Teaches that one service's latency spike, with nothing else, is weak evidence.
+    /// </summary>
+    public double JitteryServiceShare { get; init; }
     /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
     public string Namespace { get; init; } = "default";
     /// <summary>
