@@ -143,6 +143,48 @@ public class IncidentConsoleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ConsoleFiltersByClusterAndShowsUrgencySimilarIncidentsAndTheConfirmedShare()
+    {
+        if (!File.Exists("/usr/bin/chromium")) { output.WriteLine("skipped: /usr/bin/chromium is not installed (Debian package chromium)"); return; }
+        var store = TestData.TempDir();
+        using var alerts = new AlertSinks(new IncidentOptions(), new IncidentStore(store), store);
+        // A past incident in "eu", confirmed by someone: the share of confirmed verdicts, and what the new one resembles.
+        var past = new StoredIncident("inc-eu-past", "eu", "paymentservice", "Errors", DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_400_000),
+            DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_000_000), new Dictionary<string, double> { ["error_ratio_z"] = 1 }, [T0 - 86_400_000]);
+        alerts.Store.Put(past);
+        Assert.NotNull(alerts.GiveFeedback(new VerdictFeedback(past.Id, VerdictFeedback.Confirm), DateTimeOffset.UtcNow));
+        RcaEvent Open(string cluster, string root, int window, Urgency urgency, params SimilarIncident[] similar) => AlertSinkTests.Incident(cluster, root, window) with
+        {
+            Incident = new IncidentInfo($"inc-{cluster}-{window}", IncidentInfo.Opened, DateTimeOffset.FromUnixTimeMilliseconds(T0 + window * 30_000L), root, 1),
+            Urgency = urgency, SimilarIncidents = similar.Length > 0 ? similar : null,
+        };
+        var feed = new DashboardFeed();
+        await feed.WriteAsync(Open("eu", "paymentservice", 10, new Urgency(Urgency.Page, 14.4, "frontend availability 99.9 %"),
+            new SimilarIncident(past.Id, "eu", "paymentservice", "Errors", past.OpenedAt, 0.91, "confirmed")), default);
+        await feed.WriteAsync(Open("us", "cartservice", 12, new Urgency(Urgency.Warning, 0)), default); // the newest, in another cluster
+        var console = new IncidentConsole(alerts.Store, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow), alerts.Feedback);
+        await using var server = new DashboardServer(new DashboardOptions { BearerToken = Token }, feed, new EngineMetrics(), console);
+        await server.StartAsync();
+        string url = $"{server.Urls.First().TrimEnd('/')}/?token={Token}&once=1";
+
+        static string[] Listed(string dom) => Regex.Matches(dom, @"<li class=""incident \w+"" data-incident=""([^""]+)""").Select(m => m.Groups[1].Value).ToArray();
+        var (all, _) = Render(url, "console-all-clusters");
+        Assert.Equal(["inc-us-12", "inc-eu-10", past.Id], Listed(all));           // newest first, the store's past incident too
+        Assert.Contains("data-incident=\"inc-us-12\"", Regex.Match(all, @"<div id=""incident-detail""[^>]*>").Value); // the newest in detail
+        Assert.Contains(">warning</span>", all);                                         // burns no SLO: a warning, not a page
+
+        var (eu, _) = Render(url + "&cluster=eu", "console-eu");
+        Assert.Equal(["inc-eu-10", past.Id], Listed(eu));                                  // filtered to eu
+        Assert.Contains("<option value=\"eu\" selected=\"\">eu</option>", eu);
+        Assert.Contains("data-incident=\"inc-eu-10\"", Regex.Match(eu, @"<div id=""incident-detail""[^>]*>").Value); // the detail follows the filter
+        Assert.Contains(">page</span>", eu);
+        Assert.Contains("urgency: page, SLO burn rate 14.4", eu);
+        Assert.Contains("paymentservice (Errors) opened", eu);                            // similar past incidents, with their verdict
+        Assert.Contains("91% alike, verdict confirmed", eu);
+        Assert.Contains("Confirmed verdicts: 1 of 1 (100%)", eu);
+    }
+
+    [Fact]
     public async Task FeedbackIsStoredAsLabelledIncidentsAndFinetuningOnItChangesTheVerdict()
     {
         var r = await RecordIncident();

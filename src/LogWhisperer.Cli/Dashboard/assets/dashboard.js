@@ -25,6 +25,8 @@ const before = new Map();  // incident id → its evidence measurements in the w
 let past = [];             // incidents from the store (GET /api/incidents), for those not seen live
 let feedbackHistory = [];  // GET /api/feedback
 let selected = null;       // incident id shown in detail
+// The cluster the list is filtered to ("": all); ?cluster=NAME opens the console filtered, and the address follows the filter.
+let clusterFilter = params.get("cluster") || "";
 
 // White (score 0) to deep red (score 1).
 function heat(score) {
@@ -236,9 +238,9 @@ function renderIncidents() {
   const list = document.getElementById("incident-list");
   const filter = document.getElementById("cluster-filter");
   const rows = incidentRows();
-  const clusters = [...new Set(rows.map(r => r.cluster))].sort();
-  const chosen = filter.value;
-  filter.replaceChildren(el("option", { value: "" }, "all clusters"), ...clusters.map(c => { const o = el("option", { value: c }, c); if (c === chosen) o.selected = true; return o; }));
+  const chosen = clusterFilter;
+  const clusters = [...new Set(rows.map(r => r.cluster).concat(chosen ? [chosen] : []))].sort();
+  filter.replaceChildren(el("option", { value: "" }, "all clusters"), ...clusters.map(c => el("option", { value: c, ...(c === chosen ? { selected: "" } : {}) }, c)));
   list.replaceChildren();
   const shown = rows.filter(r => !chosen || r.cluster === chosen);
   if (shown.length === 0) list.appendChild(el("li", { class: "empty" }, "No incident yet."));
@@ -256,7 +258,7 @@ function renderIncidents() {
     list.appendChild(item);
   }
   renderConfirmedShare();
-  renderDetail();
+  renderDetail(chosen);
 }
 
 function renderConfirmedShare() {
@@ -280,10 +282,13 @@ function sparkline(values, band, min, max, label, marks) {
   return svg;
 }
 
-function renderDetail() {
+function renderDetail(cluster) {
   const box = document.getElementById("incident-detail");
   box.replaceChildren();
-  const inc = selected && incidents.get(selected) || [...incidents.values()].sort((a, b) => b.latest.windowEnd.localeCompare(a.latest.windowEnd))[0];
+  delete box.dataset.incident;
+  const inCluster = i => !cluster || i.cluster === cluster;
+  const inc = selected && incidents.has(selected) && inCluster(incidents.get(selected)) ? incidents.get(selected)
+    : [...incidents.values()].filter(inCluster).sort((a, b) => b.latest.windowEnd.localeCompare(a.latest.windowEnd))[0];
   if (!inc) { box.appendChild(el("p", { class: "empty" }, "Choose an incident.")); return; }
   const last = inc.latest, info = last.incident, windows = inc.events.filter(e => e.incident.state !== "resolved");
   box.dataset.incident = inc.id;
@@ -327,6 +332,7 @@ function renderDetail() {
   // (a dashed line where it began) against the baseline band (baseline ± 3 times its usual spread).
   box.appendChild(el("h4", {}, "Evidence (value per window before and during the incident, baseline band shaded)"));
   const first = windows[0] || last;
+  if (!first.evidence.features.some(f => f.value !== undefined)) box.appendChild(el("p", { class: "empty" }, "No single measurement stood out."));
   for (const f of first.evidence.features) {
     const series = windows.map(e => e.evidence.features.find(x => x.feature === f.feature && x.service === f.service)).filter(Boolean);
     if (series.length === 0 || f.value === undefined) continue;
@@ -384,4 +390,10 @@ function feedbackForm(inc) {
   return form;
 }
 
-document.getElementById("cluster-filter").addEventListener("change", () => renderIncidents());
+document.getElementById("cluster-filter").addEventListener("change", e => {
+  clusterFilter = e.target.value;
+  const q = new URLSearchParams(location.search);
+  if (clusterFilter) q.set("cluster", clusterFilter); else q.delete("cluster");
+  history.replaceState(null, "", "?" + q.toString());
+  renderIncidents();
+});
