@@ -219,7 +219,7 @@ internal static class DecodeQuick
     public static int Run(string[] args)
     {
         var minute = DecodeBenchmark.OneMinute();
-        var formats = args.Length > 0 ? args.Select(TelemetryDecoders.Parse).ToArray() : Enum.GetValues<TelemetryFormat>().Where(f => f != TelemetryFormat.OtlpLogsProto && f != TelemetryFormat.OtlpLogsJson).ToArray();
+        var formats = args.Length > 0 ? args.Select(TelemetryDecoders.Parse).ToArray() : Enum.GetValues<TelemetryFormat>().Where(f => f is not (TelemetryFormat.OtlpLogsProto or TelemetryFormat.OtlpLogsJson or TelemetryFormat.Changes)).ToArray(); // changes are not telemetry the simulated minute has
         Console.WriteLine("| format | messages | records | best round | records/s | bytes allocated/record |");
         Console.WriteLine("|--------|---------:|--------:|-----------:|----------:|-----------------------:|");
         foreach (var format in formats)

@@ -23,6 +23,13 @@ public class ChaosCliTests
         Assert.All(incidents, i => Assert.True(i.EndMs <= start + 10 * 60_000 && i.EndMs > i.StartMs));
         Assert.Matches(@"^chaos: [0-9,]+ records \([0-9,]+ log lines, [0-9,]+ metric samples, [0-9,]+ spans\), .* records/s, [0-9.]+x real time", stdout.Trim());
         Assert.Contains("bookinfo (5 services)", stderr);
+        // Progress: a plain line per simulated minute (output redirected here), records counting up to the summary's.
+        var progress = System.Text.RegularExpressions.Regex.Matches(stderr, @"^\[(\d+)/10 min, \d+ s\] ([0-9,]+) records$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.Equal(Enumerable.Range(1, 10), progress.Select(m => int.Parse(m.Groups[1].Value)));
+        var counts = progress.Select(m => long.Parse(m.Groups[2].Value.Replace(",", ""))).ToList();
+        Assert.Equal(counts.Order(), counts);
+        Assert.Equal(long.Parse(System.Text.RegularExpressions.Regex.Match(stdout.Trim(), @"^chaos: ([0-9,]+) records").Groups[1].Value.Replace(",", "")), counts[^1]);
+        Assert.DoesNotContain("\u001b[", stderr);
     }
 
     [Fact]

@@ -49,9 +49,28 @@ public class CliTests
     {
         var dir = TestData.TempDir();
         var model = Path.Combine(dir, "tiny.lwm");
-        var (trainExit, _, trainErr) = Run("train", "--topology", "online-boutique", "--validation-topology", "none", "--clusters", "2", "--incidents", "3", "--epochs", "2", "--out", model);
+        var trainJson = Path.Combine(dir, "train.json");
+        var (trainExit, _, trainErr) = Run("train", "--topology", "online-boutique", "--validation-topology", "none", "--clusters", "2", "--incidents", "3", "--epochs", "2", "--out", model, "--json", trainJson);
         Assert.True(trainExit == 0, trainErr);
         Assert.Contains("epoch   1", trainErr);
+        Assert.DoesNotContain("\u001b[", trainErr); // redirected: plain lines, no colour or cursor control
+        // For machines: every epoch as the progress lines showed it, the windows, the calibration and the files written.
+        using (var run = JsonDocument.Parse(File.ReadAllText(trainJson)))
+        {
+            var root = run.RootElement;
+            Assert.Equal(model, root.GetProperty("model").GetString());
+            var epochs = root.GetProperty("epochs").EnumerateArray().ToList();
+            Assert.Equal([1, 2], epochs.Select(e => e.GetProperty("epoch").GetInt32()));
+            foreach (var e in epochs)
+            {
+                Assert.Contains(FormattableString.Invariant($"epoch {e.GetProperty("epoch").GetInt32(),3}  train loss {e.GetProperty("trainLoss").GetDouble():0.0000}"), trainErr);
+                Assert.InRange(e.GetProperty("validationAc1").GetDouble(), 0, 1);
+            }
+            Assert.Single(root.GetProperty("validation").GetProperty("clusters").EnumerateArray()); // one whole cluster held out
+            Assert.True(root.GetProperty("train").GetProperty("incidentWindows").GetInt32() > 0);
+            Assert.True(root.GetProperty("calibration").GetProperty("temperature").GetDouble() > 0);
+            Assert.Equal(Path.ChangeExtension(model, ".curves.png"), root.GetProperty("curves").GetProperty("png").GetString());
+        }
         Assert.True(File.Exists(model));
         var svg = System.Xml.Linq.XDocument.Load(Path.ChangeExtension(model, ".curves.svg")); // the curves: a well-formed SVG, and a PNG
         Assert.Contains("val incident", svg.ToString());

@@ -19,6 +19,8 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
     public sealed record Request(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)
     {
         public JsonNode Json => JsonNode.Parse(Body)!;
+        /// <summary>The body's bytes as sent (protobuf bodies are not text).</summary>
+        public byte[] Raw { get; init; } = [];
     }
 
     private readonly WebApplication _app;
@@ -42,15 +44,17 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
         _app = builder.Build();
         _app.Run(async ctx =>
         {
-            using var reader = new StreamReader(ctx.Request.Body);
-            var body = await reader.ReadToEndAsync();
+            using var buffer = new MemoryStream();
+            await ctx.Request.Body.CopyToAsync(buffer);
+            var raw = buffer.ToArray();
+            var body = System.Text.Encoding.UTF8.GetString(raw);
             int n;
             lock (_requests)
             {
                 n = _requests.Count;
                 _received.Enqueue(DateTime.UtcNow);
                 _requests.Enqueue(new Request(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString,
-                    ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
+                    ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body) { Raw = raw });
             }
             ctx.Response.StatusCode = Respond(n);
             if (RetryAfter(n) is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -29,27 +29,37 @@ public class IncidentConsoleTests(ITestOutputHelper output)
 
     private sealed record Recorded(List<(long WindowEnd, ScoredSnapshot Scored)> Graphs, List<RcaEvent> Events, string Store, Fault Fault);
 
-    private static async Task<Recorded> RecordIncident()
+    /// <param name="withChanges">A bad deploy whose rollout the engine is told of (the change input), instead of added latency.</param>
+    private static async Task<Recorded> RecordIncident(bool withChanges = false)
     {
         var store = TestData.TempDir();
-        var fault = new Fault(Root, FaultKind.Latency, T0 + 6 * 60_000, T0 + 9 * 60_000, 0.7);
+        // An odd onset second: the bad deploy fails in the root's own requests (even seconds surface it in the caller).
+        var fault = withChanges
+            ? new Fault(Root, FaultKind.BadDeploy, T0 + 6 * 60_000 + 1_000, T0 + 9 * 60_000, 0.7)
+            : new Fault(Root, FaultKind.Latency, T0 + 6 * 60_000, T0 + 9 * 60_000, 0.7);
         var graphs = new List<(long, ScoredSnapshot)>();
         var sink = new CollectingRcaSink();
         using var alerts = new AlertSinks(new IncidentOptions(), new IncidentStore(store), store);
         await new SimulatedRun
         {
             Topology = TestData.OnlineBoutique(), Faults = [fault], Simulation = new SimulationOptions { Cluster = "online-boutique", Seed = 3 }, EndMs = fault.EndMs + 3 * 60_000,
+            Pipeline = new PipelineOptions { Changes = withChanges ? new LogWhisperer.Changes.ChangeLog() : null },
         }.RunAsync(new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU), alerts.After(sink),
             onScored: alerts.OnScored(s => { lock (graphs) graphs.Add((s.Snapshot.WindowEndMs, s)); }));
         return new Recorded(graphs, sink.Events.ToList(), store, fault);
     }
 
-    /// <summary>A console fed with what the engine had produced up to <paramref name="untilMs"/>.</summary>
+    /// <summary>A console fed with what the engine had produced up to <paramref name="untilMs"/>, in the engine's order (a window is scored before its event is written).</summary>
     private static async Task<(DashboardServer Server, AlertSinks Alerts)> ConsoleAt(Recorded r, long untilMs)
     {
         var feed = new DashboardFeed();
-        foreach (var (end, scored) in r.Graphs.Where(g => g.WindowEnd <= untilMs)) feed.OnScored(scored);
-        foreach (var e in r.Events.Where(e => e.WindowEnd.ToUnixTimeMilliseconds() <= untilMs)) await feed.WriteAsync(e, default);
+        var graphs = new Queue<(long WindowEnd, ScoredSnapshot Scored)>(r.Graphs.Where(g => g.WindowEnd <= untilMs).OrderBy(g => g.WindowEnd));
+        foreach (var e in r.Events.Where(e => e.WindowEnd.ToUnixTimeMilliseconds() <= untilMs))
+        {
+            while (graphs.Count > 0 && graphs.Peek().WindowEnd <= e.WindowEnd.ToUnixTimeMilliseconds()) feed.OnScored(graphs.Dequeue().Scored);
+            await feed.WriteAsync(e, default);
+        }
+        while (graphs.Count > 0) feed.OnScored(graphs.Dequeue().Scored);
         var alerts = new AlertSinks(new IncidentOptions(), new IncidentStore(r.Store), r.Store);
         foreach (var (end, scored) in r.Graphs.Where(g => g.WindowEnd <= untilMs)) alerts.Feedback!.Retain(scored.Snapshot); // as the engine's hook does
         var console = new IncidentConsole(alerts.Store, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow), alerts.Feedback);
@@ -69,6 +79,8 @@ public class IncidentConsoleTests(ITestOutputHelper output)
         Assert.True(exit == 0, err);
         Assert.True(new FileInfo(png).Length > 20_000, $"{png} is suspiciously small");
         output.WriteLine($"{name}: {png}");
+        // The README's and docs/incidents.md's screenshots are these: LW_UPDATE_DOCS=1 replaces them (look at them first).
+        if (Environment.GetEnvironmentVariable("LW_UPDATE_DOCS") == "1") File.Copy(png, Path.Combine(TestData.RepoRoot, "docs", "images", name + ".png"), overwrite: true);
         return (dom, png);
     }
 
@@ -76,10 +88,12 @@ public class IncidentConsoleTests(ITestOutputHelper output)
     public async Task ConsoleShowsOnsetMidIncidentAndResolutionInHeadlessChromium()
     {
         if (!File.Exists("/usr/bin/chromium")) { output.WriteLine("skipped: /usr/bin/chromium is not installed (Debian package chromium)"); return; }
-        var r = await RecordIncident();
+        var r = await RecordIncident(withChanges: true);
         var incident = r.Events.Where(e => e.Incident!.RootCause == Root).GroupBy(e => e.Incident!.Id).Single();
         var windows = incident.Where(e => e.Incident!.State != IncidentInfo.Resolved).ToList();
         var resolution = incident.Single(e => e.Incident!.State == IncidentInfo.Resolved);
+        var rollout = windows.Select(e => e.Change).FirstOrDefault(c => c is not null);
+        Assert.True(rollout is { Kind: "rollout", Service: Root }, $"the bad deploy's rollout is tied to the verdict: {rollout}");
         long onset = windows[0].WindowEnd.ToUnixTimeMilliseconds(), mid = windows[windows.Count / 2].WindowEnd.ToUnixTimeMilliseconds();
 
         foreach (var (moment, until) in new[] { ("onset", onset), ("mid", mid), ("resolved", resolution.WindowEnd.ToUnixTimeMilliseconds()) })
@@ -109,11 +123,65 @@ public class IncidentConsoleTests(ITestOutputHelper output)
                     Assert.Matches($@"<g class=""node candidate rank-1[^""]*"" data-service=""{Root}""", dom);
                     Assert.Matches(@"class=""node[^""]* impacted", dom);                       // the degraded callers are shown
                     Assert.Contains("class=\"evidence\"", dom);                                 // sparklines against the baseline band
+                    // ... before and during: every measurement starts with the windows before the incident.
+                    var rows = Regex.Matches(dom, @"class=""evidence"" data-feature=""[^""]+"" data-before=""(\d+)"" data-during=""(\d+)""");
+                    Assert.NotEmpty(rows);
+                    Assert.All(rows, m => Assert.Equal(DashboardFeed.BeforeWindows, int.Parse(m.Groups[1].Value)));
+                    Assert.All(rows, m => Assert.InRange(int.Parse(m.Groups[2].Value), 1, windows.Count));
+                    Assert.Contains("; before: ", dom);
+                    // The rollout is marked on the timeline, before the first window of the incident.
+                    var timeline = Regex.Match(dom, @"<ol class=""timeline"">(.*?)</ol>", RegexOptions.Singleline).Groups[1].Value;
+                    var marker = Regex.Match(timeline, $@"<li class=""change"" data-change-kind=""rollout"" data-service=""{Root}"">");
+                    Assert.True(marker.Success, timeline);
+                    Assert.True(marker.Index < timeline.IndexOf("<li data-state=\"opened\"", StringComparison.Ordinal), timeline);
+                    Assert.Contains("s before the incident began (source: simulator)", timeline);
                     Assert.Equal(Regex.Matches(dom, @"<li data-state=""(opened|updated)""").Count, r.Events.Count(e => e.Incident!.Id == incident.Key && e.WindowEnd.ToUnixTimeMilliseconds() <= until));
                 }
             }
         }
 
+    }
+
+    [Fact]
+    public async Task ConsoleFiltersByClusterAndShowsUrgencySimilarIncidentsAndTheConfirmedShare()
+    {
+        if (!File.Exists("/usr/bin/chromium")) { output.WriteLine("skipped: /usr/bin/chromium is not installed (Debian package chromium)"); return; }
+        var store = TestData.TempDir();
+        using var alerts = new AlertSinks(new IncidentOptions(), new IncidentStore(store), store);
+        // A past incident in "eu", confirmed by someone: the share of confirmed verdicts, and what the new one resembles.
+        var past = new StoredIncident("inc-eu-past", "eu", "paymentservice", "Errors", DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_400_000),
+            DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_000_000), new Dictionary<string, double> { ["error_ratio_z"] = 1 }, [T0 - 86_400_000]);
+        alerts.Store.Put(past);
+        Assert.NotNull(alerts.GiveFeedback(new VerdictFeedback(past.Id, VerdictFeedback.Confirm), DateTimeOffset.UtcNow));
+        RcaEvent Open(string cluster, string root, int window, Urgency urgency, params SimilarIncident[] similar) => AlertSinkTests.Incident(cluster, root, window) with
+        {
+            Incident = new IncidentInfo($"inc-{cluster}-{window}", IncidentInfo.Opened, DateTimeOffset.FromUnixTimeMilliseconds(T0 + window * 30_000L), root, 1),
+            Urgency = urgency, SimilarIncidents = similar.Length > 0 ? similar : null,
+        };
+        var feed = new DashboardFeed();
+        await feed.WriteAsync(Open("eu", "paymentservice", 10, new Urgency(Urgency.Page, 14.4, "frontend availability 99.9 %"),
+            new SimilarIncident(past.Id, "eu", "paymentservice", "Errors", past.OpenedAt, 0.91, "confirmed")), default);
+        await feed.WriteAsync(Open("us", "cartservice", 12, new Urgency(Urgency.Warning, 0)), default); // the newest, in another cluster
+        var console = new IncidentConsole(alerts.Store, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow), alerts.Feedback);
+        await using var server = new DashboardServer(new DashboardOptions { BearerToken = Token }, feed, new EngineMetrics(), console);
+        await server.StartAsync();
+        string url = $"{server.Urls.First().TrimEnd('/')}/?token={Token}&once=1";
+
+        static string[] Listed(string dom) => Regex.Matches(dom, @"<li class=""incident \w+"" data-incident=""([^""]+)""").Select(m => m.Groups[1].Value).ToArray();
+        var (all, _) = Render(url, "console-all-clusters");
+        Assert.Equal(["inc-us-12", "inc-eu-10", past.Id], Listed(all));           // newest first, the store's past incident too
+        Assert.Contains("data-incident=\"inc-us-12\"", Regex.Match(all, @"<div id=""incident-detail""[^>]*>").Value); // the newest in detail
+        Assert.Contains(">warning</span>", all);                                         // burns no SLO: a warning, not a page
+
+        var (eu, _) = Render(url + "&cluster=eu", "console-eu");
+        Assert.Equal(["inc-eu-10", past.Id], Listed(eu));                                  // filtered to eu
+        Assert.Contains("<option value=\"eu\" selected=\"\">eu</option>", eu);
+        Assert.Contains("data-incident=\"inc-eu-10\"", Regex.Match(eu, @"<div id=""incident-detail""[^>]*>").Value); // the detail follows the filter
+        Assert.Contains(">page</span>", eu);
+        Assert.Contains("urgency: page, SLO burn rate 14.4", eu);
+        Assert.Contains("paymentservice (Errors) opened", eu);                            // similar past incidents, with their verdict
+        Assert.Contains("91% alike, verdict confirmed", eu);
+        Assert.Contains("Confirmed verdicts: 1 of 1 (100%)", eu);
     }
 
     [Fact]

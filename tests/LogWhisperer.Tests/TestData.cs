@@ -37,10 +37,11 @@ internal static class TestData
     }
 
     /// <summary>Runs a program from the repository root; kills it (and its children) when it outlives the timeout.</summary>
-    public static (int Exit, string Out, string Err) RunProcess(string file, IEnumerable<string> args, TimeSpan timeout)
+    public static (int Exit, string Out, string Err) RunProcess(string file, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoRoot };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         using var p = System.Diagnostics.Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

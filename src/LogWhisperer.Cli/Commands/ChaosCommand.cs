@@ -57,9 +57,15 @@ internal static class ChaosCommand
             foreach (var f in faults)
                 err.WriteLine($"  {f.Kind,-14} on {f.Service} +{(f.StartMs - sim.StartMs) / 1000 / 60.0:0.0}–{(f.EndMs - sim.StartMs) / 1000 / 60.0:0.0} min, intensity {f.Intensity:0.00}");
             var dir = parse.GetValue(output)!;
-            var rec = parse.GetValue(layout) == "wide-csv"
-                ? await WideCsvRecorder.RecordAsync(topo, sim, faults, end, dir, cancellationToken: cancellation)
-                : await ChaosRecorder.RecordToDirectoryAsync(topo, sim, faults, end, dir, cancellation);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var rec = await ConsoleOutput.WithProgressAsync($"chaos: recording {mins} simulated min", async lines =>
+            {
+                var minutes = ConsoleOutput.Lines<RecordingProgress>(lines, p => FormattableString.Invariant(
+                    $"[{p.SimulatedMs / 60_000}/{p.TotalMs / 60_000} min, {clock.Elapsed.TotalSeconds:0} s] {p.Records:N0} records"));
+                return parse.GetValue(layout) == "wide-csv"
+                    ? await WideCsvRecorder.RecordAsync(topo, sim, faults, end, dir, cancellationToken: cancellation, progress: minutes)
+                    : await ChaosRecorder.RecordToDirectoryAsync(topo, sim, faults, end, dir, cancellation, minutes);
+            });
             Console.WriteLine(FormattableString.Invariant(
                 $"chaos: {rec.Records:N0} records ({rec.Logs:N0} log lines, {rec.Metrics:N0} metric samples, {rec.Spans:N0} spans), {rec.Bytes / 1048576.0:N1} MiB, {rec.Faults.Count} incident fault(s) and {rec.BenignEvents.Count} benign event(s) in {rec.Elapsed.TotalSeconds:0.0} s = {rec.RecordsPerSecond:N0} records/s, {rec.TimesRealTime:0.0}x real time -> {dir}"));
             return 0;

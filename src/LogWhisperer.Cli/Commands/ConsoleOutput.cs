@@ -120,6 +120,14 @@ internal static class ConsoleOutput
             await work(new LineProgress(Err, step => ctx.Status($"{Markup.Escape(what)} [grey]({clock.Elapsed.TotalSeconds:0} s)[/] {Markup.Escape(step)}"))));
     }
 
+    /// <summary>A progress of <typeparamref name="T"/> reported as the line <paramref name="format"/> makes of it, at once, on the caller's thread.</summary>
+    public static IProgress<T> Lines<T>(IProgress<string> lines, Func<T, string> format) => new Formatted<T>(lines, format);
+
+    private sealed class Formatted<T>(IProgress<string> lines, Func<T, string> format) : IProgress<T>
+    {
+        public void Report(T value) => lines.Report(format(value));
+    }
+
     /// <summary>Reports each step at once, on the caller's thread (unlike Progress&lt;T&gt;, which posts and may reorder).</summary>
     private sealed class LineProgress(IAnsiConsole console, Action<string>? status = null) : IProgress<string>
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Text.Json;
 using LogWhisperer.Graph;
 using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
@@ -13,6 +14,7 @@ internal static class TrainCommand
     // names) is held out whole, so validation measures a topology the model never saw.
     public static readonly string[] DefaultTopologies = ["online-boutique", "sock-shop", "bookinfo", "synthetic:24:1", "synthetic:40:2"];
     public const string DefaultValidationTopology = "train-ticket";
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static Command Create()
     {
@@ -26,10 +28,11 @@ internal static class TrainCommand
         var snapshots = new Option<string?>("--snapshots") { Description = "Train on labelled Arrow snapshots from this directory instead of simulating" };
         var edgeless = new Option<bool>("--edgeless") { Description = "Train the edge-ablation baseline (same network, no call edges)" };
         var device = CliSupport.DeviceOption();
+        var json = new Option<string?>("--json") { Description = "Also write the run as JSON to this file (for machines): windows, every epoch's losses and accuracies, calibration, the files written" };
 
         var command = new Command("train", "Train the root-cause GAT on labelled incidents")
         {
-            topologies, validationTopology, clusters, incidents, seed, epochs, output, snapshots, edgeless, device,
+            topologies, validationTopology, clusters, incidents, seed, epochs, output, snapshots, edgeless, device, json,
         };
         command.SetAction((parse, ct) => CliSupport.Guard(async () =>
         {
@@ -74,6 +77,19 @@ internal static class TrainCommand
             model.SaveTo(path);
             var (svg, png) = TrainingPlot.Save(trainer.History, $"LogWhisperer {(config.UseEdges ? "GAT" : "edge-ablated GAT")} training", Path.ChangeExtension(path, ".curves.svg"));
             err.WriteLine($"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB), {svg} and {png}, on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s");
+            if (parse.GetValue(json) is { } jsonPath)
+            {
+                await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new
+                {
+                    model = path, curves = new { svg, png }, edges = config.UseEdges, seed = parse.GetValue(seed), device = ComputeDevice.Describe(d),
+                    train = new { windows = train.Count, incidentWindows = train.Count(s => s.Label!.IsIncident), clusters = train.Select(s => s.Cluster).Distinct().Order() },
+                    validation = new { windows = validation.Count, incidentWindows = validation.Count(s => s.Label!.IsIncident), clusters = validation.Select(s => s.Cluster).Distinct().Order() },
+                    epochs = trainer.History,
+                    calibration = new { temperature, eceBefore, eceAfter },
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+                }, JsonOptions), ct);
+                err.WriteLine($"wrote {jsonPath}");
+            }
             return 0;
         }));
         return command;

@@ -28,7 +28,7 @@ public static class WideCsvRecorder
     }
 
     public static async Task<ChaosRecording> RecordAsync(Topology topology, SimulationOptions options, IReadOnlyList<Fault> faults, long endMs, string directory,
-        int intervalSeconds = 15, CancellationToken cancellationToken = default)
+        int intervalSeconds = 15, CancellationToken cancellationToken = default, IProgress<RecordingProgress>? progress = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         Directory.CreateDirectory(Path.Combine(directory, EdgeFolder));
@@ -67,6 +67,8 @@ public static class WideCsvRecorder
                         else if (m.Name == "container_memory_working_set_bytes") serviceStats[m.Service].MemoryBytes = m.Value;
                         break;
                 }
+            if ((simulator.NowMs - options.StartMs) % 60_000 == 0)
+                progress?.Report(new RecordingProgress(simulator.NowMs - options.StartMs, endMs - options.StartMs, logs + metrics + spans));
             if (simulator.NowMs < next) continue;
             // One row per interval: what a monitoring export summarises (blank where a service said nothing).
             string time = DateTimeOffset.FromUnixTimeMilliseconds(next).ToString("yyyy-MM-ddTHH:mm:ssZ", Inv);

@@ -21,9 +21,12 @@ const latest = new Map();  // cluster → latest RCA event (its candidates are t
 let events = [];           // newest first
 let streamed = 0;          // messages received over server-sent events
 const incidents = new Map(); // incident id → { id, cluster, events (oldest first), latest }
+const before = new Map();  // incident id → its evidence measurements in the windows before it began (SSE "before")
 let past = [];             // incidents from the store (GET /api/incidents), for those not seen live
 let feedbackHistory = [];  // GET /api/feedback
 let selected = null;       // incident id shown in detail
+// The cluster the list is filtered to ("": all); ?cluster=NAME opens the console filtered, and the address follows the filter.
+let clusterFilter = params.get("cluster") || "";
 
 // White (score 0) to deep red (score 1).
 function heat(score) {
@@ -194,6 +197,7 @@ function follow() {
     setStatus("disconnected, retrying…");
   };
   source.addEventListener("graph", m => { received(); const g = JSON.parse(m.data); graphs.set(g.cluster, g); renderGraphs(); });
+  source.addEventListener("before", m => { received(); const b = JSON.parse(m.data); before.set(b.incident, b.series); renderIncidents(); });
   source.addEventListener("rca", m => { received(); addEvent(JSON.parse(m.data)); renderGraphs(); renderEvents(); renderIncidents(); });
 }
 
@@ -234,9 +238,9 @@ function renderIncidents() {
   const list = document.getElementById("incident-list");
   const filter = document.getElementById("cluster-filter");
   const rows = incidentRows();
-  const clusters = [...new Set(rows.map(r => r.cluster))].sort();
-  const chosen = filter.value;
-  filter.replaceChildren(el("option", { value: "" }, "all clusters"), ...clusters.map(c => { const o = el("option", { value: c }, c); if (c === chosen) o.selected = true; return o; }));
+  const chosen = clusterFilter;
+  const clusters = [...new Set(rows.map(r => r.cluster).concat(chosen ? [chosen] : []))].sort();
+  filter.replaceChildren(el("option", { value: "" }, "all clusters"), ...clusters.map(c => el("option", { value: c, ...(c === chosen ? { selected: "" } : {}) }, c)));
   list.replaceChildren();
   const shown = rows.filter(r => !chosen || r.cluster === chosen);
   if (shown.length === 0) list.appendChild(el("li", { class: "empty" }, "No incident yet."));
@@ -254,7 +258,7 @@ function renderIncidents() {
     list.appendChild(item);
   }
   renderConfirmedShare();
-  renderDetail();
+  renderDetail(chosen);
 }
 
 function renderConfirmedShare() {
@@ -278,10 +282,13 @@ function sparkline(values, band, min, max, label, marks) {
   return svg;
 }
 
-function renderDetail() {
+function renderDetail(cluster) {
   const box = document.getElementById("incident-detail");
   box.replaceChildren();
-  const inc = selected && incidents.get(selected) || [...incidents.values()].sort((a, b) => b.latest.windowEnd.localeCompare(a.latest.windowEnd))[0];
+  delete box.dataset.incident;
+  const inCluster = i => !cluster || i.cluster === cluster;
+  const inc = selected && incidents.has(selected) && inCluster(incidents.get(selected)) ? incidents.get(selected)
+    : [...incidents.values()].filter(inCluster).sort((a, b) => b.latest.windowEnd.localeCompare(a.latest.windowEnd))[0];
   if (!inc) { box.appendChild(el("p", { class: "empty" }, "Choose an incident.")); return; }
   const last = inc.latest, info = last.incident, windows = inc.events.filter(e => e.incident.state !== "resolved");
   box.dataset.incident = inc.id;
@@ -295,10 +302,23 @@ function renderDetail() {
     for (const s of last.verdict.separatingEvidence) v.appendChild(el("p", {}, s));
     box.appendChild(v);
   }
-  // Timeline: incident probability per window, the rank-1 candidate of each window underneath.
+  // Timeline: incident probability per window, the rank-1 candidate of each window underneath, and a marker
+  // where a change (rollout, config change) of the root cause is known, placed at the change's time.
   box.appendChild(el("h4", {}, "Timeline"));
   const timeline = el("ol", { class: "timeline" });
+  const changes = [...new Map(inc.events.filter(e => e.change).map(e => [e.change.service + "@" + e.change.startedAt, e.change])).values()]
+    .sort((a, b) => new Date(a.startedAt) - new Date(b.startedAt));
+  const changeMarker = c => {
+    const li = el("li", { class: "change", "data-change-kind": c.kind, "data-service": c.service });
+    li.appendChild(el("span", { class: "time" }, when(c.startedAt)));
+    li.appendChild(el("span", { class: "marker", "aria-hidden": "true" }, "▲"));
+    const version = (c.toVersion ? " " + c.toVersion : "") + (c.fromVersion ? ` (from ${c.fromVersion})` : "");
+    const offset = c.secondsBeforeOnset >= 0 ? `${Math.round(c.secondsBeforeOnset)} s before the incident began` : `recorded ${Math.round(-c.secondsBeforeOnset)} s after the incident began`;
+    li.appendChild(document.createTextNode(` change: ${c.kind} of ${c.service}${version}, ${offset} (source: ${c.source})${c.description ? " — " + c.description : ""}`));
+    return li;
+  };
   for (const e of inc.events) {
+    while (changes.length && new Date(changes[0].startedAt) < new Date(e.windowEnd)) timeline.appendChild(changeMarker(changes.shift()));
     const li = el("li", { "data-state": e.incident.state });
     li.appendChild(el("span", { class: "time" }, when(e.windowEnd)));
     li.appendChild(el("span", { class: "bar", style: `width:${e.incident.state === "resolved" ? 0 : Math.round(e.incidentProbability * 60)}px`, title: `incident probability ${pct(e.incidentProbability)}` }));
@@ -306,20 +326,30 @@ function renderDetail() {
       : ` ${pct(e.incidentProbability)} incident · ` + e.candidates.slice(0, 3).map(c => `${c.service} ${pct(c.score)}`).join(", ")));
     timeline.appendChild(li);
   }
+  for (const c of changes) timeline.appendChild(changeMarker(c));
   box.appendChild(timeline);
-  // Evidence: each measurement that drove the verdict, its value per window against the baseline band.
-  box.appendChild(el("h4", {}, "Evidence (value per window, baseline band shaded)"));
+  // Evidence: each measurement that drove the verdict, its value per window before and during the incident
+  // (a dashed line where it began) against the baseline band (baseline ± 3 times its usual spread).
+  box.appendChild(el("h4", {}, "Evidence (value per window before and during the incident, baseline band shaded)"));
   const first = windows[0] || last;
+  if (!first.evidence.features.some(f => f.value !== undefined)) box.appendChild(el("p", { class: "empty" }, "No single measurement stood out."));
   for (const f of first.evidence.features) {
     const series = windows.map(e => e.evidence.features.find(x => x.feature === f.feature && x.service === f.service)).filter(Boolean);
     if (series.length === 0 || f.value === undefined) continue;
     const scale = f.deviation ? Math.abs((f.value - (f.baseline || 0)) / f.deviation) : 0;
-    const values = [f.baseline || 0, ...series.map(s => s.value)];  // the baseline first: "before"
+    const prior = ((before.get(inc.id) || []).find(s => s.service === f.service && s.measurement === f.measurement) || { points: [] })
+      .points.map(p => p.value).filter(v => v !== null);
+    // Before: the windows before the incident when the console saw them, else the baseline as the one "before" point.
+    const earlier = prior.length ? prior : [f.baseline || 0];
+    const values = [...earlier, ...series.map(s => s.value)];
     const band = values.map(() => [(f.baseline || 0) - 3 * scale, (f.baseline || 0) + 3 * scale]);
     const all = values.concat(band.flat());
-    const row = el("div", { class: "evidence", "data-feature": f.feature });
-    row.appendChild(sparkline(values, band, Math.min(...all), Math.max(...all), `${f.measurement} of ${f.service} per window`, [1]));
-    row.appendChild(el("span", {}, ` ${f.service} ${f.measurement.replace(/_/g, " ")}: ${f.value} ${f.unit} vs baseline ${f.baseline ?? "—"} ${f.unit}`
+    const row = el("div", { class: "evidence", "data-feature": f.feature, "data-before": String(prior.length), "data-during": String(series.length) });
+    row.appendChild(sparkline(values, band, Math.min(...all), Math.max(...all),
+      `${f.measurement} of ${f.service}: ${prior.length ? prior.length + " window(s) before" : "baseline"}, then ${series.length} window(s) during the incident`, [earlier.length]));
+    const [lo, hi] = [Math.min(...prior), Math.max(...prior)];
+    const was = prior.length ? `; before: ${lo === hi ? lo : lo + "–" + hi} ${f.unit}` : "";
+    row.appendChild(el("span", {}, ` ${f.service} ${f.measurement.replace(/_/g, " ")}: ${f.value} ${f.unit} vs baseline ${f.baseline ?? "—"} ${f.unit}${was}`
       + (f.deviation !== undefined ? ` — ${plain((f.deviation >= 0 ? "+" : "") + f.deviation + "σ")}` : "")));
     box.appendChild(row);
   }
@@ -360,4 +390,10 @@ function feedbackForm(inc) {
   return form;
 }
 
-document.getElementById("cluster-filter").addEventListener("change", () => renderIncidents());
+document.getElementById("cluster-filter").addEventListener("change", e => {
+  clusterFilter = e.target.value;
+  const q = new URLSearchParams(location.search);
+  if (clusterFilter) q.set("cluster", clusterFilter); else q.delete("cluster");
+  history.replaceState(null, "", "?" + q.toString());
+  renderIncidents();
+});
