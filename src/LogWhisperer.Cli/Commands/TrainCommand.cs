@@ -66,6 +66,7 @@ internal static class TrainCommand
             var config = new GatConfig
             {
                 UseEdges = !parse.GetValue(edgeless),
+                RelativeFeatures = true,
                 TrainedWith = "logwhisperer " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
                 TrainedAt = DateTimeOffset.UtcNow.ToString("u"),
             };

@@ -47,6 +47,9 @@ public static class TrainingSet
         var rng = new Random(sim.Seed ^ 0x5eed);
         // Quiet clusters are also instrumented the way Nezha's Train-Ticket is: spans without error status, and
         // half of them without client spans (edges read from server spans nested across services).
+        // How much a service logs per request varies between meshes (an access line per request in many Java
+        // services; a sampled line in others): it decides how visible a silent root's missing lines are.
+        sim = sim with { InfoLogSampling = 0.3 + 0.7 * rng.NextDouble() };
         return quiet
             ? sim with { LoadFactor = 0.02 + 0.18 * rng.NextDouble(), ScrapeIntervalMs = 60_000, SpanStatus = false, ClientSpans = rng.NextDouble() < 0.5 }
             : sim with { LoadFactor = 0.5 + rng.NextDouble(), ScrapeIntervalMs = 5_000 };

@@ -20,6 +20,12 @@ public sealed record GatConfig
     public string[] FaultKinds { get; init; } = Enum.GetNames<Simulation.FaultKind>();
     /// <summary>False for the edge-ablation baseline: the same network sees each node alone (self-loops only).</summary>
     public bool UseEdges { get; init; } = true;
+    /// <summary>
+    /// Also feed each feature relative to its largest magnitude among the graph's nodes (x / (max |x| + 1)):
+    /// "the most error-log surprise in this window" reads the same on a mesh whose evidence is ten times weaker
+    /// than the simulator's, as a single-feature ranker's argmax does. False in models trained before it.
+    /// </summary>
+    public bool RelativeFeatures { get; init; }
     /// <summary>Divides root-cause logits before the softmax; fitted on validation data so scores are calibrated.</summary>
     public double Temperature { get; init; } = 1;
     /// <summary>The command line that trained the model, so it can be reproduced.</summary>
@@ -149,11 +155,11 @@ public sealed class GatModel : Module
         Config = config;
         if (config.FeatureSchema != FeatureSchema.Version)
             throw new InvalidDataException($"model was trained on feature schema '{config.FeatureSchema}', this engine produces '{FeatureSchema.Version}'; retrain with `logwhisperer train`");
-        int h = config.Hidden;
-        _input = Linear(config.NodeFeatures, h);
+        int h = config.Hidden, inputs = config.NodeFeatures * (config.RelativeFeatures ? 2 : 1);
+        _input = Linear(inputs, h);
         _layers = new ModuleList<GatLayer>(Enumerable.Range(0, config.Layers).Select(i => new GatLayer($"gat{i}", h, config.Heads, config.EdgeFeatures, config.Dropout)).ToArray());
-        _nodeHead = Sequential(Linear(h + config.NodeFeatures, h), ReLU(), Linear(h, 1));
-        _kindHead = Sequential(Linear(h + config.NodeFeatures, h), ReLU(), Linear(h, config.FaultKinds.Length));
+        _nodeHead = Sequential(Linear(h + inputs, h), ReLU(), Linear(h, 1));
+        _kindHead = Sequential(Linear(h + inputs, h), ReLU(), Linear(h, config.FaultKinds.Length));
         _incidentHead = Sequential(Linear(2 * h, h), ReLU(), Linear(h, 1));
         RegisterComponents();
     }
@@ -161,6 +167,8 @@ public sealed class GatModel : Module
     public GatOutput Forward(GraphBatch batch)
     {
         var x = batch.NodeFeatures;
+        if (_config.RelativeFeatures)
+            x = cat([x, x / GroupOps.GraphMax(x.abs(), batch).index_select(0, batch.GraphIndex).add(GroupOps.One, GroupOps.One)], 1);
         var h = functional.elu(_input.forward(x), 1.0);
         Tensor attention = null!;
         foreach (var layer in _layers)
