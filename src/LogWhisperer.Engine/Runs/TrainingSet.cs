@@ -20,7 +20,7 @@ public static class TrainingSet
         await Parallel.ForAsync(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var (topology, cluster, clusterSeed) = jobs[i];
-            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed, NoisyServiceShare = NoisyServiceShare, JitteryServiceShare = JitteryServiceShare }, quiet: cluster % 2 == 1);
+            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed, NoisyServiceShare = NoisyServiceShare, JitteryServiceShare = JitteryServiceShare, LatencyTailShare = LatencyTailShare }, quiet: cluster % 2 == 1);
             var faults = IncidentPlan.Create(topology, incidentsPerCluster, clusterSeed, sim.StartMs);
             var collected = new List<GraphSnapshot>();
             var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, Pipeline = pipeline ?? new PipelineOptions() };
@@ -41,6 +41,8 @@ public static class TrainingSet
     public const double NoisyServiceShare = 0.3;
     /// <summary>Services with latency weather of their own in training clusters (<see cref="SimulationOptions.JitteryServiceShare"/>).</summary>
     public const double JitteryServiceShare = 0.3;
+    /// <summary>Requests in the latency tail in training clusters (<see cref="SimulationOptions.LatencyTailShare"/>).</summary>
+    public const double LatencyTailShare = 0.03;
 
     public static SimulationOptions Conditions(SimulationOptions sim, bool quiet)
     {

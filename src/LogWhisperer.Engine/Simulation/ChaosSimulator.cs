@@ -33,6 +33,7 @@ public sealed class ChaosSimulator
     private readonly IstioMetrics? _istio;
     private readonly (double Probability, LogSeverity Severity, int Template)[] _chatter;
     private readonly LatencyWeather _jitter;
+    private readonly Random _tailRng;
     private static readonly string[] ChatterTemplates =
     [
         "[{0}] No order found for seat query, date {1:yyyy-MM-dd} trip G{2}",
@@ -74,6 +75,7 @@ public sealed class ChaosSimulator
         _breakerSpecs = _services.Select(s => topology.Services[s].CircuitBreaker ?? topology.CircuitBreaker).ToArray();
         _chatter = Chatter(_services.Length, options);
         _jitter = new LatencyWeather(_services.Length, options);
+        _tailRng = new Random(options.Seed ^ 0x7a1151);
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
         _changeRng = new Random(options.Seed ^ 0x5EED);
@@ -222,6 +224,7 @@ public sealed class ChaosSimulator
         ref var state = ref _state[idx];
         string spanId = NewSpanId();
         double self = LogNormal(spec.LatencyMs * state.LatencyFactor, spec.Jitter) + state.ExtraLatencyMs * (0.7 + 0.6 * _rng.NextDouble());
+        if (_options.LatencyTailShare > 0 && _tailRng.NextDouble() < _options.LatencyTailShare) self *= 3 + 7 * _tailRng.NextDouble();
         _cpuThisInterval[idx] += serviceSpec.CpuPerRequestMs / 1000.0;
         bool stuck = state.SlowShare > 0 && _rng.NextDouble() < state.SlowShare;
         if (stuck) self += state.SlowExtraMs * (0.5 + _rng.NextDouble());

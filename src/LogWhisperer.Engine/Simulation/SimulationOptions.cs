@@ -35,6 +35,12 @@ public sealed record SimulationOptions
     /// services' latency does. Teaches that one service's latency spike, with nothing else, is weak evidence.
     /// </summary>
     public double JitteryServiceShare { get; init; }
+    /// <summary>
+    /// Share of requests, in every service, that take 3–10× their usual time (a GC pause, a cold path, a
+    /// retried query): real latency has a heavy tail, so a p95 over a few requests swings from window to
+    /// window without any fault. Drawn from a stream of its own (0: the traffic is drawn exactly as without it).
+    /// </summary>
+    public double LatencyTailShare { get; init; }
     /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
     public string Namespace { get; init; } = "default";
     /// <summary>
