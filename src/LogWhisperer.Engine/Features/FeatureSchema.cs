@@ -8,7 +8,7 @@ public enum Measurement
     OutboundErrorRatio, InboundErrorRatio, InboundLatencyP95, InboundCallRate,
     LatencyP99, ErrorSpanCount, ErrorLogCount, NewTemplateLineCount,
     TraceSpectrum, DeepestAnomalyShare, SlowSpanCount, ShiftedErrorLineCount, EventRise, EventFall,
-    AnomalousTraces, WindowAnomalousTraces,
+    AnomalousTraces, WindowAnomalousTraces, OwnErrorLogCount,
 }
 
 /// <summary>How a model feature is derived from its measurement.</summary>
@@ -52,7 +52,7 @@ public sealed record EvidenceGroup(string Name, int[] NodeFeatures, int[] EdgeFe
 /// </summary>
 public static class FeatureSchema
 {
-    public const string Version = "lw-features/3";
+    public const string Version = "lw-features/4";
 
     public static readonly MeasurementInfo[] Measurements =
     [
@@ -85,6 +85,7 @@ public static class FeatureSchema
         new(Measurement.EventFall, "event_fall", "the largest fall of one of its usual events", "σ", "events: log templates, operations served, calls made vs baseline", 0),
         new(Measurement.AnomalousTraces, "anomalous_traces", "anomalous requests passing through it", "traces", "traces: anomalous traces through it at or below their deepest anomaly", 0),
         new(Measurement.WindowAnomalousTraces, "window_anomalous_traces", "anomalous requests in the window", "traces", "traces: all anomalous traces of the window", 0),
+        new(Measurement.OwnErrorLogCount, "own_error_logs", "its error lines about itself (naming no other service)", "lines", "logs: error and fatal lines that name no other service of the mesh", 0),
     ];
 
     public static readonly FeatureInfo[] NodeFeatures =
@@ -121,6 +122,8 @@ public static class FeatureSchema
         new("shifted_error_surprise", Measurement.ShiftedErrorLineCount, FeatureTransform.CountSurprise, "trace-linked warn/error lines of new or surging templates vs baseline count"),
         new("event_rise", Measurement.EventRise, FeatureTransform.Squashed, "largest rise of one of its events against its baseline count"),
         new("event_fall", Measurement.EventFall, FeatureTransform.Squashed, "largest fall of one of its usual events"),
+        // lw-features/4: a service's error lines about itself, apart from those reporting on a peer.
+        new("own_error_surprise", Measurement.OwnErrorLogCount, FeatureTransform.CountSurprise, "error lines naming no other service vs baseline count"),
     ];
 
     /// <summary>Per-edge model features: the first three from the caller's client spans, then the edge's role.</summary>

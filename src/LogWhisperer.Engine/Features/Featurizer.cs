@@ -140,6 +140,7 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         // Counts are 0, not missing, when the service is quiet: silence is the baseline they compare with.
         row[(int)Measurement.ErrorSpanCount] = s?.ServerErrors ?? 0;
         row[(int)Measurement.ErrorLogCount] = s?.ErrorLogs ?? 0;
+        row[(int)Measurement.OwnErrorLogCount] = s?.OwnErrorLogs ?? 0;
         row[(int)Measurement.NewTemplateLineCount] = 0;
         row[(int)Measurement.SlowSpanCount] = s?.Evidence.SlowSpans ?? 0;
         row[(int)Measurement.ShiftedErrorLineCount] = s?.Evidence.ShiftedErrorLines ?? 0;

@@ -34,6 +34,11 @@ public sealed class ChaosSimulator
     private readonly (double Probability, LogSeverity Severity, int Template)[] _chatter;
     private readonly LatencyWeather _jitter;
     private readonly Random _tailRng;
+    /// <summary>
+    /// Per service: whether its failure lines name the peer that failed ("rpc error calling X") or only say that
+    /// processing failed, as half of real code does (Train-Ticket's "Result is null", a servlet's nested exception).
+    /// </summary>
+    private readonly bool[] _namesPeers;
     private static readonly string[] ChatterTemplates =
     [
         "[{0}] No order found for seat query, date {1:yyyy-MM-dd} trip G{2}",
@@ -76,6 +81,8 @@ public sealed class ChaosSimulator
         _chatter = Chatter(_services.Length, options);
         _jitter = new LatencyWeather(_services.Length, options);
         _tailRng = new Random(options.Seed ^ 0x7a1151);
+        var styles = new Random(options.Seed ^ 0x1095);
+        _namesPeers = _services.Select(_ => styles.NextDouble() < options.PeerNamingShare).ToArray();
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
         _changeRng = new Random(options.Seed ^ 0x5EED);
@@ -250,7 +257,9 @@ public sealed class ChaosSimulator
             {
                 // The caller's own code fails on the value: its error, its log line, with the trace it belongs to.
                 failedCall = peer; failReason = $"unexpected response from {peer}: result is null";
-                Log(service, (long)t, LogSeverity.Error, $"java.lang.NullPointerException: {peer} result is null in {operation}", traceId, spanId);
+                Log(service, (long)t, LogSeverity.Error, _namesPeers[idx]
+                    ? $"java.lang.NullPointerException: {peer} result is null in {operation}"
+                    : $"java.lang.NullPointerException: result is null in {operation}", traceId, spanId);
                 wrongValue = true;
                 break;
             }
@@ -285,7 +294,9 @@ public sealed class ChaosSimulator
                 Log(service, end, LogSeverity.Error, $"{operation} failed: internal error code=500 request_id={Guid(_rng)} trace_id={traceId}", traceId, spanId);
         }
         else if (failedCall is not null && !wrongValue)
-            Log(service, end, LogSeverity.Error, $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}", traceId, spanId);
+            Log(service, end, LogSeverity.Error, _namesPeers[idx]
+                ? $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}"
+                : $"{operation} failed: request processing failed: {failReason} after {duration:F0}ms trace_id={traceId}", traceId, spanId);
         else if (!failed && !returnsWrong && _rng.NextDouble() < _options.InfoLogSampling)
             Log(service, end, LogSeverity.Info, $"{operation} completed status=200 duration={duration:F1}ms trace_id={traceId}", traceId, spanId);
         if (_chatter[idx].Probability > 0 && _rng.NextDouble() < _chatter[idx].Probability)

@@ -41,6 +41,11 @@ public sealed record SimulationOptions
     /// window without any fault. Drawn from a stream of its own (0: the traffic is drawn exactly as without it).
     /// </summary>
     public double LatencyTailShare { get; init; }
+    /// <summary>
+    /// Share of services whose failure lines name the peer that failed them ("rpc error calling X"); the others
+    /// only say that processing failed. 1 by default (every caller names its peer, as before).
+    /// </summary>
+    public double PeerNamingShare { get; init; } = 1;
     /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
     public string Namespace { get; init; } = "default";
     /// <summary>

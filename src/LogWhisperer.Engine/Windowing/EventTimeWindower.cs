@@ -37,6 +37,8 @@ public sealed class EventTimeWindower
         public readonly TraceBaselines Traces = new();
         /// <summary>When each template first appeared, for templates born after the cluster's warm-up (bounded).</summary>
         public readonly Dictionary<(string Service, int Template), long> NewTemplatesSeenMs = [];
+        /// <summary>Services seen in this cluster, to tell an error line about the service itself from one about a peer.</summary>
+        public readonly ServiceNames Services = new();
         public long FirstEventMs = long.MinValue;
 
         /// <summary>A template is news for <see cref="NoveltyMs"/> after it first appears, unless it appeared
@@ -74,9 +76,13 @@ public sealed class EventTimeWindower
         if (cluster.FirstEventMs == long.MinValue || ts < cluster.FirstEventMs) cluster.FirstEventMs = ts;
         // Mined once per record, however many (hopping) windows it falls into.
         int template = 0;
+        bool namesPeer = false;
+        cluster.Services.Observe(record.Service);
+        if (record is SpanRecord { PeerService: { Length: > 0 } peer }) cluster.Services.Observe(peer);
         if (record is LogRecord log)
         {
             template = cluster.Templates.Parse(log.Service, log.Message, out bool isNew).Id;
+            namesPeer = log.Severity >= LogSeverity.Error && cluster.Services.NamesAnother(log.Message, log.Service);
             if (isNew && ts - cluster.FirstEventMs >= TemplateWarmupMs)
             {
                 if (cluster.NewTemplatesSeenMs.Count >= MaxNewTemplates) ForgetOldNews(cluster, ts);
@@ -90,7 +96,7 @@ public sealed class EventTimeWindower
             if (start < cluster.EmittedUpToMs) break; // that window has been emitted
             if (!cluster.Open.TryGetValue(start, out var window))
                 cluster.Open[start] = window = new WindowAccumulator(record.Cluster, start, start + _options.SizeMs);
-            window.Add(record, template);
+            window.Add(record, template, namesPeer);
         }
     }
 

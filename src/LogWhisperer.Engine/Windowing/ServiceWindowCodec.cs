@@ -11,8 +11,8 @@ namespace LogWhisperer.Windowing;
 /// </summary>
 public static class ServiceWindowCodec
 {
-    public const byte Version = 2;
-    public const string ContentType = "application/vnd.logwhisperer.service-window.v2";
+    public const byte Version = 3;
+    public const string ContentType = "application/vnd.logwhisperer.service-window.v3";
 
     public static byte[] Encode(ServiceWindow w)
     {
@@ -25,7 +25,7 @@ public static class ServiceWindowCodec
             o.Write(s.ServerSpans); o.Write(s.ServerErrors); o.Write(s.OriginErrors);
             Write(o, s.Latency); Write(o, s.SelfTime);
             o.Write(s.ClientSpans); o.Write(s.ClientErrors);
-            o.Write(s.Logs); o.Write(s.ErrorLogs); o.Write(s.WarnLogs);
+            o.Write(s.Logs); o.Write(s.ErrorLogs); o.Write(s.WarnLogs); o.Write(s.OwnErrorLogs);
             o.Write(s.Templates.Count);
             foreach (var (id, (count, example)) in s.Templates) { o.Write(id); o.Write(count); o.Write(example); }
             o.Write(s.MetricSamples);
@@ -62,7 +62,7 @@ public static class ServiceWindowCodec
             var s = new ServiceWindowStats { ServerSpans = i.ReadInt64(), ServerErrors = i.ReadInt64(), OriginErrors = i.ReadInt64() };
             Read(i, s.Latency); Read(i, s.SelfTime);
             s.ClientSpans = i.ReadInt64(); s.ClientErrors = i.ReadInt64();
-            s.Logs = i.ReadInt64(); s.ErrorLogs = i.ReadInt64(); s.WarnLogs = i.ReadInt64();
+            s.Logs = i.ReadInt64(); s.ErrorLogs = i.ReadInt64(); s.WarnLogs = i.ReadInt64(); s.OwnErrorLogs = i.ReadInt64();
             for (int n = Count(i); n > 0; n--)
             {
                 int id = i.ReadInt32(), count = i.ReadInt32();

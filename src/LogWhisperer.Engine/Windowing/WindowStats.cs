@@ -10,6 +10,8 @@ public sealed class ServiceWindowStats
     public readonly LatencySketch SelfTime = new();
     public long ClientSpans, ClientErrors;
     public long Logs, ErrorLogs, WarnLogs;
+    /// <summary>Error lines that name no other service of the mesh: the service reporting on itself, not on a peer.</summary>
+    public long OwnErrorLogs;
     /// <summary>Log lines per Drain template id (ids are the service's, stable across windows), with one example line each.</summary>
     public readonly Dictionary<int, (int Count, string Example)> Templates = [];
     public long MetricSamples;
@@ -68,7 +70,8 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
     }
 
     /// <param name="logTemplate">The Drain template id of a log record (mined by the windower); ignored otherwise.</param>
-    public void Add(TelemetryRecord record, int logTemplate)
+    /// <param name="namesPeer">Whether an error line names another service of the mesh (it reports on a peer).</param>
+    public void Add(TelemetryRecord record, int logTemplate, bool namesPeer = false)
     {
         _records++;
         var stats = Service(record.Service);
@@ -101,7 +104,7 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
                 break;
             case LogRecord log:
                 stats.Logs++;
-                if (log.Severity >= LogSeverity.Error) stats.ErrorLogs++;
+                if (log.Severity >= LogSeverity.Error) { stats.ErrorLogs++; if (!namesPeer) stats.OwnErrorLogs++; }
                 else if (log.Severity == LogSeverity.Warn) stats.WarnLogs++;
                 stats.Templates[logTemplate] = stats.Templates.TryGetValue(logTemplate, out var t) ? (t.Count + 1, t.Example) : (1, log.Message);
                 break;
