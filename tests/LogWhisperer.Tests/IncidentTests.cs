@@ -58,6 +58,8 @@ public class IncidentTests(ITestOutputHelper output)
         foreach (var e in run.Events)
             output.WriteLine($"{(e.WindowStart.ToUnixTimeMilliseconds() - T0) / 1000,5}s {e.Incident!.Id} {e.Incident.State,-8} rank1 {e.Candidates[0].Service} ({e.Candidates[0].Score:0.00}) root {e.Incident.RootCause} impacted {e.ImpactedServices?.Count ?? 0} {e.Verdict!.Conclusion}");
         output.WriteLine($"most symptomatic services in one fault window: {run.MostSymptomatic}");
+        foreach (var e in run.Events.Where(e => e.Candidates[0].Service != service))
+            output.WriteLine($"not the fault, {(e.WindowStart.ToUnixTimeMilliseconds() - T0) / 1000}s: {e.Explanation}");
 
         if (topology == "train-ticket") Assert.True(run.MostSymptomatic >= 10, $"{run.MostSymptomatic} symptomatic services");
         var incident = Assert.Single(incidents);

@@ -20,7 +20,7 @@ public static class TrainingSet
         await Parallel.ForAsync(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var (topology, cluster, clusterSeed) = jobs[i];
-            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed, NoisyServiceShare = NoisyServiceShare, JitteryServiceShare = JitteryServiceShare, LatencyTailShare = LatencyTailShare, PeerNamingShare = PeerNamingShare }, quiet: cluster % 2 == 1);
+            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed, NoisyServiceShare = NoisyServiceShare, JitteryServiceShare = JitteryServiceShare, LatencyTailShare = LatencyTailShare, PeerNamingShare = PeerNamingShare, MaxBackgroundErrorRate = MaxBackgroundErrorRate }, quiet: cluster % 2 == 1);
             var faults = IncidentPlan.Create(topology, incidentsPerCluster, clusterSeed, sim.StartMs);
             var collected = new List<GraphSnapshot>();
             var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, Pipeline = pipeline ?? new PipelineOptions() };
@@ -45,6 +45,8 @@ public static class TrainingSet
     public const double LatencyTailShare = 0.03;
     /// <summary>Services whose failure lines name the failing peer in training clusters (<see cref="SimulationOptions.PeerNamingShare"/>).</summary>
     public const double PeerNamingShare = 0.5;
+    /// <summary>Healthy services' own failure share in training clusters, up to (<see cref="SimulationOptions.MaxBackgroundErrorRate"/>).</summary>
+    public const double MaxBackgroundErrorRate = 0.02;
 
     public static SimulationOptions Conditions(SimulationOptions sim, bool quiet)
     {

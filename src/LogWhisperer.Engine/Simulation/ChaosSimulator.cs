@@ -39,6 +39,8 @@ public sealed class ChaosSimulator
     /// processing failed, as half of real code does (Train-Ticket's "Result is null", a servlet's nested exception).
     /// </summary>
     private readonly bool[] _namesPeers;
+    /// <summary>Per service: the share of requests it fails while healthy (<see cref="SimulationOptions.MaxBackgroundErrorRate"/>).</summary>
+    private readonly double[] _healthyErrorRate;
     private static readonly string[] ChatterTemplates =
     [
         "[{0}] No order found for seat query, date {1:yyyy-MM-dd} trip G{2}",
@@ -83,6 +85,9 @@ public sealed class ChaosSimulator
         _tailRng = new Random(options.Seed ^ 0x7a1151);
         var styles = new Random(options.Seed ^ 0x1095);
         _namesPeers = _services.Select(_ => styles.NextDouble() < options.PeerNamingShare).ToArray();
+        _healthyErrorRate = _services.Select(_ => options.MaxBackgroundErrorRate > ServiceState.NormalErrorRate
+            ? ServiceState.NormalErrorRate * Math.Pow(options.MaxBackgroundErrorRate / ServiceState.NormalErrorRate, styles.NextDouble())
+            : ServiceState.NormalErrorRate).ToArray();
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
         _changeRng = new Random(options.Seed ^ 0x5EED);
@@ -188,6 +193,7 @@ public sealed class ChaosSimulator
         {
             var spec = _specs[i];
             var s = ServiceState.Normal(spec);
+            s.ErrorRate = _healthyErrorRate[i];
             foreach (var f in _faults) if (f.Service == _services[i]) s.Apply(f, spec, _now);
             s.Restarts += _deploys[i];
             s.LatencyFactor *= _jitter.Factor(i, _now);
@@ -244,7 +250,7 @@ public sealed class ChaosSimulator
         // the lookup that should have filled them (its last downstream call). Real exceptions leave this mark —
         // the root's usual events fall — even where only the caller logs the failure. Drawn only while the
         // service is faulty, so fault-free traffic is drawn exactly as before.
-        bool thrown = state.ErrorRate > ServiceState.NormalErrorRate && _rng.NextDouble() < state.ErrorRate;
+        bool thrown = state.ErrorRate > _healthyErrorRate[idx] && _rng.NextDouble() < state.ErrorRate;
         bool returnsWrong = state.WrongReturnRate > 0 && _rng.NextDouble() < state.WrongReturnRate;
         int callsMade = thrown ? _rng.Next(spec.Calls.Count + 1) : returnsWrong ? Math.Max(0, spec.Calls.Count - 1) : spec.Calls.Count;
         foreach (var call in spec.Calls.Take(callsMade))
@@ -273,7 +279,7 @@ public sealed class ChaosSimulator
             break; // a required dependency failed: the request fails here
         }
 
-        bool ownError = failedCall is null && (thrown || (state.ErrorRate <= ServiceState.NormalErrorRate && _rng.NextDouble() < state.ErrorRate));
+        bool ownError = failedCall is null && (thrown || (state.ErrorRate <= _healthyErrorRate[idx] && _rng.NextDouble() < state.ErrorRate));
         double duration = t - start + self / 2;
         bool failed = ownError || failedCall is not null;
         // Without client spans the callee's server span hangs under the caller's server span.

@@ -46,6 +46,12 @@ public sealed record SimulationOptions
     /// only say that processing failed. 1 by default (every caller names its peer, as before).
     /// </summary>
     public double PeerNamingShare { get; init; } = 1;
+    /// <summary>
+    /// Healthy services fail a share of their requests of their own (a bad input, a flaky lookup): each service's
+    /// share is drawn log-uniformly between 0.1 % and this (0: every service at 0.1 %, as before). Real meshes
+    /// have services that fail 1 % of their requests every day, so one error line in a quiet window is no incident.
+    /// </summary>
+    public double MaxBackgroundErrorRate { get; init; }
     /// <summary>Kubernetes namespace the mesh runs in (labels of the exported telemetry).</summary>
     public string Namespace { get; init; } = "default";
     /// <summary>
