@@ -156,8 +156,8 @@ public class NezhaDatasetTests(NezhaData data, ITestOutputHelper output) : IClas
     /// <summary>AC@3 floors for the replay (about half of each method's reported figure, rounded down).</summary>
     private static readonly (string Method, double Floor)[] ReplayFloors =
     [
-        ("GAT zero-shot", 0.05),
-        ("error-log delta", 0.15),
-        ("trace spectrum", 0.15),
+        ("GAT zero-shot", 0.25),      // reported 0.500 (4-window judgement, lw-features/4 model)
+        ("error-log delta", 0.25),    // reported 0.536
+        ("trace spectrum", 0.25),     // reported 0.500
     ];
 }

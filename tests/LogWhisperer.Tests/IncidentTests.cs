@@ -65,13 +65,17 @@ public class IncidentTests(ITestOutputHelper output)
         var incident = Assert.Single(incidents);
         Assert.Equal(service, incident.Last().Incident!.RootCause);
         Assert.Contains(incident, e => e.ImpactedServices is { Count: > 0 });
-        var resolution = incident.Single(e => e.Incident!.State == IncidentInfo.Resolved);
+        // Resolved by quiet windows (an event of its own), or ended by an unrelated root cause taking over (the
+        // new incident's `supersedes` names it; alert sinks resolve it then): either way within two windows.
+        var resolution = incident.SingleOrDefault(e => e.Incident!.State == IncidentInfo.Resolved)
+            ?? run.Events.First(e => e.Incident!.Supersedes == incident.Key);
         Assert.True(resolution.WindowEnd.ToUnixTimeMilliseconds() <= fault.EndMs + 2 * Window,
             $"resolved at {resolution.WindowEnd:HH:mm:ss}, fault ended {DateTimeOffset.FromUnixTimeMilliseconds(fault.EndMs):HH:mm:ss}");
         Assert.Equal(IncidentInfo.Opened, incident.First().Incident!.State);
-        Assert.All(incident.Skip(1).SkipLast(1), e => Assert.Equal(IncidentInfo.Updated, e.Incident!.State));
-        Assert.Equal(Enumerable.Range(1, incident.Count() - 1), incident.SkipLast(1).Select(e => e.Incident!.Windows));
-        Assert.NotNull(resolution.Incident!.ResolvedAt);
+        var updates = resolution.Incident!.Id == incident.Key ? incident.Skip(1).SkipLast(1) : incident.Skip(1);
+        Assert.All(updates, e => Assert.Equal(IncidentInfo.Updated, e.Incident!.State));
+        Assert.Equal(Enumerable.Range(1, updates.Count() + 1), incident.Take(updates.Count() + 1).Select(e => e.Incident!.Windows));
+        if (resolution.Incident.Id == incident.Key) Assert.NotNull(resolution.Incident.ResolvedAt);
         Assert.All(run.Events, e => Assert.Empty(RcaSchemaConsumer.Errors(RcaSchemaConsumer.Event, e.ToJson())));
     }
 
@@ -88,7 +92,8 @@ public class IncidentTests(ITestOutputHelper output)
         Assert.True(inconclusive.Count >= incident.Count() / 2, $"{inconclusive.Count} of {incident.Count()} windows inconclusive");
         Assert.All(inconclusive, e =>
         {
-            Assert.Equal(["adservice", "paymentservice"], e.Verdict!.Hypotheses!.Select(h => h.Service).Order());
+            // Both faults are named, as the two leading hypotheses (a third, weaker one may follow).
+            Assert.Equal(["adservice", "paymentservice"], e.Verdict!.Hypotheses!.OrderByDescending(h => h.Score).Take(2).Select(h => h.Service).Order());
             Assert.Contains("share no call path", e.Verdict.SeparatingEvidence![0]);
             Assert.Contains("Inconclusive: ", e.Explanation);
         });
