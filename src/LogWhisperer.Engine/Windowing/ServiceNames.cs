@@ -15,8 +15,13 @@ internal sealed class ServiceNames
 
     public ServiceNames() => _lookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    private string? _lastObserved;
+
+    /// <summary>Called per record: the same service's records usually share one string, so most calls stop at the reference check.</summary>
     public void Observe(string service)
     {
+        if (ReferenceEquals(service, _lastObserved)) return;
+        _lastObserved = service;
         if (_names.Count < MaxNames) _names.Add(service);
     }
 
