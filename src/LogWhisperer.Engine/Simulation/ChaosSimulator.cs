@@ -253,8 +253,9 @@ public sealed class ChaosSimulator
         bool thrown = state.ErrorRate > _healthyErrorRate[idx] && _rng.NextDouble() < state.ErrorRate;
         bool returnsWrong = state.WrongReturnRate > 0 && _rng.NextDouble() < state.WrongReturnRate;
         int callsMade = thrown ? _rng.Next(spec.Calls.Count + 1) : returnsWrong ? Math.Max(0, spec.Calls.Count - 1) : spec.Calls.Count;
-        foreach (var call in spec.Calls.Take(callsMade))
+        for (int c = 0; c < callsMade; c++)
         {
+            var call = spec.Calls[c];
             if (call.Probability < 1 && _rng.NextDouble() >= call.Probability) continue;
             var outcome = CallDownstream(service, spanId, traceId, call, t);
             t += outcome.DurationMs;
