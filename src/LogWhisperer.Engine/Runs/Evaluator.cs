@@ -168,12 +168,14 @@ public sealed class Evaluator(Topology topology, GatScorer engine, IReadOnlyList
         snapshots.Chunk(128).SelectMany(ranker.Rank).ToArray();
 
     /// <summary>1-based rank of the true root (ties broken by node order, as the engine's ranking does); N+1 if absent.</summary>
-    internal static int RankOf(GraphSnapshot snapshot, float[] scores, string root)
+    internal static int RankOf(GraphSnapshot snapshot, float[] scores, string root) => Rank(scores, snapshot.IndexOf(root));
+
+    /// <summary>1-based rank of <paramref name="scores"/>[<paramref name="root"/>], ties broken by position; N+1 when root is -1 (absent).</summary>
+    internal static int Rank(IReadOnlyList<float> scores, int root)
     {
-        int r = snapshot.IndexOf(root);
-        if (r < 0) return scores.Length + 1;
+        if (root < 0) return scores.Count + 1;
         int rank = 1;
-        for (int i = 0; i < scores.Length; i++) if (scores[i] > scores[r] || (scores[i] == scores[r] && i < r)) rank++;
+        for (int i = 0; i < scores.Count; i++) if (scores[i] > scores[root] || (scores[i] == scores[root] && i < root)) rank++;
         return rank;
     }
 }
@@ -196,19 +198,16 @@ public sealed record JudgedIncident(Fault Fault, IReadOnlyList<ScoredSnapshot> W
     /// <summary>1-based rank of the true root under per-window scores (one array per window) summed per service; N+1 if absent.</summary>
     public int RankOf(IReadOnlyList<float[]> scoresPerWindow)
     {
-        if (Windows.Count == 1) return Evaluator.RankOf(Windows[0].Snapshot, scoresPerWindow[0], Fault.Service);
-        var total = new Dictionary<string, float>();
-        var order = new List<string>();
+        // Services in order of first appearance, so that one window ranks exactly as its snapshot's node order does.
+        var position = new Dictionary<string, int>();
+        var total = new List<float>();
         for (int w = 0; w < Windows.Count; w++)
             for (int n = 0; n < scoresPerWindow[w].Length; n++)
             {
                 var service = Windows[w].Snapshot.Service(n);
-                if (!total.ContainsKey(service)) order.Add(service);
-                total[service] = total.GetValueOrDefault(service) + scoresPerWindow[w][n];
+                if (!position.TryGetValue(service, out int at)) { position[service] = at = total.Count; total.Add(0); }
+                total[at] += scoresPerWindow[w][n];
             }
-        if (!total.TryGetValue(Fault.Service, out var root)) return total.Count + 1;
-        int rootAt = order.IndexOf(Fault.Service), rank = 1;
-        for (int i = 0; i < order.Count; i++) if (total[order[i]] > root || (total[order[i]] == root && i < rootAt)) rank++;
-        return rank;
+        return Evaluator.Rank(total, position.GetValueOrDefault(Fault.Service, -1));
     }
 }

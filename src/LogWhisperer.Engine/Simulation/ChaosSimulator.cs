@@ -192,8 +192,7 @@ public sealed class ChaosSimulator
         for (int i = 0; i < _services.Length; i++)
         {
             var spec = _specs[i];
-            var s = ServiceState.Normal(spec);
-            s.ErrorRate = _healthyErrorRate[i];
+            var s = ServiceState.Normal(spec, _healthyErrorRate[i]);
             foreach (var f in _faults) if (f.Service == _services[i]) s.Apply(f, spec, _now);
             s.Restarts += _deploys[i];
             s.LatencyFactor *= _jitter.Factor(i, _now);

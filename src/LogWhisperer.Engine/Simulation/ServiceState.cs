@@ -30,10 +30,11 @@ internal struct ServiceState
     /// <summary>Share of its answers that succeed but carry a wrong value, which the caller then fails on.</summary>
     public double WrongReturnRate;
 
-    /// <summary>The share of requests a healthy service fails (a faulty one fails more).</summary>
+    /// <summary>The share of requests a healthy service fails, at least (<see cref="SimulationOptions.MaxBackgroundErrorRate"/> raises it per service; a faulty one fails more).</summary>
     public const double NormalErrorRate = 0.001;
 
-    public static ServiceState Normal(ServiceSpec spec) => new() { LatencyFactor = 1, ErrorRate = NormalErrorRate, MemoryMb = spec.MemoryMb };
+    /// <param name="errorRate">The share of requests it fails while healthy (its own background failures).</param>
+    public static ServiceState Normal(ServiceSpec spec, double errorRate) => new() { LatencyFactor = 1, ErrorRate = errorRate, MemoryMb = spec.MemoryMb };
 
     /// <summary>Applies one fault at <paramref name="now"/>; also counts restarts it caused (even after it ended).</summary>
     public void Apply(Fault fault, ServiceSpec spec, long now)
