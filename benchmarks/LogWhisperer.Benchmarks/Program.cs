@@ -29,5 +29,8 @@ if (args.Length > 0 && args[0] == "hostile")
 // `drain-speed [rounds]`: the template miner's steady-state lines/s per Loghub sample and on a simulated mesh.
 if (args.Length > 0 && args[0] == "drain-speed")
     return DrainSpeed.Run(args.Skip(1).ToArray());
+// `device [epochs]`: GAT scoring and training speed on the CPU and, when a GPU is usable, on CUDA.
+if (args.Length > 0 && args[0] == "device")
+    return await DeviceSpeed.RunAsync(args.Skip(1).ToArray());
 BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
 return 0;

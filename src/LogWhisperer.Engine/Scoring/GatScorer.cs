@@ -1,5 +1,6 @@
 using LogWhisperer.Graph;
 using LogWhisperer.Simulation;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Scoring;
@@ -27,12 +28,21 @@ public sealed record ScoredSnapshot(
 /// Scores many snapshots in one forward pass (block-diagonal batch), on the model's device. Thread-safe:
 /// pipelines sharing a scorer take turns, each pass batching whatever they have.
 /// </summary>
-public sealed class GatScorer(GatModel model, Device device)
+public sealed class GatScorer
 {
     private readonly Lock _lock = new();
+    private readonly GatModel _model;
+    private readonly Device _device;
 
-    public GatModel Model => model;
-    public Device Device => device;
+    /// <summary>Moves the model to <paramref name="device"/>: one made or loaded on the CPU would otherwise meet CUDA inputs.</summary>
+    public GatScorer(GatModel model, Device device)
+    {
+        _model = model.to(device);
+        _device = device;
+    }
+
+    public GatModel Model => _model;
+    public Device Device => _device;
 
     public ScoredSnapshot[] Score(IReadOnlyList<GraphSnapshot> snapshots)
     {
@@ -44,14 +54,14 @@ public sealed class GatScorer(GatModel model, Device device)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        model.eval();
-        var batch = GraphBatch.Collate(snapshots, device, model.Config.UseEdges);
-        var output = model.Forward(batch);
+        _model.eval();
+        var batch = GraphBatch.Collate(snapshots, _device, _model.Config.UseEdges);
+        var output = _model.Forward(batch);
         var rootProbability = GroupOps.GraphLogSoftmax(output.NodeLogits, batch).exp().cpu().data<float>().ToArray();
         var kindProbability = nn.functional.softmax(output.KindLogits, 1).cpu().data<float>().ToArray();
         var incident = nn.functional.sigmoid(output.IncidentLogits).cpu().data<float>().ToArray();
         var attention = output.Attention.mean([1]).cpu().data<float>().ToArray();
-        int kinds = model.Config.FaultKinds.Length;
+        int kinds = _model.Config.FaultKinds.Length;
 
         var results = new ScoredSnapshot[snapshots.Count];
         for (int g = 0; g < snapshots.Count; g++)
@@ -59,7 +69,7 @@ public sealed class GatScorer(GatModel model, Device device)
             int n0 = batch.NodeOffsets[g], n = batch.NodeOffsets[g + 1] - n0, e0 = batch.CallEdgeOffsets[g], calls = snapshots[g].EdgeCount;
             var probs = rootProbability.AsSpan(n0, n).ToArray();
             int top = n0 + Array.IndexOf(probs, probs.Max());
-            bool edges = model.Config.UseEdges;
+            bool edges = _model.Config.UseEdges;
             results[g] = new ScoredSnapshot(snapshots[g], probs, incident[g],
                 kindProbability.AsSpan(top * kinds, kinds).ToArray(),
                 edges ? attention.AsSpan(e0, calls).ToArray() : new float[calls],
