@@ -35,6 +35,12 @@ public class DrainParserTests
     [InlineData("terminating", "terminating")]
     [InlineData("SCREEN_ON", "SCREEN_ON")]
     [InlineData("Monday", "Monday")]
+    [InlineData("src:", "src:")] // a final colon is sentence punctuation (the fast path takes it)
+    [InlineData("Jun,", "<*>,")] // a calendar word with punctuation is still a variable
+    [InlineData("status=200", "status=<*>")] // key=value on the fast path
+    [InlineData("trace_id=78d07ad529cdd95a03aa5d23bfa33d93", "trace_id=<*>")]
+    [InlineData("=x", "=x")] // no key: not a key=value
+    [InlineData("a:b", "a:b")]
     public void MasksVariablesButKeepsConstantParts(string token, string masked)
     {
         Assert.Equal(masked, LogTokenizer.MaskedText(token));
@@ -42,6 +48,61 @@ public class DrainParserTests
         Assert.Equal(1, LogTokenizer.Tokenize(token, t));
         Assert.Equal(LogTokenizer.KeyOf(masked), t[0].Key); // the key can be recomputed from the stored text
         Assert.Equal(masked != token, t[0].Masked);
+    }
+
+    /// <summary>
+    /// The tokenizer's fast paths (plain words, key=value) and the general masker must key every token alike, or a
+    /// template restored from its text would stop matching: checked on every token of Loghub's samples.
+    /// </summary>
+    [Fact]
+    public void EveryTokenIsKeyedAsItsMaskedTextIs()
+    {
+        var root = Path.Combine(TestData.RepoRoot, "..", "shared", "data", "loghub-2k");
+        var lines = new List<string> { "Receiving block blk_-1608999687919862906 src: /10.250.19.102:54106 dest: /10.250.19.102:50010", "uid=0 euid=0 tty=ssh ruser= rhost=183.62.140.253 user=root" };
+        if (Directory.Exists(root)) lines.AddRange(LoghubEvaluation.PublishedDrain.Keys.SelectMany(s => LoghubEvaluation.Load(root, s).Contents));
+        var tokens = new LogTokenizer.Token[512];
+        int checkedTokens = 0;
+        foreach (var line in lines)
+        {
+            int n = LogTokenizer.Tokenize(line, tokens);
+            for (int i = 0; i < n; i++, checkedTokens++)
+            {
+                var text = line.AsSpan(tokens[i].Start, tokens[i].Length);
+                var masked = LogTokenizer.MaskedText(text);
+                Assert.True(LogTokenizer.KeyOf(masked) == tokens[i].Key, $"'{text}' keyed unlike its masked text '{masked}'");
+                Assert.Equal(masked != text.ToString(), tokens[i].Masked);
+                Assert.Equal(!tokens[i].Masked && LogTokenizer.IsPlainWord(text), tokens[i].Word);
+            }
+        }
+        Assert.True(checkedTokens > 10, $"{checkedTokens} tokens");
+    }
+
+    [Fact]
+    public void StackFramesOfAMultiLineRecordDoNotSplitItsTemplate()
+    {
+        var p = new DrainParser();
+        var shallow = p.Parse("Request failed for order 42\njava.lang.IllegalStateException: stock is negative\n\tat com.shop.Stock.take(Stock.java:88)\n\tat com.shop.OrderService.place(OrderService.java:41)\n\t... 12 more");
+        var deep = p.Parse("Request failed for order 7\njava.lang.IllegalStateException: stock is negative\n\tat com.shop.Stock.reserve(Stock.java:120)\n\tat com.shop.Cart.checkout(Cart.java:17)\n\tat com.shop.Api.post(Api.java:9)\n\tat java.base/java.lang.Thread.run(Thread.java:833)\n\t... 3 common frames omitted");
+        var other = p.Parse("Request failed for order 9\njava.lang.NullPointerException: stock is null\n\tat com.shop.Stock.take(Stock.java:88)");
+        Assert.Equal(shallow.Id, deep.Id); // the depth and the frames of a trace are not the event
+        Assert.NotEqual(shallow.Id, other.Id); // the exception is
+        var caused = p.Parse("Request failed for order 8\njava.lang.IllegalStateException: stock is negative\n\tat com.shop.Stock.take(Stock.java:88)\nCaused by: java.io.IOException: disk full\n\tat java.io.File.write(File.java:1)");
+        Assert.NotEqual(shallow.Id, caused.Id); // and so is its cause
+        Assert.DoesNotContain(shallow.Template.Tokens, t => t.Contains("Stock.java", StringComparison.Ordinal));
+        Assert.Contains("java.lang.IllegalStateException:", shallow.Template.Tokens);
+
+        // .NET and Python traces; "at" starting prose is no frame, and the first line is never dropped.
+        var dotnet1 = p.Parse("Unhandled exception. System.InvalidOperationException: queue closed\n   at Shop.Queue.Push(Item i) in /src/Queue.cs:line 31\n   at Shop.Program.Main()");
+        var dotnet2 = p.Parse("Unhandled exception. System.InvalidOperationException: queue closed\n   at Shop.Worker.Run() in /src/Worker.cs:line 5");
+        Assert.Equal(dotnet1.Id, dotnet2.Id);
+        var py1 = p.Parse("Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    run()\n  File \"/app/run.py\", line 9, in run\n    1/0\nZeroDivisionError: division by zero");
+        var py2 = p.Parse("Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    run()\nZeroDivisionError: division by zero");
+        Assert.Equal(py1.Id, py2.Id);
+        Assert.Contains("ZeroDivisionError:", py1.Template.Tokens);
+        var prose = p.Parse("retry budget spent\nat least 3 attempts failed");
+        Assert.Contains("least", prose.Template.Tokens);
+        var first = p.Parse("at com.shop.Stock.take(Stock.java:88) is where it failed");
+        Assert.Contains("at", first.Template.Tokens);
     }
 
     [Fact]

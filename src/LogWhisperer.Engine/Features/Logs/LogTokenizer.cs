@@ -35,26 +35,75 @@ public static class LogTokenizer
     /// </summary>
     public readonly record struct Token(int Start, int Length, ulong Key, bool Masked, bool Word = false);
 
-    /// <summary>Tokenizes <paramref name="line"/> into <paramref name="tokens"/> (at most its length); returns the count.</summary>
+    /// <summary>
+    /// Tokenizes <paramref name="line"/> into <paramref name="tokens"/> (at most its length); returns the count. In a
+    /// multi-line record the stack-trace frames after the first line are left out (<see cref="SkipStackFrames"/>): the
+    /// event is the message and the exception, not the call path that happened to raise it, and a trace's depth would
+    /// otherwise make every throw site its own template.
+    /// </summary>
     public static int Tokenize(ReadOnlySpan<char> line, Span<Token> tokens)
     {
         int count = 0, i = 0, n = line.Length;
         while (i < n && count < tokens.Length)
         {
-            while (i < n && IsSpace(line[i])) i++;
+            while (i < n && IsSpace(line[i]))
+                if (line[i++] == '\n') i = SkipStackFrames(line, i);
+            if (i == n) break;
             int start = i;
-            while (i < n && !IsSpace(line[i])) i++;
-            if (i == start) break;
-            var token = line[start..i];
-            if (TryPlainKey(token, out ulong key, out bool word)) tokens[count++] = new Token(start, i - start, key, false, word);
+            // One pass finds the end of the common token and keys it; any other token is finished and masked.
+            if (ScanPlain(line, ref i, out ulong key, out bool word, out bool keyValue)) tokens[count++] = new Token(start, i - start, key, keyValue, word);
             else
             {
+                i = TokenEnd(line, i);
+                var token = line[start..i];
                 var hash = new Fnv();
                 bool masked = Mask(token, ref hash);
                 tokens[count++] = new Token(start, i - start, hash.Value, masked, !masked && IsPlainWord(token));
             }
         }
         return count;
+    }
+
+    /// <summary>
+    /// From the start of a physical line, the start of the first line that is not a stack frame: Java, .NET and
+    /// Node.js frames (<c>at com.x.Y.m(Y.java:42)</c>, <c>at N.C.M() in /src/C.cs:line 7</c>, <c>at /app/x.js:1:2</c>),
+    /// Java's <c>... 12 more</c> and <c>... 3 common frames omitted</c>, and Python's <c>File "x.py", line 3, in f</c>
+    /// with the source line indented under it. <c>Caused by: …</c> and exception lines stay.
+    /// </summary>
+    private static int SkipStackFrames(ReadOnlySpan<char> line, int i)
+    {
+        int pythonFrameIndent = -1;
+        while (i < line.Length)
+        {
+            int indent = 0;
+            while (i + indent < line.Length && line[i + indent] is ' ' or '\t') indent++;
+            int eol = line[i..].IndexOf('\n');
+            var text = line[(i + indent)..(eol < 0 ? line.Length : i + eol)].TrimEnd();
+            bool frame;
+            if (pythonFrameIndent >= 0 && indent > pythonFrameIndent) { frame = true; pythonFrameIndent = -1; } // the frame's source line
+            else if (text.StartsWith("File \"")) { frame = true; pythonFrameIndent = indent; }
+            else frame = IsJvmOrClrFrame(text) || (text.StartsWith("...") && (text.EndsWith(" more") || text.EndsWith("frames omitted")));
+            if (!frame) return i;
+            if (eol < 0) return line.Length;
+            i += eol + 1;
+        }
+        return i;
+    }
+
+    /// <summary><c>at</c> followed by a qualified name or a location (<c>at least once</c> is prose, not a frame).</summary>
+    private static bool IsJvmOrClrFrame(ReadOnlySpan<char> text)
+    {
+        if (!text.StartsWith("at ") || text.Length < 4) return false;
+        var target = text[3..];
+        int end = target.IndexOfAny(' ', '\t');
+        return (end < 0 ? target : target[..end]).IndexOfAny("./(<:") >= 0;
+    }
+
+    /// <summary>The index of the whitespace after the token that <paramref name="i"/> is in.</summary>
+    private static int TokenEnd(ReadOnlySpan<char> line, int i)
+    {
+        while (i < line.Length && !IsSpace(line[i])) i++;
+        return i;
     }
 
     /// <summary>The masked text of one token, as a template shows it.</summary>
@@ -69,7 +118,7 @@ public static class LogTokenizer
     public static ulong KeyOf(ReadOnlySpan<char> maskedText)
     {
         var h = new Fnv();
-        foreach (char c in maskedText) h.Put(c);
+        h.Append(maskedText);
         return h.Value;
     }
 
@@ -98,32 +147,57 @@ public static class LogTokenizer
     /// </summary>
     internal static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
     {
-        if (WholeVariableLength(token) > 0 || KeyValueSplit(token) > 0) return false;
+        if (KeyValueSplit(token) > 0 || WholeVariableLength(token, 0) > 0) return false;
         for (int i = 1; i < token.Length; i++) if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1])) return false;
         return true;
     }
 
     /// <summary>
-    /// The fast path for the most common token, one that masking cannot change: no digit, no <c>=</c> or <c>:</c>,
-    /// no path, quote or calendar word. One pass gives its key and whether it is a plain word; false sends the
-    /// token through <see cref="Mask"/>.
+    /// The fast path for the most common tokens: one that masking cannot change (no digit, a <c>:</c> only at its
+    /// end as in <c>src:</c>, no path, quote or calendar word), and <c>key=value</c> with a key of letters and
+    /// <c>_ . -</c>. Scans from <paramref name="i"/> to the token's end (the next whitespace), giving its key, whether
+    /// it is a plain word and whether it was a key=value (masked); false (with <paramref name="i"/> inside the token)
+    /// sends the token through <see cref="Mask"/>, which gives the same key for anything this path takes.
     /// </summary>
-    private static bool TryPlainKey(ReadOnlySpan<char> t, out ulong key, out bool word)
+    private static bool ScanPlain(ReadOnlySpan<char> line, ref int i, out ulong key, out bool word, out bool keyValue)
     {
-        key = 0; word = false;
-        char first = t[0];
-        if (first is '/' or '~' or '"' or '\'' || (t.Length == 3 && IsCalendarWord(t))) return false;
-        var h = new Fnv();
+        key = 0; word = false; keyValue = false;
+        int start = i;
+        char first = line[i];
+        if (first is '/' or '~' or '"' or '\'') return false;
         bool lower = false, suffix = false, plain = char.IsAsciiLetter(first);
-        foreach (char c in t)
+        for (; i < line.Length; i++)
         {
+            char c = line[i];
             if (char.IsAsciiLetterLower(c)) { lower = true; plain &= !suffix; }
             else if (char.IsAsciiLetterUpper(c)) plain &= !suffix && !lower; // camelCase is a name
-            else if (char.IsAsciiDigit(c) || c is '=' or ':') return false;
+            else if (IsSpace(c)) break;
+            else if (char.IsAsciiDigit(c)) return false;
+            else if (c == '=')
+            {
+                // key=value, the other common token (status=200, trace_id=…): the key is keyed already, the value is <*>.
+                if (i == start || i + 1 == line.Length || IsSpace(line[i + 1]) || !IsKey(line[start..i])) return false;
+                var kv = new Fnv();
+                kv.Append(line[start..(i + 1)]);
+                kv.PutWildcard();
+                i = TokenEnd(line, i + 1);
+                key = kv.Value;
+                keyValue = true;
+                return true;
+            }
+            else if (c == ':') { if (i + 1 < line.Length && !IsSpace(line[i + 1])) return false; suffix = true; } // only a final colon: host:port, C:\, URLs mask
             else if (c is ',' or ';' or '.' or '!' or '?') suffix = true;
             else plain = false;
-            h.Put(c);
         }
+        if (char.IsAsciiLetterUpper(first) && i - start >= 3)
+        {
+            var token = line[start..i]; // a calendar word (Jun, Sat.) is a variable
+            int end = token.Length;
+            while (end > 1 && IsTrailingPunctuation(token[end - 1])) end--;
+            if (end == 3 && IsCalendarWord(token[..3])) return false;
+        }
+        var h = new Fnv();
+        h.Append(line[start..i]);
         key = h.Value;
         word = plain;
         return true;
@@ -132,14 +206,15 @@ public static class LogTokenizer
     /// <summary>Writes the masked form of <paramref name="t"/> to <paramref name="sink"/>; true when anything was masked.</summary>
     private static bool Mask<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
     {
-        int whole = WholeVariableLength(t);
+        int eq = KeyValueSplit(t);
+        int whole = WholeVariableLength(t, eq);
         if (whole > 0)
         {
             sink.PutWildcard();
             foreach (char c in t[whole..]) sink.Put(c);
             return true;
         }
-        if (KeyValueSplit(t) is int eq and > 0)
+        if (eq > 0)
         {
             foreach (char c in t[..(eq + 1)]) sink.Put(c);
             sink.PutWildcard();
@@ -176,7 +251,7 @@ public static class LogTokenizer
     /// How many leading characters of <paramref name="t"/> form one variable (0: not a whole variable); the rest
     /// is trailing punctuation kept as text. A key=value token is never a whole variable: its value is masked.
     /// </summary>
-    private static int WholeVariableLength(ReadOnlySpan<char> t)
+    private static int WholeVariableLength(ReadOnlySpan<char> t, int keyValueSplit)
     {
         int end = t.Length;
         while (end > 1 && IsTrailingPunctuation(t[end - 1])) end--;
@@ -192,7 +267,7 @@ public static class LogTokenizer
         if ((first == '"' || first == '\'') && end >= 2 && t[end - 1] == first) return end;
         // Day and month names of timestamps (Sat Jun 18 02:08:10 2005).
         if (end == 3 && IsCalendarWord(t[..3])) return end;
-        if (KeyValueSplit(t) > 0) return 0;
+        if (keyValueSplit > 0) return 0;
         // One pass for the rest: URLs, endpoints (host:port), hex / UUID-like ids.
         bool digit = false, hexOnly = true, url = false, dotBeforeColon = false, portDigits = false;
         int colon = -1, dot = -1;
@@ -245,6 +320,7 @@ public static class LogTokenizer
         public Fnv() => _h = Offset;
         public readonly ulong Value => _h;
         public void Put(char c) => _h = (_h ^ c) * 1099511628211UL;
+        public void Append(ReadOnlySpan<char> text) { foreach (char c in text) Put(c); }
         public void PutWildcard() { Put('<'); Put('*'); Put('>'); }
     }
 
