@@ -170,7 +170,7 @@ public class IncidentTests(ITestOutputHelper output)
             if (during.Count == 1 && during[0].Last().Incident!.RootCause == f.Service) rootRight++;
             // An incident ends with its resolution event, or where an unrelated root cause superseded it.
             var last = during.LastOrDefault();
-            long? endedMs = last?.SingleOrDefault(e => e.Incident!.State == IncidentInfo.Resolved)?.WindowEnd.ToUnixTimeMilliseconds()
+            long? endedMs = last?.LastOrDefault(e => e.Incident!.State == IncidentInfo.Resolved)?.WindowEnd.ToUnixTimeMilliseconds()
                 ?? run.Events.FirstOrDefault(e => last is not null && e.Incident!.Supersedes == last.Key)?.WindowStart.ToUnixTimeMilliseconds();
             if (endedMs is { } ended)
             {
@@ -219,5 +219,40 @@ public class IncidentTests(ITestOutputHelper output)
         Assert.Equal("confirmed", stage.Store.Find(open.Id)!.Feedback);
         Assert.Equal(3, stage.Store.Find(open.Id)!.WindowStarts.Count);
         Assert.Empty(stage.Tracker.Open);
+    }
+
+    [Fact]
+    public async Task ALullMidIncidentReopensTheSameIncidentAndALaterOneOpensANewOne()
+    {
+        var sink = new CollectingRcaSink();
+        var stage = new IncidentStage(sink);
+        RcaEvent At(int w, string root) => AlertSinkTests.Incident("shop", root, w);
+        DateTimeOffset End(int w) => DateTimeOffset.FromUnixTimeMilliseconds(T0 + (w + 1) * Window);
+        await stage.WriteAsync(At(1, "frontend"), default);
+        await stage.QuietAsync("shop", End(2), default);
+        await stage.QuietAsync("shop", End(3), default);     // two quiet windows: resolved
+        await stage.WriteAsync(At(4, "frontend"), default);  // its symptoms come back a window later: the same incident, reopened
+        await stage.WriteAsync(At(5, "frontend"), default);
+        await stage.QuietAsync("shop", End(6), default);
+        await stage.QuietAsync("shop", End(7), default);     // resolved again
+        await stage.WriteAsync(At(13, "frontend"), default); // well after (6 windows): a new incident
+        await stage.QuietAsync("shop", End(14), default);
+        await stage.QuietAsync("shop", End(15), default);
+        await stage.WriteAsync(At(16, "paymentservice"), default); // soon after, but unrelated: a new incident too
+
+        var events = sink.Events;
+        Assert.Equal(["opened", "resolved", "reopened", "updated", "resolved", "opened", "resolved", "opened"], events.Select(e => e.Incident!.State));
+        Assert.Equal(events[0].Incident!.Id, events[2].Incident!.Id);
+        Assert.Equal(3, events[3].Incident!.Windows);
+        Assert.NotEqual(events[0].Incident!.Id, events[5].Incident!.Id);
+        Assert.NotEqual(events[5].Incident!.Id, events[7].Incident!.Id);
+        Assert.Equal(3, stage.Store.Find(events[0].Incident!.Id)!.WindowStarts.Count); // the store holds the incident once, with all its windows
+
+        // Alert routers page again for the reopened incident, under the same id.
+        var feed = new IncidentFeed();
+        var notices = events.SelectMany(feed.OnEvent).ToList();
+        Assert.Equal(["opened", "resolved", "opened", "updated", "resolved", "opened", "resolved", "opened"], notices.Select(n => n.State));
+        Assert.Equal(events[0].Incident!.Id, notices[2].Id);
+        Assert.StartsWith("reopened", notices[2].Reason);
     }
 }

@@ -5,14 +5,15 @@ namespace LogWhisperer.Explain;
 /// cause, its windows grouped along the call graph.
 /// </summary>
 /// <param name="Id">Stable: inc-&lt;cluster&gt;-&lt;start ms of its first window&gt;.</param>
-/// <param name="State">"opened" (first window), "updated", or "resolved" (quiet windows followed it; the event repeats its last verdict).</param>
+/// <param name="State">"opened" (first window), "updated", "resolved" (quiet windows followed it; the event repeats its last verdict), or
+/// "reopened" (a verdict naming its root and kind came soon after it resolved: the same incident again, not a new one).</param>
 /// <param name="RootCause">The incident's root cause so far: the service with the most root-cause score summed over its windows (may differ from this window's rank 1).</param>
 /// <param name="Windows">Windows judged to be part of it so far.</param>
 /// <param name="Supersedes">The incident this one replaced when an unrelated root cause took over (that one is resolved).</param>
 public sealed record IncidentInfo(string Id, string State, DateTimeOffset OpenedAt, string RootCause, int Windows, DateTimeOffset? ResolvedAt = null,
     string? Supersedes = null)
 {
-    public const string Opened = "opened", Updated = "updated", Resolved = "resolved";
+    public const string Opened = "opened", Updated = "updated", Resolved = "resolved", Reopened = "reopened";
 }
 
 /// <summary>An earlier incident whose evidence looks like this one's, with what people said about it.</summary>

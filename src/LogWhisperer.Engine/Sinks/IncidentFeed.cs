@@ -42,10 +42,12 @@ public sealed class IncidentFeed
                 if (_open.Remove(info.Id, out var open)) notices.Add(Notice(IncidentInfo.Resolved, info.Id, open.First, rca, reason ?? "quiet windows"));
                 return notices;
             }
-            // An update of an incident this sink never saw open (e.g. after a restart) opens it here.
+            // An update of an incident this sink never saw open (e.g. after a restart) opens it here; a reopened
+            // incident is opened again (routers page again for it, under the same id).
             bool known = _open.TryGetValue(info.Id, out var seen);
             _open[info.Id] = (known ? seen.First : rca, rca);
-            notices.Add(Notice(known ? IncidentInfo.Updated : IncidentInfo.Opened, info.Id, known ? seen.First : rca, rca, null));
+            notices.Add(Notice(known ? IncidentInfo.Updated : IncidentInfo.Opened, info.Id, known ? seen.First : rca, rca,
+                info.State == IncidentInfo.Reopened ? "reopened: its symptoms came back soon after it resolved" : null));
         }
         return notices;
     }

@@ -6,6 +6,12 @@ public sealed record IncidentOptions
 {
     /// <summary>An incident resolves after this many quiet windows in a row (one alone could be a lull mid-incident).</summary>
     public int ResolveAfterQuietWindows { get; init; } = 2;
+    /// <summary>
+    /// An incident resolved by quiet windows is reopened (same id, state "reopened") when a verdict naming its root and fault kind comes within
+    /// this many windows of its resolution, instead of opening a second incident: a lull of two windows mid-fault
+    /// (a CPU hog whose symptoms dip) must not page twice. 0 never reopens.
+    /// </summary>
+    public int ReopenWithinWindows { get; init; } = 4;
     /// <summary>How many similar past incidents an event lists.</summary>
     public int SimilarIncidents { get; init; } = 3;
     /// <summary>Earlier incidents less similar than this are not listed.</summary>
@@ -43,6 +49,8 @@ public sealed class IncidentTracker(IncidentOptions? options = null)
 {
     private readonly IncidentOptions _options = options ?? new();
     private readonly Dictionary<string, OpenIncident> _open = [];
+    /// <summary>Per cluster, the incident that quiet windows resolved last, while it may still reopen.</summary>
+    private readonly Dictionary<string, OpenIncident> _recentlyResolved = [];
     private readonly Lock _lock = new();
 
     public IncidentChange Observe(RcaEvent rca)
@@ -52,13 +60,16 @@ public sealed class IncidentTracker(IncidentOptions? options = null)
             _open.TryGetValue(rca.Cluster, out var open);
             OpenIncident? resolved = null;
             if (open is not null && !Related(open, rca)) { resolved = open; open = null; }
+            bool reopened = false;
+            if (open is null && _recentlyResolved.Remove(rca.Cluster, out var last) && MayReopen(last, rca)) { open = last; reopened = true; }
             var scores = new Dictionary<string, double>(open?.RootScores ?? new Dictionary<string, double>());
             foreach (var c in rca.Candidates) scores[c.Service] = scores.GetValueOrDefault(c.Service) + c.Score;
             var evidence = new Dictionary<string, double>(open?.Evidence ?? new Dictionary<string, double>());
             foreach (var (key, value) in EvidenceVector(rca)) evidence[key] = evidence.GetValueOrDefault(key) + value;
             string root = scores.MaxBy(kv => kv.Value).Key;
             string id = open?.Id ?? $"inc-{rca.Cluster}-{rca.WindowStart.ToUnixTimeMilliseconds()}";
-            var info = new IncidentInfo(id, open is null ? IncidentInfo.Opened : IncidentInfo.Updated, open?.First.WindowStart ?? rca.WindowStart, root,
+            var state = open is null ? IncidentInfo.Opened : reopened ? IncidentInfo.Reopened : IncidentInfo.Updated;
+            var info = new IncidentInfo(id, state, open?.First.WindowStart ?? rca.WindowStart, root,
                 (open?.WindowStarts.Count ?? 0) + 1, Supersedes: resolved?.Id);
             var enriched = rca with { Incident = info };
             var windows = (open?.WindowStarts ?? []).Append(rca.WindowStart.ToUnixTimeMilliseconds()).ToArray();
@@ -90,8 +101,21 @@ public sealed class IncidentTracker(IncidentOptions? options = null)
                 Explanation = $"Resolved: the incident with root cause {verdict} in {cluster} is over ({_options.ResolveAfterQuietWindows} quiet window(s) in a row). Its last verdict: {latest.Explanation}",
                 Incident = resolved.Latest.Incident,
             };
-            return new IncidentChange(resolution, resolved with { Latest = resolution });
+            var ended = resolved with { Latest = resolution };
+            if (_options.ReopenWithinWindows > 0) _recentlyResolved[cluster] = ended;
+            return new IncidentChange(resolution, ended);
         }
+    }
+
+    /// <summary>Whether a verdict comes soon enough after the incident's resolution, and names its root and kind, to reopen it.</summary>
+    private bool MayReopen(OpenIncident resolved, RcaEvent rca)
+    {
+        var window = resolved.Latest.WindowEnd - resolved.Latest.WindowStart;
+        var resolvedAt = resolved.Latest.Incident!.ResolvedAt ?? resolved.Latest.WindowEnd;
+        // The same root and kind, not merely a related verdict: a new fault next to the old root a minute later (a
+        // crash loop of its caller, with the old root ranked first for a window) is a new incident.
+        return rca.WindowStart - resolvedAt < window * _options.ReopenWithinWindows
+            && rca.Candidates[0].Service == resolved.Service && rca.FaultType.Kind == resolved.FaultKind;
     }
 
     /// <summary>The incident as it ended: its latest event with state resolved.</summary>
