@@ -50,7 +50,7 @@ public class IncidentConsoleTests(ITestOutputHelper output)
     }
 
     /// <summary>A console fed with what the engine had produced up to <paramref name="untilMs"/>, in the engine's order (a window is scored before its event is written).</summary>
-    private static async Task<(DashboardServer Server, AlertSinks Alerts)> ConsoleAt(Recorded r, long untilMs)
+    private static async Task<(DashboardServer Server, AlertSinks Alerts, DashboardFeed Feed)> ConsoleAt(Recorded r, long untilMs)
     {
         var feed = new DashboardFeed();
         var graphs = new Queue<(long WindowEnd, ScoredSnapshot Scored)>(r.Graphs.Where(g => g.WindowEnd <= untilMs).OrderBy(g => g.WindowEnd));
@@ -65,7 +65,7 @@ public class IncidentConsoleTests(ITestOutputHelper output)
         var console = new IncidentConsole(alerts.Store, f => alerts.GiveFeedback(f, DateTimeOffset.UtcNow), alerts.Feedback);
         var server = new DashboardServer(new DashboardOptions { BearerToken = Token }, feed, new EngineMetrics(), console);
         await server.StartAsync();
-        return (server, alerts);
+        return (server, alerts, feed);
     }
 
     private (string Dom, string Png) Render(string url, string name)
@@ -98,7 +98,7 @@ public class IncidentConsoleTests(ITestOutputHelper output)
 
         foreach (var (moment, until) in new[] { ("onset", onset), ("mid", mid), ("resolved", resolution.WindowEnd.ToUnixTimeMilliseconds()) })
         {
-            var (server, alerts) = await ConsoleAt(r, until);
+            var (server, alerts, _) = await ConsoleAt(r, until);
             await using (server)
             using (alerts)
             {
@@ -192,7 +192,7 @@ public class IncidentConsoleTests(ITestOutputHelper output)
         var windows = incident.Where(e => e.Incident!.State != IncidentInfo.Resolved).ToList();
 
         // Feedback: token-protected, validated, stored as a labelled incident with its windows' snapshots.
-        var (console, store) = await ConsoleAt(r, long.MaxValue);
+        var (console, store, _) = await ConsoleAt(r, long.MaxValue);
         await using (console)
         using (store)
         {
@@ -225,6 +225,47 @@ public class IncidentConsoleTests(ITestOutputHelper output)
         output.WriteLine($"rank 1 before: {string.Join(", ", before.Select(Top))}; after: {string.Join(", ", after.Select(Top))}");
         Assert.All(before, s => Assert.Equal(Root, Top(s)));
         Assert.True(after.Count(s => Top(s) == "frontend") > after.Length / 2, string.Join(", ", after.Select(Top)));
+    }
+
+    /// <summary>
+    /// Keyboard alone, with real key presses (DevTools protocol): Tab reaches the incident, Enter opens it and moves
+    /// the focus to its details, Tab reaches the verdict buttons, a window that arrives meanwhile re-renders the
+    /// console without taking the focus away, and Space sends the verdict.
+    /// </summary>
+    [Fact]
+    public async Task TheConsoleWorksFromTheKeyboardAloneAndKeepsTheFocusWhenEventsArrive()
+    {
+        if (!File.Exists("/usr/bin/chromium")) { output.WriteLine("skipped: /usr/bin/chromium is not installed (Debian package chromium)"); return; }
+        var r = await RecordIncident();
+        var incident = r.Events.Where(e => e.Incident!.RootCause == Root).GroupBy(e => e.Incident!.Id).Single();
+        var windows = incident.Where(e => e.Incident!.State != IncidentInfo.Resolved).ToList();
+        Assert.True(windows.Count >= 3, $"{windows.Count} windows");
+        long mid = windows[1].WindowEnd.ToUnixTimeMilliseconds();
+        var (server, alerts, feed) = await ConsoleAt(r, mid);
+        await using (server)
+        using (alerts)
+        {
+            await using var page = await ChromiumDevTools.OpenAsync($"{server.Urls.First().TrimEnd('/')}/?token={Token}");
+            string item = $"#incident-list li.incident[data-incident='{incident.Key}'] button";
+            await page.WaitForAsync($"document.querySelector(\"{item}\") !== null");
+
+            Assert.True(await page.TabUntilAsync($"e.closest('li.incident')?.dataset.incident === '{incident.Key}'"), "no Tab stop on the incident");
+            await page.PressAsync("Enter");
+            await page.WaitForAsync("document.activeElement.id === 'incident-detail'");
+            Assert.Equal(incident.Key, (string?)await page.EvaluateAsync("document.getElementById('incident-detail').dataset.incident"));
+            Assert.Equal("true", (string?)await page.EvaluateAsync($"document.querySelector(\"{item}\").getAttribute('aria-pressed')"));
+
+            Assert.True(await page.TabUntilAsync("e.classList.contains('confirm')"), "no Tab stop on the verdict's Confirm button");
+            const string shownWindows = "document.querySelectorAll('#incident-detail ol.timeline li[data-state]').length";
+            int before = (int?)await page.EvaluateAsync(shownWindows) ?? -1;
+            await feed.WriteAsync(windows[2], default); // the next window arrives: the list and the details are drawn again
+            await page.WaitForAsync($"{shownWindows} > {before}");
+            Assert.True((bool?)await page.EvaluateAsync("document.activeElement.classList.contains('confirm')"), "re-rendering took the focus away from Confirm");
+
+            await page.PressAsync(" ");
+            await page.WaitForAsync("(document.querySelector('#incident-detail .feedback-status')?.textContent ?? '').startsWith('Thanks')");
+        }
+        Assert.Equal("confirmed", new IncidentStore(r.Store).Find(incident.Key)!.Feedback);
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

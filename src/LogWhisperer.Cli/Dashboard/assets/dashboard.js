@@ -25,6 +25,7 @@ const before = new Map();  // incident id → its evidence measurements in the w
 let past = [];             // incidents from the store (GET /api/incidents), for those not seen live
 let feedbackHistory = [];  // GET /api/feedback
 let selected = null;       // incident id shown in detail
+const corrections = new Map(); // incident id → the service chosen in its "the root cause was" list, kept across re-renders
 // The cluster the list is filtered to ("": all); ?cluster=NAME opens the console filtered, and the address follows the filter.
 let clusterFilter = params.get("cluster") || "";
 
@@ -234,7 +235,32 @@ function incidentRows() {
   return rows.sort((a, b) => String(b.opened).localeCompare(String(a.opened)));
 }
 
+// Every event draws the list and the details anew; a keyboard user's place must survive that. The focused element is
+// remembered by what it is (the incident's button, or the n-th element of its kind in the same incident's details).
+function focusedPlace() {
+  const e = document.activeElement;
+  const item = e && e.closest("#incident-list li.incident");
+  if (item) return { list: item.dataset.incident };
+  const box = document.getElementById("incident-detail");
+  if (!e || e === box || !box.contains(e)) return null;
+  return { detail: box.dataset.incident, tag: e.tagName, index: [...box.querySelectorAll(e.tagName)].indexOf(e), cls: e.className };
+}
+
+function refocus(place) {
+  if (!place || document.activeElement && document.activeElement !== document.body) return;
+  const box = document.getElementById("incident-detail");
+  const target = place.list ? document.querySelector(`#incident-list li.incident[data-incident="${CSS.escape(place.list)}"] button`)
+    : box.dataset.incident === place.detail ? [...box.querySelectorAll(place.tag)][place.index] : null;
+  if (target && (!place.cls || target.className === place.cls)) target.focus();
+}
+
 function renderIncidents() {
+  const place = focusedPlace();
+  drawIncidents();
+  refocus(place);
+}
+
+function drawIncidents() {
   const list = document.getElementById("incident-list");
   const filter = document.getElementById("cluster-filter");
   const rows = incidentRows();
@@ -383,6 +409,8 @@ function feedbackForm(inc) {
   const choice = el("select", { name: "service" });
   const graph = graphs.get(inc.cluster);
   for (const s of (graph ? graph.services : inc.latest.candidates.map(c => c.service))) choice.appendChild(el("option", { value: s }, s));
+  if (corrections.has(inc.id)) choice.value = corrections.get(inc.id);
+  choice.addEventListener("change", () => corrections.set(inc.id, choice.value));
   label.appendChild(choice);
   const correct = el("button", { type: "button", class: "correct" }, "Send correction");
   correct.addEventListener("click", () => send({ verdict: "rootCause", service: choice.value }));
