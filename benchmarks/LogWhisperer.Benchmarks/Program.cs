@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using LogWhisperer.Benchmarks;
 
-// `e2e [services] [minutes]`: the end-to-end throughput run; anything else (but `sim`) goes to BenchmarkDotNet.
+// `e2e [services] [minutes] [speed]`: the end-to-end throughput run (and, with a speed, window latency paced at that multiple of real time); anything else (but `sim`) goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "e2e")
     return await EndToEnd.RunAsync(args.Skip(1).ToArray());
 // `sim [services] [minutes]`: the chaos simulator alone, in memory and encoded to the wire formats.

@@ -93,6 +93,11 @@ public class MetricsTests(DashboardFixture fixture)
         Assert.Equal(p.Window.RecordsOut, samples["logwhisperer_windows_emitted_total"]);
         Assert.Equal(fixture.Events.Events.Count, samples["logwhisperer_rca_events_total"]);
         Assert.Equal(fixture.Events.Events.Count, samples["logwhisperer_window_latency_seconds_count"]);
+        // Every window the windower closed was measured from its close to its being done, once.
+        Assert.Equal("histogram", types["logwhisperer_window_processing_seconds"]);
+        Assert.Equal(p.Window.RecordsOut, samples["logwhisperer_window_processing_seconds_count"]);
+        Assert.Equal((p.Window.RecordsOut, (long)fixture.Events.Events.Count), p.Latency.Count);
+        Assert.InRange(p.Latency.Quantile(0.5), 0, p.Latency.Quantile(0.99));
         double passes = samples["logwhisperer_scoring_latency_seconds_count"]; // one per batch of snapshots scored together
         Assert.InRange(passes, 1, p.Score.RecordsIn);
         // The buckets are the engine's (instrument advice), cumulative, ending at +Inf = count.

@@ -29,6 +29,8 @@ public sealed class EngineMetrics : IDisposable
 
     /// <summary>Bucket bounds of <c>logwhisperer.window.latency</c> (seconds).</summary>
     public static readonly double[] WindowLatencyBounds = [0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600];
+    /// <summary>Bucket bounds of <c>logwhisperer.window.processing</c> (seconds).</summary>
+    public static readonly double[] WindowProcessingBounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     /// <summary>Bucket bounds of <c>logwhisperer.scoring.latency</c> (seconds).</summary>
     public static readonly double[] ScoringLatencyBounds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -36,6 +38,7 @@ public sealed class EngineMetrics : IDisposable
     private readonly ConcurrentDictionary<(string Stage, string Reason), long> _deadLetters = new();
     private readonly Histogram<double> _windowLatency;
     private readonly Histogram<double> _scoringLatency;
+    private readonly Histogram<double> _windowProcessing;
     private volatile RcaPipeline? _pipeline;
     private long _eventCount;
 
@@ -66,6 +69,8 @@ public sealed class EngineMetrics : IDisposable
         m.CreateObservableCounter("logwhisperer.rca_events", () => RcaEvents, "{event}", "RCA events emitted.");
         _windowLatency = m.CreateHistogram("logwhisperer.window.latency", "s", "Event-time end of a window to its RCA event being emitted.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WindowLatencyBounds });
+        _windowProcessing = m.CreateHistogram("logwhisperer.window.processing", "s", "Wall-clock time from a window's close to its being done (event written, judged quiet, or warm-up).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WindowProcessingBounds });
         _scoringLatency = m.CreateHistogram("logwhisperer.scoring.latency", "s", "One GAT forward pass over a batch of graph snapshots.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ScoringLatencyBounds });
         m.CreateObservableCounter("logwhisperer.kafka.messages", () => KafkaMessages?.Invoke() is { } k ? [new Measurement<long>(k.Messages)] : Array.Empty<Measurement<long>>(),
@@ -93,6 +98,7 @@ public sealed class EngineMetrics : IDisposable
     internal IRcaSink CountEvents(IRcaSink sink) => new CountingSink(this, sink);
     internal IDeadLetterSink CountDeadLetters(IDeadLetterSink sink) => new CountingDeadLetters(this, sink);
     internal void ScoringPass(TimeSpan elapsed) => _scoringLatency.Record(elapsed.TotalSeconds);
+    internal void WindowProcessed(double seconds) => _windowProcessing.Record(seconds);
 
     internal void EventEmitted(DateTimeOffset windowEnd)
     {

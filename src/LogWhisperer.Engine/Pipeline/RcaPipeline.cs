@@ -63,6 +63,8 @@ public sealed class RcaPipeline
     public StageMetrics ExplainStage { get; } = new("explain");
     public StageMetrics Sink { get; } = new("sink");
     public IReadOnlyList<StageMetrics> Stages => [Decode, Window, Featurize, GraphStage, Score, ExplainStage, Sink];
+    /// <summary>Wall-clock time from a window's close to its being done (see <see cref="OnWindowDone"/>).</summary>
+    public WindowLatency Latency { get; } = new();
 
     /// <summary>
     /// Called with (cluster, window end ms) once a window is completely handled: its event written to the
@@ -144,9 +146,26 @@ public sealed class RcaPipeline
         [
             Produce(source, raw.Writer, budget, stop, abort),
             Pump(Decode, raw.Reader, decoded.Writer, b => ValidateBatch(b, budget), b => b.Count, b => b.Count, null, abort),
-            Pump(Window, decoded.Reader, windows, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); budget.Release(b.Count); return closed; },
-                b => b.Count, _ => 1, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return closed; }, abort),
+            Pump(Window, decoded.Reader, windows, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); budget.Release(b.Count); return Closing(closed); },
+                b => b.Count, _ => 1, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return Closing(closed); }, abort),
         ];
+    }
+
+    /// <summary>Windows leaving the window stage (or arriving from a window engine): their latency starts here.</summary>
+    private List<WindowAggregate> Closing(List<WindowAggregate> closed)
+    {
+        foreach (var w in closed) Latency.Closed(w.Cluster, w.EndMs);
+        return closed;
+    }
+
+    /// <summary>
+    /// The one place a window becomes done: its event written, judged quiet, used for warm-up, or handed on (window
+    /// stage alone). Offsets are committed from <see cref="OnWindowDone"/>, so nothing calls it earlier.
+    /// </summary>
+    private void WindowDone(string cluster, long endMs, bool withEvent = false)
+    {
+        if (Latency.Done(cluster, endMs, withEvent) is { } seconds) _options.Metrics?.WindowProcessed(seconds);
+        OnWindowDone?.Invoke(cluster, endMs);
     }
 
     private List<Task> ScoringTasks(ChannelReader<WindowAggregate> windows, CancellationToken abort)
@@ -177,17 +196,21 @@ public sealed class RcaPipeline
         await foreach (var window in windows.ReadAllAsync(abort))
         {
             await onWindow(window, abort);
-            OnWindowDone?.Invoke(window.Cluster, window.EndMs);
+            WindowDone(window.Cluster, window.EndMs);
         }
     }
 
-    private static async Task ProduceWindows(IAsyncEnumerable<IReadOnlyList<WindowAggregate>> closed, ChannelWriter<WindowAggregate> writer,
+    private async Task ProduceWindows(IAsyncEnumerable<IReadOnlyList<WindowAggregate>> closed, ChannelWriter<WindowAggregate> writer,
         CancellationToken stop, CancellationToken abort)
     {
         try
         {
             await foreach (var batch in closed.WithCancellation(stop))
-                foreach (var window in batch) await writer.WriteAsync(window, abort);
+                foreach (var window in batch)
+                {
+                    Latency.Closed(window.Cluster, window.EndMs);
+                    await writer.WriteAsync(window, abort);
+                }
             writer.Complete();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested)
@@ -241,7 +264,7 @@ public sealed class RcaPipeline
     private IEnumerable<WindowFeatures> FeaturizeWindow(WindowAggregate window)
     {
         var f = _featurizer.Featurize(window);
-        if (f.Warmup) { Counters.CountWarmupWindow(); OnWindowDone?.Invoke(window.Cluster, window.EndMs); yield break; }
+        if (f.Warmup) { Counters.CountWarmupWindow(); WindowDone(window.Cluster, window.EndMs); yield break; }
         yield return f;
     }
 
@@ -342,12 +365,12 @@ public sealed class RcaPipeline
             }
             else if (_sink is not null)
                 await _sink.QuietAsync(outcome.Cluster, DateTimeOffset.FromUnixTimeMilliseconds(outcome.WindowEndMs), abort); // alert routers resolve here
-            OnWindowDone?.Invoke(outcome.Cluster, outcome.WindowEndMs);
+            WindowDone(outcome.Cluster, outcome.WindowEndMs, withEvent: outcome.Event is not null);
         }
     }
 
     private async Task Drain(ChannelReader<GraphSnapshot> reader, CancellationToken abort)
     {
-        await foreach (var snapshot in reader.ReadAllAsync(abort)) OnWindowDone?.Invoke(snapshot.Cluster, snapshot.WindowEndMs);
+        await foreach (var snapshot in reader.ReadAllAsync(abort)) WindowDone(snapshot.Cluster, snapshot.WindowEndMs);
     }
 }
