@@ -9,7 +9,7 @@ namespace LogWhisperer.Benchmarks;
 
 /// <summary>
 /// `device [epochs]`: GAT scoring and training speed on every device this machine has (the CPU, and CUDA
-/// when a GPU is usable), for the README's GPU figures. Scoring: random features on graphs of 100 and 1,000
+/// when a GPU is usable), for the GPU figures in docs/evaluation.md. Scoring: random features on graphs of 100 and 1,000
 /// services (~2 callers each), one snapshot and 32 in one batch; the median of 20 calls after 3 warm-up
 /// calls (a call ends with the scores on the host, so it includes the copy back). Training: a simulated
 /// training set (online-boutique and train-ticket, 2 clusters of 16 incidents each), made once on the CPU,

@@ -3,7 +3,7 @@ using LogWhisperer.Pipeline;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>The documented exit codes (README "Exit codes") and one-line errors for nonsense, as users meet them.</summary>
+/// <summary>The documented exit codes (docs/operations.md "Exit codes") and one-line errors for nonsense, as users meet them.</summary>
 [Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public class CliExitCodeTests
 {

@@ -140,7 +140,7 @@ public class NezhaDatasetTests(NezhaData data, ITestOutputHelper output) : IClas
         Assert.All(result.Ranking.Incidents, r => Assert.All(r.Ranks, rank => Assert.InRange(rank, 1, 47))); // 46 services (+1: absent)
         var features = result.PerFeature!;
         Assert.Equal(1 + Features.FeatureSchema.NodeFeatureCount, features.Methods.Count);
-        // Regression floors, well below the README's figures: the engine and the trace evidence must keep
+        // Regression floors, well below the figures in docs/evaluation.md: the engine and the trace evidence must keep
         // finding the injected service near the top on this data.
         var methods = result.Ranking.Methods.ToList();
         foreach (var (method, floor) in ReplayFloors)

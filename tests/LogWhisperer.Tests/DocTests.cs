@@ -13,6 +13,7 @@ namespace LogWhisperer.Tests;
 /// <item>a block after <c>&lt;!-- doc-output: ARGS [| REGEX] --&gt;</c> must equal what `logwhisperer ARGS` prints
 /// (stderr then stdout, the lines matching REGEX when given). `LW_UPDATE_DOCS=1 dotnet test
 /// --filter DocTests` rewrites stale blocks from the program's output.</item>
+/// <item>every relative link (a file, an image, a heading anchor as GitHub makes it) points at something that exists.</item>
 /// </list>
 /// </summary>
 [Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
@@ -164,5 +165,65 @@ public partial class DocTests
         }
         Assert.True(blocks > 0, "no doc-output block found");
         Assert.True(stale.Count == 0, "stale output in the docs (LW_UPDATE_DOCS=1 dotnet test --filter DocTests regenerates it):\n" + string.Join("\n\n", stale));
+    }
+
+    [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
+    private static partial Regex LinkTarget();
+
+    [GeneratedRegex(@"^#{1,6}\s+(?<title>.*?)\s*$")]
+    private static partial Regex Heading();
+
+    /// <summary>A file's lines outside fenced blocks, inline code blanked (a link shown as code is not a link).</summary>
+    private static IEnumerable<(int Line, string Text)> Prose(string file)
+    {
+        bool fenced = false;
+        var lines = File.ReadAllLines(file);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].StartsWith("```", StringComparison.Ordinal)) { fenced = !fenced; continue; }
+            if (!fenced) yield return (i + 1, Regex.Replace(lines[i], "`[^`]*`", ""));
+        }
+    }
+
+    /// <summary>The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped, spaces as hyphens, repeats numbered.</summary>
+    private static HashSet<string> Anchors(string file)
+    {
+        var anchors = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        bool fenced = false;
+        foreach (var line in File.ReadAllLines(file))
+        {
+            if (line.StartsWith("```", StringComparison.Ordinal)) { fenced = !fenced; continue; }
+            if (fenced || Heading().Match(line) is not { Success: true } m) continue;
+            var slug = Regex.Replace(m.Groups["title"].Value.ToLowerInvariant(), @"[^\p{L}\p{Nd}\p{Mn}_\- ]", "").Replace(' ', '-');
+            int n = seen.GetValueOrDefault(slug);
+            seen[slug] = n + 1;
+            anchors.Add(n == 0 ? slug : $"{slug}-{n}");
+        }
+        return anchors;
+    }
+
+    [Fact]
+    public void EveryRelativeLinkResolves()
+    {
+        var broken = new List<string>();
+        int links = 0;
+        foreach (var file in DocFiles())
+            foreach (var (line, text) in Prose(file))
+                foreach (Match m in LinkTarget().Matches(text))
+                {
+                    var target = m.Groups["target"].Value;
+                    if (Regex.IsMatch(target, "^[a-z]+:")) continue; // https:, mailto:
+                    links++;
+                    int hash = target.IndexOf('#');
+                    var path = hash < 0 ? target : target[..hash];
+                    var resolved = path.Length == 0 ? file : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, path));
+                    var where = $"{Path.GetRelativePath(TestData.RepoRoot, file)}:{line}: ({target})";
+                    if (!File.Exists(resolved) && !Directory.Exists(resolved)) broken.Add($"{where}: no such file");
+                    else if (hash >= 0 && resolved.EndsWith(".md", StringComparison.Ordinal) && !Anchors(resolved).Contains(target[(hash + 1)..]))
+                        broken.Add($"{where}: no such heading");
+                }
+        Assert.True(links > 50, $"only {links} relative links found");
+        Assert.True(broken.Count == 0, string.Join('\n', broken));
     }
 }

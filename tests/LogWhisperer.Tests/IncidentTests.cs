@@ -151,7 +151,7 @@ public class IncidentTests(ITestOutputHelper output)
         Assert.Equal(("warning", "P4"), (AlertSeverity.Of(warned).Label, AlertSeverity.Of(warned).OpsgeniePriority));
     }
 
-    /// <summary>The README's figures: a plan of incidents over all fault kinds on a seen and an unseen mesh.</summary>
+    /// <summary>The figures in docs/incidents.md: a plan of incidents over all fault kinds on a seen and an unseen mesh.</summary>
     [Theory]
     [InlineData("online-boutique", 20, 5)]
     [InlineData("train-ticket", 20, 6)]

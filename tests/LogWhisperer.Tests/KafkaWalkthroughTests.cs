@@ -8,7 +8,7 @@ using LogWhisperer.Sinks;
 namespace LogWhisperer.Tests;
 
 /// <summary>
-/// README's Kafka walkthrough as a user types it, every step a separate process: `kafka-dev` (the broker,
+/// The Kafka walkthrough of docs/kafka.md as a user types it, every step a separate process: `kafka-dev` (the broker,
 /// kept running), `kafka-produce` into it, `engine --idle-exit` against it, and kcat reading the RCA events
 /// back. Every process has a timeout; the broker is killed in Dispose.
 /// </summary>

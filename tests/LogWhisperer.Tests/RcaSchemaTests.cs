@@ -127,13 +127,13 @@ public class RcaSchemaTests
     }
 
     [Fact]
-    public void ReadmeExampleIsAValidEvent()
+    public void DocumentedExampleIsAValidEvent()
     {
-        var readme = File.ReadAllText(Path.Combine(TestData.RepoRoot, "README.md"));
-        int marker = readme.IndexOf("<!-- rca-event-example", StringComparison.Ordinal);
-        Assert.True(marker >= 0, "README lost its RCA event example");
-        int start = readme.IndexOf("```json", marker, StringComparison.Ordinal) + "```json".Length;
-        var example = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        var doc = File.ReadAllText(Path.Combine(TestData.RepoRoot, "docs", "rca-event.md"));
+        int marker = doc.IndexOf("<!-- rca-event-example", StringComparison.Ordinal);
+        Assert.True(marker >= 0, "docs/rca-event.md lost its RCA event example");
+        int start = doc.IndexOf("```json", marker, StringComparison.Ordinal) + "```json".Length;
+        var example = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
         Assert.Empty(RcaSchemaConsumer.Errors(RcaSchemaConsumer.Event, example));
         Assert.Equal(RcaEvent.SchemaId, JsonSerializer.Deserialize<RcaEvent>(example, RcaEvent.JsonOptions)!.Schema);
     }

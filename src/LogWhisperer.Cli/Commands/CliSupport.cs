@@ -142,7 +142,7 @@ internal static class CliSupport
         Guard(() => Hosting.ServiceHost.RunAsync(shutdownTimeout, body));
 }
 
-/// <summary>The exit codes of every command (README "Exit codes").</summary>
+/// <summary>The exit codes of every command (docs/operations.md "Exit codes").</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;

@@ -173,7 +173,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 if (message is not null)
                 {
                     _aligner.CaughtUp(message.TopicPartition);
-                    // Recovery time after a restart or rebalance is measured up to this line (see README).
+                    // Recovery time after a restart or rebalance is measured up to this line (see docs/kafka.md).
                     if (!reportedCaughtUp && _aligner.AllCaughtUp) { reportedCaughtUp = true; Console.Error.WriteLine($"kafka: caught up on all assigned partitions after {started.Elapsed.TotalSeconds:F1} s"); }
                 }
                 CommitReady(_consumer);

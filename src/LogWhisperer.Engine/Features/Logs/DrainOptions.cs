@@ -2,7 +2,7 @@ namespace LogWhisperer.Features.Logs;
 
 /// <summary>
 /// Settings of the Drain template miner. One configuration serves every log source: it is chosen on Loghub
-/// systems and checked on systems it was not chosen on (see the README's "Log intelligence" section).
+/// systems and checked on systems it was not chosen on (see docs/template-mining.md).
 /// </summary>
 public sealed record DrainOptions
 {
