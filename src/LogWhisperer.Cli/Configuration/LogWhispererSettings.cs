@@ -272,6 +272,9 @@ internal sealed class IncidentsSection
     [Description("An incident resolves after this many quiet windows in a row.")]
     public int ResolveAfterQuietWindows { get; set; } = 2;
 
+    [Description("A resolved incident reopens (same id) when a verdict naming its root cause and fault kind comes within this many windows; 0 never reopens.")]
+    public int ReopenWithinWindows { get; set; } = 4;
+
     [Description("Directory of the incident store (incidents.jsonl: past incidents for 'similar incidents', kept across restarts) and of verdict feedback (labelled incidents: labels.jsonl and Arrow snapshots that finetune reads). Unset: kept in memory only, no feedback store.")]
     public string? StoreDirectory { get; set; }
 

@@ -81,6 +81,7 @@ internal static class SettingsMapping
     {
         incidents ??= new IncidentsSection();
         if (incidents.ResolveAfterQuietWindows < 1) throw new SettingsException($"invalid value '{incidents.ResolveAfterQuietWindows}' for setting 'Incidents:ResolveAfterQuietWindows': expected 1 or more");
+        if (incidents.ReopenWithinWindows < 0) throw new SettingsException($"invalid value '{incidents.ReopenWithinWindows}' for setting 'Incidents:ReopenWithinWindows': expected 0 or more");
         var delivery = new DeliveryOptions
         {
             Retries = s.Delivery.Retries,
@@ -89,7 +90,7 @@ internal static class SettingsMapping
                 : throw new SettingsException("invalid value '0' for setting 'Sinks:Delivery:TimeoutSeconds': expected a number > 0"),
         };
         var log = loggers.CreateLogger("LogWhisperer.Sinks");
-        var sinks = new AlertSinks(new IncidentOptions { ResolveAfterQuietWindows = incidents.ResolveAfterQuietWindows, SimilarIncidents = incidents.SimilarIncidents },
+        var sinks = new AlertSinks(new IncidentOptions { ResolveAfterQuietWindows = incidents.ResolveAfterQuietWindows, ReopenWithinWindows = incidents.ReopenWithinWindows, SimilarIncidents = incidents.SimilarIncidents },
             new IncidentStore(incidents.StoreDirectory, incidents.StoreCapacity), incidents.StoreDirectory);
         if (HttpUrl(s.Alertmanager.Url, "Sinks:Alertmanager:Url", isBase: true) is { } am)
             sinks.Add(new AlertmanagerSink(am, delivery, HttpUrl(s.Alertmanager.GeneratorUrl, "Sinks:Alertmanager:GeneratorUrl")?.ToString(), log));
