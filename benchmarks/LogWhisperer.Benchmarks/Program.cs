@@ -29,6 +29,9 @@ if (args.Length > 0 && args[0] == "hostile")
 // `drain-speed [rounds]`: the template miner's steady-state lines/s per Loghub sample and on a simulated mesh.
 if (args.Length > 0 && args[0] == "drain-speed")
     return DrainSpeed.Run(args.Skip(1).ToArray());
+// `soak [services] [minutes]`: resident and managed memory over a long live stream, first third against last.
+if (args.Length > 0 && args[0] == "soak")
+    return await Soak.RunAsync(args.Skip(1).ToArray());
 // `device [epochs]`: GAT scoring and training speed on the CPU and, when a GPU is usable, on CUDA.
 if (args.Length > 0 && args[0] == "device")
     return await DeviceSpeed.RunAsync(args.Skip(1).ToArray());

@@ -150,6 +150,8 @@ public sealed class GatModel : Module
     private GatConfig _config = null!;
     private Scalar _temperature = null!; // owned, see GroupOps
 
+    static GatModel() => NativeHeap.Apply(); // before the first tensor: see NativeHeap
+
     public GatModel(GatConfig config) : base("lw_gat")
     {
         Config = config;

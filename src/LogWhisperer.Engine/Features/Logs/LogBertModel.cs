@@ -55,6 +55,7 @@ public sealed class LogBertModel : nn.Module<Tensor, Tensor, (Tensor Hidden, Ten
 
     static LogBertModel()
     {
+        Scoring.NativeHeap.Apply(); // before the first tensor: see NativeHeap
         One = 1.0.ToScalar();
         MinusOne = (-1.0).ToScalar();
         Zero = 0.ToScalar();
