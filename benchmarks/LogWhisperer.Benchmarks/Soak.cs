@@ -28,6 +28,12 @@ public static class Soak
         var clock = Stopwatch.StartNew();
         double nextReport = 0;
         Console.WriteLine($"soak: {services} services, {minutes} simulated minutes, {faults.Count} faults");
+        // The first minutes are warm-up windows (not scored, so not sampled above): a wall-clock sampler shows when the peak comes.
+        using var early = new Timer(_ =>
+        {
+            using var self = Process.GetCurrentProcess();
+            if (clock.Elapsed.TotalSeconds <= 60) Console.WriteLine($"  wall {clock.Elapsed.TotalSeconds,4:0} s  RSS {self.WorkingSet64 / 1048576.0,7:N0} MiB  managed heap {GC.GetTotalMemory(false) / 1048576.0,7:N0} MiB");
+        }, null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, EndMs = sim.StartMs + minutes * 60_000L };
         var pipeline = await run.RunAsync(scorer, new CollectingRcaSink(), onScored: s =>
         {
