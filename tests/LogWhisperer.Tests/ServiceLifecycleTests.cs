@@ -77,6 +77,13 @@ public class ServiceLifecycleTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Generous = TimeSpan.FromMinutes(8); // an upper bound only: every wait ends when its condition holds
 
+    /// <summary>Whether SIGINT (signal 2) is in this process's ignored-signal mask (/proc/self/status, SigIgn).</summary>
+    private static bool SigintIgnored()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
+    }
+
     private static string UnreachableBroker() => $"127.0.0.1:{TestData.FreePort()}"; // nothing listens there
 
     [Theory]
@@ -84,6 +91,9 @@ public class ServiceLifecycleTests(ITestOutputHelper output)
     [InlineData("INT")]
     public void EngineDrainsOnASignalCommitsFinishedWindowsAndExitsZero(string signal)
     {
+        // A shell starts background jobs with SIGINT ignored, children inherit that, and .NET keeps an ignored SIGINT
+        // ignored (as nohup intends): the engine could not see the signal. Say so rather than wait for nothing.
+        if (signal == "INT" && SigintIgnored()) { output.WriteLine("skipped: SIGINT is ignored in this test process (started as a background job?), so its children cannot receive it"); return; }
         using var cluster = new MockKafkaCluster(brokers: 1);
         var topics = new KafkaTelemetryProducer.Topics("life_logs", "life_metrics", "life_spans");
         foreach (var t in new[] { topics.Logs, topics.Metrics, topics.Spans }) cluster.CreateTopic(t, 2);
