@@ -91,15 +91,16 @@ public class PipelineTests
 
         // From its first snapshot on, the graph stage is blocked: the source can only fill the channels before it.
         Assert.True(await TestData.WaitUntilAsync(() => blocked.IsSet, TestData.Generous), "no window reached the graph stage");
-        // Then wait (however slow the machine) until the source has not moved for a full second. A stall is the
-        // absence of progress, which only a span of time can show: the delays are that observation, not a wait
-        // for something to happen.
+        // Then wait (however slow the machine) until the source has not moved for a full second with no work
+        // queued: a pause while the thread pool is starved (the blocked stage holds one of its threads) is not a
+        // stall. A stall is the absence of progress, which only a span of time can show: the delays are that
+        // observation, not a wait for something to happen.
         long stalledAt = -1;
         await TestData.WaitUntilAsync(async () =>
         {
             long before = source.Produced;
             await Task.Delay(1000);
-            return source.Produced == before && (stalledAt = before) > 0;
+            return source.Produced == before && ThreadPool.PendingWorkItemCount == 0 && (stalledAt = before) > 0;
         }, TestData.Generous);
         Assert.True(stalledAt > 0, "the source never stalled while the graph stage was blocked");
         Assert.InRange(stalledAt, 31, 400);          // a few windows in flight, not the whole stream
