@@ -35,20 +35,20 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
         var tools = new ChromiumDevTools(chromium);
         try
         {
-            var until = DateTime.UtcNow + Deadline;
             var portFile = Path.Combine(profile, "DevToolsActivePort");
             string? socketUrl = null;
             using var http = new HttpClient();
-            while (socketUrl is null)
+            await TestData.WaitUntilAsync(async () =>
             {
-                if (DateTime.UtcNow > until || chromium.HasExited) throw new TimeoutException($"no DevTools page from chromium (exited: {chromium.HasExited})");
+                if (chromium.HasExited) return true;
                 if (File.Exists(portFile) && File.ReadAllLines(portFile) is [var port, ..] && port.Length > 0)
                 {
                     var targets = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/json/list"))!.AsArray();
                     socketUrl = targets.FirstOrDefault(t => (string?)t!["type"] == "page")?["webSocketDebuggerUrl"]?.GetValue<string>();
                 }
-                if (socketUrl is null) await Task.Delay(50); // polling a condition, with the deadline above
-            }
+                return socketUrl is not null;
+            }, TestData.Generous);
+            if (socketUrl is null) throw new TimeoutException($"no DevTools page from chromium (exited: {chromium.HasExited})");
             await tools._socket.ConnectAsync(new Uri(socketUrl), new CancellationTokenSource(Deadline).Token);
             await tools.SendAsync("Emulation.setFocusEmulationEnabled", new { enabled = true }); // focus behaves as in a focused window
             return tools;
@@ -92,15 +92,11 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
         return result?["result"]?["value"];
     }
 
-    /// <summary>Polls <paramref name="expression"/> until it is true, within a generous deadline.</summary>
+    /// <summary>Polls <paramref name="expression"/> until it is true, within a generous deadline (an upper bound only).</summary>
     public async Task WaitForAsync(string expression)
     {
-        var until = DateTime.UtcNow + Deadline;
-        while (!((bool?)await EvaluateAsync(expression) ?? false))
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException($"never true: {expression}");
-            await Task.Delay(50);
-        }
+        if (!await TestData.WaitUntilAsync(async () => (bool?)await EvaluateAsync(expression) ?? false, TestData.Generous))
+            throw new TimeoutException($"never true: {expression}");
     }
 
     /// <summary>Presses and releases a key as a keyboard would: Tab, Shift+Tab, Enter or Space.</summary>

@@ -57,8 +57,7 @@ public class CliExitCodeTests
         var metrics = new EngineMetrics();
         await using (new ProgressReporter(metrics, TextWriter.Synchronized(err), TimeSpan.FromMilliseconds(20)))
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (!err.ToString().Contains("progress: ") && clock.Elapsed < TimeSpan.FromMinutes(1)) await Task.Delay(10);
+            await TestData.WaitUntilAsync(() => err.ToString().Contains("progress: "), TestData.Generous);
         }
         Assert.Contains("progress: ", err.ToString());
     }

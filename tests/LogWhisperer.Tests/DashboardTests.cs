@@ -57,8 +57,8 @@ public sealed class DashboardFixture : IAsyncLifetime
         };
         Pipeline = await run.RunAsync(scorer, new FanOutRcaSink(new StampingSink(_writtenAt), Events, Feed), onScored: Feed.OnScored);
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline) { lock (Streamed) if (Streamed.Count >= Events.Events.Count) break; await Task.Delay(50); }
+        // Every event written reaches the stream (the test asserts they are the same, in order).
+        await TestData.WaitUntilAsync(() => { lock (Streamed) return Streamed.Count >= Events.Events.Count; }, TestData.Generous);
         await stop.CancelAsync();
         try { await listening; } catch (OperationCanceledException) { } catch (IOException) { }
     }

@@ -6,7 +6,7 @@ namespace LogWhisperer.Tests;
 
 public class EventTimeMergeTests
 {
-    /// <summary>Batches of records at the given times, with a pause before each batch.</summary>
+    /// <summary>Batches of records at the given times, with a pause before each batch: a source slower than the others (the pause is the behaviour under test, not a wait).</summary>
     private sealed class Timed(string service, TimeSpan pause, params long[][] batches) : ITelemetrySource
     {
         public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
@@ -53,8 +53,39 @@ public class EventTimeMergeTests
     {
         public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await Task.Delay(Timeout.Infinite, cancellationToken); // a source that never delivers (a query with no series): the behaviour under test
             yield break;
+        }
+    }
+
+    [Fact]
+    public async Task StoppingReleasesWhatTheMergeStillHolds()
+    {
+        // The logs are held back by a metrics source that has not answered yet (and is not idle for an hour).
+        var delivered = new TaskCompletionSource();
+        var logs = new DeliversThenWaits(delivered, [1_000, 2_000], [3_000]);
+        using var stop = new CancellationTokenSource();
+        var merged = new List<TelemetryRecord>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var batch in new EventTimeMerge([logs, new Silent()], idleAfter: TimeSpan.FromHours(1)).ReadAsync(stop.Token)) merged.AddRange(batch);
+        });
+        await delivered.Task.WaitAsync(TestData.Generous);
+        Assert.Empty(merged);
+
+        await stop.CancelAsync(); // SIGTERM: drain
+        await reading.WaitAsync(TestData.Generous); // before: an OperationCanceledException, and the three records lost
+        Assert.Equal([1_000L, 2_000L, 3_000L], merged.Select(r => r.TimestampMs));
+    }
+
+    /// <summary>Delivers its batches, says so once the merge has taken the last one, then waits to be stopped.</summary>
+    private sealed class DeliversThenWaits(TaskCompletionSource delivered, params long[][] batches) : ITelemetrySource
+    {
+        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            foreach (var batch in batches) yield return batch.Select(ts => (TelemetryRecord)new LogRecord(ts, "c", "logs", LogSeverity.Info, $"logs {ts}")).ToList();
+            delivered.SetResult(); // resumed: the last batch is in the merge's hands
+            await Task.Delay(Timeout.Infinite, cancellationToken); // a source following the present: it never ends by itself
         }
     }
 

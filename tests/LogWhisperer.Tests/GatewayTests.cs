@@ -159,8 +159,7 @@ public class GatewayTests(MockClusterFixture fixture) : IClassFixture<MockCluste
                 queue_config: {"{"}batch_send_deadline: 1s, min_backoff: 100ms{"}"}
             """))
         {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (_gateway.Accepted == 0 && DateTime.UtcNow < deadline && !prometheus.HasExited) await Task.Delay(200);
+            await TestData.WaitUntilAsync(() => _gateway.Accepted > 0 || prometheus.HasExited, TestData.Generous);
             Assert.True(_gateway.Accepted > 0, "Prometheus never remote-wrote into the gateway");
         }
 

@@ -107,13 +107,12 @@ public sealed class AlertmanagerProcess : IDisposable
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline && !_process.HasExited)
+        bool Ready()
         {
-            try { if (http.GetAsync(new Uri(Url, "-/ready")).Result.IsSuccessStatusCode) return; }
-            catch (AggregateException) { }
-            Thread.Sleep(100);
+            try { return http.GetAsync(new Uri(Url, "-/ready")).Result.IsSuccessStatusCode; }
+            catch (AggregateException) { return false; }
         }
+        if (TestData.WaitUntil(() => _process.HasExited || Ready(), TestData.Generous) && !_process.HasExited) return;
         Dispose();
         throw new InvalidOperationException("alertmanager did not become ready:\n" + string.Join("\n", log));
     }

@@ -32,8 +32,7 @@ public class KafkaFeedbackTests(MockClusterFixture fixture) : IClassFixture<Mock
         var consumer = new KafkaFeedbackConsumer(settings, topic, f => { lock (applied) applied.Add(f); return f.IncidentId == "inc-shop-1"; }, dlq);
         using var stop = new CancellationTokenSource();
         var running = consumer.RunAsync(stop.Token);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (consumer.Applied + consumer.Rejected < 5 && DateTime.UtcNow < deadline && !running.IsCompleted) await Task.Delay(50);
+        await TestData.WaitUntilAsync(() => consumer.Applied + consumer.Rejected >= 5 || running.IsCompleted, TestData.Generous);
         await stop.CancelAsync();
         await running;
 

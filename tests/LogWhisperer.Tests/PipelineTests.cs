@@ -81,23 +81,30 @@ public class PipelineTests
     public async Task ASlowConsumerStallsTheSourceInsteadOfBufferingWithoutBound()
     {
         var release = new ManualResetEventSlim(false);
+        var blocked = new ManualResetEventSlim(false);
         var sim = new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions());
         var source = new CountingSource(new SimulatorSource(sim, T0 + 4 * 3600_000L)); // 14,400 batches available
         var options = new PipelineOptions { ChannelCapacity = 2, Features = new FeaturizerOptions { WarmupWindows = 0 } };
-        var pipeline = new RcaPipeline(options, new Featurizer(options.Features), null, null, new MemoryDeadLetterSink(), onSnapshot: _ => release.Wait());
+        var pipeline = new RcaPipeline(options, new Featurizer(options.Features), null, null, new MemoryDeadLetterSink(),
+            onSnapshot: _ => { blocked.Set(); release.Wait(); });
         var run = Task.Run(() => pipeline.RunAsync(source));
 
-        // Wait (however slow the machine) until the source has not moved for a full second.
+        // From its first snapshot on, the graph stage is blocked: the source can only fill the channels before it.
+        Assert.True(await TestData.WaitUntilAsync(() => blocked.IsSet, TestData.Generous), "no window reached the graph stage");
+        // Then wait (however slow the machine) until the source has not moved for a full second with no work
+        // queued: a pause while the thread pool is starved (the blocked stage holds one of its threads) is not a
+        // stall. A stall is the absence of progress, which only a span of time can show: the delays are that
+        // observation, not a wait for something to happen.
         long stalledAt = -1;
-        for (var deadline = DateTime.UtcNow.AddMinutes(1); DateTime.UtcNow < deadline;)
+        await TestData.WaitUntilAsync(async () =>
         {
             long before = source.Produced;
             await Task.Delay(1000);
-            if (source.Produced == before && before > 0) { stalledAt = before; break; }
-        }
+            return source.Produced == before && ThreadPool.PendingWorkItemCount == 0 && (stalledAt = before) > 0;
+        }, TestData.Generous);
         Assert.True(stalledAt > 0, "the source never stalled while the graph stage was blocked");
         Assert.InRange(stalledAt, 31, 400);          // a few windows in flight, not the whole stream
-        await Task.Delay(500);
+        await Task.Delay(500);                       // observed once more (see above)
         Assert.Equal(stalledAt, source.Produced);    // and it stays stalled
         release.Set();
         await run;

@@ -31,24 +31,25 @@ internal sealed class PrometheusServer : IDisposable
         _ = _process.StandardOutput.ReadToEndAsync();
     }
 
-    /// <summary>Starts Prometheus (PROMETHEUS_PORT in the config becomes its own port) and waits (at most 30 s) until /-/ready answers.</summary>
+    /// <summary>Starts Prometheus (PROMETHEUS_PORT in the config becomes its own port) and waits until /-/ready answers.</summary>
     public static async Task<PrometheusServer> StartAsync(string config, string extraArgs = "")
     {
         var server = new PrometheusServer(config, extraArgs);
         try
         {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (true)
-            {
-                try { if ((await server._http.GetAsync(new Uri(server.BaseUrl, "-/ready"))).IsSuccessStatusCode) return server; }
-                catch (HttpRequestException) { }
-                catch (TaskCanceledException) { }
-                Assert.False(server.HasExited, "prometheus exited at start (bad config?)");
-                Assert.True(DateTime.UtcNow < deadline, "prometheus did not become ready within 30 s");
-                await Task.Delay(200);
-            }
+            bool ready = await TestData.WaitUntilAsync(async () => server.HasExited || await server.IsReadyAsync(), TestData.Generous);
+            Assert.False(server.HasExited, "prometheus exited at start (bad config?)");
+            Assert.True(ready, $"prometheus did not become ready within {TestData.Generous.TotalMinutes} min");
+            return server;
         }
         catch { server.Dispose(); throw; }
+    }
+
+    private async Task<bool> IsReadyAsync()
+    {
+        try { return (await _http.GetAsync(new Uri(BaseUrl, "-/ready"))).IsSuccessStatusCode; }
+        catch (HttpRequestException) { return false; }
+        catch (TaskCanceledException) { return false; }
     }
 
     /// <summary>An instant query's vector: each series' labels and value.</summary>
@@ -68,13 +69,9 @@ internal sealed class PrometheusServer : IDisposable
     /// <summary>Polls a query until it returns a series (or the timeout passes); the series found, or none.</summary>
     public async Task<List<(Dictionary<string, string> Labels, double Value)>> WaitForAsync(string promql, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var result = await QueryAsync(promql);
-            if (result.Count > 0 || DateTime.UtcNow > deadline || HasExited) return result;
-            await Task.Delay(250);
-        }
+        var result = new List<(Dictionary<string, string> Labels, double Value)>();
+        await TestData.WaitUntilAsync(async () => (result = await QueryAsync(promql)).Count > 0 || HasExited, timeout);
+        return result;
     }
 
 

@@ -30,20 +30,20 @@ internal sealed class CliProcess : IDisposable
     }
 
     public string Stderr => string.Join('\n', _lines);
+    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
     public IReadOnlyList<string> Lines => _lines.ToArray();
     public bool HasExited => _process.HasExited;
 
     /// <summary>The first stderr line matching, waiting for it (null when the process exits or the timeout passes first).</summary>
     public string? WaitFor(Func<string, bool> match, TimeSpan timeout)
     {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
+        string? found = null;
+        TestData.WaitUntil(() =>
         {
-            if (_lines.FirstOrDefault(match) is { } line) return line;
-            if (_process.HasExited) { _process.WaitForExit(); return _lines.FirstOrDefault(match); }
-            Thread.Sleep(50);
-        }
-        return null;
+            if (_process.HasExited) _process.WaitForExit(); // flushes the redirected streams: every line it wrote is read below
+            return (found = _lines.FirstOrDefault(match)) is not null || _process.HasExited;
+        }, timeout);
+        return found;
     }
 
     /// <summary>kill -SIGNAL pid (TERM, INT, …): what docker stop, systemd and a terminal send.</summary>
@@ -75,7 +75,7 @@ internal sealed class CliProcess : IDisposable
 [Collection(SeveralEnginesCollection.Name)]
 public class ServiceLifecycleTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromMinutes(8); // an upper bound only: every wait ends when its condition holds
+    private static readonly TimeSpan Generous = TestData.Generous; // an upper bound only: every wait ends when its condition holds
 
     /// <summary>Whether SIGINT (signal 2) is in this process's ignored-signal mask (/proc/self/status, SigIgn).</summary>
     private static bool SigintIgnored()
@@ -110,8 +110,7 @@ public class ServiceLifecycleTests(ITestOutputHelper output)
             "--topic", "life_logs=LokiProto", "--topic", "life_metrics=RemoteWrite", "--topic", "life_spans=OtlpTracesProto");
         Assert.True(engine.WaitFor(l => l.Contains("caught up on all assigned partitions"), Generous) is not null, engine.Stderr);
         // Signalled once it has published something (the input holds an incident), while it is still running.
-        var clock = Stopwatch.StartNew();
-        while (MessagesIn(cluster, "life_rca") == 0 && clock.Elapsed < Generous && !engine.HasExited) Thread.Sleep(100);
+        TestData.WaitUntil(() => MessagesIn(cluster, "life_rca") > 0 || engine.HasExited, Generous);
 
         engine.Signal(signal);
         var exit = engine.WaitForExit(Generous);

@@ -19,6 +19,43 @@ internal static class TestData
         throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>An upper bound for a wait on a condition, never its expected length: on a loaded machine (load average 30 on 2 cores) starting an engine took minutes.</summary>
+    public static readonly TimeSpan Generous = TimeSpan.FromMinutes(8);
+
+    /// <summary>How often <see cref="WaitUntil"/> looks again: it only paces the polling, it decides nothing.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds (true) or <paramref name="deadline"/> passes (false; the caller
+    /// asserts on what it waited for). The wait for something to happen that no event announces: a line logged by
+    /// a child process, a message published, a server ready.
+    /// </summary>
+    public static bool WaitUntil(Func<bool> condition, TimeSpan deadline)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > deadline) return false;
+            Thread.Sleep(PollInterval);
+        }
+        return true;
+    }
+
+    /// <inheritdoc cref="WaitUntil"/>
+    public static async Task<bool> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan deadline)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > deadline) return false;
+            await Task.Delay(PollInterval);
+        }
+        return true;
+    }
+
+    /// <inheritdoc cref="WaitUntil"/>
+    public static Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan deadline) => WaitUntilAsync(() => Task.FromResult(condition()), deadline);
+
     /// <summary>A TCP port free right now on loopback, for a binary that must be told its port.</summary>
     public static int FreePort()
     {

@@ -28,7 +28,7 @@ long spans = 0, logs = 0, failed = 0;
 void Work(Service service, int baseMs)
 {
     if (service == faulty && faulty.Throwing && random.NextDouble() < 0.8) throw new InvalidOperationException($"{service.Name}: upstream processor refused the request");
-    Thread.Sleep(baseMs + random.Next(0, 2));
+    Thread.Sleep(baseMs + random.Next(0, 2)); // the service's work: span durations are what this client exists to produce
 }
 
 // One call from caller to callee: a client span in the caller, the callee's server span as its child.
@@ -103,7 +103,7 @@ while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < end)
     catch (InvalidOperationException) { failed++; }
     requests++;
     var wait = tick * requests - next.Elapsed;
-    if (wait > TimeSpan.Zero) Thread.Sleep(wait);
+    if (wait > TimeSpan.Zero) Thread.Sleep(wait); // paces requests at --rps: the load it simulates, not a wait
 }
 
 foreach (var s in services.Values) s.Dispose(); // flushes every exporter

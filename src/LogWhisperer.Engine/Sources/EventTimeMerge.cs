@@ -10,7 +10,9 @@ namespace LogWhisperer.Sources;
 /// at least that new, then released oldest first, so a source that pulls its steps faster does not push the
 /// window watermark past records the slower one still has to deliver. A source that has delivered nothing for
 /// <paramref name="idleAfter"/> stops holding the others back (a Prometheus query with no series, a quiet tail),
-/// and at most <paramref name="maxHeld"/> records are held (the oldest go out beyond it). Ends when all sources end.
+/// and at most <paramref name="maxHeld"/> records are held (the oldest go out beyond it). Ends when all sources end,
+/// or when cancelled: a graceful stop (SIGTERM) drains, so what the sources delivered and the merge still holds
+/// goes out first, oldest first, instead of being lost with the merge.
 /// </summary>
 public sealed class EventTimeMerge(IReadOnlyList<ITelemetrySource> sources, TimeSpan idleAfter, int maxHeld = 1 << 20) : ITelemetrySource
 {
@@ -29,6 +31,13 @@ public sealed class EventTimeMerge(IReadOnlyList<ITelemetrySource> sources, Time
         Array.Fill(newest, long.MinValue);
         Array.Fill(lastHeard, Environment.TickCount64);
         int live = sources.Count;
+        void Take(Delivery d)
+        {
+            if (d.Error is not null) throw d.Error;
+            lastHeard[d.Source] = Environment.TickCount64;
+            if (d.Batch is null) { ended[d.Source] = true; live--; }
+            else foreach (var r in d.Batch) { held.Enqueue(r, r.TimestampMs); newest[d.Source] = Math.Max(newest[d.Source], r.TimestampMs); }
+        }
         try
         {
             while (live > 0)
@@ -40,18 +49,22 @@ public sealed class EventTimeMerge(IReadOnlyList<ITelemetrySource> sources, Time
                     tick.CancelAfter(TimeSpan.FromSeconds(1));
                     try { next = await deliveries.Reader.ReadAsync(tick.Token); }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { }
+                    catch (OperationCanceledException) { break; } // stopping: drain below
                 }
-                if (next is { } d)
-                {
-                    if (d.Error is not null) throw d.Error;
-                    lastHeard[d.Source] = Environment.TickCount64;
-                    if (d.Batch is null) { ended[d.Source] = true; live--; }
-                    else foreach (var r in d.Batch) { held.Enqueue(r, r.TimestampMs); newest[d.Source] = Math.Max(newest[d.Source], r.TimestampMs); }
-                }
+                if (next is { } d) Take(d);
                 long low = live == 0 ? long.MaxValue : LowWatermark(newest, lastHeard, ended);
                 var release = new List<TelemetryRecord>();
                 while (held.TryPeek(out var r, out long ts) && (ts <= low || held.Count > maxHeld)) { held.Dequeue(); release.Add(r); }
                 if (release.Count > 0) yield return release;
+            }
+            if (live > 0)
+            {
+                // Stopped: the sources stop reading, and what they already delivered goes out with the rest.
+                stopReaders.Cancel();
+                while (deliveries.Reader.TryRead(out var d)) Take(d);
+                var rest = new List<TelemetryRecord>(held.Count);
+                while (held.TryDequeue(out var r, out _)) rest.Add(r);
+                if (rest.Count > 0) yield return rest;
             }
         }
         finally
