@@ -175,7 +175,7 @@ public static class LogTokenizer
             else if (char.IsAsciiDigit(c)) return false;
             else if (c == '=')
             {
-                // key=value, the other common token (status=200, trace_id=…): the key is keyed already, the value is <*>.
+                // key=value, the other common token (status=200, trace_id=…): the key and "=" stay, the value is <*>.
                 if (i == start || i + 1 == line.Length || IsSpace(line[i + 1]) || !IsKey(line[start..i])) return false;
                 var kv = new Fnv();
                 kv.Append(line[start..(i + 1)]);
