@@ -129,13 +129,23 @@ public class RcaSchemaTests
     [Fact]
     public void DocumentedExampleIsAValidEvent()
     {
-        var doc = File.ReadAllText(Path.Combine(TestData.RepoRoot, "docs", "rca-event.md"));
+        var path = Path.Combine(TestData.RepoRoot, "docs", "rca-event.md");
+        var doc = File.ReadAllText(path);
         int marker = doc.IndexOf("<!-- rca-event-example", StringComparison.Ordinal);
         Assert.True(marker >= 0, "docs/rca-event.md lost its RCA event example");
-        int start = doc.IndexOf("```json", marker, StringComparison.Ordinal) + "```json".Length;
-        var example = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        int start = doc.IndexOf("```json", marker, StringComparison.Ordinal) + "```json\n".Length;
+        int end = doc.IndexOf("```", start, StringComparison.Ordinal);
+        var example = doc[start..end];
         Assert.Empty(RcaSchemaConsumer.Errors(RcaSchemaConsumer.Event, example));
         Assert.Equal(RcaEvent.SchemaId, JsonSerializer.Deserialize<RcaEvent>(example, RcaEvent.JsonOptions)!.Schema);
+
+        // And it is what the program prints: the first event of the command the page names, laid out for reading.
+        var (_, stdout, err) = CliTests.Run("demo", "--seed", "7");
+        var first = stdout.Split('\n').FirstOrDefault(l => l.StartsWith('{'));
+        Assert.True(first is not null, err);
+        var produced = ReadableJson.Format(JsonNode.Parse(first)!.AsObject()) + "\n";
+        if (Environment.GetEnvironmentVariable("LW_UPDATE_DOCS") == "1") File.WriteAllText(path, doc[..start] + produced + doc[end..]);
+        else Assert.True(produced == example, "docs/rca-event.md's example is not demo --seed 7's first event (LW_UPDATE_DOCS=1 dotnet test --filter DocumentedExampleIsAValidEvent rewrites it):\n" + produced);
     }
 
     [Fact]
@@ -199,4 +209,32 @@ public class RcaSchemaTests
             }
         }
     }
+}
+
+/// <summary>JSON laid out for reading in docs: one property per line, arrays of objects one object per line, the rest inline.</summary>
+internal static class ReadableJson
+{
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string Format(JsonObject o, string indent = "") =>
+        "{\n" + string.Join(",\n", o.Select(kv => $"{indent}  {Inline(kv.Key)}: {Value(kv.Value, indent + "  ")}")) + $"\n{indent}}}";
+
+    private static bool ListOfObjects(JsonNode? n) => n is JsonArray a && a.Count > 0 && a.All(x => x is JsonObject);
+
+    private static string Value(JsonNode? n, string indent) => n switch
+    {
+        _ when ListOfObjects(n) => "[\n" + string.Join(",\n", n!.AsArray().Select(x => indent + "  " + Inline(x))) + $"\n{indent}]",
+        JsonObject o when o.Any(kv => ListOfObjects(kv.Value)) => Format(o, indent),
+        _ => Inline(n),
+    };
+
+    private static string Inline(JsonNode? n) => n switch
+    {
+        null => "null",
+        JsonObject o => "{" + string.Join(", ", o.Select(kv => $"{Inline(kv.Key)}: {Inline(kv.Value)}")) + "}",
+        JsonArray a => "[" + string.Join(", ", a.Select(Inline)) + "]",
+        _ => n.ToJsonString(Relaxed),
+    };
+
+    private static string Inline(string key) => JsonSerializer.Serialize(key, Relaxed);
 }
