@@ -29,8 +29,7 @@ public static class EndToEnd
         long end = sim.StartMs + minutes * 60_000L;
         var faults = IncidentPlan.Create(topology, Math.Max(1, minutes / 8), 1, sim.StartMs);
         var device = ComputeDevice.Select(Environment.GetEnvironmentVariable("LW_DEVICE") ?? "auto"); // LW_DEVICE=cpu compares on a GPU machine
-        var shipped = ShippedModelPath();
-        var scorer = new GatScorer(shipped is null ? new GatModel(new GatConfig()) : GatModel.Load(shipped, device), device);
+        var scorer = ShippedScorer(device);
 
         Console.WriteLine($"mesh: {services} services, {topology.Services.Sum(s => s.Value.Operations.Count)} operations, 200 req/s, {minutes} simulated minutes, scoring on {ComputeDevice.Describe(scorer.Device)}");
 
@@ -75,6 +74,10 @@ public static class EndToEnd
 
     internal static string Latency(WindowLatency l) =>
         $"{l.Count.All} windows p50 {l.Quantile(0.5) * 1000:N0} ms p99 {l.Quantile(0.99) * 1000:N0} ms; {l.Count.WithEvent} with an event p50 {l.Quantile(0.5, true) * 1000:N0} ms p99 {l.Quantile(0.99, true) * 1000:N0} ms";
+
+    /// <summary>A scorer with the shipped model (random weights where the repository is not found).</summary>
+    internal static GatScorer ShippedScorer(Device device) =>
+        new(ShippedModelPath() is { } shipped ? GatModel.Load(shipped, device) : new GatModel(new GatConfig()), device);
 
     /// <summary>The repository's shipped model, so the explain and sink stages see real events.</summary>
     internal static string? ShippedModelPath()

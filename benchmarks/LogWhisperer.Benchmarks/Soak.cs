@@ -22,8 +22,7 @@ public static class Soak
         var topology = SyntheticTopology.Generate(services, seed: 1, requestsPerSecond: 200);
         var sim = new SimulationOptions { Cluster = "soak", Seed = 1 };
         var faults = IncidentPlan.Create(topology, Math.Max(1, minutes / 8), 1, sim.StartMs);
-        var shipped = EndToEnd.ShippedModelPath();
-        var scorer = new GatScorer(shipped is null ? new GatModel(new GatConfig()) : GatModel.Load(shipped, CPU), CPU);
+        var scorer = EndToEnd.ShippedScorer(CPU);
         var samples = new List<(double Minute, double RssMiB, double HeapMiB)>();
         var clock = Stopwatch.StartNew();
         double nextReport = 0;

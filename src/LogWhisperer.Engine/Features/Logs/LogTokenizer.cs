@@ -176,11 +176,12 @@ public static class LogTokenizer
             else if (c == '=')
             {
                 // key=value, the other common token (status=200, trace_id=…): the key and "=" stay, the value is <*>.
-                if (i == start || i + 1 == line.Length || IsSpace(line[i + 1]) || !IsKey(line[start..i])) return false;
+                int end = TokenEnd(line, i);
+                if (KeyValueSplit(line[start..end]) == 0) return false; // the same test Mask makes
                 var kv = new Fnv();
                 kv.Append(line[start..(i + 1)]);
                 kv.PutWildcard();
-                i = TokenEnd(line, i + 1);
+                i = end;
                 key = kv.Value;
                 keyValue = true;
                 return true;
@@ -189,13 +190,7 @@ public static class LogTokenizer
             else if (c is ',' or ';' or '.' or '!' or '?') suffix = true;
             else plain = false;
         }
-        if (char.IsAsciiLetterUpper(first) && i - start >= 3)
-        {
-            var token = line[start..i]; // a calendar word (Jun, Sat.) is a variable
-            int end = token.Length;
-            while (end > 1 && IsTrailingPunctuation(token[end - 1])) end--;
-            if (end == 3 && IsCalendarWord(token[..3])) return false;
-        }
+        if (char.IsAsciiLetterUpper(first) && i - start >= 3 && IsCalendarToken(line[start..i])) return false; // Jun, Sat. are variables
         var h = new Fnv();
         h.Append(line[start..i]);
         key = h.Value;
@@ -253,8 +248,7 @@ public static class LogTokenizer
     /// </summary>
     private static int WholeVariableLength(ReadOnlySpan<char> t, int keyValueSplit)
     {
-        int end = t.Length;
-        while (end > 1 && IsTrailingPunctuation(t[end - 1])) end--;
+        int end = WithoutTrailingPunctuation(t);
         if (end == 0) return 0;
         char first = t[0];
         // Numbers, with units, signs, decimals; IPs, ports, dates, times, 0x… hex.
@@ -299,6 +293,17 @@ public static class LogTokenizer
         foreach (char c in key) if (!char.IsAsciiLetterOrDigit(c) && c != '_' && c != '.' && c != '-') return false;
         return true;
     }
+
+    /// <summary>The length of <paramref name="t"/> without its trailing <c>, ; . ) ] } :</c> (at least one character).</summary>
+    private static int WithoutTrailingPunctuation(ReadOnlySpan<char> t)
+    {
+        int end = t.Length;
+        while (end > 1 && IsTrailingPunctuation(t[end - 1])) end--;
+        return end;
+    }
+
+    /// <summary>A day or month name of a timestamp, perhaps with trailing punctuation (<c>Jun</c>, <c>Sat,</c>).</summary>
+    private static bool IsCalendarToken(ReadOnlySpan<char> t) => WithoutTrailingPunctuation(t) == 3 && IsCalendarWord(t[..3]);
 
     private static bool IsCalendarWord(ReadOnlySpan<char> w) => w is "Mon" or "Tue" or "Wed" or "Thu" or "Fri" or "Sat" or "Sun"
         or "Jan" or "Feb" or "Mar" or "Apr" or "May" or "Jun" or "Jul" or "Aug" or "Sep" or "Oct" or "Nov" or "Dec";
