@@ -1,0 +1,67 @@
+using Confluent.Kafka;
+using LogWhisperer.Kafka;
+using LogWhisperer.Telemetry;
+
+namespace LogWhisperer.Tests;
+
+public class EventTimeAlignerTests
+{
+    private static readonly TopicPartition Logs = new("logs", 0), Spans = new("spans", 0);
+    private long _now = 1_000_000; // the aligner's wall clock, moved by the tests
+    private EventTimeAligner NewAligner() => new(maxHeld: 1_000, idleAfterMs: 3_000, clock: () => _now);
+
+    private static List<TelemetryRecord> Seconds(long from, long to) =>
+        Enumerable.Range((int)from, (int)(to - from + 1)).Select(s => (TelemetryRecord)new LogRecord(s * 1000L, "c", "svc", LogSeverity.Info, "m")).ToList();
+
+    private static long[] Release(EventTimeAligner aligner)
+    {
+        var output = new List<TelemetryRecord>();
+        aligner.Release(output);
+        return output.Select(r => r.TimestampMs / 1000).ToArray();
+    }
+
+    /// <summary>Both partitions up to second 10, caught up, then a long pause of the whole stream.</summary>
+    private EventTimeAligner PausedAfterSecond10()
+    {
+        var aligner = NewAligner();
+        aligner.Add(Logs, Seconds(1, 10), 0);
+        aligner.Add(Spans, Seconds(1, 10), 0);
+        Assert.Equal(10, Release(aligner).Length / 2);
+        aligner.CaughtUp(Logs);
+        aligner.CaughtUp(Spans);
+        Assert.Empty(Release(aligner));
+        _now += 60_000;
+        return aligner;
+    }
+
+    [Fact]
+    public void AfterAPauseOfTheWholeStreamThePartitionThatResumesFirstWaitsForTheOthers()
+    {
+        var aligner = PausedAfterSecond10();
+        aligner.Add(Logs, Seconds(11, 100), 0); // the logs of the next 90 s land a moment before their spans
+        Assert.Empty(Release(aligner));          // counted from the pause, spans would be idle: they hold the logs back
+        _now += 500;
+        aligner.Add(Spans, Seconds(11, 100), 0);
+        var released = Release(aligner);
+        Assert.Equal(180, released.Length);
+        Assert.Equal(released.Order(), released); // in event-time order: nothing reaches the windower late
+    }
+
+    [Fact]
+    public void APartitionThatStaysSilentWhileItHoldsOthersBackGoesIdleAfterTheIdleTime()
+    {
+        var aligner = PausedAfterSecond10();
+        aligner.Add(Logs, Seconds(11, 20), 0);
+        Assert.Empty(Release(aligner));
+        _now += 2_999;
+        Assert.Empty(Release(aligner));
+        _now += 1;
+        Assert.Equal(10, Release(aligner).Length); // the spans partition is idle: the logs go on alone
+        aligner.Add(Logs, Seconds(21, 22), 0);
+        Assert.Equal(2, Release(aligner).Length);  // and it stays idle while it is silent
+        aligner.Add(Spans, Seconds(21, 30), 0);     // back: it holds the logs at its own event time again
+        aligner.Add(Logs, Seconds(23, 40), 0);
+        Assert.Equal(18, Release(aligner).Length);  // spans 21–30 and logs 23–30
+        Assert.Equal(10, aligner.Held);
+    }
+}
