@@ -7,6 +7,8 @@ using LogWhisperer.Pipeline;
 using LogWhisperer.Runs;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace LogWhisperer.Cli.Commands;
 
@@ -76,9 +78,11 @@ internal static class KafkaCommands
         {
             var settings = new KafkaSettings { BootstrapServers = parse.GetValue(bootstrap)!, ClientConfig = KafkaSettings.ParseProperties(parse.GetValue(config) ?? []) };
             string[] topics = [parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!];
+            using var loggers = EngineLogging.Create(new ConfigurationBuilder().Build());
+            var log = loggers.CreateLogger<KafkaTelemetryProducer>();
             if (parse.GetValue(from) is { } recorded)
             {
-                using var fromFiles = new KafkaTelemetryProducer(settings, new(topics[0], topics[1], topics[2]), parse.GetValue(keyBy));
+                using var fromFiles = new KafkaTelemetryProducer(settings, new(topics[0], topics[1], topics[2]), parse.GetValue(keyBy), log);
                 long count = 0;
                 foreach (var batch in Export.RecordedTelemetry.Read(recorded)) { fromFiles.Produce(batch); count += batch.Count; }
                 fromFiles.Flush();
@@ -94,7 +98,7 @@ internal static class KafkaCommands
             long onset = sim.StartMs + parse.GetValue(warmup) * 60_000L;
             var fault = new Fault(faultService, faultKind, onset, onset + parse.GetValue(duration) * 60_000L, 0.7);
             Console.Error.WriteLine($"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} min for {parse.GetValue(duration)} min (seed {sim.Seed})");
-            using var producer = new KafkaTelemetryProducer(settings, new(parse.GetValue(logs)!, parse.GetValue(metrics)!, parse.GetValue(spans)!), parse.GetValue(keyBy));
+            using var producer = new KafkaTelemetryProducer(settings, new(topics[0], topics[1], topics[2]), parse.GetValue(keyBy), log);
             return await Hosting.ServiceHost.RunAsync(DefaultShutdownTimeout, async life =>
             {
                 long records = 0;

@@ -7,6 +7,7 @@ using LogWhisperer.Features;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
+using Microsoft.Extensions.Logging;
 
 namespace LogWhisperer.Cli.Commands;
 
@@ -96,7 +97,7 @@ internal static class PullCommand
             var pipeline = new RcaPipeline(pipelineOptions, featurizer, scorer, sink, deadLetters, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
 
             using var stopTopology = CancellationTokenSource.CreateLinkedTokenSource(life.Abort);
-            var discovery = topology is null ? Task.CompletedTask : RunTopology(topology, prometheus!, TimeSpan.FromSeconds(pull.TopologyRefreshSeconds), err, stopTopology.Token);
+            var discovery = topology is null ? Task.CompletedTask : RunTopology(topology, prometheus!, TimeSpan.FromSeconds(pull.TopologyRefreshSeconds), loggers.CreateLogger<ServiceGraphDiscovery>(), stopTopology.Token);
             try
             {
                 var merged = sources.Count == 1 ? sources[0] : new EventTimeMerge(sources, idleAfter: TimeSpan.FromSeconds(10));
@@ -119,13 +120,13 @@ internal static class PullCommand
         return command;
     }
 
-    private static async Task RunTopology(ServiceGraphDiscovery topology, PrometheusClient prometheus, TimeSpan interval, TextWriter err, CancellationToken ct)
+    private static async Task RunTopology(ServiceGraphDiscovery topology, PrometheusClient prometheus, TimeSpan interval, ILogger log, CancellationToken ct)
     {
-        try { await topology.RunAsync(prometheus, interval, ct); }
+        try { await topology.RunAsync(prometheus, interval, log, ct); }
         catch (OperationCanceledException) { }
         catch (Exception e) when (e is TaskCanceledException or System.Text.Json.JsonException or KeyNotFoundException)
         {
-            err.WriteLine($"topology discovery stopped: {e.Message}");
+            log.LogError("topology discovery stopped: {Reason}", e.Message);
         }
     }
 

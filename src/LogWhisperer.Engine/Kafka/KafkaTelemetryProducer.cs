@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using Confluent.Kafka;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LogWhisperer.Kafka;
 
@@ -34,11 +37,15 @@ public sealed class KafkaTelemetryProducer : IDisposable
     public long Failed => Interlocked.Read(ref _failed);
 
     private readonly Keying _keying;
+    private readonly ILogger _log;
+    private readonly ConcurrentDictionary<(string Topic, ErrorCode Code), byte> _reported = new(); // each failure logged once, all counted
 
-    public KafkaTelemetryProducer(KafkaSettings settings, Topics? topics = null, Keying keying = Keying.Cluster)
+    /// <param name="log">Where failed deliveries are logged: the first of each kind per topic (<see cref="Failed"/> counts them all).</param>
+    public KafkaTelemetryProducer(KafkaSettings settings, Topics? topics = null, Keying keying = Keying.Cluster, ILogger? log = null)
     {
         _topics = topics ?? new Topics();
         _keying = keying;
+        _log = log ?? NullLogger.Instance;
         _producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig
         {
             EnableIdempotence = true, Acks = Acks.All, LingerMs = 5, CompressionType = CompressionType.Lz4,
@@ -83,7 +90,8 @@ public sealed class KafkaTelemetryProducer : IDisposable
                 {
                     if (!report.Error.IsError) return;
                     Interlocked.Increment(ref _failed);
-                    Console.Error.WriteLine($"kafka: produce to {topic} failed: {report.Error.Reason}");
+                    if (_reported.TryAdd((topic, report.Error.Code), 0))
+                        _log.LogError("kafka: produce to {Topic} failed: {Reason} (further failures of this kind are counted, not logged)", topic, report.Error.Reason);
                 });
                 Interlocked.Increment(ref _messages);
                 return;

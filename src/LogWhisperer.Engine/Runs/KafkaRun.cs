@@ -53,6 +53,7 @@ public static class KafkaRun
             options = options with { Changes = changes };
         }
         loggers ??= NullLoggerFactory.Instance;
+        var log = loggers.CreateLogger(typeof(KafkaRun));
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var sink = KafkaRcaSink.Open(settings, loggers.CreateLogger<KafkaRcaSink>());
         using var snapshots = settings.SnapshotsTopic is null ? null
@@ -64,7 +65,7 @@ public static class KafkaRun
             {
                 sink.RefreshPublished();
                 if (options.Metrics is { } m) m.AssignedPartitions = partitions.Count;
-                Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned");
+                log.LogInformation("kafka: {Partitions} partition(s) assigned", partitions.Count);
             },
         };
         if (options.Metrics is { } metrics)
@@ -93,7 +94,7 @@ public static class KafkaRun
                 try { await pipeline.RunAsync(source, stop, generation.Token); }
                 catch (OperationCanceledException) when (fenced.Closed && !abort.IsCancellationRequested)
                 {
-                    Console.Error.WriteLine($"kafka: rebalance {source.Revocations}: partitions revoked; state is rebuilt from the committed offsets");
+                    log.LogInformation("kafka: rebalance {Rebalance}: partitions revoked; state is rebuilt from the committed offsets", source.Revocations);
                     continue;
                 }
                 finally { source.PartitionsRevoking = null; } // the final revocation (closing the consumer) has nothing to fence

@@ -45,11 +45,12 @@ public static class KafkaTwoStageRun
         CancellationToken stop = default, CancellationToken abort = default, ILoggerFactory? loggers = null)
     {
         loggers ??= NullLoggerFactory.Instance;
+        var log = loggers.CreateLogger(typeof(KafkaTwoStageRun));
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 })).Build();
         var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>())
         {
-            PartitionsAssigned = partitions => Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned (window stage)"),
+            PartitionsAssigned = partitions => log.LogInformation("kafka: {Partitions} partition(s) assigned (window stage)", partitions.Count),
         };
         long written = 0;
         try
@@ -83,7 +84,7 @@ public static class KafkaTwoStageRun
                 try { await pipeline.RunWindowingAsync(source, WriteParts, stop, generation.Token); }
                 catch (OperationCanceledException) when (fenced && !abort.IsCancellationRequested && !stop.IsCancellationRequested)
                 {
-                    Console.Error.WriteLine($"kafka: rebalance {source.Revocations}: partitions revoked; state is rebuilt from the committed offsets");
+                    log.LogInformation("kafka: rebalance {Rebalance}: partitions revoked; state is rebuilt from the committed offsets", source.Revocations);
                     continue;
                 }
                 finally { source.PartitionsRevoking = null; }
@@ -101,6 +102,7 @@ public static class KafkaTwoStageRun
     {
         options = options with { MaxScoringBatch = 1 }; // each window scored alone, as in KafkaRun (same events on any engine)
         loggers ??= NullLoggerFactory.Instance;
+        var log = loggers.CreateLogger(typeof(KafkaTwoStageRun));
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var sink = KafkaRcaSink.Open(settings);
         var source = new KafkaServiceWindowSource(settings, deadLetters, options.Windows, assembly, loggers.CreateLogger<KafkaServiceWindowSource>())
@@ -108,7 +110,7 @@ public static class KafkaTwoStageRun
             PartitionsAssigned = partitions =>
             {
                 sink.RefreshPublished();
-                Console.Error.WriteLine($"kafka: {partitions.Count} partition(s) assigned (scoring stage)");
+                log.LogInformation("kafka: {Partitions} partition(s) assigned (scoring stage)", partitions.Count);
             },
         };
         try
@@ -126,7 +128,7 @@ public static class KafkaTwoStageRun
                 try { await pipeline.RunWindowsAsync(source.ReadAsync(stop), stop, generation.Token); }
                 catch (OperationCanceledException) when (fenced.Closed && !abort.IsCancellationRequested && !stop.IsCancellationRequested)
                 {
-                    Console.Error.WriteLine($"kafka: rebalance {source.Revocations}: partitions revoked; windows are rebuilt from the committed offsets");
+                    log.LogInformation("kafka: rebalance {Rebalance}: partitions revoked; windows are rebuilt from the committed offsets", source.Revocations);
                     continue;
                 }
                 finally { source.PartitionsRevoking = null; }

@@ -174,7 +174,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 {
                     _aligner.CaughtUp(message.TopicPartition);
                     // Recovery time after a restart or rebalance is measured up to this line (see docs/kafka.md).
-                    if (!reportedCaughtUp && _aligner.AllCaughtUp) { reportedCaughtUp = true; Console.Error.WriteLine($"kafka: caught up on all assigned partitions after {started.Elapsed.TotalSeconds:F1} s"); }
+                    if (!reportedCaughtUp && _aligner.AllCaughtUp) { reportedCaughtUp = true; _log.LogInformation("kafka: caught up on all assigned partitions after {Seconds:F1} s", started.Elapsed.TotalSeconds); }
                 }
                 CommitReady(_consumer);
                 // Idle means caught up everywhere; joining the group and being assigned partitions takes seconds.

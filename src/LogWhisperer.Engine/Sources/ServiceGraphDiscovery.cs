@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using LogWhisperer.Telemetry;
+using Microsoft.Extensions.Logging;
 
 namespace LogWhisperer.Sources;
 
@@ -113,14 +114,14 @@ public sealed class ServiceGraphDiscovery(TimeSpan maxAge)
         }
     }
 
-    /// <summary>Refreshes from Prometheus every <paramref name="interval"/> until cancelled; failures are reported and retried.</summary>
-    public async Task RunAsync(PrometheusClient prometheus, TimeSpan interval, CancellationToken ct)
+    /// <summary>Refreshes from Prometheus every <paramref name="interval"/> until cancelled; failures are logged and retried.</summary>
+    public async Task RunAsync(PrometheusClient prometheus, TimeSpan interval, ILogger log, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(interval);
         do
         {
             try { await RefreshFromPrometheusAsync(prometheus, DateTimeOffset.UtcNow, ct); }
-            catch (Exception e) when (e is HttpRequestException or InvalidDataException) { Console.Error.WriteLine($"topology refresh failed: {e.Message}"); }
+            catch (Exception e) when (e is HttpRequestException or InvalidDataException) { log.LogWarning("topology refresh failed: {Reason}", e.Message); }
         } while (await timer.WaitForNextTickAsync(ct));
     }
 }
