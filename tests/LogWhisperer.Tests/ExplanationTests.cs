@@ -29,7 +29,7 @@ public class ExplanationTests
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             model.eval();
-            return model.Forward(GraphBatch.Collate([s], CPU)).NodeLogits[2].item<float>();
+            return model.forward(GraphBatch.Collate([s], CPU)).NodeLogits[2].item<float>();
         }
         double delta = Logit(snapshot) - Logit(GraphSnapshot.From(zeroWindow));
         Assert.Equal(delta, ig.Sum(v => (double)v), Math.Max(0.05, Math.Abs(delta) * 0.05));

@@ -56,7 +56,7 @@ public sealed class GatScorer
         using var noGrad = no_grad();
         _model.eval();
         var batch = GraphBatch.Collate(snapshots, _device, _model.Config.UseEdges);
-        var output = _model.Forward(batch);
+        var output = _model.forward(batch);
         var rootProbability = GroupOps.GraphLogSoftmax(output.NodeLogits, batch).exp().cpu().data<float>().ToArray();
         var kindProbability = nn.functional.softmax(output.KindLogits, 1).cpu().data<float>().ToArray();
         var incident = nn.functional.sigmoid(output.IncidentLogits).cpu().data<float>().ToArray();

@@ -134,7 +134,7 @@ public sealed class GatTrainer(TrainOptions options, Device device)
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = GraphBatch.Collate(snapshots, device, model.Config.UseEdges);
-        var logits = (model.Forward(batch).NodeLogits * model.Config.Temperature).cpu().data<float>().ToArray();
+        var logits = (model.forward(batch).NodeLogits * model.Config.Temperature).cpu().data<float>().ToArray();
         var (root, _, _) = GraphBatch.Targets(snapshots, batch.NodeOffsets);
         return (logits, root.Select(r => (int)r).ToArray(), batch.NodeOffsets);
     }
@@ -189,7 +189,7 @@ public sealed class GatTrainer(TrainOptions options, Device device)
     {
         var batch = GraphBatch.Collate(items, device, model.Config.UseEdges, withheld);
         var (root, kind, incident) = GraphBatch.Targets(items, batch.NodeOffsets);
-        var output = model.Forward(batch);
+        var output = model.forward(batch);
         var incidentTarget = tensor(incident).to(device);
         var total = nn.functional.binary_cross_entropy_with_logits(output.IncidentLogits, incidentTarget, pos_weights: tensor(new[] { positiveWeight }).to(device));
         var positive = Enumerable.Range(0, items.Count).Where(g => root[g] >= 0).ToArray();

@@ -37,7 +37,7 @@ public sealed class IntegratedGradients(GatModel model, Device device, int steps
                 var alphas = tensor(Enumerable.Range(first, count).Select(i => (float)i / steps).ToArray()).to(device); // right Riemann sum
                 var x = batch.NodeFeatures;
                 var scaled = (x * alphas.index_select(0, batch.GraphIndex).unsqueeze(1)).detach().requires_grad_(true);
-                var output = model.Forward(batch.WithNodeFeatures(scaled));
+                var output = model.forward(batch.WithNodeFeatures(scaled));
                 var targets = tensor(Enumerable.Range(0, count).Select(g => (long)(batch.NodeOffsets[g] + target)).ToArray()).to(device);
                 output.NodeLogits.index_select(0, targets).sum().backward();
                 var passSum = scaled.grad!.view(count, n, f).sum([0]).cpu().data<float>();
