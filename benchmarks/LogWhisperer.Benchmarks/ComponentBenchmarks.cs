@@ -6,6 +6,7 @@ using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
+using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Benchmarks;

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using LogWhisperer.Decode;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
+using LogWhisperer.Hosting;
+using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Benchmarks;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using LogWhisperer.Graph;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
+using LogWhisperer.Training;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Benchmarks;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
+using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Benchmarks;

@@ -1,11 +1,10 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using LogWhisperer.Explain;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Microsoft.Extensions.Logging;
+using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

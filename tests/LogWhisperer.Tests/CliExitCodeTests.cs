@@ -1,5 +1,5 @@
 using LogWhisperer.Cli.Hosting;
-using LogWhisperer.Pipeline;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

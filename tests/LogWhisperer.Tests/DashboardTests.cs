@@ -6,10 +6,11 @@ using System.Text.RegularExpressions;
 using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Explain;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
+using LogWhisperer.Hosting;
+using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;
@@ -107,7 +108,7 @@ public class DashboardTests(DashboardFixture fixture)
     {
         Assert.All(fixture.Server.Urls, u => Assert.StartsWith("http://127.0.0.1:", u));
         var limited = new DashboardOptions { Http = new() { Listen = "127.0.0.1:0", RateLimitPerSecond = 1, RateLimitBurst = 2 } };
-        await using var server = new DashboardServer(limited, new DashboardFeed(), new Pipeline.EngineMetrics());
+        await using var server = new DashboardServer(limited, new DashboardFeed(), new Observability.EngineMetrics());
         await server.StartAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var url = server.Urls.First().TrimEnd('/') + "/api/events";

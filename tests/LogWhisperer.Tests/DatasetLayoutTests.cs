@@ -3,13 +3,13 @@ using System.Text;
 using LogWhisperer.Export;
 using LogWhisperer.Features.Metrics;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sources.Datasets;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
 using Xunit.Abstractions;
+using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -130,7 +130,7 @@ public class NezhaDatasetTests(NezhaData data, ITestOutputHelper output) : IClas
             new Scoring.ErrorLogDeltaRanker(),
             new Scoring.TraceSpectrumRanker(),
         ];
-        var result = await new Runs.DatasetReplay(Mapping(), data.Root!).RunAsync(scorer, baselines, perFeature: true);
+        var result = await new Evaluation.DatasetReplay(Mapping(), data.Root!).RunAsync(scorer, baselines, perFeature: true);
         output.WriteLine(Cli.Commands.ConsoleOutput.ToText(c => Cli.Commands.ConsoleOutput.Ranking(c, result.Ranking)));
         output.WriteLine(Cli.Commands.ConsoleOutput.ToText(c => Cli.Commands.ConsoleOutput.Ranking(c, result.PerFeature!, perKind: false)));
 

@@ -5,6 +5,7 @@ using LogWhisperer.Features;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
 using YamlDotNet.Serialization;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Explain;
-using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Tests;

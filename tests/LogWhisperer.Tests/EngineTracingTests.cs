@@ -3,6 +3,7 @@ using LogWhisperer.Features;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sources;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -1,6 +1,6 @@
 using LogWhisperer.Explain;
-using LogWhisperer.Runs;
 using LogWhisperer.Simulation;
+using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

@@ -1,9 +1,10 @@
 using LogWhisperer.Explain;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
+using LogWhisperer.Hosting;
+using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

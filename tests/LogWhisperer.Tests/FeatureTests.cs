@@ -2,6 +2,7 @@ using LogWhisperer.Features;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -7,11 +7,12 @@ using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Explain;
 using LogWhisperer.Graph;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Xunit.Abstractions;
+using LogWhisperer.Hosting;
+using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -1,7 +1,7 @@
 using LogWhisperer.Graph;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
+using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

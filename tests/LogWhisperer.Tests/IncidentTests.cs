@@ -1,10 +1,9 @@
 using LogWhisperer.Explain;
-using LogWhisperer.Features;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Xunit.Abstractions;
+using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

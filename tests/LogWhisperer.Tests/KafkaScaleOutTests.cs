@@ -7,11 +7,11 @@ using LogWhisperer.Decode.Formats;
 using LogWhisperer.Explain;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Xunit.Abstractions;
+using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

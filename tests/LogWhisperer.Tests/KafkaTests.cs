@@ -1,16 +1,17 @@
 using System.Diagnostics;
 using System.Text;
-using Confluent.Kafka;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Explain;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
+using LogWhisperer.Hosting;
+using LogWhisperer.Evaluation;
+using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

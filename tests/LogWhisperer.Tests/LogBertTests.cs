@@ -1,8 +1,8 @@
 using LogWhisperer.Features.Logs;
-using LogWhisperer.Runs;
 using LogWhisperer.Simulation;
 using LogWhisperer.Telemetry;
 using Xunit.Abstractions;
+using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

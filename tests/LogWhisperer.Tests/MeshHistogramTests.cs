@@ -4,6 +4,7 @@ using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
 using Pb = LogWhisperer.Tests.FormatTests.Pb;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using LogWhisperer.Kafka;
 using LogWhisperer.Cli.Dashboard;
-using LogWhisperer.Pipeline;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LogWhisperer.Features.Logs;
-using LogWhisperer.Runs;
 using Xunit.Abstractions;
+using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

@@ -5,13 +5,14 @@ using LogWhisperer.Cli.Gateway;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
 using Xunit.Abstractions;
+using LogWhisperer.Hosting;
+using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

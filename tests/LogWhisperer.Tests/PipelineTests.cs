@@ -2,12 +2,13 @@ using System.Runtime.CompilerServices;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
+using LogWhisperer.Hosting;
+using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -1,8 +1,9 @@
 using System.Xml.Linq;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using ScottPlot.Plottables;
+using LogWhisperer.Evaluation;
+using LogWhisperer.Training;
 
 namespace LogWhisperer.Tests;
 

@@ -3,6 +3,7 @@ using LogWhisperer.Explain;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -4,12 +4,13 @@ using LogWhisperer.Explain;
 using LogWhisperer.Features;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Windowing;
 using Xunit.Abstractions;
+using LogWhisperer.Hosting;
+using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -31,7 +31,7 @@ internal static class CliSupport
     public static Option<int> JudgeWindowsOption() => new Option<int>("--judge-windows")
     {
         Description = "Judge each incident on this many of its windows (every method's scores summed per service, as the incident's root is settled); 1 = the first alarm alone",
-        DefaultValueFactory = _ => new Runs.IncidentJudgement().Windows,
+        DefaultValueFactory = _ => new Evaluation.IncidentJudgement().Windows,
     }.AtLeast(1);
 
     public static Option<int> SeedOption(int value) => new("--seed", "-s") { Description = "Random seed (same seed, same run)", DefaultValueFactory = _ => value };

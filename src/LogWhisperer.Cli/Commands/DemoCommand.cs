@@ -2,9 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Pipeline;
-using LogWhisperer.Runs;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
+using LogWhisperer.Hosting;
+using LogWhisperer.Evaluation;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Commands;
 

@@ -2,8 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
-using LogWhisperer.Runs;
-using LogWhisperer.Scoring;
+using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Cli.Commands;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using LogWhisperer.Graph;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
+using LogWhisperer.Training;
 
 namespace LogWhisperer.Cli.Commands;
 

@@ -2,12 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Dashboard;
-using LogWhisperer.Decode.Formats;
 using LogWhisperer.Features;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using Microsoft.Extensions.Logging;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Commands;
 

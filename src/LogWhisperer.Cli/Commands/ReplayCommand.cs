@@ -2,9 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
-using LogWhisperer.Runs;
-using LogWhisperer.Scoring;
 using LogWhisperer.Sources.Datasets;
+using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Cli.Commands;
 

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using LogWhisperer.Graph;
-using LogWhisperer.Runs;
 using LogWhisperer.Scoring;
+using LogWhisperer.Training;
 
 namespace LogWhisperer.Cli.Commands;
 

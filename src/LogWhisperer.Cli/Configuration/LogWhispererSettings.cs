@@ -138,7 +138,7 @@ internal sealed class EngineSection
     public bool Print { get; set; }
 
     [Description("Single: the whole engine. Two-stage topology for a mesh too large for one instance: Window (telemetry keyed by service → per-(service, window) parts on Kafka:ServiceWindowsTopic) or Score (those parts → whole windows → RCA events).")]
-    public LogWhisperer.Runs.EngineStage Stage { get; set; } = LogWhisperer.Runs.EngineStage.Single;
+    public LogWhisperer.Hosting.EngineStage Stage { get; set; } = LogWhisperer.Hosting.EngineStage.Single;
 
     [Description("Score stage: close a window missing some services' parts once parts of a window this many seconds of event time later arrived.")]
     public double ServiceWindowGraceSeconds { get; set; } = 120;

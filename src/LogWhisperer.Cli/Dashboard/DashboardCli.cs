@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LogWhisperer.Pipeline;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Dashboard;
 

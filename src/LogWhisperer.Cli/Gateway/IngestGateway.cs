@@ -3,7 +3,6 @@ using Confluent.Kafka;
 using LogWhisperer.Decode;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Kafka;
-using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

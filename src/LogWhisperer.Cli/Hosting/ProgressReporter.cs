@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LogWhisperer.Pipeline;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Hosting;
 

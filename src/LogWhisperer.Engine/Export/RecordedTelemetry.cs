@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using LogWhisperer.Decode;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Telemetry;
 

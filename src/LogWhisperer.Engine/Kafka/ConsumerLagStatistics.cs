@@ -1,5 +1,5 @@
 using System.Text.Json;
-using LogWhisperer.Pipeline;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Kafka;
 

@@ -9,6 +9,7 @@ using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Pipeline;
 

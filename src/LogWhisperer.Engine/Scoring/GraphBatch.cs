@@ -1,7 +1,6 @@
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
 using LogWhisperer.Simulation;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Scoring;

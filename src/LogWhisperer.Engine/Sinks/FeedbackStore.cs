@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LogWhisperer.Explain;
 using LogWhisperer.Graph;
 using LogWhisperer.Simulation;
 

@@ -1,5 +1,6 @@
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
+using LogWhisperer.Observability;
 
 namespace LogWhisperer.Decode;
 

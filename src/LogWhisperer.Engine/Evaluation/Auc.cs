@@ -1,4 +1,4 @@
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Evaluation;
 
 /// <summary>
 /// Area under the ROC curve of a score separating positives from negatives: the probability that a random

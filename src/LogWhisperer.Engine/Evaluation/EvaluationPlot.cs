@@ -1,6 +1,7 @@
 using ScottPlot;
+using LogWhisperer.Training;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Evaluation;
 
 /// <summary>
 /// Ranking accuracy side by side as a bar chart (ScottPlot): per fault kind (and over all incidents), one bar

@@ -12,7 +12,7 @@ using LogWhisperer.Sources;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Hosting;
 
 /// <summary>What a Kafka run did, for the command's summary and for tests.</summary>
 /// <param name="Pipeline">The last pipeline (each rebalance starts a new one).</param>

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace LogWhisperer.Pipeline;
+namespace LogWhisperer.Observability;
 
 /// <summary>
 /// Processing time from a window's close (the windower emits it, or it arrives from a window engine) to its

@@ -3,8 +3,9 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LogWhisperer.Explain;
 using LogWhisperer.Sinks;
+using LogWhisperer.Pipeline;
 
-namespace LogWhisperer.Pipeline;
+namespace LogWhisperer.Observability;
 
 /// <summary>One Kafka input partition's consumer lag (messages between the consumer's position and the high watermark).</summary>
 public readonly record struct PartitionLag(string Topic, int Partition, long Lag);

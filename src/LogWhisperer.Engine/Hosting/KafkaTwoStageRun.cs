@@ -10,7 +10,7 @@ using LogWhisperer.Windowing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Hosting;
 
 /// <summary>Which part of the engine a process runs.</summary>
 public enum EngineStage

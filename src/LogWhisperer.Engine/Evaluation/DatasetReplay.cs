@@ -8,7 +8,7 @@ using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Sources.Datasets;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Evaluation;
 
 /// <summary>The result of replaying a labelled dataset: rankings per method on each case's window, and detection.</summary>
 /// <param name="PerFeature">Each model feature alone as a ranker on the same windows, when asked for.</param>

@@ -1,7 +1,7 @@
 using LogWhisperer.Scoring;
 using ScottPlot;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Training;
 
 /// <summary>Training curves (ScottPlot): losses on the left axis, validation accuracies (0..1) on the right.</summary>
 public static class TrainingPlot

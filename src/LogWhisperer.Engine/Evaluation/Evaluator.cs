@@ -6,8 +6,9 @@ using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
+using LogWhisperer.Hosting;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Evaluation;
 
 /// <summary>One incident as each ranker saw it: the rank it gave the true root service on the same window.</summary>
 public sealed record RankedIncident(Fault Fault, long WindowStartMs, bool Alarmed, int[] Ranks);

@@ -1,8 +1,9 @@
 using LogWhisperer.Graph;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Simulation;
+using LogWhisperer.Hosting;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Training;
 
 /// <summary>
 /// Labelled snapshots for training, made by running simulated clusters (each its own seed and incident

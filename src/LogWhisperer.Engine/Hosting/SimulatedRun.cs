@@ -6,7 +6,7 @@ using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Hosting;
 
 /// <summary>
 /// One simulated cluster pushed through the real pipeline: the way demo, eval, training-data generation,

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace LogWhisperer.Pipeline;
+namespace LogWhisperer.Observability;
 
 /// <summary>Records in and out of one stage and the time it spent working (not waiting on channels).</summary>
 public sealed class StageMetrics(string name)

@@ -1,7 +1,7 @@
 using LogWhisperer.Explain;
 using LogWhisperer.Simulation;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Evaluation;
 
 /// <summary>The engine's answer for one injected incident: the first RCA event emitted during it.</summary>
 public sealed record IncidentResult(Fault Fault, RcaEvent? FirstEvent, int? Rank)

@@ -3,7 +3,7 @@ using System.Text.Json;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
 
-namespace LogWhisperer.Runs;
+namespace LogWhisperer.Evaluation;
 
 /// <summary>One injected fault of the Nezha Train-Ticket data (root-cause service, UTC time, kind).</summary>
 public sealed record NezhaFault(DateTimeOffset InjectTime, string Service, string Kind);
