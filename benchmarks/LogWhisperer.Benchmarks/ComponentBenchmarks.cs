@@ -1,12 +1,12 @@
 using BenchmarkDotNet.Attributes;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
-using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Benchmarks;

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using LogWhisperer.Decode;
+using LogWhisperer.Evaluation;
+using LogWhisperer.Hosting;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
-using LogWhisperer.Hosting;
-using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Benchmarks;
 

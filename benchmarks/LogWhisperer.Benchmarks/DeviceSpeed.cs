@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LogWhisperer.Graph;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Training;

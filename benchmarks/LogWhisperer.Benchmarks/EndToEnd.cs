@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using LogWhisperer.Features;
+using LogWhisperer.Hosting;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
-using LogWhisperer.Hosting;
-using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Benchmarks;

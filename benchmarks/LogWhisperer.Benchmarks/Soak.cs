@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using LogWhisperer.Scoring;
+using LogWhisperer.Hosting;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
-using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Benchmarks;

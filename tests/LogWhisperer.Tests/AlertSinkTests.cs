@@ -1,10 +1,10 @@
 using System.Text.Json;
 using LogWhisperer.Explain;
+using LogWhisperer.Hosting;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Microsoft.Extensions.Logging;
-using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;
@@ -23,13 +23,13 @@ public class AlertSinkTests(AlertmanagerFixture fixture) : IClassFixture<Alertma
 
     internal static RcaEvent Incident(string cluster, string service, int window, string kind = "Errors", double probability = 0.95,
         string explanation = "the service fails; config has password=hunter2 in it") => new()
-    {
-        Id = $"rca-{cluster}-{T0 + window * 30_000L}", Cluster = cluster,
-        WindowStart = DateTimeOffset.FromUnixTimeMilliseconds(T0 + window * 30_000L), WindowEnd = DateTimeOffset.FromUnixTimeMilliseconds(T0 + (window + 1) * 30_000L),
-        IncidentProbability = probability, Candidates = [new RcaCandidate(1, service, 0.9), new RcaCandidate(2, "frontend", 0.05)],
-        FaultType = new FaultGuess(kind, 0.8), Explanation = explanation,
-        Evidence = new RcaEvidence([], [], null),
-    };
+        {
+            Id = $"rca-{cluster}-{T0 + window * 30_000L}", Cluster = cluster,
+            WindowStart = DateTimeOffset.FromUnixTimeMilliseconds(T0 + window * 30_000L), WindowEnd = DateTimeOffset.FromUnixTimeMilliseconds(T0 + (window + 1) * 30_000L),
+            IncidentProbability = probability, Candidates = [new RcaCandidate(1, service, 0.9), new RcaCandidate(2, "frontend", 0.05)],
+            FaultType = new FaultGuess(kind, 0.8), Explanation = explanation,
+            Evidence = new RcaEvidence([], [], null),
+        };
 
     private static DateTimeOffset WindowEnd(int window) => DateTimeOffset.FromUnixTimeMilliseconds(T0 + (window + 1) * 30_000L);
 
@@ -160,7 +160,8 @@ public class AlertSinkTests(AlertmanagerFixture fixture) : IClassFixture<Alertma
         server.Respond = n => n < 2 ? 500 : 200;
         using var sink = new WebhookSink(new Uri(server.Url, "hooks/rca"), Fast with
         {
-            BearerToken = "s3cr3t-token", Headers = new Dictionary<string, string> { ["X-Team"] = "sre" },
+            BearerToken = "s3cr3t-token",
+            Headers = new Dictionary<string, string> { ["X-Team"] = "sre" },
         });
         var rca = Incident("shop", "paymentservice", 3);
         await sink.WriteAsync(rca, default);

@@ -1,6 +1,6 @@
 using LogWhisperer.Cli.Commands;
-using LogWhisperer.Simulation;
 using LogWhisperer.Evaluation;
+using LogWhisperer.Simulation;
 
 namespace LogWhisperer.Tests;
 

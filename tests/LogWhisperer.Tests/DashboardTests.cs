@@ -5,12 +5,12 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Explain;
+using LogWhisperer.Hosting;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
-using LogWhisperer.Hosting;
-using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

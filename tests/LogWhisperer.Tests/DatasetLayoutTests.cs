@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LogWhisperer.Evaluation;
 using LogWhisperer.Export;
 using LogWhisperer.Features.Metrics;
 using LogWhisperer.Pipeline;
@@ -9,7 +10,6 @@ using LogWhisperer.Sources.Datasets;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
 using Xunit.Abstractions;
-using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -1,10 +1,10 @@
 using LogWhisperer.Decode;
 using LogWhisperer.Explain;
+using LogWhisperer.Hosting;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
-using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

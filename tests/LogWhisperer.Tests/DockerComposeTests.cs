@@ -3,9 +3,9 @@ using System.Text.RegularExpressions;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Features;
 using LogWhisperer.Kafka;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using YamlDotNet.Serialization;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using LogWhisperer.Features;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sources;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

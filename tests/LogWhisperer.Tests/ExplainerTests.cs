@@ -1,6 +1,6 @@
+using LogWhisperer.Evaluation;
 using LogWhisperer.Explain;
 using LogWhisperer.Simulation;
-using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

@@ -1,10 +1,10 @@
+using LogWhisperer.Evaluation;
 using LogWhisperer.Explain;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
+using LogWhisperer.Hosting;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
-using LogWhisperer.Hosting;
-using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

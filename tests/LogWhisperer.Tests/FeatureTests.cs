@@ -1,8 +1,8 @@
 using LogWhisperer.Features;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

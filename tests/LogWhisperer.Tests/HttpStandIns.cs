@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -52,7 +51,8 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
                 n = _requests.Count;
                 _received.Enqueue(DateTime.UtcNow);
                 _requests.Enqueue(new Request(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString,
-                    ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body) { Raw = raw });
+                    ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body)
+                { Raw = raw });
             }
             ctx.Response.StatusCode = Respond(n);
             if (RetryAfter(n) is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

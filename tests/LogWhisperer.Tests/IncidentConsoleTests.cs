@@ -6,13 +6,13 @@ using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Explain;
 using LogWhisperer.Graph;
+using LogWhisperer.Hosting;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Xunit.Abstractions;
-using LogWhisperer.Hosting;
-using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;
@@ -157,7 +157,8 @@ public class IncidentConsoleTests(ITestOutputHelper output)
         RcaEvent Open(string cluster, string root, int window, Urgency urgency, params SimilarIncident[] similar) => AlertSinkTests.Incident(cluster, root, window) with
         {
             Incident = new IncidentInfo($"inc-{cluster}-{window}", IncidentInfo.Opened, DateTimeOffset.FromUnixTimeMilliseconds(T0 + window * 30_000L), root, 1),
-            Urgency = urgency, SimilarIncidents = similar.Length > 0 ? similar : null,
+            Urgency = urgency,
+            SimilarIncidents = similar.Length > 0 ? similar : null,
         };
         var feed = new DashboardFeed();
         await feed.WriteAsync(Open("eu", "paymentservice", 10, new Urgency(Urgency.Page, 14.4, "frontend availability 99.9 %"),

@@ -1,7 +1,7 @@
+using LogWhisperer.Evaluation;
 using LogWhisperer.Graph;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
-using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

@@ -1,9 +1,9 @@
 using LogWhisperer.Explain;
+using LogWhisperer.Hosting;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Xunit.Abstractions;
-using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -1,7 +1,7 @@
 using LogWhisperer.Decode;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -5,13 +5,13 @@ using System.Text;
 using Confluent.Kafka;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Explain;
+using LogWhisperer.Hosting;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Xunit.Abstractions;
-using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -1,17 +1,17 @@
 using System.Diagnostics;
 using System.Text;
 using LogWhisperer.Decode.Formats;
+using LogWhisperer.Evaluation;
 using LogWhisperer.Explain;
+using LogWhisperer.Hosting;
 using LogWhisperer.Kafka;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
-using LogWhisperer.Hosting;
-using LogWhisperer.Evaluation;
-using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using LogWhisperer.Evaluation;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
-using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

@@ -1,8 +1,8 @@
+using LogWhisperer.Evaluation;
 using LogWhisperer.Features.Logs;
 using LogWhisperer.Simulation;
 using LogWhisperer.Telemetry;
 using Xunit.Abstractions;
-using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

@@ -1,10 +1,10 @@
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Features;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
 using Pb = LogWhisperer.Tests.FormatTests.Pb;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

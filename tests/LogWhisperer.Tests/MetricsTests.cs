@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
-using LogWhisperer.Kafka;
 using LogWhisperer.Cli.Dashboard;
+using LogWhisperer.Kafka;
 using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;

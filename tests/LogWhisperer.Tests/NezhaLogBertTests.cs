@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using LogWhisperer.Evaluation;
 using LogWhisperer.Features.Logs;
 using Xunit.Abstractions;
-using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Tests;
 

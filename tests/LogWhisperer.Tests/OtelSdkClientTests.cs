@@ -3,6 +3,8 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using LogWhisperer.Cli.Gateway;
 using LogWhisperer.Decode.Formats;
+using LogWhisperer.Evaluation;
+using LogWhisperer.Hosting;
 using LogWhisperer.Kafka;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
@@ -11,8 +13,6 @@ using LogWhisperer.Sinks;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
 using Xunit.Abstractions;
-using LogWhisperer.Hosting;
-using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

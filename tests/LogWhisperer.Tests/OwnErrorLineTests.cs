@@ -1,7 +1,7 @@
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

@@ -1,14 +1,14 @@
 using System.Runtime.CompilerServices;
+using LogWhisperer.Evaluation;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
+using LogWhisperer.Hosting;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
-using LogWhisperer.Hosting;
-using LogWhisperer.Evaluation;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

@@ -1,9 +1,9 @@
 using System.Xml.Linq;
+using LogWhisperer.Evaluation;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
-using ScottPlot.Plottables;
-using LogWhisperer.Evaluation;
 using LogWhisperer.Training;
+using ScottPlot.Plottables;
 
 namespace LogWhisperer.Tests;
 

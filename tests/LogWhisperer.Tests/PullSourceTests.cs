@@ -61,8 +61,11 @@ public class PullSourceTests
             if (Interlocked.Increment(ref Requests) <= failures)
                 return Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Content = new StringContent("too many outstanding requests") });
             var ns = 1_767_225_600_000_000_000 + 5_000_000_000L;
-            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(
-                """{"status":"success","data":{"resultType":"streams","result":[{"stream":{"app":"cart"},"values":[["NS","boom"]]}]}}""".Replace("NS", ns.ToString()), Encoding.UTF8, "application/json") });
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent(
+                """{"status":"success","data":{"resultType":"streams","result":[{"stream":{"app":"cart"},"values":[["NS","boom"]]}]}}""".Replace("NS", ns.ToString()), Encoding.UTF8, "application/json")
+            });
         }
     }
 

@@ -3,10 +3,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Json.Schema;
 using LogWhisperer.Explain;
+using LogWhisperer.Hosting;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
-using LogWhisperer.Hosting;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

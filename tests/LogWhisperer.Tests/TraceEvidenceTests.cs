@@ -1,9 +1,9 @@
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Explain;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 

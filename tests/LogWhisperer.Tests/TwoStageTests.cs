@@ -2,15 +2,15 @@ using System.Text;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Explain;
 using LogWhisperer.Features;
+using LogWhisperer.Hosting;
 using LogWhisperer.Kafka;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Windowing;
 using Xunit.Abstractions;
-using LogWhisperer.Hosting;
-using LogWhisperer.Observability;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;

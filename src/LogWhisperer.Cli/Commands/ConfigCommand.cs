@@ -1,6 +1,6 @@
-using LogWhisperer.Kafka;
 using System.CommandLine;
 using LogWhisperer.Cli.Configuration;
+using LogWhisperer.Kafka;
 
 namespace LogWhisperer.Cli.Commands;
 

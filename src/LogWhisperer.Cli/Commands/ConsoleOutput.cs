@@ -1,7 +1,7 @@
 using System.Globalization;
+using LogWhisperer.Evaluation;
 using Spectre.Console;
 using Spectre.Console.Rendering;
-using LogWhisperer.Evaluation;
 
 namespace LogWhisperer.Cli.Commands;
 

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
 using LogWhisperer.Cli.Dashboard;
+using LogWhisperer.Evaluation;
+using LogWhisperer.Hosting;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
-using LogWhisperer.Hosting;
-using LogWhisperer.Evaluation;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Commands;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using Spectre.Console;
 using LogWhisperer.Evaluation;
+using Spectre.Console;
 
 namespace LogWhisperer.Cli.Commands;
 

@@ -1,14 +1,14 @@
 using System.CommandLine;
 using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Dashboard;
+using LogWhisperer.Hosting;
 using LogWhisperer.Kafka;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using LogWhisperer.Hosting;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Commands;
 

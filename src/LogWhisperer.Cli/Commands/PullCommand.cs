@@ -3,11 +3,11 @@ using System.Globalization;
 using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Features;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using Microsoft.Extensions.Logging;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Commands;
 
@@ -50,71 +50,71 @@ internal static class PullCommand
             var pipelineOptions = config.ToPipelineOptions();
             return await Hosting.ServiceHost.RunAsync(config.Host.ShutdownTimeout(), async life =>
             {
-            using var loggers = EngineLogging.Create(configuration);
-            EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Pull", "Engine", "Windows", "Sinks");
-            using var alerts = config.Sinks.BuildAlertSinks(loggers, config.Incidents);
-            var scorer = CliSupport.LoadScorer(config.Engine.Model ?? CliSupport.DefaultModelPath, config.Engine.Device.ToString().ToLowerInvariant());
-            var err = Console.Error;
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            var deadLetters = new MemoryDeadLetterSink();
+                using var loggers = EngineLogging.Create(configuration);
+                EngineLogging.LogSettings(loggers.CreateLogger("LogWhisperer.Settings"), config, "Pull", "Engine", "Windows", "Sinks");
+                using var alerts = config.Sinks.BuildAlertSinks(loggers, config.Incidents);
+                var scorer = CliSupport.LoadScorer(config.Engine.Model ?? CliSupport.DefaultModelPath, config.Engine.Device.ToString().ToLowerInvariant());
+                var err = Console.Error;
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+                var deadLetters = new MemoryDeadLetterSink();
 
-            var sources = new List<ITelemetrySource>();
-            LokiTailSource? tail = null;
-            if (loki is not null)
-            {
-                if (pull.LokiTail) sources.Add(tail = new LokiTailSource(loki, pull.LogQl, decode, new LokiTailOptions { Start = pullOptions.Start }, deadLetters));
-                else sources.Add(new LokiPullSource(http, loki, pull.LogQl, pullOptions, decode, pull.LokiLimit));
-            }
-            PrometheusClient? prometheus = prometheusUrl is null ? null : new PrometheusClient(http, prometheusUrl);
-            if (prometheus is not null)
-                sources.Add(new PrometheusPullSource(prometheus, pull.Queries.Count > 0 ? pull.Queries : DefaultQueries, pullOptions, decode, Positive(pull.ResolutionSeconds, "Pull:ResolutionSeconds")));
-
-            // The call graph: refreshed in the background; the featurizer asks for the current edges every window.
-            ServiceGraphDiscovery? topology = null;
-            var featurizer = new Featurizer(pipelineOptions.Features);
-            if (prometheus is not null && pull.TopologyRefreshSeconds > 0)
-            {
-                var refresh = TimeSpan.FromSeconds(pull.TopologyRefreshSeconds);
-                topology = new ServiceGraphDiscovery(refresh * Math.Max(1, pull.TopologyMaxAgeRefreshes));
-                featurizer = new Featurizer(pipelineOptions.Features)
+                var sources = new List<ITelemetrySource>();
+                LokiTailSource? tail = null;
+                if (loki is not null)
                 {
-                    LiveEdges = () => topology.Edges(DateTimeOffset.UtcNow).Select(e => (e.Source, e.Target)).Distinct().ToList(),
-                };
-            }
+                    if (pull.LokiTail) sources.Add(tail = new LokiTailSource(loki, pull.LogQl, decode, new LokiTailOptions { Start = pullOptions.Start }, deadLetters));
+                    else sources.Add(new LokiPullSource(http, loki, pull.LogQl, pullOptions, decode, pull.LokiLimit));
+                }
+                PrometheusClient? prometheus = prometheusUrl is null ? null : new PrometheusClient(http, prometheusUrl);
+                if (prometheus is not null)
+                    sources.Add(new PrometheusPullSource(prometheus, pull.Queries.Count > 0 ? pull.Queries : DefaultQueries, pullOptions, decode, Positive(pull.ResolutionSeconds, "Pull:ResolutionSeconds")));
 
-            err.WriteLine($"LogWhisperer pull: {(loki is null ? "" : $"logs from {loki} ({(pull.LokiTail ? "tail" : "query_range")}, {pull.LogQl}) ")}{(prometheus is null ? "" : $"metrics{(topology is null ? "" : " and topology")} from {prometheusUrl} ")}"
-                + $"from {pullOptions.Start:O} {(pullOptions.End is { } end ? $"until {end:O}" : "following the present")}");
-            using var metrics = new EngineMetrics();
-            using var otlp = Observability.EngineTelemetry.StartOtlp(metrics);
-            pipelineOptions = pipelineOptions with { Metrics = metrics };
-            var feed = new DashboardFeed();
-            await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err, incidents: alerts);
-            var outputs = new List<IRcaSink>();
-            if (config.Engine.Print) outputs.Add(new JsonLinesRcaSink(Console.Out));
-            if (web is not null) outputs.Add(feed);
-            // Events are counted by the metrics; with no output chosen they only go to the alert sinks (if any).
-            var sink = alerts.After(outputs.Count == 1 ? outputs[0] : new FanOutRcaSink(outputs));
-            var pipeline = new RcaPipeline(pipelineOptions, featurizer, scorer, sink, deadLetters, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
+                // The call graph: refreshed in the background; the featurizer asks for the current edges every window.
+                ServiceGraphDiscovery? topology = null;
+                var featurizer = new Featurizer(pipelineOptions.Features);
+                if (prometheus is not null && pull.TopologyRefreshSeconds > 0)
+                {
+                    var refresh = TimeSpan.FromSeconds(pull.TopologyRefreshSeconds);
+                    topology = new ServiceGraphDiscovery(refresh * Math.Max(1, pull.TopologyMaxAgeRefreshes));
+                    featurizer = new Featurizer(pipelineOptions.Features)
+                    {
+                        LiveEdges = () => topology.Edges(DateTimeOffset.UtcNow).Select(e => (e.Source, e.Target)).Distinct().ToList(),
+                    };
+                }
 
-            using var stopTopology = CancellationTokenSource.CreateLinkedTokenSource(life.Abort);
-            var discovery = topology is null ? Task.CompletedTask : RunTopology(topology, prometheus!, TimeSpan.FromSeconds(pull.TopologyRefreshSeconds), loggers.CreateLogger<ServiceGraphDiscovery>(), stopTopology.Token);
-            try
-            {
-                var merged = sources.Count == 1 ? sources[0] : new EventTimeMerge(sources, idleAfter: TimeSpan.FromSeconds(10));
-                await pipeline.RunAsync(merged, life.Stop, life.Abort);
-            }
-            finally
-            {
-                stopTopology.Cancel();
-                await discovery;
-            }
-            err.WriteLine($"events   : {metrics.RcaEvents} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s)");
-            err.WriteLine($"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, {pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered");
-            if (topology is not null) err.WriteLine($"topology : {topology.Edges(DateTimeOffset.UtcNow).Count} edge(s) known at exit");
-            if (tail is not null) err.WriteLine($"loki tail: {tail.DroppedEntries} entries dropped by Loki, {tail.Reconnects} reconnect(s), {tail.Undecodable} undecodable message(s)");
-            foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
-            foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");
-            return ExitCodes.Ok;
+                err.WriteLine($"LogWhisperer pull: {(loki is null ? "" : $"logs from {loki} ({(pull.LokiTail ? "tail" : "query_range")}, {pull.LogQl}) ")}{(prometheus is null ? "" : $"metrics{(topology is null ? "" : " and topology")} from {prometheusUrl} ")}"
+                    + $"from {pullOptions.Start:O} {(pullOptions.End is { } end ? $"until {end:O}" : "following the present")}");
+                using var metrics = new EngineMetrics();
+                using var otlp = Observability.EngineTelemetry.StartOtlp(metrics);
+                pipelineOptions = pipelineOptions with { Metrics = metrics };
+                var feed = new DashboardFeed();
+                await using var web = await DashboardCli.StartAsync(config.Dashboard.Http, config.Dashboard.BearerToken, feed, metrics, err, incidents: alerts);
+                var outputs = new List<IRcaSink>();
+                if (config.Engine.Print) outputs.Add(new JsonLinesRcaSink(Console.Out));
+                if (web is not null) outputs.Add(feed);
+                // Events are counted by the metrics; with no output chosen they only go to the alert sinks (if any).
+                var sink = alerts.After(outputs.Count == 1 ? outputs[0] : new FanOutRcaSink(outputs));
+                var pipeline = new RcaPipeline(pipelineOptions, featurizer, scorer, sink, deadLetters, onScored: alerts.OnScored(web is null ? null : feed.OnScored));
+
+                using var stopTopology = CancellationTokenSource.CreateLinkedTokenSource(life.Abort);
+                var discovery = topology is null ? Task.CompletedTask : RunTopology(topology, prometheus!, TimeSpan.FromSeconds(pull.TopologyRefreshSeconds), loggers.CreateLogger<ServiceGraphDiscovery>(), stopTopology.Token);
+                try
+                {
+                    var merged = sources.Count == 1 ? sources[0] : new EventTimeMerge(sources, idleAfter: TimeSpan.FromSeconds(10));
+                    await pipeline.RunAsync(merged, life.Stop, life.Abort);
+                }
+                finally
+                {
+                    stopTopology.Cancel();
+                    await discovery;
+                }
+                err.WriteLine($"events   : {metrics.RcaEvents} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s)");
+                err.WriteLine($"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, {pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered");
+                if (topology is not null) err.WriteLine($"topology : {topology.Edges(DateTimeOffset.UtcNow).Count} edge(s) known at exit");
+                if (tail is not null) err.WriteLine($"loki tail: {tail.DroppedEntries} entries dropped by Loki, {tail.Reconnects} reconnect(s), {tail.Undecodable} undecodable message(s)");
+                foreach (var line in alerts.Summary()) err.WriteLine($"alerts   : {line}");
+                foreach (var stage in pipeline.Stages) err.WriteLine($"  {stage}");
+                return ExitCodes.Ok;
             });
         }));
         return command;

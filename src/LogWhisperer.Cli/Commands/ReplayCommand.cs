@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using Spectre.Console;
-using LogWhisperer.Sources.Datasets;
 using LogWhisperer.Evaluation;
+using LogWhisperer.Sources.Datasets;
+using Spectre.Console;
 
 namespace LogWhisperer.Cli.Commands;
 

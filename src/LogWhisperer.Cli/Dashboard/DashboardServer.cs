@@ -1,12 +1,12 @@
 using System.Reflection;
 using LogWhisperer.Cli.Gateway;
+using LogWhisperer.Observability;
 using LogWhisperer.Sinks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Dashboard;
 

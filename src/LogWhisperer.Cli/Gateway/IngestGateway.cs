@@ -70,11 +70,11 @@ public sealed class IngestGateway : IAsyncDisposable
         _options = options;
         var log = options.Log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _producer = new ProducerBuilder<byte[]?, byte[]>(options.Kafka.Apply(new ProducerConfig
-            {
-                EnableIdempotence = true, Acks = Acks.All, LingerMs = 2,
-                // librdkafka's default is 300 s: a client would hang that long before hearing Kafka is down.
-                MessageTimeoutMs = (int)Math.Max(1000, options.DeliveryTimeout.TotalMilliseconds),
-            }))
+        {
+            EnableIdempotence = true, Acks = Acks.All, LingerMs = 2,
+            // librdkafka's default is 300 s: a client would hang that long before hearing Kafka is down.
+            MessageTimeoutMs = (int)Math.Max(1000, options.DeliveryTimeout.TotalMilliseconds),
+        }))
             .SetLogHandler(KafkaClientLog.To(log, options.Kafka))
             .Build();
         _kafka = new KafkaConnectivity(options.Kafka);

@@ -1,10 +1,10 @@
+using LogWhisperer.Observability;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Cli.Observability;
 

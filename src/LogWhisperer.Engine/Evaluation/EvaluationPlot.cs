@@ -1,5 +1,5 @@
-using ScottPlot;
 using LogWhisperer.Training;
+using ScottPlot;
 
 namespace LogWhisperer.Evaluation;
 

@@ -1,12 +1,12 @@
 using LogWhisperer.Changes;
 using LogWhisperer.Explain;
-using LogWhisperer.Pipeline;
 using LogWhisperer.Graph;
+using LogWhisperer.Hosting;
+using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
-using LogWhisperer.Hosting;
 
 namespace LogWhisperer.Evaluation;
 

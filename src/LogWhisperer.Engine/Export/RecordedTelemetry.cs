@@ -100,7 +100,9 @@ public static class RecordedTelemetry
         if (rest.Length is < 1 or > 2) throw new FormatException($"expected a value and an optional timestamp after {name}");
         double value = rest[0] switch
         {
-            "+Inf" => double.PositiveInfinity, "-Inf" => double.NegativeInfinity, "NaN" => double.NaN,
+            "+Inf" => double.PositiveInfinity,
+            "-Inf" => double.NegativeInfinity,
+            "NaN" => double.NaN,
             var v => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture),
         };
         long ts = rest.Length == 2 ? long.Parse(rest[1], NumberStyles.Integer, CultureInfo.InvariantCulture) : scrapedAtMs;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Confluent.Kafka;
 
 namespace LogWhisperer.Kafka;

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LogWhisperer.Explain;
-using LogWhisperer.Sinks;
 using LogWhisperer.Pipeline;
+using LogWhisperer.Sinks;
 
 namespace LogWhisperer.Observability;
 

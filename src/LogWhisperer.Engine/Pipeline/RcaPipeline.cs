@@ -4,12 +4,12 @@ using LogWhisperer.Decode;
 using LogWhisperer.Explain;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
+using LogWhisperer.Observability;
 using LogWhisperer.Scoring;
 using LogWhisperer.Sinks;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Pipeline;
 

@@ -117,7 +117,7 @@ public sealed class ChaosSimulator
         }
         long end = _faults.Count == 0 ? _options.StartMs + 3_600_000 : _faults.Max(f => f.EndMs) + 600_000;
         double perMs = _options.BenignConfigChangesPerHour / 3_600_000.0;
-        for (long t = _options.StartMs; perMs > 0 && t < end; )
+        for (long t = _options.StartMs; perMs > 0 && t < end;)
         {
             t += (long)(-Math.Log(1 - _changeRng.NextDouble()) / perMs);
             _scheduledChanges.Add((t, _changeRng.Next(_services.Length), ChangeKind.Config, true, null));

@@ -93,10 +93,10 @@ public readonly record struct AlertSeverity(string Label, string OpsgeniePriorit
     public static AlertSeverity Of(RcaEvent rca) => rca.Urgency is { } urgency
         ? urgency.Severity != Urgency.Page ? new("warning", "P4") : urgency.BurnRate >= 10 ? new("critical", "P1") : new("critical", "P2")
         : rca.IncidentProbability switch
-    {
-        >= 0.9 => new("critical", "P1"),
-        >= 0.75 => new("critical", "P2"),
-        >= 0.6 => new("warning", "P3"),
-        _ => new("warning", "P4"),
-    };
+        {
+            >= 0.9 => new("critical", "P1"),
+            >= 0.75 => new("critical", "P2"),
+            >= 0.6 => new("warning", "P3"),
+            _ => new("warning", "P4"),
+        };
 }

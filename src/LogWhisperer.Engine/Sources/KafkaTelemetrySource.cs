@@ -1,11 +1,11 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Confluent.Kafka;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Kafka;
 using LogWhisperer.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LogWhisperer.Sources;
 

@@ -1,7 +1,7 @@
 using LogWhisperer.Graph;
+using LogWhisperer.Hosting;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Simulation;
-using LogWhisperer.Hosting;
 
 namespace LogWhisperer.Training;
 

@@ -1,7 +1,7 @@
 using LogWhisperer.Features.Logs;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Windowing;
 

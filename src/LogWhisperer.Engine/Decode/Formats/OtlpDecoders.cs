@@ -79,7 +79,11 @@ internal static class Otlp
 
     public static SpanKind Kind(long kind) => kind switch
     {
-        2 => SpanKind.Server, 3 => SpanKind.Client, 4 => SpanKind.Producer, 5 => SpanKind.Consumer, _ => SpanKind.Internal,
+        2 => SpanKind.Server,
+        3 => SpanKind.Client,
+        4 => SpanKind.Producer,
+        5 => SpanKind.Consumer,
+        _ => SpanKind.Internal,
     };
 
     public static SpanKind Kind(JsonElement e) => e.ValueKind switch
@@ -87,8 +91,11 @@ internal static class Otlp
         JsonValueKind.Number => Kind(e.GetInt64()),
         JsonValueKind.String => e.GetString() switch
         {
-            "SPAN_KIND_SERVER" => SpanKind.Server, "SPAN_KIND_CLIENT" => SpanKind.Client,
-            "SPAN_KIND_PRODUCER" => SpanKind.Producer, "SPAN_KIND_CONSUMER" => SpanKind.Consumer, _ => SpanKind.Internal,
+            "SPAN_KIND_SERVER" => SpanKind.Server,
+            "SPAN_KIND_CLIENT" => SpanKind.Client,
+            "SPAN_KIND_PRODUCER" => SpanKind.Producer,
+            "SPAN_KIND_CONSUMER" => SpanKind.Consumer,
+            _ => SpanKind.Internal,
         },
         _ => SpanKind.Internal,
     };

@@ -1,6 +1,6 @@
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
-using LogWhisperer.Observability;
 
 namespace LogWhisperer.Decode;
 

@@ -266,8 +266,11 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
                     var level = _severity.Match(message) is { Success: true } s ? s.Groups[1].Value.ToUpperInvariant() : "INFO";
                     var severity = level switch
                     {
-                        "ERROR" or "SEVERE" => LogSeverity.Error, "FATAL" => LogSeverity.Fatal, "WARN" or "WARNING" => LogSeverity.Warn,
-                        "DEBUG" or "TRACE" => LogSeverity.Debug, _ => LogSeverity.Info,
+                        "ERROR" or "SEVERE" => LogSeverity.Error,
+                        "FATAL" => LogSeverity.Fatal,
+                        "WARN" or "WARNING" => LogSeverity.Warn,
+                        "DEBUG" or "TRACE" => LogSeverity.Debug,
+                        _ => LogSeverity.Info,
                     };
                     string? traceId = m.TraceId is { } tc && row.Fields.TryGetValue(tc, out var t) && t.Length > 0 ? t : null;
                     string? spanId = m.SpanId is { } sc && row.Fields.TryGetValue(sc, out var sp) && sp.Length > 0 ? sp : null;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using LogWhisperer.Simulation;
 
 namespace LogWhisperer.Sources.Datasets;
@@ -108,7 +108,10 @@ public sealed record TimeColumn(string Column, string Unit = "ns", string? Forma
         // decimal keeps nanosecond timestamps exact (a double would lose the last digits).
         return (double)(Unit switch
         {
-            "ns" => v / 1_000_000m, "us" => v / 1_000m, "ms" => v, "s" => v * 1_000m,
+            "ns" => v / 1_000_000m,
+            "us" => v / 1_000m,
+            "ms" => v,
+            "s" => v * 1_000m,
             _ => throw new InvalidDataException($"unknown time unit '{Unit}' (ns, us, ms, s or iso)"),
         });
     }
@@ -267,7 +270,10 @@ public static class GaugeStatistics
     public static double? Quantile(string statistic) => statistic.ToLowerInvariant() switch
     {
         "avg" or "mean" or "average" or "p50" or "median" => 0.5,
-        "p90" => 0.9, "p95" => 0.95, "p99" => 0.99, "max" => 1.0,
+        "p90" => 0.9,
+        "p95" => 0.95,
+        "p99" => 0.99,
+        "max" => 1.0,
         _ => null,
     };
 }
