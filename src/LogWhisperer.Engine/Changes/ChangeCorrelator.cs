@@ -48,7 +48,7 @@ public sealed record ChangeEvidence(ChangeEvent Change, long OnsetMs)
 /// change long before the onset little or nothing. The model's input features are untouched, so the stage works with any model and without changes
 /// (no change log: scores pass through unchanged).
 /// </summary>
-public sealed class ChangeCorrelator(ChangeLog log, ChangeCorrelationOptions options, double incidentThreshold)
+internal sealed class ChangeCorrelator(ChangeLog log, ChangeCorrelationOptions options, double incidentThreshold)
 {
     private readonly Dictionary<string, long> _onset = new(StringComparer.Ordinal);
 

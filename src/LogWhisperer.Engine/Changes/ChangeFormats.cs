@@ -21,7 +21,7 @@ namespace LogWhisperer.Changes;
 /// A record that is valid JSON but not a change (other Kubernetes event reasons) gives no change and a reason;
 /// a record that cannot be read throws <see cref="FormatException"/>.
 /// </summary>
-public sealed class ChangeDecoder(string defaultCluster)
+internal sealed class ChangeDecoder(string defaultCluster)
 {
     private readonly Dictionary<(string Cluster, string Deployment), string> _replicaSets = [];
     private static readonly Regex ScaledUp = new(@"Scaled up replica set (?<rs>\S+) to (?<n>\d+)", RegexOptions.Compiled);

@@ -4,7 +4,7 @@ namespace LogWhisperer.Evaluation;
 /// Area under the ROC curve of a score separating positives from negatives: the probability that a random
 /// positive scores above a random negative (ties count half). 0.5 = no separation, 1 = perfect.
 /// </summary>
-public static class Auc
+internal static class Auc
 {
     public static double Compute(IReadOnlyList<double> positives, IReadOnlyList<double> negatives)
     {

@@ -6,7 +6,7 @@ using LogWhisperer.Telemetry;
 namespace LogWhisperer.Evaluation;
 
 /// <summary>One injected fault of the Nezha Train-Ticket data (root-cause service, UTC time, kind).</summary>
-public sealed record NezhaFault(DateTimeOffset InjectTime, string Service, string Kind);
+internal sealed record NezhaFault(DateTimeOffset InjectTime, string Service, string Kind);
 
 /// <summary>
 /// Reads the Nezha Train-Ticket export (an unpacked <c>trainticket-*.tar.xz</c>): log lines from
@@ -14,7 +14,7 @@ public sealed record NezhaFault(DateTimeOffset InjectTime, string Service, strin
 /// fault list. A pod's service is its name without the two generated suffixes (ts-travel-service-64469b5b48-25zj6 →
 /// ts-travel-service); the message is the <c>log</c> field of the container's JSON line.
 /// </summary>
-public static class NezhaDataset
+internal static class NezhaDataset
 {
     public static IEnumerable<LogRecord> ReadLogs(string logDirectory, string cluster = "train-ticket")
     {

@@ -8,7 +8,7 @@ namespace LogWhisperer.Explain;
 /// (Loki down, a collector stopped, every record late) or too sparse to measure (traces sampled to 1 %,
 /// a log shipper dropping most lines), so a reader knows which evidence the ranking could not use.
 /// </summary>
-public sealed record EvidenceCoverage(IReadOnlyList<string> Missing, IReadOnlyList<string> Sparse)
+internal sealed record EvidenceCoverage(IReadOnlyList<string> Missing, IReadOnlyList<string> Sparse)
 {
     public const string Logs = "logs", Traces = "traces", Metrics = "metrics";
 

@@ -7,7 +7,7 @@ namespace LogWhisperer.Explain;
 /// graph (callee → caller) whose hops the model attended to most (maximum product of attention weights,
 /// found with Dijkstra on -log attention).
 /// </summary>
-public static class PropagationPath
+internal static class PropagationPath
 {
     /// <returns>Node indices from <paramref name="root"/> to <paramref name="symptom"/> with each hop's attention, or null if unreachable.</returns>
     public static (int[] Nodes, double[] Attention)? Find(ScoredSnapshot scored, int root, int symptom)

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace LogWhisperer.Explain;
 
 /// <summary>Removes what must never leave the engine inside an explanation: credentials, tokens, keys, e-mail addresses.</summary>
-public static partial class SecretMasker
+internal static partial class SecretMasker
 {
     [GeneratedRegex(@"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization)\b(\s*[=:]\s*|\s+)(bearer\s+|basic\s+)?['""]?[^\s,;&""']+")]
     private static partial Regex KeyValue();

@@ -30,7 +30,7 @@ public sealed record ImpactedService(string Service, string Symptom, double Devi
 /// or (b) a candidate with at least <see cref="MinHypothesisScore"/> shares no call path with the leader and
 /// has a symptom of its own (≥ 3σ): the leader cannot have caused it, so two faults are as likely as one.
 /// </summary>
-public static class VerdictJudge
+internal static class VerdictJudge
 {
     public const double CloseRace = 0.5, MinHypothesisScore = 0.05, SymptomSigma = 3;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;

@@ -7,7 +7,7 @@ namespace LogWhisperer.Export;
 /// per line (each line can be POSTed as it is), and <c>metrics/&lt;unix ms&gt;.prom</c> holds one exposition
 /// document per scrape (documents cannot be concatenated: each family may appear only once).
 /// </summary>
-public sealed class DirectoryPayloadSink : IPayloadSink
+internal sealed class DirectoryPayloadSink : IPayloadSink
 {
     public const string LokiFile = "loki.jsonl", OtlpFile = "otlp.jsonl", MetricsDirectory = "metrics";
 

@@ -8,7 +8,7 @@ namespace LogWhisperer.Export;
 /// One line of ground_truth.jsonl: an injected incident (root service, fault kind, start, end, intensity) or
 /// a benign event (deploy, load spike, GC pause) that is deliberately not an incident.
 /// </summary>
-public sealed record GroundTruthEntry(
+internal sealed record GroundTruthEntry(
     string Type, string Cluster, string Service, string Kind,
     long StartMs, long EndMs, DateTimeOffset Start, DateTimeOffset End, double Intensity)
 {

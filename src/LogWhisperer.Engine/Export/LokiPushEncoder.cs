@@ -10,7 +10,7 @@ namespace LogWhisperer.Export;
 /// <c>{"streams":[{"stream":{labels},"values":[["&lt;unix ns&gt;","&lt;line&gt;"]]}]}</c>. One stream per
 /// (service, level), in order of first appearance; entries of a stream in time order, as Loki expects.
 /// </summary>
-public static class LokiPushEncoder
+internal static class LokiPushEncoder
 {
     public static byte[]? Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName)
     {

@@ -10,7 +10,7 @@ namespace LogWhisperer.Export;
 /// scopeSpans each, spans with hex traceId/spanId, times as Unix-nanosecond strings, kind and status code
 /// as the protocol's enum integers (the OTLP/JSON encoding rules).
 /// </summary>
-public static class OtlpJsonEncoder
+internal static class OtlpJsonEncoder
 {
     public const string ScopeName = "logwhisperer.chaos";
     public const int StatusUnset = 0, StatusError = 2;

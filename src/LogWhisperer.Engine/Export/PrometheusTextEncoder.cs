@@ -11,7 +11,7 @@ namespace LogWhisperer.Export;
 /// Our own rather than a client library's because it writes a simulated mesh's series with their own
 /// timestamps (what a scrape of those pods would return); client libraries expose only their own process.
 /// </summary>
-public static class PrometheusTextEncoder
+internal static class PrometheusTextEncoder
 {
     public enum MetricType { Counter, Gauge, Histogram, Untyped }
 

@@ -9,7 +9,7 @@ namespace LogWhisperer.Export;
 /// payloads to a sink: a Loki push request for the logs, a Prometheus exposition document for the metrics
 /// scraped in it, an OTLP ExportTraceServiceRequest for the spans. Counts what it wrote.
 /// </summary>
-public sealed class TelemetryExporter(IPayloadSink sink, string namespaceName = "default") : IAsyncDisposable
+internal sealed class TelemetryExporter(IPayloadSink sink, string namespaceName = "default") : IAsyncDisposable
 {
     // Reused for every payload: a run encodes gigabytes, and fresh buffers per second would land on the large-object heap.
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);

@@ -5,7 +5,7 @@ namespace LogWhisperer.Export;
 /// are (deployment-replicasethash-suffix, from Kubernetes' consonant-and-digit alphabet), so every wire
 /// format labels the same workload the same way.
 /// </summary>
-public static class Workload
+internal static class Workload
 {
     private const string Alphabet = "bcdfghjklmnpqrstvwxz2456789";
 

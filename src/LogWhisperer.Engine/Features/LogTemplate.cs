@@ -4,7 +4,7 @@ namespace LogWhisperer.Features;
 
 /// <summary>The masked form of a log line for people (explanations): tokens with digits (ids, durations,
 /// addresses) become &lt;*&gt;. Template mining itself is Drain's (<see cref="Logs.TemplateMiner"/>).</summary>
-public static class LogTemplate
+internal static class LogTemplate
 {
     /// <summary>The masked form of a line, for people: variable tokens become &lt;*&gt;.</summary>
     public static string Mask(string line)

@@ -4,7 +4,7 @@ namespace LogWhisperer.Features;
 /// Median and MAD over the last N values of one series. Robust: a short incident inside the history
 /// barely moves the median, so the next incident is still measured against normal behaviour.
 /// </summary>
-public sealed class RobustBaseline(int capacity)
+internal sealed class RobustBaseline(int capacity)
 {
     private readonly double[] _values = new double[capacity];
     private readonly double[] _scratch = new double[capacity];

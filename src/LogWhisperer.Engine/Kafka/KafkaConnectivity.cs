@@ -101,7 +101,7 @@ public sealed class KafkaConnectivity : IDisposable
 /// every client). This reports an outage once, as a warning, then a summary at most every 30 s while it lasts.
 /// One per bootstrap address per process, shared by every client talking to it.
 /// </summary>
-public sealed class KafkaOutageLog
+internal sealed class KafkaOutageLog
 {
     private static readonly ConcurrentDictionary<string, KafkaOutageLog> PerCluster = new();
     private readonly ILogger _log;

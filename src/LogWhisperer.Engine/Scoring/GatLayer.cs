@@ -8,7 +8,7 @@ namespace LogWhisperer.Scoring;
 /// A GATv2-style attention layer with edge features: each node attends over its incoming edges
 /// (including its self-loop), per head, then a residual connection and layer normalisation.
 /// </summary>
-public sealed class GatLayer : Module<Tensor, Tensor, Tensor, Tensor, Tensor, (Tensor Nodes, Tensor Attention)>
+internal sealed class GatLayer : Module<Tensor, Tensor, Tensor, Tensor, Tensor, (Tensor Nodes, Tensor Attention)>
 {
     private readonly Linear _source, _target, _edge, _output;
     private readonly Parameter _attention;

@@ -11,7 +11,7 @@ namespace LogWhisperer.Scoring;
 /// two arenas it stayed at 0.2 GiB. The same as MALLOC_MMAP_THRESHOLD_=131072 MALLOC_ARENA_MAX=2, set from
 /// inside, so no one has to know. Only glibc on Linux; elsewhere nothing happens.
 /// </summary>
-public static class NativeHeap
+internal static class NativeHeap
 {
     private const int MmapThreshold = -3, ArenaMax = -8; // malloc.h: M_MMAP_THRESHOLD, M_ARENA_MAX
     private static readonly Lazy<bool> Tuned = new(Tune);

@@ -21,7 +21,7 @@ public sealed class GatRanker(string name, GatScorer scorer) : IRootCauseRanker
 /// One model feature alone, largest first: how much a single signal says about the root cause on some data
 /// (`replay --per-feature`), the first question when a model does poorly on a new mesh.
 /// </summary>
-public sealed class SingleFeatureRanker(int feature) : IRootCauseRanker
+internal sealed class SingleFeatureRanker(int feature) : IRootCauseRanker
 {
     public string Name => FeatureSchema.NodeFeatures[feature].Name;
     public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s => s.NodeFeature(feature).ToArray()).ToArray();

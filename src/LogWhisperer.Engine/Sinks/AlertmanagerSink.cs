@@ -88,7 +88,7 @@ public sealed class AlertmanagerSink : IHttpRcaSink
 /// How loudly to page, shared by the alert sinks so they agree: from the SLO burn rate when SLOs are set (an
 /// incident that burns no error budget is a warning, never a page), else from the model's incident probability.
 /// </summary>
-public readonly record struct AlertSeverity(string Label, string OpsgeniePriority)
+internal readonly record struct AlertSeverity(string Label, string OpsgeniePriority)
 {
     public static AlertSeverity Of(RcaEvent rca) => rca.Urgency is { } urgency
         ? urgency.Severity != Urgency.Page ? new("warning", "P4") : urgency.BurnRate >= 10 ? new("critical", "P1") : new("critical", "P2")

@@ -8,7 +8,7 @@ namespace LogWhisperer.Sinks;
 /// the output any more (a write in flight is waited for, later ones are dropped), so the next owner, which
 /// reads the output topic after the rebalance, knows everything this engine published.
 /// </summary>
-public sealed class FencedRcaSink(IRcaSink inner) : IRcaSink
+internal sealed class FencedRcaSink(IRcaSink inner) : IRcaSink
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile bool _closed;

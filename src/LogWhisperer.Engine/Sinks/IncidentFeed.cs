@@ -5,7 +5,7 @@ namespace LogWhisperer.Sinks;
 /// <summary>What an alert router is told: an incident opened, was updated, or resolved.</summary>
 /// <param name="First">The event that opened it (alert identity and labels).</param>
 /// <param name="Latest">Its newest event (descriptions); for "resolved", the resolution event when there is one.</param>
-public sealed record IncidentNotice(string State, string Id, string Cluster, string Service, RcaEvent First, RcaEvent Latest, string? Reason = null);
+internal sealed record IncidentNotice(string State, string Id, string Cluster, string Service, RcaEvent First, RcaEvent Latest, string? Reason = null);
 
 /// <summary>
 /// Turns the events an alert sink receives into incident notices. Behind the incident stage it reads each
@@ -13,7 +13,7 @@ public sealed record IncidentNotice(string State, string Id, string Cluster, str
 /// straight to a pipeline) it groups windows itself with an <see cref="IncidentTracker"/> that resolves on the
 /// first quiet window.
 /// </summary>
-public sealed class IncidentFeed
+internal sealed class IncidentFeed
 {
     private readonly Dictionary<string, (RcaEvent First, RcaEvent Latest)> _open = [];
     private readonly IncidentTracker _own = new(new IncidentOptions { ResolveAfterQuietWindows = 1 });

@@ -8,7 +8,7 @@ namespace LogWhisperer.Sources;
 /// per column instead of allocated per row. Streams rows; the first row is the header. A row whose field count
 /// differs from the header's is handed back with the reason and its raw fields, for the caller to dead-letter.
 /// </summary>
-public static class CsvReader
+internal static class CsvReader
 {
     private static readonly SepReaderOptions Options = Sep.New(',').Reader(o => o with
     {

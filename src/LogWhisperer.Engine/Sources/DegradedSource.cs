@@ -29,7 +29,7 @@ public sealed record Degradation
 /// Wraps a source and degrades it as production does (a modality missing, traces sampled away, a skewed clock,
 /// redelivered messages): the degraded-input tests and the accuracy-under-degradation benchmark.
 /// </summary>
-public sealed class DegradedSource(ITelemetrySource inner, Degradation degradation) : ITelemetrySource
+internal sealed class DegradedSource(ITelemetrySource inner, Degradation degradation) : ITelemetrySource
 {
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -286,4 +286,4 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
 }
 
 /// <summary>A rebalance took this engine's partitions: the read ends; state is rebuilt from the committed offsets.</summary>
-public sealed class PartitionsRevokedException() : OperationCanceledException("kafka: partitions revoked by a rebalance");
+internal sealed class PartitionsRevokedException() : OperationCanceledException("kafka: partitions revoked by a rebalance");

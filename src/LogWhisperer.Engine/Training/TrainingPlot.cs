@@ -38,7 +38,7 @@ public static class TrainingPlot
 }
 
 /// <summary>What the engine's plots share: a white titled canvas, one palette, SVG and PNG side by side.</summary>
-public static class Plots
+internal static class Plots
 {
     private static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b"];
 

@@ -8,7 +8,7 @@ namespace LogWhisperer.Windowing;
 /// different engines merge into exactly the window one engine would have accumulated.
 /// </summary>
 /// <param name="Calls">The service's outgoing edges, by callee.</param>
-public sealed record ServiceWindow(string Cluster, long StartMs, long EndMs, string Service, ServiceWindowStats Stats,
+internal sealed record ServiceWindow(string Cluster, long StartMs, long EndMs, string Service, ServiceWindowStats Stats,
     IReadOnlyDictionary<string, EdgeWindowStats> Calls)
 {
     /// <summary>Splits a window into one part per service that had records in it.</summary>

@@ -31,7 +31,7 @@ public sealed class ServiceWindowAssemblyCounters
 /// and counted. A second part for the same (window, service) — a window-stage engine replaying after a
 /// rebalance — is a duplicate: the first one is kept.
 /// </summary>
-public sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions options)
+internal sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions options)
 {
     private sealed class Pending(long endMs, long firstArrivalMs)
     {

@@ -9,7 +9,7 @@ namespace LogWhisperer.Windowing;
 /// sketches are mostly empty buckets (written sparse: index, count). Decoding rejects anything malformed
 /// with <see cref="InvalidDataException"/>, which the scoring stage dead-letters.
 /// </summary>
-public static class ServiceWindowCodec
+internal static class ServiceWindowCodec
 {
     public const byte Version = 3;
     public const string ContentType = "application/vnd.logwhisperer.service-window.v3";

@@ -10,7 +10,7 @@ namespace LogWhisperer.Decode.Formats;
 /// is not a change record is dead-lettered like any undecodable message; a valid event that is not a change
 /// (another Kubernetes event reason) is counted as read and gives nothing.
 /// </summary>
-public sealed class ChangeRecordDecoder(DecodeOptions options) : ITelemetryDecoder
+internal sealed class ChangeRecordDecoder(DecodeOptions options) : ITelemetryDecoder
 {
     private readonly ChangeDecoder _decoder = new(options.DefaultCluster);
 

@@ -5,7 +5,7 @@ using LogWhisperer.Telemetry;
 namespace LogWhisperer.Decode.Formats;
 
 /// <summary>Parses a Loki/Prometheus label set as Loki's protobuf push carries it: {app="cart", namespace="shop"}.</summary>
-public static class LabelSet
+internal static class LabelSet
 {
     public static Dictionary<string, string> Parse(string text)
     {
@@ -99,7 +99,7 @@ public static class Severity
 }
 
 /// <summary>Timestamps as the formats write them, to Unix milliseconds.</summary>
-public static class Timestamps
+internal static class Timestamps
 {
     public static long FromNanos(long ns) => ns / 1_000_000;
 

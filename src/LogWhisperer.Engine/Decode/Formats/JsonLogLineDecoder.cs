@@ -10,7 +10,7 @@ namespace LogWhisperer.Decode.Formats;
 /// rsyslog's JSON templates (<c>{"@timestamp","programname","severity","msg"}</c>). Kubernetes metadata and
 /// pod labels become labels, so the service is found through <see cref="DecodeOptions.ServiceLabels"/>.
 /// </summary>
-public sealed class JsonLogLineDecoder(DecodeOptions options) : ITelemetryDecoder
+internal sealed class JsonLogLineDecoder(DecodeOptions options) : ITelemetryDecoder
 {
     private static readonly string[] TimeKeys = ["@timestamp", "timestamp", "time", "date", "ts", "timereported"];
     private static readonly string[] MessageKeys = ["message", "log", "msg", "MESSAGE"];

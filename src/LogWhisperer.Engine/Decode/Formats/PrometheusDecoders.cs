@@ -80,7 +80,7 @@ public sealed class RemoteWriteDecoder(DecodeOptions options) : ITelemetryDecode
 /// prometheus-kafka-adapter's JSON serialisation of one remote-write sample:
 /// {"timestamp":"2026-01-01T00:00:00Z","value":"0.25","name":"up","labels":{"__name__":"up",…}}.
 /// </summary>
-public sealed class PromKafkaAdapterDecoder(DecodeOptions options) : ITelemetryDecoder
+internal sealed class PromKafkaAdapterDecoder(DecodeOptions options) : ITelemetryDecoder
 {
     public TelemetryFormat Format => TelemetryFormat.PromKafkaAdapter;
 

@@ -7,7 +7,7 @@ namespace LogWhisperer.Decode.Formats;
 /// <c>traceId</c>, <c>span_id</c>…, the names Loki, OpenTelemetry and the common log libraries use) or in the
 /// text (<c>trace_id=4bf9…</c>, <c>TraceID: 4bf9… SpanID: 00f0…</c>, <c>"traceId":"4bf9…"</c>).
 /// </summary>
-public static partial class TraceContext
+internal static partial class TraceContext
 {
     private static readonly string[] TraceKeys = ["traceID", "trace_id", "traceId", "TraceID", "TraceId", "trace.id", "otelTraceID", "dd.trace_id"];
     private static readonly string[] SpanKeys = ["spanID", "span_id", "spanId", "SpanID", "SpanId", "span.id", "otelSpanID", "dd.span_id"];

@@ -7,7 +7,7 @@ namespace LogWhisperer.Decode.Fuzzing;
 /// and tokens known to break parsers (10-byte and overlong varints, giant lengths, NaN/Infinity, 1e999,
 /// lone surrogates, invalid UTF-8, deep nesting). Deterministic for a given <see cref="Random"/>.
 /// </summary>
-public static class FuzzMutator
+internal static class FuzzMutator
 {
     private static readonly byte[][] BinaryTokens =
     [

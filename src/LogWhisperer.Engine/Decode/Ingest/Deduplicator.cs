@@ -8,7 +8,7 @@ namespace LogWhisperer.Decode;
 /// records by a hash of all their fields. The memory is capped per window; past the cap, records are let
 /// through unchecked (and counted), never refused.
 /// </summary>
-public sealed class Deduplicator(IngestOptions options, IngestCounters counters)
+internal sealed class Deduplicator(IngestOptions options, IngestCounters counters)
 {
     private readonly WindowedState<HashSet<ulong>> _seen = new(options.WindowMs, () => []);
 

@@ -9,7 +9,7 @@ namespace LogWhisperer.Decode;
 /// and load shedding, in that order. Rejected records are dead-lettered with their reason; duplicates and
 /// shed records are counted (in <see cref="Counters"/>), never silently lost. Not thread-safe (one decode task).
 /// </summary>
-public sealed class IngestGuard
+internal sealed class IngestGuard
 {
     private readonly IngestLimits _limits;
     private readonly Deduplicator _dedup;

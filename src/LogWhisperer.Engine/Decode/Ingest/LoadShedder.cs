@@ -10,7 +10,7 @@ namespace LogWhisperer.Decode;
 /// hard limit: every span and every log below error. Metrics and error logs are never shed: they are small,
 /// bounded by the series limit, and what the model relies on most.
 /// </summary>
-public sealed class LoadShedder(IngestOptions options, IngestCounters counters)
+internal sealed class LoadShedder(IngestOptions options, IngestCounters counters)
 {
     private sealed class Load { public long Records; }
 

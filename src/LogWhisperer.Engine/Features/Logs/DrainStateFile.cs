@@ -8,7 +8,7 @@ namespace LogWhisperer.Features.Logs;
 /// and numbers new templates after the highest id it ever gave out. A template's other shapes (the same template
 /// with another token count or tree path) are stored with it; files written before shapes existed still load.
 /// </summary>
-public static class DrainStateFile
+internal static class DrainStateFile
 {
     public const string Format = "lw-drain/1";
 

@@ -5,7 +5,7 @@ namespace LogWhisperer.Features.Logs;
 /// as their ground-truth group. A ground-truth event counts only when all its lines share one predicted group
 /// and that group holds no other line.
 /// </summary>
-public static class GroupingAccuracy
+internal static class GroupingAccuracy
 {
     public static double Compute<TTruth, TPredicted>(IReadOnlyList<TTruth> truth, IReadOnlyList<TPredicted> predicted)
         where TTruth : notnull where TPredicted : notnull

@@ -25,7 +25,7 @@ public sealed record LogBertTrainOptions
 /// <param name="MissRatio">Share of the window's keys the model did not expect (not in its top candidates, or never seen): LogBERT's anomaly signal, 0..1.</param>
 /// <param name="Distance">Distance of the window's summary embedding from the centre of normal windows (hypersphere), in units of the training radius.</param>
 /// <param name="Embedding">The window's summary embedding (mean over its chunks).</param>
-public sealed record LogBertScore(string Service, long WindowStartMs, int Keys, double MissRatio, double Distance, float[] Embedding)
+internal sealed record LogBertScore(string Service, long WindowStartMs, int Keys, double MissRatio, double Distance, float[] Embedding)
 {
     /// <summary>One anomaly score: unexpected keys, plus distance beyond the normal radius.</summary>
     public double Score => MissRatio + 0.1 * Math.Max(0, Distance - 1);
@@ -36,7 +36,7 @@ public sealed record LogBertScore(string Service, long WindowStartMs, int Keys, 
 /// (masked key prediction + hypersphere), then scores any (service, window). Runs on the GPU when one is
 /// usable (pass the device from <see cref="Scoring.ComputeDevice"/>), else on the CPU.
 /// </summary>
-public sealed class LogBertDetector
+internal sealed class LogBertDetector
 {
     private readonly TemplateTextEncoder _text;
     private readonly Device _device;

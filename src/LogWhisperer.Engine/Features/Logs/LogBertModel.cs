@@ -20,7 +20,7 @@ public sealed record LogBertConfig
 /// is the summary token (DIST) whose output is the sequence embedding. Self-attention is written out (no
 /// dense library layer) so padding is masked explicitly. Output: hidden states and masked-key logits.
 /// </summary>
-public sealed class LogBertModel : nn.Module<Tensor, Tensor, (Tensor Hidden, Tensor Logits)>
+internal sealed class LogBertModel : nn.Module<Tensor, Tensor, (Tensor Hidden, Tensor Logits)>
 {
     private readonly Embedding keys, pieces, positions;
     private readonly ModuleList<Linear> qkv, proj, ff1, ff2;

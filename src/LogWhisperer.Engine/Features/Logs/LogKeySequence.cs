@@ -4,14 +4,14 @@ namespace LogWhisperer.Features.Logs;
 /// The log keys of one service in one window, in event-time order, with each key's template text:
 /// what the LogBERT-style model reads. Built by <see cref="LogKeySequenceBuilder"/>.
 /// </summary>
-public sealed record LogKeySequence(string Service, long WindowStartMs, IReadOnlyList<int> Templates, IReadOnlyList<string> Texts);
+internal sealed record LogKeySequence(string Service, long WindowStartMs, IReadOnlyList<int> Templates, IReadOnlyList<string> Texts);
 
 /// <summary>
 /// Mines templates from log lines (one <see cref="TemplateMiner"/> per source) and groups their ids into
 /// per-(service, window) sequences. Lines are expected roughly in time order per service; each window's
 /// lines are sorted by time when the sequences are taken.
 /// </summary>
-public sealed class LogKeySequenceBuilder(TemplateMiner miner, long windowMs)
+internal sealed class LogKeySequenceBuilder(TemplateMiner miner, long windowMs)
 {
     private readonly Dictionary<(string, long), List<(long Ts, int Template)>> _windows = [];
 

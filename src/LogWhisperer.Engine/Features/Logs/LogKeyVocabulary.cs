@@ -5,7 +5,7 @@ namespace LogWhisperer.Features.Logs;
 /// 0..3 are reserved (padding, mask, the sequence's summary token, unknown key); a key first seen after
 /// training maps to <see cref="Unknown"/> and is described only by its text.
 /// </summary>
-public sealed class LogKeyVocabulary
+internal sealed class LogKeyVocabulary
 {
     public const int Pad = 0, Mask = 1, Dist = 2, Unknown = 3, Reserved = 4;
     private readonly Dictionary<(string Service, int Template), int> _index = [];

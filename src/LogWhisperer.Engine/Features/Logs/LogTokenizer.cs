@@ -23,7 +23,7 @@ namespace LogWhisperer.Features.Logs;
 /// (<c>10.0.0.1,</c> → <c>&lt;*&gt;,</c>), so the punctuation of the sentence is not lost.
 /// The key is FNV-1a over the masked text, so it can be recomputed from a stored template's text.
 /// </summary>
-public static class LogTokenizer
+internal static class LogTokenizer
 {
     public const string Wildcard = "<*>";
     /// <summary>Key of a token that is entirely a variable.</summary>

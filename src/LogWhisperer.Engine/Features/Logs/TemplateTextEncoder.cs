@@ -8,7 +8,7 @@ namespace LogWhisperer.Features.Logs;
 /// model knows (<c>NullReferenceException</c> shares pieces with other exceptions). Ids are folded into
 /// <see cref="Buckets"/> buckets to keep the embedding table small; 0 is padding.
 /// </summary>
-public sealed class TemplateTextEncoder
+internal sealed class TemplateTextEncoder
 {
     public const int Buckets = 8192;
     private static readonly Lazy<Tokenizer> Gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));

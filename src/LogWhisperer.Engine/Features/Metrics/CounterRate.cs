@@ -5,7 +5,7 @@ namespace LogWhisperer.Features.Metrics;
 /// than the previous one is a reset (the process restarted): the increase is then the new value itself, as
 /// PromQL's rate() assumes, never a negative number.
 /// </summary>
-public sealed class CounterRate
+internal sealed class CounterRate
 {
     private long _lastMs = long.MinValue;
     private double _last;

@@ -8,7 +8,7 @@ namespace LogWhisperer.Features.Metrics;
 /// bucket holding the rank and interpolate linearly inside it. Pass bucket <em>increases</em> over the window
 /// (see <see cref="CounterRate"/>) to get the window's quantile rather than the since-start one.
 /// </summary>
-public static class HistogramQuantile
+internal static class HistogramQuantile
 {
     /// <param name="buckets">(upper bound, cumulative count); +Inf for the last. Any order.</param>
     /// <returns>The quantile; NaN without observations. A rank in the +Inf bucket returns the highest finite bound.</returns>
@@ -49,7 +49,7 @@ public static class HistogramQuantile
 }
 
 /// <summary>A stable text key for a series: service plus its labels in name order (optionally without one).</summary>
-public static class SeriesKey
+internal static class SeriesKey
 {
     public static string Of(string service, IReadOnlyDictionary<string, string>? labels, string? except = null) =>
         labels is null || labels.Count == 0 ? service

@@ -9,7 +9,7 @@ namespace LogWhisperer.Features.Metrics;
 /// bound (callers, response codes) and interpolated. Keeps each counter series' last sample across windows, so
 /// a window holding a single scrape still has an increase (from the previous window's last scrape).
 /// </summary>
-public sealed class MeshRequestMeasures
+internal sealed class MeshRequestMeasures
 {
     private readonly Dictionary<string, CounterRate> _counters = new(StringComparer.Ordinal);
 

@@ -4,7 +4,7 @@ namespace LogWhisperer.Features.Metrics;
 /// Saturation of one container over a window, from cAdvisor / kube-state-metrics counters and gauges.
 /// Each figure is NaN when its inputs are absent (unknown is not "fine").
 /// </summary>
-public static class SaturationSignals
+internal static class SaturationSignals
 {
     /// <summary>Share of CFS periods in which the container was throttled:
     /// Δcontainer_cpu_cfs_throttled_periods_total / Δcontainer_cpu_cfs_periods_total (0..1).</summary>

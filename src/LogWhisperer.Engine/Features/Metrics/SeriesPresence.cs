@@ -5,7 +5,7 @@ namespace LogWhisperer.Features.Metrics;
 /// seen and reports, at a given time, how long it has been silent in scrape intervals. A series is
 /// <em>missing</em> after two missed scrapes (one can be a late scrape).
 /// </summary>
-public sealed class SeriesPresence(long scrapeIntervalMs)
+internal sealed class SeriesPresence(long scrapeIntervalMs)
 {
     private readonly Dictionary<string, long> _lastSeen = [];
 

@@ -8,7 +8,7 @@ namespace LogWhisperer.Features.Traces;
 /// span's own critical time. Client spans are folded into their callee's server span when present (the
 /// network time stays with the caller). Returns milliseconds per service, summed over the traces given.
 /// </summary>
-public static class CriticalPath
+internal static class CriticalPath
 {
     public static Dictionary<string, double> Attribute(IEnumerable<SpanRecord> spans)
     {

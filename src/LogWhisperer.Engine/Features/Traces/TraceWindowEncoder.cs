@@ -3,10 +3,10 @@ using LogWhisperer.Telemetry;
 namespace LogWhisperer.Features.Traces;
 
 /// <summary>Latency and errors of one service (its server spans) or one edge (client spans caller → callee) in a window.</summary>
-public sealed record LatencyStats(int Count, double P50Ms, double P95Ms, double P99Ms, double ErrorRatio);
+internal sealed record LatencyStats(int Count, double P50Ms, double P95Ms, double P99Ms, double ErrorRatio);
 
 /// <summary>What the traces of one window say, per service and per edge, plus the call paths seen.</summary>
-public sealed record TraceWindowFeatures(
+internal sealed record TraceWindowFeatures(
     IReadOnlyDictionary<string, LatencyStats> Services,
     IReadOnlyDictionary<(string Caller, string Callee), LatencyStats> Edges,
     IReadOnlyDictionary<string, double> CriticalPathShare,
@@ -20,7 +20,7 @@ public sealed record TraceWindowFeatures(
 /// folded into a fixed-size, L2-normalised vector (feature hashing) that <see cref="CallPathNovelty"/> compares
 /// with normal windows.
 /// </summary>
-public static class TraceWindowEncoder
+internal static class TraceWindowEncoder
 {
     public const int PathVectorSize = 64;
 
@@ -100,7 +100,7 @@ public static class TraceWindowEncoder
 /// How unlike normal windows a window's call paths are: the cosine distance of its path vector from the
 /// running mean of normal windows' vectors, and the share of its traces taking a path never seen before.
 /// </summary>
-public sealed class CallPathNovelty
+internal sealed class CallPathNovelty
 {
     private readonly float[] _mean = new float[TraceWindowEncoder.PathVectorSize];
     private readonly HashSet<string> _known = [];

@@ -265,7 +265,7 @@ public sealed record GaugeSpec(GaugeMeaning Meaning, string? Unit = null, string
 }
 
 /// <summary>Latency statistics a gauge can carry, as the quantile they stand for (avg and mean are read as the median).</summary>
-public static class GaugeStatistics
+internal static class GaugeStatistics
 {
     public static double? Quantile(string statistic) => statistic.ToLowerInvariant() switch
     {
