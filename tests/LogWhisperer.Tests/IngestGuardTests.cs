@@ -5,7 +5,6 @@ using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>Label and cardinality limits, duplicate removal and load shedding: each limit refuses (or truncates) and counts.</summary>
 /// <summary>Tests that measure the process's managed heap run alone: other tests allocating at the same time would be counted.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MemoryMeasurementCollection
@@ -13,10 +12,28 @@ public sealed class MemoryMeasurementCollection
     public const string Name = "memory measurement (runs alone)";
 }
 
+/// <summary>Label and cardinality limits, duplicate removal and load shedding: each limit refuses (or truncates) and counts.</summary>
 [Collection(MemoryMeasurementCollection.Name)]
 public class IngestGuardTests
 {
     private const long T0 = 1_767_225_600_000;
+
+    [Fact]
+    public void ARefusedRecordIsDeadLetteredWithACodeForWhyAndTheSpecificsBeside()
+    {
+        var guard = new IngestGuard(new IngestOptions { MaxLabelValueLength = 32 });
+        var dlq = new MemoryDeadLetterSink();
+        var counters = new PipelineCounters();
+        Assert.NotNull(guard.Admit(Metric(), dlq, counters));
+        Assert.Null(guard.Admit(Metric(service: ""), dlq, counters));
+        Assert.Null(guard.Admit(Metric(service: new string('s', 40)), dlq, counters));
+        Assert.Equal([(DeadLetterCode.InvalidRecord, "missing service"), (DeadLetterCode.OverLimit, "label value length: service name of 40 characters exceeds 32")],
+            dlq.Letters.Select(l => (l.Code, l.Reason)));
+        // Written as snake_case wherever it goes: JSON lines, Kafka headers, metric labels.
+        Assert.Contains("\"Code\":\"over_limit\"", System.Text.Json.JsonSerializer.Serialize(dlq.Letters[1]));
+        Assert.Equal("invalid_record", DeadLetterCode.InvalidRecord.Label());
+        Assert.Equal(DeadLetterCode.OverLimit, System.Text.Json.JsonSerializer.Deserialize<DeadLetter>(System.Text.Json.JsonSerializer.Serialize(dlq.Letters[1]))!.Code);
+    }
 
     private static MetricSample Metric(string service = "cart", long ts = T0, IReadOnlyDictionary<string, string>? labels = null, string cluster = "c", string name = "up") =>
         new(ts, cluster, service, name, 1, labels);

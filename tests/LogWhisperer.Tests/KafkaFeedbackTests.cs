@@ -39,7 +39,7 @@ public class KafkaFeedbackTests(MockClusterFixture fixture) : IClassFixture<Mock
         Assert.Equal("cartservice", applied[0].Service);
         Assert.Equal(["unknown incident 'inc-shop-404'", "not feedback JSON", "unknown verdict 'probably': expected confirm, reject or rootCause"],
             dlq.Letters.Select(l => l.Reason.StartsWith("not feedback JSON") ? "not feedback JSON" : l.Reason));
-        Assert.All(dlq.Letters, l => Assert.Equal("feedback", l.Stage));
+        Assert.All(dlq.Letters, l => Assert.Equal(("feedback", DeadLetterCode.InvalidFeedback), (l.Stage, l.Code)));
         Assert.Equal("not json", dlq.Letters[1].Payload); // the raw message is kept
     }
 }

@@ -72,11 +72,8 @@ public class MetricsTests(DashboardFixture fixture)
     }
 
     [Fact]
-    public async Task TheEngineExposesItsFiguresAndDeadLettersByReasonClass()
+    public async Task TheEngineExposesItsFigures()
     {
-        Assert.Equal("late", EngineMetrics.ReasonClass("late: window ending 1767226200000 already emitted"));
-        Assert.Equal("missing service", EngineMetrics.ReasonClass("missing service"));
-
         using var http = new HttpClient();
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync(fixture.Url + "/metrics")).StatusCode);
         http.DefaultRequestHeaders.Authorization = new("Bearer", DashboardFixture.Token);

@@ -70,6 +70,7 @@ public class PipelineTests
         Assert.Equal(2, pipeline.Decode.RecordsOut);
         Assert.Equal(2, pipeline.Ingest[LogWhisperer.Decode.IngestCounters.Duplicate]);
         Assert.Equal(8, dlq.Total);
+        Assert.All(dlq.Letters, l => Assert.Equal(DeadLetterCode.InvalidRecord, l.Code));
         Assert.Contains(dlq.Letters, l => l.Reason == "missing service");
         Assert.Contains(dlq.Letters, l => l.Reason.Contains("non-finite"));
         Assert.Contains(dlq.Letters, l => l.Reason.Contains("duration"));

@@ -45,7 +45,7 @@ public class WindowingTests
         w.Add([Log(9_000)], closed); // too late
         Assert.Equal(1, counters.LateDropped);
         var letter = Assert.Single(dlq.Letters);
-        Assert.StartsWith("late", letter.Reason);
+        Assert.Equal((DeadLetterCode.Late, "window ending 1767225610000 already emitted"), (letter.Code, letter.Reason));
         Assert.Equal(T0 + 9_000, letter.TimestampMs);
         w.Flush(closed);
         Assert.Equal([T0, T0 + 10_000], closed.Select(c => c.StartMs).ToArray());

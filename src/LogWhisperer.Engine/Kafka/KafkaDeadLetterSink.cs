@@ -37,6 +37,7 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
     public void WriteRaw(byte[]? key, byte[] value, string reason, string format, string sourceTopic, int partition, long offset) =>
         Produce(key, value, new Headers
         {
+            { "lw-code", Encoding.UTF8.GetBytes(DeadLetterCode.Undecodable.Label()) },
             { "lw-reason", Encoding.UTF8.GetBytes(reason) },
             { "lw-stage", "decode"u8.ToArray() },
             { "lw-format", Encoding.UTF8.GetBytes(format) },
@@ -48,6 +49,7 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
     public void Write(DeadLetter letter) =>
         Produce(null, JsonSerializer.SerializeToUtf8Bytes(letter), new Headers
         {
+            { "lw-code", Encoding.UTF8.GetBytes(letter.Code.Label()) },
             { "lw-reason", Encoding.UTF8.GetBytes(letter.Reason) },
             { "lw-stage", Encoding.UTF8.GetBytes(letter.Stage) },
             { "content-type", "application/json"u8.ToArray() },

@@ -69,6 +69,6 @@ public sealed class KafkaFeedbackConsumer(KafkaSettings settings, string topic, 
         if (problem is null) { Interlocked.Increment(ref _applied); return; }
         Interlocked.Increment(ref _rejected);
         log?.LogWarning("feedback message {Topic}[{Partition}]@{Offset} rejected: {Problem}", result.Topic, result.Partition.Value, result.Offset.Value, problem);
-        deadLetters.Write(new DeadLetter("feedback", problem, Encoding.UTF8.GetString(result.Message.Value)));
+        deadLetters.Write(new DeadLetter("feedback", DeadLetterCode.InvalidFeedback, problem, Encoding.UTF8.GetString(result.Message.Value)));
     }
 }

@@ -107,17 +107,6 @@ public sealed class EngineMetrics : IDisposable
         _windowLatency.Record((DateTimeOffset.UtcNow - windowEnd).TotalSeconds);
     }
 
-    /// <summary>
-    /// A bounded label for a dead letter's reason: its text before the first colon, at most 40 characters.
-    /// Reasons carry values ("late: window ending 1767…"), and a label per value would grow without end.
-    /// </summary>
-    public static string ReasonClass(string reason)
-    {
-        int colon = reason.IndexOf(':');
-        var head = (colon < 0 ? reason : reason[..colon]).Trim();
-        return head.Length > 40 ? head[..40] : head.Length == 0 ? "unknown" : head;
-    }
-
     /// <summary>Dead letters by (stage, reason class), and the raw Kafka messages the source could not decode.</summary>
     private IEnumerable<Measurement<long>> DeadLetters()
     {
@@ -147,7 +136,7 @@ public sealed class EngineMetrics : IDisposable
     {
         public void Write(DeadLetter letter)
         {
-            owner._deadLetters.AddOrUpdate((letter.Stage, ReasonClass(letter.Reason)), 1, (_, n) => n + 1);
+            owner._deadLetters.AddOrUpdate((letter.Stage, letter.Code.Label()), 1, (_, n) => n + 1); // a code: bounded, unlike reasons
             next.Write(letter);
         }
     }

@@ -1,16 +1,48 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Pipeline;
 
-/// <summary>A record the engine could not use, kept with the reason so it can be inspected or replayed.</summary>
-public sealed record DeadLetter(string Stage, string Reason, string Payload, long? TimestampMs = null)
+/// <summary>
+/// Why a record or message was dead-lettered, as Confluent's <c>Error</c> carries a code beside its reason: what
+/// metrics count and alerts and tests match on. The specifics (which field, which limit, which line) are in
+/// <see cref="DeadLetter.Reason"/>. Written as snake_case text (<c>invalid_record</c>) in JSON, headers and labels.
+/// </summary>
+[JsonConverter(typeof(DeadLetterCodeJson))]
+public enum DeadLetterCode
+{
+    /// <summary>A message or payload no decoder could read: malformed bytes, another format than the topic's.</summary>
+    Undecodable,
+    /// <summary>A decoded record that is not valid: no service or cluster, a timestamp that is not Unix milliseconds,
+    /// a non-finite value, a negative duration.</summary>
+    InvalidRecord,
+    /// <summary>Refused by an ingest limit: label lengths, labels per record, clusters, services or series per window.</summary>
+    OverLimit,
+    /// <summary>Arrived after its window was emitted (later than the allowed lateness).</summary>
+    Late,
+    /// <summary>A dataset row that does not fit the mapping (file and line in the reason).</summary>
+    MalformedRow,
+    /// <summary>A verdict-feedback message that is not valid feedback.</summary>
+    InvalidFeedback,
+}
+
+public static class DeadLetterCodes
+{
+    /// <summary>The code as it is written everywhere: snake_case (<c>over_limit</c>).</summary>
+    public static string Label(this DeadLetterCode code) => JsonNamingPolicy.SnakeCaseLower.ConvertName(code.ToString());
+}
+
+internal sealed class DeadLetterCodeJson() : JsonStringEnumConverter<DeadLetterCode>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false);
+
+/// <summary>A record the engine could not use, kept with why (code and specifics) so it can be inspected or replayed.</summary>
+public sealed record DeadLetter(string Stage, DeadLetterCode Code, string Reason, string Payload, long? TimestampMs = null)
 {
     // Bad records are exactly the ones holding NaN or infinity: keep them as "NaN" rather than fail to write them.
-    private static readonly JsonSerializerOptions PayloadJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions PayloadJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    public static DeadLetter For(string stage, string reason, TelemetryRecord record) =>
-        new(stage, reason, JsonSerializer.Serialize<object>(record, PayloadJson), record.TimestampMs);
+    public static DeadLetter For(string stage, DeadLetterCode code, string reason, TelemetryRecord record) =>
+        new(stage, code, reason, JsonSerializer.Serialize<object>(record, PayloadJson), record.TimestampMs);
 }
 
 public interface IDeadLetterSink

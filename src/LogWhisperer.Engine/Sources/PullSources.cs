@@ -269,7 +269,7 @@ public sealed class LokiTailSource(Uri baseUrl, string logQl, DecodeOptions deco
         {
             output.Clear();
             Interlocked.Increment(ref _undecodable);
-            deadLetters?.Write(new Pipeline.DeadLetter("decode", $"loki tail: {e.Message}", System.Text.Encoding.UTF8.GetString(message)));
+            deadLetters?.Write(new Pipeline.DeadLetter("decode", Pipeline.DeadLetterCode.Undecodable, $"loki tail: {e.Message}", System.Text.Encoding.UTF8.GetString(message)));
             return long.MinValue;
         }
     }

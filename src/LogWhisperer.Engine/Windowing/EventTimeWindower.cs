@@ -68,7 +68,7 @@ public sealed class EventTimeWindower
         if (ts < cluster.EmittedUpToMs)
         {
             _counters.CountLateDropped();
-            _deadLetters.Write(DeadLetter.For("window", $"late: window ending {cluster.EmittedUpToMs} already emitted", record));
+            _deadLetters.Write(DeadLetter.For("window", DeadLetterCode.Late, $"window ending {cluster.EmittedUpToMs} already emitted", record));
             return;
         }
         if (cluster.MaxEventMs != long.MinValue && ts < cluster.MaxEventMs - _options.MaxOutOfOrdernessMs) _counters.CountLateAccepted();

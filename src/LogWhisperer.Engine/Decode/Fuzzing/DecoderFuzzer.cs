@@ -55,7 +55,7 @@ public static partial class DecoderFuzzer
             catch (InvalidDataException e)
             {
                 report.Rejected++;
-                CountDeadLetter(report, new DeadLetter("decode", e.Message, Convert.ToBase64String(payload)));
+                CountDeadLetter(report, new DeadLetter("decode", DeadLetterCode.Undecodable, e.Message, Convert.ToBase64String(payload)));
                 continue;
             }
             catch (Exception e)
@@ -70,7 +70,7 @@ public static partial class DecoderFuzzer
             {
                 if (checkRecord(record) is not { } reason) { report.RecordsAccepted++; continue; }
                 report.RecordsRejected++;
-                CountDeadLetter(report, LogWhisperer.Pipeline.DeadLetter.For("validate", reason, record));
+                CountDeadLetter(report, LogWhisperer.Pipeline.DeadLetter.For("validate", DeadLetterCode.InvalidRecord, reason, record));
             }
         }
         report.Elapsed = clock.Elapsed;

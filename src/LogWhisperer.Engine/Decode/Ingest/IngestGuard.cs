@@ -27,11 +27,15 @@ internal sealed class IngestGuard
     /// <summary>The record to keep (possibly truncated), or null when it is rejected (dead-lettered), a duplicate or shed.</summary>
     public TelemetryRecord? Admit(TelemetryRecord record, IDeadLetterSink deadLetters, PipelineCounters pipeline)
     {
-        var reason = RecordValidator.Validate(record);
-        if (reason is null && (reason = _limits.Admit(record, out var admitted)) is null)
-            return _dedup.IsDuplicate(admitted) || _shedder.Shed(admitted) ? null : admitted;
-        pipeline.CountInvalid();
-        deadLetters.Write(DeadLetter.For("decode", reason, record));
-        return null;
+        if (RecordValidator.Validate(record) is { } invalid) return Reject(DeadLetterCode.InvalidRecord, invalid);
+        if (_limits.Admit(record, out var admitted) is { } refused) return Reject(DeadLetterCode.OverLimit, refused);
+        return _dedup.IsDuplicate(admitted) || _shedder.Shed(admitted) ? null : admitted;
+
+        TelemetryRecord? Reject(DeadLetterCode code, string reason)
+        {
+            pipeline.CountInvalid();
+            deadLetters.Write(DeadLetter.For("decode", code, reason, record));
+            return null;
+        }
     }
 }

@@ -522,7 +522,7 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
     private void Reject(string file, int line, object row, string reason)
     {
         RowsRejected++;
-        deadLetters.Write(new DeadLetter("dataset", $"{Path.GetFileName(file)}:{line}: {reason}", row as string ?? JsonSerializer.Serialize(row)));
+        deadLetters.Write(new DeadLetter("dataset", DeadLetterCode.MalformedRow, $"{Path.GetFileName(file)}:{line}: {reason}", row as string ?? JsonSerializer.Serialize(row)));
     }
 
     private static IEnumerable<JsonElement> Flatten(JsonElement e) => e.ValueKind switch
