@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace LogWhisperer.Decode.Formats;
@@ -8,7 +10,8 @@ namespace LogWhisperer.Decode.Formats;
 /// formats we decode (remote-write, Loki push, OTLP) need only a handful of fields each, so a small reader
 /// that skips what it does not know is both enough and much faster than generated message classes (kept over
 /// Google.Protobuf on purpose: ~6 M spans/s here, no per-message object graph, and no .proto code generation).
-/// Malformed input throws <see cref="InvalidDataException"/>, never reads out of bounds.
+/// Malformed input throws <see cref="InvalidDataException"/> (through <see cref="ProtoThrow"/>, so the reading
+/// methods stay small enough to inline), never reads out of bounds.
 /// </summary>
 public ref struct ProtoReader(ReadOnlySpan<byte> data)
 {
@@ -26,26 +29,34 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
         ulong tag = ReadVarint();
         field = (int)(tag >> 3);
         wireType = (int)(tag & 7);
-        if (field <= 0) throw new InvalidDataException($"protobuf: invalid field number {field}");
+        if (field <= 0) ProtoThrow.InvalidField(field);
         return true;
     }
 
     public ulong ReadVarint()
     {
+        // One byte: most tags, lengths of short strings, small counts.
+        if (_pos < _data.Length && _data[_pos] < 0x80) return _data[_pos++];
+        return ReadLongVarint();
+    }
+
+    private ulong ReadLongVarint()
+    {
         ulong result = 0;
         for (int shift = 0; shift < 70; shift += 7)
         {
-            if (_pos >= _data.Length) throw new InvalidDataException("protobuf: truncated varint");
+            if (_pos >= _data.Length) ProtoThrow.Truncated("varint");
             byte b = _data[_pos++];
             result |= (ulong)(b & 0x7F) << shift;
             if (b < 0x80) return result;
         }
-        throw new InvalidDataException("protobuf: varint longer than 10 bytes");
+        ProtoThrow.VarintTooLong();
+        return 0;
     }
 
     public ulong ReadFixed64()
     {
-        if (_pos + 8 > _data.Length) throw new InvalidDataException("protobuf: truncated fixed64");
+        if (_pos + 8 > _data.Length) ProtoThrow.Truncated("fixed64");
         ulong v = BinaryPrimitives.ReadUInt64LittleEndian(_data.Slice(_pos, 8));
         _pos += 8;
         return v;
@@ -56,7 +67,7 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     public ReadOnlySpan<byte> ReadBytes()
     {
         ulong len = ReadVarint();
-        if (len > (ulong)(_data.Length - _pos)) throw new InvalidDataException($"protobuf: length {len} runs past the end of the message");
+        if (len > (ulong)(_data.Length - _pos)) ProtoThrow.LengthPastEnd(len);
         var slice = _data.Slice(_pos, (int)len);
         _pos += (int)len;
         return slice;
@@ -73,18 +84,44 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
         switch (wireType)
         {
             case Varint: ReadVarint(); break;
-            case Fixed64: if (_pos + 8 > _data.Length) throw new InvalidDataException("protobuf: truncated fixed64"); _pos += 8; break;
+            case Fixed64: if (_pos + 8 > _data.Length) ProtoThrow.Truncated("fixed64"); _pos += 8; break;
             case LengthDelimited: ReadBytes(); break;
-            case Fixed32: if (_pos + 4 > _data.Length) throw new InvalidDataException("protobuf: truncated fixed32"); _pos += 4; break;
-            default: throw new InvalidDataException($"protobuf: unsupported wire type {wireType}");
+            case Fixed32: if (_pos + 4 > _data.Length) ProtoThrow.Truncated("fixed32"); _pos += 4; break;
+            default: ProtoThrow.UnsupportedWireType(wireType); break;
         }
     }
 
     /// <summary>Throws unless the field has the wire type the schema gives it (a corrupt or foreign payload).</summary>
     public static void Expect(int field, int wireType, int expected)
     {
-        if (wireType != expected) throw new InvalidDataException($"protobuf: field {field} has wire type {wireType}, expected {expected}");
+        if (wireType != expected) ProtoThrow.WrongWireType(field, wireType, expected);
     }
+}
+
+/// <summary>
+/// The reader's errors, thrown from here (as dotnet/runtime's ThrowHelper does): a method that builds an
+/// exception message cannot be inlined, and the reader's methods run once per field of every record.
+/// </summary>
+internal static class ProtoThrow
+{
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Truncated(string what) => throw new InvalidDataException($"protobuf: truncated {what}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void VarintTooLong() => throw new InvalidDataException("protobuf: varint longer than 10 bytes");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void LengthPastEnd(ulong length) => throw new InvalidDataException($"protobuf: length {length} runs past the end of the message");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void InvalidField(int field) => throw new InvalidDataException($"protobuf: invalid field number {field}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void UnsupportedWireType(int wireType) => throw new InvalidDataException($"protobuf: unsupported wire type {wireType}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void WrongWireType(int field, int wireType, int expected) =>
+        throw new InvalidDataException($"protobuf: field {field} has wire type {wireType}, expected {expected}");
 }
 
 /// <summary>Writes the protobuf wire format (the encoders: simulator → Kafka, gateway tests, benchmarks).</summary>
