@@ -13,7 +13,7 @@ namespace LogWhisperer.Tests;
 /// event-pattern shift — on a Train-Ticket-like chain gateway → travel → basic → route whose root (route) logs
 /// nothing and whose spans look normal, while its caller logs the failure in the failing request's span.
 /// </summary>
-public class TraceEvidenceTests
+public partial class TraceEvidenceTests
 {
     private static readonly long T0 = new Simulation.SimulationOptions().StartMs;
     private const long Window = 30_000;
@@ -125,6 +125,51 @@ public class TraceEvidenceTests
     public void TraceAndSpanIdsAreFoundInTheText(string line, string? trace, string? span)
     {
         Assert.Equal((trace, span), TraceContext.FromText(line));
+    }
+
+    // The definition the scanner implements, as the regexes it replaced (kept here as the reference).
+    [System.Text.RegularExpressions.GeneratedRegex("""(?i)\btrace[_.-]?id"?\s*[=:]\s*"?(?!0+\b)([0-9a-f]{16,32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b""")]
+    private static partial System.Text.RegularExpressions.Regex TraceInText();
+
+    [System.Text.RegularExpressions.GeneratedRegex("""(?i)\bspan[_.-]?id"?\s*[=:]\s*"?(?!0+\b)([0-9a-f]{8,16})\b""")]
+    private static partial System.Text.RegularExpressions.Regex SpanInText();
+
+    [Fact]
+    public void TheIdScannerFindsWhatTheReferenceRegexesFindOnMutatedLines()
+    {
+        string[] seeds =
+        [
+            "16:42:22.382 INFO t.s.TravelServiceImpl#532 TraceID: ffc8ca7e4c8f06c75142c880d5595d96 SpanID: 439bc949a9eeb0cc [getRoute]",
+            "level=error msg=\"charge failed\" trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7",
+            "{\"msg\":\"boom\",\"traceId\":\"4BF92F3577B34DA6A3CE929D0E0E4736\",\"spanId\":\"00F067AA0BA902B7\"}",
+            "trace-id: 4bf92f35-77b3-4da6-a3ce-929d0e0e4736 span.id=00f067aa",
+            "request failed trace_id=00000000000000000000000000000000 traceid=0000000000000000a1",
+            "subtrace_id=4bf92f3577b34da6a3ce929d0e0e4736 x_trace_id=4bf92f3577b34da6 traceID=4bf92f3577b34da6_ trace_id = \"4bf92f3577b34da6a\"",
+        ];
+        const string alphabet = "0aF-_ .:=\"gZtraceidspanTRACEID9\t";
+        var rng = new Random(5);
+        int withTrace = 0;
+        for (int n = 0; n < 20_000; n++)
+        {
+            var chars = seeds[rng.Next(seeds.Length)].ToCharArray().ToList();
+            for (int edits = rng.Next(0, 4); edits > 0; edits--)
+            {
+                int at = rng.Next(chars.Count + 1);
+                switch (rng.Next(3))
+                {
+                    case 0: chars.Insert(at, alphabet[rng.Next(alphabet.Length)]); break;
+                    case 1: if (at < chars.Count) chars.RemoveAt(at); break;
+                    default: if (at < chars.Count) chars[at] = alphabet[rng.Next(alphabet.Length)]; break;
+                }
+            }
+            var line = new string(chars.ToArray());
+            var t = TraceInText().Match(line);
+            var s = SpanInText().Match(line);
+            (string?, string?) expected = t.Success ? (t.Groups[1].Value.ToLowerInvariant(), s.Success ? s.Groups[1].Value.ToLowerInvariant() : null) : (null, null);
+            Assert.True(expected == TraceContext.FromText(line), $"line: {line}\nregex: {expected}, scanner: {TraceContext.FromText(line)}");
+            if (t.Success) withTrace++;
+        }
+        Assert.InRange(withTrace, 5_000, 19_000); // both outcomes well covered
     }
 
     [Fact]
