@@ -127,6 +127,29 @@ public partial class TraceEvidenceTests
         Assert.Equal((trace, span), TraceContext.FromText(line));
     }
 
+    [Fact]
+    public void ALokiEntrysStructuredMetadataNamesItsTraceBeforeTheStreamLabelsAndTheText()
+    {
+        const string Label = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Meta = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Text = "cccccccccccccccccccccccccccccccc";
+        var w = new ProtoWriter();
+        w.Message(1, s =>
+        {
+            s.String(1, $"{{service_name=\"cart\", traceID=\"{Label}\"}}");
+            void Entry(string line, params (string Name, string Value)[] metadata) => s.Message(2, e =>
+            {
+                e.Message(1, t => t.Varint(1, 1_767_225_600));
+                e.String(2, line);
+                foreach (var (name, value) in metadata) e.Message(3, p => { p.String(1, name); p.String(2, value); });
+            });
+            Entry("with metadata", ("pod", "cart-1"), ("span_id", "1234ABCD"), ("trace_id", "not an id"), ("traceId", Meta.ToUpperInvariant()));
+            Entry("without metadata");
+            Entry($"metadata without a trace, the text has one: trace_id={Text}", ("pod", "cart-1"));
+        });
+        var output = new List<TelemetryRecord>();
+        new LokiProtoDecoder(new DecodeOptions()).Decode(SnappyBlock.Compress(w.WrittenSpan), output);
+        Assert.Equal([(Meta, "1234abcd"), (Label, null), (Text, null)], output.Cast<LogRecord>().Select(l => (l.TraceId, l.SpanId)));
+    }
+
     // The definition the scanner implements, as the regexes it replaced (kept here as the reference).
     [System.Text.RegularExpressions.GeneratedRegex("""(?i)\btrace[_.-]?id"?\s*[=:]\s*"?(?!0+\b)([0-9a-f]{16,32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b""")]
     private static partial System.Text.RegularExpressions.Regex TraceInText();

@@ -73,7 +73,7 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
     {
         // Labels come first on the wire, but protobuf allows any order: collect entries, then label them.
         string? labelText = null;
-        var entries = new List<(long Ts, string Line, Dictionary<string, string>? Metadata)>();
+        var entries = new List<(long Ts, string Line, TraceContext.PairScan? Metadata)>();
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
         {
@@ -90,16 +90,17 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
         var levelLabel = Severity.FromLevel(labels.GetValueOrDefault("level") ?? labels.GetValueOrDefault("detected_level"));
         foreach (var (ts, line, metadata) in entries)
         {
-            var (traceId, spanId) = TraceContext.From(metadata ?? labels, line);
+            // Structured metadata, where the entry has any, else the stream's labels; then the line's text.
+            var (traceId, spanId) = metadata is { } ids ? (ids.Trace is null ? TraceContext.FromText(line, ids.Span) : (ids.Trace, ids.Span)) : TraceContext.From(labels, line);
             output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId));
         }
     }
 
-    private static (long, string, Dictionary<string, string>?) Entry(ReadOnlySpan<byte> data)
+    private static (long, string, TraceContext.PairScan?) Entry(ReadOnlySpan<byte> data)
     {
         long seconds = 0, nanos = 0;
         string line = "";
-        Dictionary<string, string>? metadata = null;
+        TraceContext.PairScan? metadata = null;
         bool hasTs = false;
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
@@ -118,7 +119,12 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
                     }
                     break;
                 case 2: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); line = r.ReadString(); break;
-                case 3: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); AddPair(r.ReadBytes(), metadata ??= []); break;
+                case 3:
+                    ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                    var ids = metadata ?? new TraceContext.PairScan();
+                    AddPair(r.ReadBytes(), ref ids);
+                    metadata = ids;
+                    break;
                 default: r.Skip(wt); break;
             }
         }
@@ -127,15 +133,15 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
     }
 
     /// <summary>LabelPairAdapter { string name = 1; string value = 2 } (structured metadata).</summary>
-    private static void AddPair(ReadOnlySpan<byte> data, Dictionary<string, string> into)
+    private static void AddPair(ReadOnlySpan<byte> data, ref TraceContext.PairScan into)
     {
-        string name = "", value = "";
+        ReadOnlySpan<byte> name = default, value = default;
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
         {
-            if (field is 1 or 2) { ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); if (field == 1) name = r.ReadString(); else value = r.ReadString(); }
+            if (field is 1 or 2) { ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); if (field == 1) name = r.ReadBytes(); else value = r.ReadBytes(); }
             else r.Skip(wt);
         }
-        into[name] = value;
+        into.Add(name, value);
     }
 }

@@ -13,6 +13,41 @@ internal static class TraceContext
     private static readonly string[] TraceKeys = ["traceID", "trace_id", "traceId", "TraceID", "TraceId", "trace.id", "otelTraceID", "dd.trace_id"];
     private static readonly string[] SpanKeys = ["spanID", "span_id", "spanId", "SpanID", "SpanId", "span.id", "otelSpanID", "dd.span_id"];
 
+    private static readonly byte[][] TraceKeysUtf8 = TraceKeys.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+    private static readonly byte[][] SpanKeysUtf8 = SpanKeys.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+
+    /// <summary>
+    /// Ids from name/value pairs read off the wire one by one (Loki's structured metadata), as <see cref="From"/>
+    /// finds them in a dictionary — the first key of <see cref="TraceKeys"/> / <see cref="SpanKeys"/> with a valid
+    /// id wins — without a dictionary and strings per line: only a matching value is decoded.
+    /// </summary>
+    internal struct PairScan
+    {
+        private int _traceRank, _spanRank;
+        public string? Trace { get; private set; }
+        public string? Span { get; private set; }
+
+        public PairScan() { _traceRank = _spanRank = int.MaxValue; }
+
+        public void Add(ReadOnlySpan<byte> utf8Name, ReadOnlySpan<byte> utf8Value)
+        {
+            if (Rank(TraceKeysUtf8, utf8Name) is var t && t < _traceRank && Valid(utf8Value) is { } trace) { Trace = trace; _traceRank = t; }
+            else if (Rank(SpanKeysUtf8, utf8Name) is var s && s < _spanRank && Valid(utf8Value) is { } span) { Span = span; _spanRank = s; }
+        }
+
+        private static int Rank(byte[][] keys, ReadOnlySpan<byte> name)
+        {
+            for (int i = 0; i < keys.Length; i++) if (name.SequenceEqual(keys[i])) return i;
+            return int.MaxValue;
+        }
+
+        private static string? Valid(ReadOnlySpan<byte> utf8Value)
+        {
+            var value = System.Text.Encoding.UTF8.GetString(utf8Value);
+            return IsId(value) ? value.ToLowerInvariant() : null;
+        }
+    }
+
     /// <summary>Ids from labels or fields, else from the line's text; null where there is none.</summary>
     public static (string? TraceId, string? SpanId) From(IReadOnlyDictionary<string, string>? labels, string line)
     {
