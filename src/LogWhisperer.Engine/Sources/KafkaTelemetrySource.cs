@@ -9,20 +9,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LogWhisperer.Sources;
 
-/// <summary>Counts kept by the Kafka source, per run.</summary>
-public sealed class KafkaIngestCounters
-{
-    private long _messages, _records, _undecodable, _commits;
-    public long Messages => Interlocked.Read(ref _messages);
-    public long Records => Interlocked.Read(ref _records);
-    public long Undecodable => Interlocked.Read(ref _undecodable);
-    public long Commits => Interlocked.Read(ref _commits);
-    internal void Message(int records) { Interlocked.Increment(ref _messages); Interlocked.Add(ref _records, records); }
-    internal void Bad() => Interlocked.Increment(ref _undecodable);
-    internal void Commit() => Interlocked.Increment(ref _commits);
-    public override string ToString() => $"kafka: {Messages:N0} message(s), {Records:N0} record(s), {Undecodable:N0} undecodable, {Commits:N0} commit(s)";
-}
-
 /// <summary>
 /// Telemetry from Kafka topics, one consumer in a consumer group (scale out by starting more engines with the
 /// same group id). Each topic is decoded with its configured format; a message that cannot be decoded goes,
@@ -50,11 +36,8 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     private ConsumeResult<byte[]?, byte[]>? _carried; // consumed after a revocation: the next read's first message
     private readonly Lock _consumerLock = new();
     private readonly HashSet<string> _reported = [];
-    // Decoding runs beside Consume (it is most of the loop's time, and the consumer thread would otherwise use one
-    // core of two): messages wait here, in consumption order, until their records are tracked and aligned on the
-    // consumer thread. Each topic's decodes are chained, so a stateful decoder sees its messages in order.
-    private readonly Queue<(ConsumeResult<byte[]?, byte[]> Message, Task<List<TelemetryRecord>> Records)> _inFlight = new();
-    private readonly Dictionary<string, Task> _decodeChains = new(StringComparer.Ordinal);
+    // Messages being decoded beside Consume, until their records are tracked and aligned on the consumer thread.
+    private readonly OrderedDecodeQueue _inFlight;
     private const int MaxInFlight = 256;
 
     public KafkaIngestCounters Counters { get; } = new();
@@ -86,6 +69,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         _windows = windows;
         _offsets = NewOffsetTracker();
         _aligner = NewAligner();
+        _inFlight = new OrderedDecodeQueue(Decode);
         var config = settings.Apply(new ConsumerConfig
         {
             GroupId = settings.GroupId,
@@ -184,7 +168,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
             else
             {
                 idle.Restart();
-                _inFlight.Enqueue((message, StartDecode(message)));
+                _inFlight.Add(message);
                 if (_inFlight.Count >= MaxInFlight) FinishHead();
                 FinishInFlight(wait: false);
             }
@@ -209,49 +193,42 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         if (batch.Count > 0) yield return batch;
     }
 
-    private Task<List<TelemetryRecord>> StartDecode(ConsumeResult<byte[]?, byte[]> message)
-    {
-        var previous = _decodeChains.GetValueOrDefault(message.Topic) ?? Task.CompletedTask;
-        var decoding = previous.ContinueWith(_ =>
-        {
-            var records = new List<TelemetryRecord>();
-            Decode(message, records);
-            return records;
-        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        _decodeChains[message.Topic] = decoding;
-        return decoding;
-    }
-
     /// <summary>Tracks and aligns decoded messages in consumption order: those already decoded, or all of them.</summary>
     private void FinishInFlight(bool wait)
     {
-        while (_inFlight.TryPeek(out var head) && (wait || head.Records.IsCompleted)) FinishHead();
+        while (_inFlight.TryTake(wait, out var message, out var records)) Track(message, records);
     }
 
+    /// <summary>Tracks and aligns the oldest message in flight, waiting for its decoding.</summary>
     private void FinishHead()
     {
-        var (message, decoding) = _inFlight.Dequeue();
-        var records = decoding.GetAwaiter().GetResult(); // a decoder bug surfaces as itself, not wrapped
+        if (_inFlight.TryTake(wait: true, out var message, out var records)) Track(message, records);
+    }
+
+    private void Track(ConsumeResult<byte[]?, byte[]> message, List<TelemetryRecord> records)
+    {
         _offsets.Track(message.TopicPartition, message.Offset.Value, records, 0);
         _aligner.Add(message.TopicPartition, records, 0);
     }
 
-    private void Decode(ConsumeResult<byte[]?, byte[]> message, List<TelemetryRecord> output)
+    /// <summary>One message's records, all or none: what does not decode is dead-lettered whole.</summary>
+    private List<TelemetryRecord> Decode(ConsumeResult<byte[]?, byte[]> message)
     {
-        int before = output.Count;
+        var output = new List<TelemetryRecord>();
         var decoder = _decoders[message.Topic];
         try
         {
             decoder.Decode(message.Message.Value ?? [], output);
-            Counters.Message(output.Count - before);
+            Counters.Message(output.Count);
         }
         catch (InvalidDataException e)
         {
-            output.RemoveRange(before, output.Count - before); // all or nothing: the raw message is kept whole
+            output.Clear(); // all or nothing: the raw message is kept whole
             Counters.Bad();
             _deadLetters.WriteRaw(message.Message.Key, message.Message.Value ?? [], e.Message, decoder.Format.ToString(),
                 message.Topic, message.Partition.Value, message.Offset.Value);
         }
+        return output;
     }
 
     /// <summary>Call once the pipeline has drained (every window flushed): all input read so far is handled.</summary>
@@ -284,6 +261,3 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         finally { _consumer.Dispose(); }
     }
 }
-
-/// <summary>A rebalance took this engine's partitions: the read ends; state is rebuilt from the committed offsets.</summary>
-internal sealed class PartitionsRevokedException() : OperationCanceledException("kafka: partitions revoked by a rebalance");
