@@ -52,7 +52,7 @@ public sealed class GatTrainer(TrainOptions options, Device device)
     private GatModel Fit(GatModel model, IReadOnlyList<GraphSnapshot> train, IReadOnlyList<GraphSnapshot> validation, Action<EpochReport>? progress)
     {
         if (train.Count == 0) throw new ArgumentException("no training snapshots");
-        var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = AdamOptimizer.AdamW(model.parameters(), options.LearningRate, options.WeightDecay);
         double positives = train.Count(s => s.Label?.IsIncident == true), negatives = train.Count - positives;
         float positiveWeight = (float)Math.Clamp(negatives / Math.Max(1, positives), 0.2, 20);
         var rng = new Random(options.Seed);

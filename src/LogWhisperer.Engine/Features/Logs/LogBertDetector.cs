@@ -82,7 +82,7 @@ internal sealed class LogBertDetector
             rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(chunks));
             chunks.RemoveRange(Options.MaxTrainingChunks, chunks.Count - Options.MaxTrainingChunks);
         }
-        var optimizer = optim.Adam(Model.parameters(), Options.LearningRate);
+        using var optimizer = Scoring.AdamOptimizer.Adam(Model.parameters(), Options.LearningRate);
         _centre = zeros(Model.Config.Dim, device: _device);
         for (int epoch = 0; epoch < Options.Epochs; epoch++)
         {
