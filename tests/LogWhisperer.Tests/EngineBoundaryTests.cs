@@ -40,28 +40,16 @@ public class EngineBoundaryTests
             BootstrapServers = "127.0.0.1:1",
             ClientConfig = new Dictionary<string, string> { ["message.timeout.ms"] = "1000", ["log_level"] = "0" },
         };
-        var log = new ListLogger();
-        using (var producer = new KafkaTelemetryProducer(settings, new("a_logs", "a_metrics", "a_spans"), log: log))
+        using var logs = new CapturingLoggerProvider();
+        using (var producer = new KafkaTelemetryProducer(settings, new("a_logs", "a_metrics", "a_spans"), log: logs.CreateLogger("producer")))
         {
             for (int i = 0; i < 20; i++) producer.Send("a_logs", "k", [1, 2, 3]);
             var failed = Assert.Throws<InvalidOperationException>(producer.Flush);
             Assert.Contains("20 message(s) could not be delivered", failed.Message);
             Assert.Equal(20, producer.Failed);
         }
-        var errors = log.Entries.Where(e => e.Level == LogLevel.Error).ToList();
+        var errors = logs.Lines.Where(l => l.StartsWith(nameof(LogLevel.Error) + " ", StringComparison.Ordinal)).ToList();
         Assert.Single(errors);
-        Assert.Contains("kafka: produce to a_logs failed", errors[0].Message);
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        private readonly List<(LogLevel Level, string Message)> _entries = [];
-        public IReadOnlyList<(LogLevel Level, string Message)> Entries { get { lock (_entries) return _entries.ToArray(); } }
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_entries) _entries.Add((logLevel, formatter(state, exception)));
-        }
+        Assert.Contains("kafka: produce to a_logs failed", errors[0]);
     }
 }

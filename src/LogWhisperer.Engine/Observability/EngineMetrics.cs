@@ -36,7 +36,7 @@ public sealed class EngineMetrics : IDisposable
     public static readonly double[] ScoringLatencyBounds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
     private readonly Meter _meter = new(MeterName, typeof(EngineMetrics).Assembly.GetName().Version?.ToString());
-    private readonly ConcurrentDictionary<(string Stage, string Reason), long> _deadLetters = new();
+    private readonly ConcurrentDictionary<(string Stage, DeadLetterCode Code), long> _deadLetters = new();
     private readonly Histogram<double> _windowLatency;
     private readonly Histogram<double> _scoringLatency;
     private readonly Histogram<double> _windowProcessing;
@@ -107,10 +107,10 @@ public sealed class EngineMetrics : IDisposable
         _windowLatency.Record((DateTimeOffset.UtcNow - windowEnd).TotalSeconds);
     }
 
-    /// <summary>Dead letters by (stage, reason class), and the raw Kafka messages the source could not decode.</summary>
+    /// <summary>Dead letters by stage and code (the metric's <c>reason</c> label), and the raw Kafka messages the source could not decode.</summary>
     private IEnumerable<Measurement<long>> DeadLetters()
     {
-        foreach (var ((stage, reason), n) in _deadLetters) yield return new(n, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("reason", reason));
+        foreach (var ((stage, code), n) in _deadLetters) yield return new(n, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("reason", code.Label()));
         if (KafkaMessages?.Invoke() is { } k) yield return new(k.Undecodable, new KeyValuePair<string, object?>("stage", "kafka"), new KeyValuePair<string, object?>("reason", "undecodable"));
     }
 
@@ -136,7 +136,7 @@ public sealed class EngineMetrics : IDisposable
     {
         public void Write(DeadLetter letter)
         {
-            owner._deadLetters.AddOrUpdate((letter.Stage, letter.Code.Label()), 1, (_, n) => n + 1); // a code: bounded, unlike reasons
+            owner._deadLetters.AddOrUpdate((letter.Stage, letter.Code), 1, (_, n) => n + 1); // by code: bounded, unlike reasons
             next.Write(letter);
         }
     }

@@ -29,8 +29,11 @@ public enum DeadLetterCode
 
 public static class DeadLetterCodes
 {
+    // Built once: dead letters can come in floods, and each is labelled for its header and its metric.
+    private static readonly string[] Labels = Enum.GetValues<DeadLetterCode>().Select(c => JsonNamingPolicy.SnakeCaseLower.ConvertName(c.ToString())).ToArray();
+
     /// <summary>The code as it is written everywhere: snake_case (<c>over_limit</c>).</summary>
-    public static string Label(this DeadLetterCode code) => JsonNamingPolicy.SnakeCaseLower.ConvertName(code.ToString());
+    public static string Label(this DeadLetterCode code) => Labels[(int)code];
 }
 
 internal sealed class DeadLetterCodeJson() : JsonStringEnumConverter<DeadLetterCode>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false);

@@ -16,7 +16,7 @@ internal sealed class AdamOptimizer : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _expAvg, _expAvgSq;
-    private readonly double _lr, _beta1, _beta2;
+    private readonly double _lr, _beta1, _beta2, _weightDecayValue;
     private readonly bool _decoupledWeightDecay;
     private readonly Scalar _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _eps, _weightDecay, _decay;
     private long _step;
@@ -26,7 +26,7 @@ internal sealed class AdamOptimizer : IDisposable
         _parameters = parameters.ToArray();
         _expAvg = _parameters.Select(p => zeros_like(p)).ToArray();
         _expAvgSq = _parameters.Select(p => zeros_like(p)).ToArray();
-        (_lr, _beta1, _beta2, _decoupledWeightDecay) = (lr, beta1, beta2, decoupled);
+        (_lr, _beta1, _beta2, _weightDecayValue, _decoupledWeightDecay) = (lr, beta1, beta2, weightDecay, decoupled);
         _beta1Scalar = beta1.ToScalar();
         _beta2Scalar = beta2.ToScalar();
         _oneMinusBeta1 = (1 - beta1).ToScalar();
@@ -34,10 +34,7 @@ internal sealed class AdamOptimizer : IDisposable
         _eps = eps.ToScalar();
         _weightDecay = weightDecay.ToScalar();
         _decay = (1 - lr * weightDecay).ToScalar();
-        WeightDecay = weightDecay;
     }
-
-    private double WeightDecay { get; }
 
     /// <summary>As <c>optim.Adam(parameters, lr)</c>: weight decay, if any, as an L2 term of the gradient.</summary>
     public static AdamOptimizer Adam(IEnumerable<Parameter> parameters, double lr, double weightDecay = 0) => new(parameters, lr, weightDecay, decoupled: false);
@@ -68,7 +65,7 @@ internal sealed class AdamOptimizer : IDisposable
             var grad = param.grad;
             if (grad is null) continue;
             if (_decoupledWeightDecay) param.mul_(_decay);
-            else if (WeightDecay != 0) grad = grad.add(param, _weightDecay);
+            else if (_weightDecayValue != 0) grad = grad.add(param, _weightDecay);
             _expAvg[i].mul_(_beta1Scalar).add_(grad, _oneMinusBeta1);
             _expAvgSq[i].mul_(_beta2Scalar).addcmul_(grad, grad, _oneMinusBeta2);
             var denominator = _expAvgSq[i].sqrt().div(sqrtBiasCorrection2).add_(_eps);

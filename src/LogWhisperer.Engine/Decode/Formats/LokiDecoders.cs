@@ -73,7 +73,7 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
     {
         // Labels come first on the wire, but protobuf allows any order: collect entries, then label them.
         string? labelText = null;
-        var entries = new List<(long Ts, string Line, TraceContext.PairScan? Metadata)>();
+        var entries = new List<(long Ts, string Line, TraceContext.PairScan Metadata)>();
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
         {
@@ -91,16 +91,17 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
         foreach (var (ts, line, metadata) in entries)
         {
             // Structured metadata, where the entry has any, else the stream's labels; then the line's text.
-            var (traceId, spanId) = metadata is { } ids ? (ids.Trace is null ? TraceContext.FromText(line, ids.Span) : (ids.Trace, ids.Span)) : TraceContext.From(labels, line);
+            var (traceId, spanId) = !metadata.Any ? TraceContext.From(labels, line)
+                : metadata.Trace is null ? TraceContext.FromText(line, metadata.Span) : (metadata.Trace, metadata.Span);
             output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId));
         }
     }
 
-    private static (long, string, TraceContext.PairScan?) Entry(ReadOnlySpan<byte> data)
+    private static (long, string, TraceContext.PairScan) Entry(ReadOnlySpan<byte> data)
     {
         long seconds = 0, nanos = 0;
         string line = "";
-        TraceContext.PairScan? metadata = null;
+        var metadata = new TraceContext.PairScan();
         bool hasTs = false;
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
@@ -119,12 +120,7 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
                     }
                     break;
                 case 2: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); line = r.ReadString(); break;
-                case 3:
-                    ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
-                    var ids = metadata ?? new TraceContext.PairScan();
-                    AddPair(r.ReadBytes(), ref ids);
-                    metadata = ids;
-                    break;
+                case 3: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); AddPair(r.ReadBytes(), ref metadata); break;
                 default: r.Skip(wt); break;
             }
         }

@@ -26,11 +26,14 @@ internal static class TraceContext
         private int _traceRank, _spanRank;
         public string? Trace { get; private set; }
         public string? Span { get; private set; }
+        /// <summary>Any pair was added: the entry has structured metadata (then the stream's labels are not consulted).</summary>
+        public bool Any { get; private set; }
 
         public PairScan() { _traceRank = _spanRank = int.MaxValue; }
 
         public void Add(ReadOnlySpan<byte> utf8Name, ReadOnlySpan<byte> utf8Value)
         {
+            Any = true;
             if (Rank(TraceKeysUtf8, utf8Name) is var t && t < _traceRank && Valid(utf8Value) is { } trace) { Trace = trace; _traceRank = t; }
             else if (Rank(SpanKeysUtf8, utf8Name) is var s && s < _spanRank && Valid(utf8Value) is { } span) { Span = span; _spanRank = s; }
         }
