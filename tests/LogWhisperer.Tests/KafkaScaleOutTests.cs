@@ -265,7 +265,9 @@ public class KafkaScaleOutTests(MockClusterFixture fixture, ITestOutputHelper ou
         int midStream = 0, afterSomeEvents = 0;
         foreach (int target in afterEvents)
         {
-            using var engine = new EngineProcess(crashing, WholeStreamLagMinutes, idleExitSeconds: 3);
+            // Killed by the test, never meant to finish: an idle exit well above the live input's gaps (2 s of pacing
+            // plus a producer's start and flush each round), so a slow round cannot end the run before its kill point.
+            using var engine = new EngineProcess(crashing, WholeStreamLagMinutes, idleExitSeconds: 30);
             var assigned = engine.WaitFor(l => l.Contains("partition(s) assigned") && !l.Contains(": 0 partition"), TestData.Generous);
             Assert.True(assigned is not null, engine.Log);
             // The seeded sleeps pick the kill point (the behaviour under test: any moment must be safe); they wait for nothing.
