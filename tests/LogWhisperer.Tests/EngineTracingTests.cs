@@ -28,7 +28,7 @@ public class EngineTracingTests
 
         List<Activity> mine;
         lock (stopped) mine = stopped.Where(a => a.Source.Name is var n && new[] { "decode", "window", "featurize", "graph" }.Any(s => n == StageMetrics.ActivitySourcePrefix + s)).ToList();
-        foreach (var stage in new[] { pipeline.Decode, pipeline.Window, pipeline.Featurize, pipeline.GraphStage })
+        foreach (var stage in new[] { pipeline.Decode, pipeline.Window, pipeline.Featurize, pipeline.Graph })
         {
             var spans = mine.Where(a => a.Source.Name == StageMetrics.ActivitySourcePrefix + stage.Name && a.OperationName == stage.Name).ToList();
             Assert.NotEmpty(spans);

@@ -43,7 +43,7 @@ public class PipelineTests
         Assert.Equal(pipeline.Decode.RecordsOut, pipeline.Window.RecordsIn);
         Assert.Equal(pipeline.Window.RecordsOut, pipeline.Featurize.RecordsIn);
         Assert.Equal(pipeline.Featurize.RecordsIn - pipeline.Counters.WarmupWindows, pipeline.Featurize.RecordsOut);
-        Assert.Equal(pipeline.GraphStage.RecordsOut, pipeline.Score.RecordsIn);
+        Assert.Equal(pipeline.Graph.RecordsOut, pipeline.Score.RecordsIn);
         Assert.Equal(pipeline.Score.RecordsOut, sink.Events.Count + pipeline.Counters.QuietWindows);
         Assert.Equal(sink.Events.Count, pipeline.Sink.RecordsOut);
         Assert.All(pipeline.Stages.Take(6), s => Assert.True(s.Busy > TimeSpan.Zero, s.Name));

@@ -59,11 +59,11 @@ public sealed class RcaPipeline
     public StageMetrics Decode { get; } = new("decode");
     public StageMetrics Window { get; } = new("window");
     public StageMetrics Featurize { get; } = new("featurize");
-    public StageMetrics GraphStage { get; } = new("graph");
+    public StageMetrics Graph { get; } = new("graph");
     public StageMetrics Score { get; } = new("score");
-    public StageMetrics ExplainStage { get; } = new("explain");
+    public StageMetrics Explain { get; } = new("explain");
     public StageMetrics Sink { get; } = new("sink");
-    public IReadOnlyList<StageMetrics> Stages => [Decode, Window, Featurize, GraphStage, Score, ExplainStage, Sink];
+    public IReadOnlyList<StageMetrics> Stages => [Decode, Window, Featurize, Graph, Score, Explain, Sink];
     /// <summary>Wall-clock time from a window's close to its being done (see <see cref="OnWindowDone"/>).</summary>
     public WindowLatency Latency { get; } = new();
 
@@ -75,7 +75,7 @@ public sealed class RcaPipeline
     public Action<string, long>? OnWindowDone { get; init; }
 
     /// <summary>What the explain stage hands the sink: the window, and its event unless it was quiet.</summary>
-    private readonly record struct WindowOutcome(string Cluster, long WindowEndMs, RcaEvent? Event);
+    private sealed record WindowOutcome(string Cluster, long WindowEndMs, RcaEvent? Event);
 
     /// <param name="scorer">Null to stop after the graph stage (collecting training snapshots).</param>
     /// <param name="labeler">Attaches ground truth to snapshots when it is known.</param>
@@ -143,20 +143,15 @@ public sealed class RcaPipeline
         var decoded = NewChannel<IReadOnlyList<TelemetryRecord>>();
         var windower = new EventTimeWindower(_options.Windows, Counters, _deadLetters);
         var budget = new RecordBudget(_options.MaxBufferedRecords);
+        var decode = new TransformStage<IReadOnlyList<TelemetryRecord>, IReadOnlyList<TelemetryRecord>>(
+            Decode, b => ValidateBatch(b, budget), b => b.Count, b => b.Count);
+        var window = new WindowStage(Window, windower, budget, Latency);
         return
         [
             Produce(source, raw.Writer, budget, stop, abort),
-            Pump(Decode, raw.Reader, decoded.Writer, b => ValidateBatch(b, budget), b => b.Count, b => b.Count, null, abort),
-            Pump(Window, decoded.Reader, windows, b => { var closed = new List<WindowAggregate>(); windower.Add(b, closed); budget.Release(b.Count); return Closing(closed); },
-                b => b.Count, _ => 1, () => { var closed = new List<WindowAggregate>(); windower.Flush(closed); return Closing(closed); }, abort),
+            decode.RunAsync(raw.Reader, decoded.Writer, abort),
+            window.RunAsync(decoded.Reader, windows, abort),
         ];
-    }
-
-    /// <summary>Windows leaving the window stage (or arriving from a window engine): their latency starts here.</summary>
-    private List<WindowAggregate> Closing(List<WindowAggregate> closed)
-    {
-        foreach (var w in closed) Latency.Closed(w.Cluster, w.EndMs);
-        return closed;
     }
 
     /// <summary>
@@ -179,14 +174,17 @@ public sealed class RcaPipeline
         var changes = _options.Changes is { } log ? new Changes.ChangeCorrelator(log, _options.ChangeCorrelation, _options.Explainer.IncidentThreshold) : null;
         var tasks = new List<Task>
         {
-            Pump(Featurize, windows, features.Writer, FeaturizeWindow, _ => 1, _ => 1, null, abort),
-            Pump(GraphStage, features.Reader, snapshots.Writer, BuildSnapshot, _ => 1, _ => 1, null, abort),
+            new TransformStage<WindowAggregate, WindowFeatures>(Featurize, FeaturizeWindow).RunAsync(windows, features.Writer, abort),
+            new TransformStage<WindowFeatures, GraphSnapshot>(Graph, BuildSnapshot).RunAsync(features.Reader, snapshots.Writer, abort),
         };
         if (_scorer is null) tasks.Add(Drain(snapshots.Reader, abort));
         else
         {
-            tasks.Add(ScoreBatches(snapshots.Reader, scored.Writer, abort));
-            tasks.Add(Pump(ExplainStage, scored.Reader, events.Writer, ExplainOne(explainer, changes), _ => 1, o => o.Event is null ? 0 : 1, null, abort));
+            tasks.Add(new ScoreStage(Score, _scorer, _options.MaxScoringBatch, _options.Metrics)
+                .RunAsync(snapshots.Reader, scored.Writer, abort));
+            var explain = new TransformStage<ScoredSnapshot, WindowOutcome>(Explain, ExplainOne(explainer, changes),
+                countOut: o => o.Event is null ? 0 : 1);
+            tasks.Add(explain.RunAsync(scored.Reader, events.Writer, abort));
             tasks.Add(WriteEvents(events.Reader, abort));
         }
         return tasks;
@@ -248,7 +246,7 @@ public sealed class RcaPipeline
         }
     }
 
-    private IEnumerable<IReadOnlyList<TelemetryRecord>> ValidateBatch(IReadOnlyList<TelemetryRecord> batch, RecordBudget budget)
+    private IReadOnlyList<TelemetryRecord> ValidateBatch(IReadOnlyList<TelemetryRecord> batch, RecordBudget budget)
     {
         List<TelemetryRecord>? kept = null;
         for (int i = 0; i < batch.Count; i++)
@@ -259,96 +257,36 @@ public sealed class RcaPipeline
             if (admitted is not null) kept.Add(admitted);
         }
         if (kept is not null) budget.Release(batch.Count - kept.Count); // the window stage releases the rest
-        yield return kept ?? batch;
+        return kept ?? batch;
     }
 
-    private IEnumerable<WindowFeatures> FeaturizeWindow(WindowAggregate window)
+    /// <summary>A warm-up window is done here: it only taught the baselines.</summary>
+    private WindowFeatures? FeaturizeWindow(WindowAggregate window)
     {
         var f = _featurizer.Featurize(window);
-        if (f.Warmup) { Counters.CountWarmupWindow(); WindowDone(window.Cluster, window.EndMs); yield break; }
-        yield return f;
+        if (!f.Warmup) return f;
+        Counters.CountWarmupWindow();
+        WindowDone(window.Cluster, window.EndMs);
+        return null;
     }
 
-    private IEnumerable<GraphSnapshot> BuildSnapshot(WindowFeatures features)
+    private GraphSnapshot BuildSnapshot(WindowFeatures features)
     {
         var snapshot = GraphSnapshot.From(features, _labeler?.Invoke(features));
         if (_options.SnapshotDirectory is { } dir) SnapshotStore.Write(dir, snapshot);
         _onSnapshot?.Invoke(snapshot);
-        yield return snapshot;
+        return snapshot;
     }
 
-    private Func<ScoredSnapshot, IEnumerable<WindowOutcome>> ExplainOne(Explainer explainer, Changes.ChangeCorrelator? changes) => scored =>
+    private Func<ScoredSnapshot, WindowOutcome> ExplainOne(Explainer explainer, Changes.ChangeCorrelator? changes) => scored =>
     {
         // Change correlation: a separate stage after scoring (the model's inputs know nothing of changes).
         if (changes is not null) scored = changes.Apply(scored);
         _onScored?.Invoke(scored);
         var rca = explainer.Explain(scored);
         if (rca is null) Counters.CountQuietWindow();
-        return [new WindowOutcome(scored.Snapshot.Cluster, scored.Snapshot.WindowEndMs, rca)];
+        return new WindowOutcome(scored.Snapshot.Cluster, scored.Snapshot.WindowEndMs, rca);
     };
-
-    /// <summary>Generic stage loop: read, process (timed), write downstream, complete or fault the output.</summary>
-    private static async Task Pump<TIn, TOut>(StageMetrics metrics, ChannelReader<TIn> reader, ChannelWriter<TOut> writer,
-        Func<TIn, IEnumerable<TOut>> process, Func<TIn, long> countIn, Func<TOut, long> countOut, Func<IEnumerable<TOut>>? onComplete, CancellationToken abort)
-    {
-        try
-        {
-            await foreach (var item in reader.ReadAllAsync(abort))
-            {
-                using var activity = metrics.Tracing.StartActivity(metrics.Name);
-                long t0 = Stopwatch.GetTimestamp();
-                var produced = process(item);
-                var outputs = produced as IReadOnlyCollection<TOut> ?? produced.ToList();
-                metrics.AddBusy(t0);
-                long n = countIn(item);
-                metrics.AddIn(n);
-                activity?.SetTag("logwhisperer.items_in", n).SetTag("logwhisperer.items_out", outputs.Count);
-                foreach (var output in outputs) { await writer.WriteAsync(output, abort); metrics.AddOut(countOut(output)); }
-            }
-            if (onComplete is not null)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                var outputs = onComplete().ToList();
-                metrics.AddBusy(t0);
-                foreach (var output in outputs) { await writer.WriteAsync(output, abort); metrics.AddOut(countOut(output)); }
-            }
-            writer.Complete();
-        }
-        catch (Exception e)
-        {
-            writer.TryComplete(e);
-            throw;
-        }
-    }
-
-    /// <summary>Takes whatever snapshots are waiting (up to the batch limit) and scores them in one pass.</summary>
-    private async Task ScoreBatches(ChannelReader<GraphSnapshot> reader, ChannelWriter<ScoredSnapshot> writer, CancellationToken abort)
-    {
-        var batch = new List<GraphSnapshot>(_options.MaxScoringBatch);
-        try
-        {
-            while (await reader.WaitToReadAsync(abort))
-            {
-                batch.Clear();
-                while (batch.Count < _options.MaxScoringBatch && reader.TryRead(out var s)) batch.Add(s);
-                using var activity = Score.Tracing.StartActivity(Score.Name);
-                activity?.SetTag("logwhisperer.items_in", batch.Count);
-                long t0 = Stopwatch.GetTimestamp();
-                var results = _scorer!.Score(batch);
-                Score.AddBusy(t0);
-                _options.Metrics?.ScoringPass(Stopwatch.GetElapsedTime(t0));
-                Score.AddIn(batch.Count);
-                foreach (var r in results) await writer.WriteAsync(r, abort);
-                Score.AddOut(results.Length);
-            }
-            writer.Complete();
-        }
-        catch (Exception e)
-        {
-            writer.TryComplete(e);
-            throw;
-        }
-    }
 
     private async Task WriteEvents(ChannelReader<WindowOutcome> reader, CancellationToken abort)
     {
