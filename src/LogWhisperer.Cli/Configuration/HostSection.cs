@@ -7,5 +7,6 @@ internal sealed class HostSection
 {
     [Description("On SIGTERM or Ctrl-C, drain (finish open work, commit offsets, stop the web servers) for at most "
         + "this long, then abort (exit 130).")]
+    [CliOption("--shutdown-timeout", CliCommands.All)]
     public double ShutdownTimeoutSeconds { get; set; } = 30;
 }

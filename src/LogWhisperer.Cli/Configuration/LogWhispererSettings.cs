@@ -1,8 +1,9 @@
 namespace LogWhisperer.Cli.Configuration;
 
-// The settings of `engine`, `pull` and `gateway`, bound from appsettings.json / --config, LOGWHISPERER_* environment
-// variables and command-line overrides (SettingsLoader). Property initializers are the defaults; the
-// [Description]s are the documentation: `logwhisperer config reference` prints both, so docs cannot drift.
+// The settings of `engine`, `pull`, `gateway` and `demo`, bound from appsettings.json / --config, LOGWHISPERER_*
+// environment variables and command-line options (SettingsLoader). Each property is one setting, declared once
+// (Setting): its initializer is the default, its [Description] the documentation and the option's help, and
+// [CliOption] names its option; `logwhisperer config reference` prints them all, so docs cannot drift.
 // Collections start empty because the binder merges into them (a default list would be appended to).
 internal sealed class LogWhispererSettings
 {

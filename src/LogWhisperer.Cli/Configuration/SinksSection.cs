@@ -16,6 +16,7 @@ internal sealed class AlertmanagerSection
 {
     [Description("Alertmanager base URL (http://alertmanager:9093): incidents become LogWhispererRootCause alerts, "
         + "resolved when the incident ends.")]
+    [CliOption("--alertmanager", CliCommands.Alerting)]
     public string? Url { get; set; }
 
     [Description("Link back to LogWhisperer in each alert's generatorURL (e.g. the dashboard); the event id is "
@@ -26,6 +27,7 @@ internal sealed class AlertmanagerSection
 internal sealed class WebhookSection
 {
     [Description("POST every RCA event (v1 JSON) to this URL.")]
+    [CliOption("--webhook", CliCommands.Alerting)]
     public string? Url { get; set; }
 
     [Description("Sent as Authorization: Bearer <token>.")]
@@ -42,17 +44,20 @@ internal sealed class SlackSection
     [Description("Slack incoming-webhook URL: a message when an incident opens and when it resolves. The URL is a "
         + "credential: never logged.")]
     [Secret]
+    [CliOption("--slack-webhook", CliCommands.Alerting)]
     public string? WebhookUrl { get; set; }
 }
 
 internal sealed class OpsgenieSection
 {
     [Description("Opsgenie API base URL (https://api.eu.opsgenie.com for the EU instance).")]
+    [CliOption("--opsgenie-url", CliCommands.Alerting)]
     public string Url { get; set; } = "https://api.opsgenie.com";
 
     [Description("Opsgenie API integration key; setting it enables the Opsgenie sink (alerts opened and closed per "
         + "incident).")]
     [Secret]
+    [CliOption("--opsgenie-key", CliCommands.Alerting)]
     public string? ApiKey { get; set; }
 }
 
