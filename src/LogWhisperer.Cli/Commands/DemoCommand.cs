@@ -35,7 +35,8 @@ internal static class DemoCommand
         {
             topology, model, device, seed, kind, service, warmup, duration, speed, snapshots, http, httpToken,
         };
-        var settingsOptions = Configuration.SettingsOptions.ForDemo(); // alert routing, as in `engine`
+        // Alert routing, as in `engine`.
+        var settingsOptions = Configuration.SettingsOptions.For(Configuration.CliCommands.Demo);
         settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {

@@ -11,14 +11,17 @@ internal static class GatewayCommand
     public static Command Create()
     {
         // Every option is an override of a setting (see Configuration/ and `logwhisperer config reference`).
-        var settingsOptions = SettingsOptions.ForGateway();
+        var settingsOptions = SettingsOptions.For(CliCommands.Gateway);
         var command = new Command("gateway", "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics) → Kafka");
         settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
             var (config, configuration) = settingsOptions.Load(parse);
             if (config.Gateway.DeliveryTimeoutSeconds <= 0)
-                throw new SettingsException($"invalid value '{config.Gateway.DeliveryTimeoutSeconds}' for setting 'Gateway:DeliveryTimeoutSeconds' (--delivery-timeout): expected a number of seconds > 0");
+            {
+                throw Setting.Of((GatewaySection g) => g.DeliveryTimeoutSeconds)
+                    .Invalid(config.Gateway.DeliveryTimeoutSeconds, "a number of seconds > 0");
+            }
             var shutdownTimeout = config.Host.ShutdownTimeout();
             return await Hosting.ServiceHost.RunAsync(shutdownTimeout, async life =>
             {

@@ -118,7 +118,7 @@ internal static class KafkaCommands
     public static Command Engine()
     {
         // Every option is an override of a setting (see Configuration/ and `logwhisperer config reference`).
-        var settingsOptions = SettingsOptions.ForEngine();
+        var settingsOptions = SettingsOptions.For(CliCommands.Engine);
         var command = new Command("engine", "Run the engine on Kafka: telemetry topics in, RCA events (CloudEvents) out, incidents to alert routers");
         settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>

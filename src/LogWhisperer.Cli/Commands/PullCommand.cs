@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Linq.Expressions;
 using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Dashboard;
 using LogWhisperer.Features;
@@ -27,25 +28,34 @@ internal static class PullCommand
 
     public static Command Create()
     {
-        var settingsOptions = SettingsOptions.ForPull();
+        var settingsOptions = SettingsOptions.For(CliCommands.Pull);
         var command = new Command("pull", "Run the engine without Kafka: pull logs from Loki and metrics and the call graph from Prometheus");
         settingsOptions.AddTo(command);
         command.SetAction((parse, _) => CliSupport.Guard(async () =>
         {
             var (config, configuration) = settingsOptions.Load(parse);
             var pull = config.Pull;
-            var loki = Url(pull.LokiUrl, "Pull:LokiUrl");
-            var prometheusUrl = Url(pull.PrometheusUrl, "Pull:PrometheusUrl");
-            if (loki is null && prometheusUrl is null) throw new SettingsException("nothing to pull: set --loki and/or --prometheus (Pull:LokiUrl, Pull:PrometheusUrl)");
+            var loki = Url(pull.LokiUrl, PullSetting(p => p.LokiUrl));
+            var prometheusUrl = Url(pull.PrometheusUrl, PullSetting(p => p.PrometheusUrl));
+            if (loki is null && prometheusUrl is null)
+            {
+                throw new SettingsException($"nothing to pull: set {PullSetting(p => p.LokiUrl).Hint} "
+                    + $"and/or {PullSetting(p => p.PrometheusUrl).Hint}");
+            }
             var pullOptions = new PullOptions
             {
-                Start = Time(pull.From, "Pull:From") ?? DateTimeOffset.UtcNow - TimeSpan.FromMinutes(pull.LookbackMinutes),
-                End = Time(pull.Until, "Pull:Until"),
-                Step = Positive(pull.StepSeconds, "Pull:StepSeconds"),
+                Start = Time(pull.From, PullSetting(p => p.From))
+                    ?? DateTimeOffset.UtcNow - TimeSpan.FromMinutes(pull.LookbackMinutes),
+                End = Time(pull.Until, PullSetting(p => p.Until)),
+                Step = Positive(pull.StepSeconds, PullSetting(p => p.StepSeconds)),
                 Delay = TimeSpan.FromSeconds(pull.DelaySeconds),
             };
             if (pull.LokiTail && pullOptions.End is not null)
-                throw new SettingsException("setting 'Pull:Until' needs query_range: Loki's tail follows the present (drop --loki-tail for a batch run)");
+            {
+                var tail = PullSetting(p => p.LokiTail).Option!.Name;
+                throw new SettingsException($"setting {PullSetting(p => p.Until).Named} needs query_range: "
+                    + $"Loki's tail follows the present (drop {tail} for a batch run)");
+            }
             var decode = config.Engine.ToDecodeOptions();
             var pipelineOptions = config.ToPipelineOptions();
             return await Hosting.ServiceHost.RunAsync(config.Host.ShutdownTimeout(), async life =>
@@ -67,7 +77,11 @@ internal static class PullCommand
                 }
                 PrometheusClient? prometheus = prometheusUrl is null ? null : new PrometheusClient(http, prometheusUrl);
                 if (prometheus is not null)
-                    sources.Add(new PrometheusPullSource(prometheus, pull.Queries.Count > 0 ? pull.Queries : DefaultQueries, pullOptions, decode, Positive(pull.ResolutionSeconds, "Pull:ResolutionSeconds")));
+                {
+                    var resolution = Positive(pull.ResolutionSeconds, PullSetting(p => p.ResolutionSeconds));
+                    var queries = pull.Queries.Count > 0 ? pull.Queries : DefaultQueries;
+                    sources.Add(new PrometheusPullSource(prometheus, queries, pullOptions, decode, resolution));
+                }
 
                 // The call graph: refreshed in the background; the featurizer asks for the current edges every window.
                 ServiceGraphDiscovery? topology = null;
@@ -130,21 +144,23 @@ internal static class PullCommand
         }
     }
 
-    private static Uri? Url(string? text, string key)
+    private static Setting PullSetting(Expression<Func<PullSection, object?>> property) => Setting.Of(property);
+
+    private static Uri? Url(string? text, Setting setting)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            throw new SettingsException($"invalid value '{text}' for setting '{key}': expected an absolute http:// or https:// URL");
+            throw setting.Invalid(text, "an absolute http:// or https:// URL");
         return url.AbsolutePath.EndsWith('/') ? url : new Uri(url + "/"); // API paths are appended
     }
 
-    private static DateTimeOffset? Time(string? text, string key)
+    private static DateTimeOffset? Time(string? text, Setting setting)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t
-            : throw new SettingsException($"invalid value '{text}' for setting '{key}': expected an ISO 8601 time such as 2026-01-01T12:00:00Z");
+            : throw setting.Invalid(text, "an ISO 8601 time such as 2026-01-01T12:00:00Z");
     }
 
-    private static TimeSpan Positive(double seconds, string key) =>
-        seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new SettingsException($"invalid value '{seconds}' for setting '{key}': expected a number of seconds > 0");
+    private static TimeSpan Positive(double seconds, Setting setting) =>
+        seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw setting.Invalid(seconds, "a number of seconds > 0");
 }

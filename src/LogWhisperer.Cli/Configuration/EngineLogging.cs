@@ -23,7 +23,8 @@ internal static class EngineLogging
     public static void LogSettings(ILogger log, LogWhispererSettings settings, params string[] sections)
     {
         if (!log.IsEnabled(LogLevel.Debug)) return;
-        foreach (var entry in SettingsWalker.Leaves(settings).Where(e => sections.Any(s => e.Key.StartsWith(s + ":", StringComparison.Ordinal))))
-            log.LogDebug("setting {Key} = {Value}", entry.Key, SettingsWalker.Format(entry, maskSecrets: true));
+        foreach (var value in SettingValue.In(settings))
+            if (sections.Any(s => value.Setting.Key.StartsWith(s + ":", StringComparison.Ordinal)))
+                log.LogDebug("setting {Key} = {Value}", value.Setting.Key, value.Format(maskSecrets: true));
     }
 }

@@ -14,7 +14,7 @@ internal static class SettingsMapping
     public static KafkaSettings ToKafkaSettings(this KafkaSection k)
     {
         if (string.IsNullOrWhiteSpace(k.BootstrapServers))
-            throw new SettingsException($"setting 'Kafka:BootstrapServers' is required: --bootstrap, {SettingsLoader.EnvironmentPrefix}KAFKA__BOOTSTRAPSERVERS or the settings file");
+            throw Setting.Of((KafkaSection x) => x.BootstrapServers).Required();
         return new KafkaSettings
         {
             BootstrapServers = k.BootstrapServers,
@@ -30,16 +30,24 @@ internal static class SettingsMapping
         };
     }
 
-    public static TimeSpan ShutdownTimeout(this HostSection h) => h.ShutdownTimeoutSeconds > 0 ? TimeSpan.FromSeconds(h.ShutdownTimeoutSeconds)
-        : throw new SettingsException($"invalid value '{h.ShutdownTimeoutSeconds}' for setting 'Host:ShutdownTimeoutSeconds' (--shutdown-timeout): expected a number of seconds > 0");
+    public static TimeSpan ShutdownTimeout(this HostSection h) => h.ShutdownTimeoutSeconds > 0
+        ? TimeSpan.FromSeconds(h.ShutdownTimeoutSeconds)
+        : throw Setting.Of((HostSection x) => x.ShutdownTimeoutSeconds)
+            .Invalid(h.ShutdownTimeoutSeconds, "a number of seconds > 0");
 
-    public static TimeSpan ConnectTimeout(this KafkaSection k) => k.ConnectTimeoutSeconds > 0 ? TimeSpan.FromSeconds(k.ConnectTimeoutSeconds)
-        : throw new SettingsException($"invalid value '{k.ConnectTimeoutSeconds}' for setting 'Kafka:ConnectTimeoutSeconds' (--connect-timeout): expected a number of seconds > 0");
+    public static TimeSpan ConnectTimeout(this KafkaSection k) => k.ConnectTimeoutSeconds > 0
+        ? TimeSpan.FromSeconds(k.ConnectTimeoutSeconds)
+        : throw Setting.Of((KafkaSection x) => x.ConnectTimeoutSeconds)
+            .Invalid(k.ConnectTimeoutSeconds, "a number of seconds > 0");
 
     public static ServiceWindowAssemblyOptions ToAssemblyOptions(this EngineSection e)
     {
         if (e.ServiceWindowGraceSeconds < 0 || e.ServiceWindowTimeoutSeconds < 0)
-            throw new SettingsException("settings 'Engine:ServiceWindowGraceSeconds' and 'Engine:ServiceWindowTimeoutSeconds' must not be negative");
+        {
+            var grace = Setting.Of((EngineSection x) => x.ServiceWindowGraceSeconds);
+            var timeout = Setting.Of((EngineSection x) => x.ServiceWindowTimeoutSeconds);
+            throw new SettingsException($"settings {grace.Named} and {timeout.Named} must not be negative");
+        }
         return new ServiceWindowAssemblyOptions { Grace = TimeSpan.FromSeconds(e.ServiceWindowGraceSeconds), Timeout = TimeSpan.FromSeconds(e.ServiceWindowTimeoutSeconds) };
     }
 
@@ -51,7 +59,11 @@ internal static class SettingsMapping
 
     public static PipelineOptions ToPipelineOptions(this LogWhispererSettings s)
     {
-        if (s.Engine.IncidentThreshold > 1) throw new SettingsException($"invalid value '{s.Engine.IncidentThreshold}' for setting 'Engine:IncidentThreshold': expected a probability between 0 and 1");
+        if (s.Engine.IncidentThreshold > 1)
+        {
+            throw Setting.Of((EngineSection x) => x.IncidentThreshold)
+                .Invalid(s.Engine.IncidentThreshold, "a probability between 0 and 1");
+        }
         var windows = new WindowOptions
         {
             SizeMs = (long)(s.Windows.SizeSeconds * 1000),
@@ -60,7 +72,11 @@ internal static class SettingsMapping
             AllowedLatenessMs = (long)(s.Windows.AllowedLatenessSeconds * 1000),
         };
         try { windows.Validate(); }
-        catch (ArgumentException e) { throw new SettingsException($"invalid settings 'Windows:SizeSeconds' / 'Windows:HopSeconds': {e.Message}"); }
+        catch (ArgumentException e)
+        {
+            throw new SettingsException($"invalid settings {Setting.Of((WindowsSection x) => x.SizeSeconds).Named} / "
+                + $"{Setting.Of((WindowsSection x) => x.HopSeconds).Named}: {e.Message}");
+        }
         return new PipelineOptions { Windows = windows, Explainer = new ExplainerOptions { IncidentThreshold = s.Engine.IncidentThreshold, Slos = s.Slo.ToObjectives() } };
     }
 
@@ -68,8 +84,17 @@ internal static class SettingsMapping
     public static IReadOnlyList<ServiceLevelObjective> ToObjectives(this SloSection s)
     {
         foreach (var (service, a) in s.Availability)
-            if (a is <= 0 or >= 100) throw new SettingsException($"invalid value '{a}' for setting 'Slo:Availability:{service}': expected a percentage between 0 and 100, e.g. 99.9");
-        if (s.LatencyTarget is <= 0 or >= 100) throw new SettingsException($"invalid value '{s.LatencyTarget}' for setting 'Slo:LatencyTarget': expected a percentage between 0 and 100");
+        {
+            if (a is <= 0 or >= 100)
+            {
+                var key = $"{Setting.Of((SloSection x) => x.Availability).Key}:{service}";
+                throw new SettingsException(
+                    $"invalid value '{a}' for setting '{key}': expected a percentage between 0 and 100, e.g. 99.9");
+            }
+        }
+        if (s.LatencyTarget is <= 0 or >= 100)
+            throw Setting.Of((SloSection x) => x.LatencyTarget)
+                .Invalid(s.LatencyTarget, "a percentage between 0 and 100");
         return s.Availability.Keys.Union(s.LatencyMs.Keys).Order(StringComparer.Ordinal)
             .Select(service => new ServiceLevelObjective(service, s.Availability.TryGetValue(service, out var a) ? a : null,
                 s.LatencyMs.TryGetValue(service, out var l) ? l : null, s.LatencyTarget))
@@ -80,82 +105,52 @@ internal static class SettingsMapping
     public static AlertSinks BuildAlertSinks(this SinksSection s, ILoggerFactory loggers, IncidentsSection? incidents = null)
     {
         incidents ??= new IncidentsSection();
-        if (incidents.ResolveAfterQuietWindows < 1) throw new SettingsException($"invalid value '{incidents.ResolveAfterQuietWindows}' for setting 'Incidents:ResolveAfterQuietWindows': expected 1 or more");
-        if (incidents.ReopenWithinWindows < 0) throw new SettingsException($"invalid value '{incidents.ReopenWithinWindows}' for setting 'Incidents:ReopenWithinWindows': expected 0 or more");
+        if (incidents.ResolveAfterQuietWindows < 1)
+        {
+            throw Setting.Of((IncidentsSection x) => x.ResolveAfterQuietWindows)
+                .Invalid(incidents.ResolveAfterQuietWindows, "1 or more");
+        }
+        if (incidents.ReopenWithinWindows < 0)
+            throw Setting.Of((IncidentsSection x) => x.ReopenWithinWindows)
+                .Invalid(incidents.ReopenWithinWindows, "0 or more");
         var delivery = new DeliveryOptions
         {
             Retries = s.Delivery.Retries,
             InitialBackoff = TimeSpan.FromMilliseconds(s.Delivery.InitialBackoffMilliseconds),
             Timeout = s.Delivery.TimeoutSeconds > 0 ? TimeSpan.FromSeconds(s.Delivery.TimeoutSeconds)
-                : throw new SettingsException("invalid value '0' for setting 'Sinks:Delivery:TimeoutSeconds': expected a number > 0"),
+                : throw Setting.Of((DeliverySection x) => x.TimeoutSeconds)
+                    .Invalid(s.Delivery.TimeoutSeconds, "a number > 0"),
         };
         var log = loggers.CreateLogger("LogWhisperer.Sinks");
         var sinks = new AlertSinks(new IncidentOptions { ResolveAfterQuietWindows = incidents.ResolveAfterQuietWindows, ReopenWithinWindows = incidents.ReopenWithinWindows, SimilarIncidents = incidents.SimilarIncidents },
             new IncidentStore(incidents.StoreDirectory, incidents.StoreCapacity), incidents.StoreDirectory);
-        if (HttpUrl(s.Alertmanager.Url, "Sinks:Alertmanager:Url", isBase: true) is { } am)
-            sinks.Add(new AlertmanagerSink(am, delivery, HttpUrl(s.Alertmanager.GeneratorUrl, "Sinks:Alertmanager:GeneratorUrl")?.ToString(), log));
-        if (HttpUrl(s.Webhook.Url, "Sinks:Webhook:Url") is { } hook)
+        if (HttpUrl(s.Alertmanager.Url, Setting.Of((AlertmanagerSection x) => x.Url), isBase: true) is { } am)
+        {
+            var generator = HttpUrl(s.Alertmanager.GeneratorUrl, Setting.Of((AlertmanagerSection x) => x.GeneratorUrl));
+            sinks.Add(new AlertmanagerSink(am, delivery, generator?.ToString(), log));
+        }
+        if (HttpUrl(s.Webhook.Url, Setting.Of((WebhookSection x) => x.Url)) is { } hook)
             sinks.Add(new WebhookSink(hook, delivery with { Headers = s.Webhook.Headers, BearerToken = s.Webhook.BearerToken }, log));
-        if (HttpUrl(s.Slack.WebhookUrl, "Sinks:Slack:WebhookUrl") is { } slack)
+        if (HttpUrl(s.Slack.WebhookUrl, Setting.Of((SlackSection x) => x.WebhookUrl)) is { } slack)
             sinks.Add(new SlackSink(slack, delivery, log));
         if (s.Opsgenie.ApiKey is { Length: > 0 } key)
-            sinks.Add(new OpsgenieSink(HttpUrl(s.Opsgenie.Url, "Sinks:Opsgenie:Url", isBase: true)!, key, delivery, log));
+        {
+            var opsgenie = HttpUrl(s.Opsgenie.Url, Setting.Of((OpsgenieSection x) => x.Url), isBase: true)!;
+            sinks.Add(new OpsgenieSink(opsgenie, key, delivery, log));
+        }
         return sinks;
     }
 
     /// <param name="isBase">API paths are appended to it: it gets a trailing slash, or Uri would drop its last segment.</param>
-    private static Uri? HttpUrl(string? text, string key, bool isBase = false)
+    private static Uri? HttpUrl(string? text, Setting setting, bool isBase = false)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
         // The value is not echoed: these URLs can carry credentials (Slack's path is its secret).
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            throw new SettingsException($"invalid value for setting '{key}': expected an absolute http:// or https:// URL");
+        {
+            throw new SettingsException(
+                $"invalid value for setting {setting.Named}: expected an absolute http:// or https:// URL");
+        }
         return isBase && !url.AbsolutePath.EndsWith('/') ? new Uri(url + "/") : url;
-    }
-}
-
-/// <summary>The enabled alert sinks and their delivery counters.</summary>
-internal sealed class AlertSinks(IncidentOptions? incidents = null, IncidentStore? store = null, string? feedbackDirectory = null) : IDisposable
-{
-    private readonly List<IHttpRcaSink> _sinks = [];
-
-    public IReadOnlyList<IRcaSink> Sinks => _sinks;
-    /// <summary>Past incidents, shared by every pipeline this process runs (and the console).</summary>
-    public IncidentStore Store { get; } = store ?? new IncidentStore();
-    /// <summary>Verdict feedback stored as labelled incidents, when Incidents:StoreDirectory is set.</summary>
-    public FeedbackStore? Feedback { get; } = feedbackDirectory is null ? null : new FeedbackStore(feedbackDirectory);
-    /// <summary>The incident stage of the newest pipeline (the Kafka engine builds one per assignment).</summary>
-    public IncidentStage? Stage { get; private set; }
-
-    public void Add(IHttpRcaSink sink) => _sinks.Add(sink);
-
-    /// <summary>The scored-snapshot hook: keeps recent windows for feedback, then calls <paramref name="also"/>.</summary>
-    public Action<LogWhisperer.Scoring.ScoredSnapshot>? OnScored(Action<LogWhisperer.Scoring.ScoredSnapshot>? also) =>
-        Feedback is null ? also : s => { Feedback.Retain(s.Snapshot); also?.Invoke(s); };
-
-    /// <summary>
-    /// Applies a person's verdict to an incident (open or past): stored as labelled incident when a feedback
-    /// store is set, and remembered with the incident so similar incidents show it. Null when the incident is unknown.
-    /// </summary>
-    public StoredIncident? GiveFeedback(VerdictFeedback feedback, DateTimeOffset at)
-    {
-        var incident = Store.Find(feedback.IncidentId)
-            ?? Stage?.Tracker.Open.Where(o => o.Id == feedback.IncidentId).Select(StoredIncident.From).FirstOrDefault();
-        if (incident is null) return null;
-        var judged = Feedback?.Record(incident, feedback, at)
-            ?? incident with { Feedback = FeedbackStore.Past(feedback.Verdict), ActualRootCause = feedback.Verdict == VerdictFeedback.RootCause ? feedback.Service : null };
-        Store.Put(judged);
-        return judged;
-    }
-
-    /// <summary>The incident stage, then the first sink followed by every alert sink: every sink sees incidents.</summary>
-    public IRcaSink After(IRcaSink first) =>
-        Stage = new IncidentStage(_sinks.Count == 0 ? first : new FanOutRcaSink([first, .. _sinks]), incidents, Store);
-
-    public IEnumerable<string> Summary() => _sinks.Select(s => s.Delivery.ToString());
-
-    public void Dispose()
-    {
-        foreach (var sink in _sinks) sink.Dispose();
     }
 }

@@ -4,21 +4,12 @@ namespace LogWhisperer.Cli.Configuration;
 
 /// <summary>
 /// The reference of every setting (`logwhisperer config reference`), generated from the settings types and
-/// the commands' override options, so it cannot drift; docs/configuration.md is its committed output.
+/// their options, so it cannot drift; docs/configuration.md is its committed output.
 /// </summary>
 internal static class SettingsReference
 {
     public static string Markdown()
     {
-        var options = new Dictionary<string, List<string>>();
-        foreach (var (command, set) in new[] { ("engine", SettingsOptions.ForEngine()), ("pull", SettingsOptions.ForPull()), ("gateway", SettingsOptions.ForGateway()), ("demo", SettingsOptions.ForDemo()) })
-            foreach (var o in set.Overrides)
-            {
-                var list = options.TryGetValue(o.Key, out var l) ? l : options[o.Key] = [];
-                var name = o.Option.Name + (o.Option is System.CommandLine.Option<string[]> && o.Key != "Engine:ServiceLabels" ? " NAME=VALUE" : "");
-                if (!list.Contains(name)) list.Add(name);
-            }
-
         var md = new StringBuilder();
         md.AppendLine("# Configuration reference");
         md.AppendLine();
@@ -36,9 +27,10 @@ internal static class SettingsReference
         md.AppendLine("Settings marked secret, and `Kafka:Client` values whose key names a password, secret, key or token, are never logged (`config show` prints them as `***`).");
         md.AppendLine();
         string? section = null;
-        foreach (var entry in SettingsWalker.Leaves(new LogWhispererSettings()))
+        foreach (var @default in SettingValue.In(new LogWhispererSettings()))
         {
-            var top = entry.Key[..entry.Key.LastIndexOf(':')];
+            var setting = @default.Setting;
+            var top = setting.Key[..setting.Key.LastIndexOf(':')];
             if (top != section)
             {
                 section = top;
@@ -46,11 +38,11 @@ internal static class SettingsReference
                 md.AppendLine("| Key | Type | Default | Environment variable | Command line | Description |");
                 md.AppendLine("|---|---|---|---|---|---|");
             }
-            // An option may set one entry of a map (--log-level sets Logging:LogLevel:Default).
-            var names = options.Where(o => o.Key == entry.Key || o.Key.StartsWith(entry.Key + ":", StringComparison.Ordinal)).SelectMany(o => o.Value).Distinct();
-            var cli = string.Join(", ", names.Select(n => $"`{n}`"));
-            var description = entry.Description + (entry.IsSecret ? " **Secret.**" : "");
-            md.AppendLine($"| `{entry.Key}` | {SettingsLoader.Describe(entry.Property.PropertyType)} | {Cell(SettingsWalker.Format(entry, maskSecrets: false))} | `{entry.EnvironmentVariable}` | {cli} | {Cell(description)} |");
+            var cli = setting.Option is null ? "" : $"`{SettingOverride.Usage(setting)}`";
+            var value = Cell(@default.Format(maskSecrets: false));
+            var description = Cell(setting.Description + (setting.IsSecret ? " **Secret.**" : ""));
+            md.AppendLine($"| `{setting.Key}` | {SettingsLoader.Describe(setting.Type)} | {value} "
+                + $"| `{setting.EnvironmentVariable}` | {cli} | {description} |");
         }
         return md.ToString();
     }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Cli.Gateway;
 using LogWhisperer.Observability;
 using LogWhisperer.Sinks;
@@ -84,7 +85,8 @@ public sealed class DashboardServer : IAsyncDisposable
         _app.MapPost("/api/incidents/{id}/feedback", (string id, HttpContext ctx) => incidents.PostFeedback(id, ctx));
     }
 
-    public Task StartAsync() => Hosting.Listening.StartAsync(_app, _listen, "--http (setting Dashboard:Http)");
+    public Task StartAsync() =>
+        Hosting.Listening.StartAsync(_app, _listen, Setting.Of((DashboardSection d) => d.Http).Hint);
 
     /// <summary>
     /// Server-sent events: first a replay of the current state (each cluster's graph, the recent events oldest

@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using LogWhisperer.Cli.Configuration;
 using LogWhisperer.Decode;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Kafka;
@@ -113,7 +114,7 @@ public sealed class IngestGateway : IAsyncDisposable
         // The first probe before the first request: a gateway started while Kafka is down is not ready, and says so.
         await Task.Run(() => _kafka.Probe(TimeSpan.FromSeconds(2)));
         _kafka.StartProbing(TimeSpan.FromSeconds(2));
-        await Hosting.Listening.StartAsync(_app, _options.Http.Listen, "--listen (setting Gateway:Listen)");
+        await Hosting.Listening.StartAsync(_app, _options.Http.Listen, Setting.Of((GatewaySection g) => g.Listen).Hint);
     }
 
     private enum BodyKind { Json, Protobuf, Unknown, Unsupported }
