@@ -53,15 +53,37 @@ public class EventTimeAlignerTests
         var aligner = PausedAfterSecond10();
         aligner.Add(Logs, Seconds(11, 20), 0);
         Assert.Empty(Release(aligner));
-        _now += 2_999;
+        _now += 2_000;
+        aligner.Add(Logs, Seconds(21, 22), 0);    // the logs go on flowing, the spans stay silent
+        Assert.Empty(Release(aligner));
+        _now += 999;
         Assert.Empty(Release(aligner));
         _now += 1;
-        Assert.Equal(10, Release(aligner).Length); // the spans partition is idle: the logs go on alone
-        aligner.Add(Logs, Seconds(21, 22), 0);
+        Assert.Equal(12, Release(aligner).Length); // the spans partition is idle: the logs go on alone
+        _now += 500;
+        aligner.Add(Logs, Seconds(23, 24), 0);
         Assert.Equal(2, Release(aligner).Length);  // and it stays idle while it is silent
         aligner.Add(Spans, Seconds(21, 30), 0);     // back: it holds the logs at its own event time again
-        aligner.Add(Logs, Seconds(23, 40), 0);
-        Assert.Equal(18, Release(aligner).Length);  // spans 21–30 and logs 23–30
+        aligner.Add(Logs, Seconds(25, 40), 0);
+        Assert.Equal(16, Release(aligner).Length);  // spans 21–30 and logs 25–30
         Assert.Equal(10, aligner.Held);
+    }
+
+    [Fact]
+    public void PartitionsThatCaughtUpTogetherGoIdleTogetherNotEachInTurn()
+    {
+        // The end of a backlog read from many partitions: 20 partitions end at seconds 1 to 20 and catch up at
+        // the same moment; the spans go on to second 40. After one idle time the spans are released, all of them:
+        // not one partition's idle time after another as the oldest held record passes each one's newest.
+        var aligner = NewAligner();
+        var ended = Enumerable.Range(1, 20).Select(i => new TopicPartition("logs", i)).ToList();
+        foreach (var (tp, i) in ended.Select((tp, i) => (tp, i + 1))) aligner.Add(tp, Seconds(i, i), 0);
+        aligner.Add(Spans, Seconds(1, 40), 0);
+        foreach (var tp in ended) aligner.CaughtUp(tp);
+        aligner.CaughtUp(Spans);
+        Assert.Equal(2, Release(aligner).Length); // second 1 of the first log partition and of the spans
+        _now += 3_000;
+        Assert.Equal(19 + 39, Release(aligner).Length); // logs 2–20, spans 2–40
+        Assert.Equal(0, aligner.Held);
     }
 }
