@@ -32,7 +32,7 @@ if (args.Length > 0 && args[0] == "drain-speed")
 // `soak [services] [minutes]`: resident and managed memory over a long live stream, first third against last.
 if (args.Length > 0 && args[0] == "soak")
     return await Soak.RunAsync(args.Skip(1).ToArray());
-// `capacity [services] [minutes]`: CPU per million records and per window for each stage, memory per held span,
+// `capacity [services] [minutes] [kafka]`: CPU per million records and per window for each stage, memory per held span,
 // and one against two window engines on Kafka: what docs/capacity.md's model is built from and checked against.
 if (args.Length > 0 && args[0] == "capacity")
     return await Capacity.RunAsync(args.Skip(1).ToArray());
