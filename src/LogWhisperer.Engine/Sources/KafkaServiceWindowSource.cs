@@ -16,7 +16,7 @@ namespace LogWhisperer.Sources;
 /// commit lag, as for telemetry. A rebalance ends the read like <see cref="KafkaTelemetrySource"/> does
 /// (<see cref="PartitionsRevokedException"/>); the next read rebuilds the open windows from the committed offsets.
 /// </summary>
-internal sealed class KafkaServiceWindowSource : IDisposable
+internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
 {
     private readonly KafkaSettings _settings;
     private readonly KafkaDeadLetterSink _deadLetters;

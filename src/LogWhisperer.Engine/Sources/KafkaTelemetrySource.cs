@@ -20,9 +20,10 @@ namespace LogWhisperer.Sources;
 /// Rebalances are eager (every member gives up all its partitions), and each one ends the current read:
 /// <see cref="ReadAsync"/> throws <see cref="PartitionsRevokedException"/> after committing what is done,
 /// and the caller starts a fresh pipeline whose next read resumes the new assignment from the committed
-/// offsets (see KafkaRun) — window state is always rebuilt by replaying from Kafka, never carried across.
+/// offsets (see Hosting.RebalanceLoop) — window state is always rebuilt by replaying from Kafka, never carried
+/// across.
 /// </summary>
-public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
+public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, IDisposable
 {
     private readonly KafkaSettings _settings;
     private readonly Dictionary<string, ITelemetryDecoder> _decoders;
@@ -44,11 +45,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     /// <summary>Per-partition lag, refreshed every second from librdkafka's statistics (for /metrics).</summary>
     public ConsumerLagStatistics Lag { get; } = new();
 
-    /// <summary>
-    /// Called first when a rebalance takes the partitions away, on the consumer's thread, before the offsets
-    /// are committed and before the group moves on: the pipeline must publish nothing more and report no
-    /// more windows done once it returns (the next owner reads the output topic to skip what was published).
-    /// </summary>
+    /// <inheritdoc cref="IRevocableSource.PartitionsRevoking"/>
     public Action? PartitionsRevoking { get; set; }
 
     /// <summary>Called when partitions are assigned, before any of their messages is read.</summary>
