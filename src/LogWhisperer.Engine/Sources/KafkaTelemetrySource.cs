@@ -33,8 +33,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, I
     // Per assignment: replaced when a rebalance revokes the partitions, as the pipeline that fed them is.
     private volatile OffsetTracker _offsets;
     private volatile EventTimeAligner _aligner;
-    private volatile bool _revoked;
-    private ConsumeResult<byte[]?, byte[]>? _carried; // consumed after a revocation: the next read's first message
+    private readonly ConsumerRevocation<ConsumeResult<byte[]?, byte[]>> _revocation = new();
     private readonly Lock _consumerLock = new();
     private readonly HashSet<string> _reported = [];
     // Messages being decoded beside Consume, until their records are tracked and aligned on the consumer thread.
@@ -46,13 +45,13 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, I
     public ConsumerLagStatistics Lag { get; } = new();
 
     /// <inheritdoc cref="IRevocableSource.PartitionsRevoking"/>
-    public Action? PartitionsRevoking { get; set; }
+    public Action? PartitionsRevoking { get => _revocation.Revoking; set => _revocation.Revoking = value; }
 
     /// <summary>Called when partitions are assigned, before any of their messages is read.</summary>
     public Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned { get; set; }
 
     /// <summary>Rebalances that took partitions from this engine.</summary>
-    public int Revocations { get; private set; }
+    public int Revocations => _revocation.Count;
 
     private readonly ILogger _log;
 
@@ -90,19 +89,15 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, I
         _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); PartitionsAssigned?.Invoke(tps); })
             .SetStatisticsHandler((_, json) => Lag.Update(json))
-            .SetPartitionsRevokedHandler((c, _) =>
+            .SetPartitionsRevokedHandler((c, _) => _revocation.Revoked(() =>
             {
-                // Order matters: silence the pipeline, then commit only what it published, then let go.
-                PartitionsRevoking?.Invoke();
                 // Messages still being decoded belong to the pipeline torn down: never tracked, so never
                 // committed; the next owner re-reads them from the committed offsets.
                 _inFlight.Clear();
                 CommitReady(c);
                 _offsets = NewOffsetTracker();
                 _aligner = NewAligner();
-                _revoked = true;
-                Revocations++;
-            })
+            }))
             .Build();
     }
 
@@ -119,7 +114,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, I
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_consumer.Subscription.Count == 0) _consumer.Subscribe(_settings.InputTopics.Keys);
-        _revoked = false;
+        _revocation.ReadStarting();
         var started = Stopwatch.StartNew();
         bool reportedCaughtUp = false;
         var batch = new List<TelemetryRecord>(_settings.BatchRecords);
@@ -132,8 +127,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, I
         var sinceCommit = Stopwatch.StartNew();
         while (!cancellationToken.IsCancellationRequested)
         {
-            ConsumeResult<byte[]?, byte[]>? message = _carried;
-            _carried = null;
+            var message = _revocation.TakeCarried();
             try { if (message is null) lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(50)); }
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {
@@ -141,13 +135,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, I
                 if (_reported.Add(e.Error.Reason)) _log.LogWarning("kafka: {Reason}", e.Error.Reason);
                 message = null;
             }
-            if (_revoked)
-            {
-                // What this read held belongs to the pipeline being torn down; a message that came with the
-                // new assignment (positioned at the committed offsets) starts the next read.
-                _carried = message;
-                throw new PartitionsRevokedException();
-            }
+            _revocation.EndIfRevoked(message);
             if (message is null || message.IsPartitionEOF)
             {
                 FinishInFlight(wait: true); // a partition is caught up only once its last records are aligned
