@@ -73,36 +73,25 @@ public static class KafkaRun
             metrics.ConsumerLag = () => source.Lag.Latest;
             metrics.KafkaMessages = () => (source.Counters.Messages, source.Counters.Undecodable);
         }
+        RcaPipeline Build(Assignment assignment)
+        {
+            // Fenced when revoked, or stopped (Ctrl-C) on a live stream (see Assignment.Fenced).
+            var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
+            assignment.OnFence(fenced.Close);
+            return new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters,
+                onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s),
+                onScored: onScored)
+            {
+                // A fenced pipeline's windows were not published: they must not commit their input.
+                OnWindowDone = (cluster, end) => { if (!assignment.Fenced) source.WindowDone(cluster, end); },
+            };
+        }
         try
         {
-            // One pipeline per partition assignment: a rebalance fences the running one (it publishes nothing
-            // more, its done windows are committed) and aborts it; the next replays from the committed offsets.
-            while (true)
-            {
-                using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
-                var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
-                source.PartitionsRevoking = () => { fenced.Close(); generation.Cancel(); };
-                // Stopped (Ctrl-C) on a live stream: open windows are incomplete. They are not flushed out as
-                // events; the next engine to own the partitions replays them from the committed offsets.
-                using var stopping = stop.Register(fenced.Close);
-                var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters,
-                    onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s), onScored: onScored)
-                {
-                    // A fenced pipeline's windows were not published: they must not commit their input.
-                    OnWindowDone = (cluster, end) => { if (!fenced.Closed) source.WindowDone(cluster, end); },
-                };
-                try { await pipeline.RunAsync(source, stop, generation.Token); }
-                catch (OperationCanceledException) when (fenced.Closed && !abort.IsCancellationRequested)
-                {
-                    log.LogInformation("kafka: rebalance {Rebalance}: partitions revoked; state is rebuilt from the committed offsets", source.Revocations);
-                    continue;
-                }
-                finally { source.PartitionsRevoking = null; } // the final revocation (closing the consumer) has nothing to fence
-                snapshots?.Flush(TimeSpan.FromSeconds(30));
-                if (!fenced.Closed) source.AllFlushed(); // the drain at the end of the stream completed the last windows
-                source.CommitReady();
-                return new KafkaRunResult(pipeline, source.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written, source.Revocations);
-            }
+            var last = await RebalanceLoop.RunAsync(source, Build, (p, a) => p.RunAsync(source, stop, a.Abort),
+                "state is rebuilt", log, stop, abort, beforeCommit: () => snapshots?.Flush(TimeSpan.FromSeconds(30)));
+            return new KafkaRunResult(last, source.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written,
+                source.Revocations);
         }
         finally { source.Dispose(); }
     }

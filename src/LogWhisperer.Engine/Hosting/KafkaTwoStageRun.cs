@@ -1,3 +1,4 @@
+using System.Text;
 using Confluent.Kafka;
 using LogWhisperer.Decode.Formats;
 using LogWhisperer.Features;
@@ -53,45 +54,34 @@ public static class KafkaTwoStageRun
             PartitionsAssigned = partitions => log.LogInformation("kafka: {Partitions} partition(s) assigned (window stage)", partitions.Count),
         };
         long written = 0;
+        // Fencing as in KafkaRun: once the partitions are being revoked, nothing more is written and no more
+        // windows count as done. Parts written before are complete windows of services this engine owned; the
+        // next owner replays from the committed offsets and the scoring stage drops the repeated parts as duplicates.
+        async ValueTask WriteParts(Assignment assignment, WindowAggregate window, CancellationToken ct)
+        {
+            if (assignment.Fenced) return;
+            var acks = ServiceWindow.Split(window).Select(part => producer.ProduceAsync(settings.ServiceWindowsTopic,
+                new Message<string, byte[]>
+                {
+                    Key = window.Cluster,
+                    Value = ServiceWindowCodec.Encode(part),
+                    Headers = new() { { "content-type", Encoding.UTF8.GetBytes(ServiceWindowCodec.ContentType) } },
+                }, ct)).ToList();
+            await Task.WhenAll(acks); // acknowledged before the window counts as done (and its input is committed)
+            Interlocked.Add(ref written, acks.Count);
+        }
+        RcaPipeline Build(Assignment assignment) =>
+            new(options, new Featurizer(options.Features), null, null, deadLetters)
+            {
+                OnWindowDone = (cluster, end) => { if (!assignment.Fenced) source.WindowDone(cluster, end); },
+            };
         try
         {
-            while (true)
-            {
-                using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
-                // Fencing as in KafkaRun: once the partitions are being revoked, nothing more is written and no
-                // more windows count as done. Parts written before are complete windows of services this engine
-                // owned; the next owner replays from the committed offsets and the scoring stage drops the
-                // repeated parts as duplicates.
-                bool fenced = false;
-                source.PartitionsRevoking = () => { fenced = true; generation.Cancel(); };
-                using var stopping = stop.Register(() => fenced = true);
-                var pipeline = new RcaPipeline(options, new Featurizer(options.Features), null, null, deadLetters)
-                {
-                    OnWindowDone = (cluster, end) => { if (!fenced) source.WindowDone(cluster, end); },
-                };
-                async ValueTask WriteParts(WindowAggregate window, CancellationToken ct)
-                {
-                    if (fenced) return;
-                    var acks = ServiceWindow.Split(window).Select(part => producer.ProduceAsync(settings.ServiceWindowsTopic, new Message<string, byte[]>
-                    {
-                        Key = window.Cluster,
-                        Value = ServiceWindowCodec.Encode(part),
-                        Headers = new Headers { { "content-type", System.Text.Encoding.UTF8.GetBytes(ServiceWindowCodec.ContentType) } },
-                    }, ct)).ToList();
-                    await Task.WhenAll(acks); // acknowledged before the window counts as done (and its input is committed)
-                    Interlocked.Add(ref written, acks.Count);
-                }
-                try { await pipeline.RunWindowingAsync(source, WriteParts, stop, generation.Token); }
-                catch (OperationCanceledException) when (fenced && !abort.IsCancellationRequested && !stop.IsCancellationRequested)
-                {
-                    log.LogInformation("kafka: rebalance {Rebalance}: partitions revoked; state is rebuilt from the committed offsets", source.Revocations);
-                    continue;
-                }
-                finally { source.PartitionsRevoking = null; }
-                if (!fenced) source.AllFlushed();
-                source.CommitReady();
-                return new WindowStageResult(pipeline, source.Counters, Interlocked.Read(ref written), deadLetters.Written, source.Revocations);
-            }
+            var last = await RebalanceLoop.RunAsync(source, Build,
+                (p, a) => p.RunWindowingAsync(source, (window, ct) => WriteParts(a, window, ct), stop, a.Abort),
+                "state is rebuilt", log, stop, abort);
+            return new WindowStageResult(last, source.Counters, Interlocked.Read(ref written), deadLetters.Written,
+                source.Revocations);
         }
         finally { source.Dispose(); }
     }
@@ -113,29 +103,22 @@ public static class KafkaTwoStageRun
                 log.LogInformation("kafka: {Partitions} partition(s) assigned (scoring stage)", partitions.Count);
             },
         };
+        RcaPipeline Build(Assignment assignment)
+        {
+            var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
+            assignment.OnFence(fenced.Close);
+            return new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters)
+            {
+                OnWindowDone = (cluster, end) => { if (!assignment.Fenced) source.WindowDone(cluster, end); },
+            };
+        }
         try
         {
-            while (true)
-            {
-                using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
-                var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
-                source.PartitionsRevoking = () => { fenced.Close(); generation.Cancel(); };
-                using var stopping = stop.Register(fenced.Close);
-                var pipeline = new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters)
-                {
-                    OnWindowDone = (cluster, end) => { if (!fenced.Closed) source.WindowDone(cluster, end); },
-                };
-                try { await pipeline.RunWindowsAsync(source.ReadAsync(stop), stop, generation.Token); }
-                catch (OperationCanceledException) when (fenced.Closed && !abort.IsCancellationRequested && !stop.IsCancellationRequested)
-                {
-                    log.LogInformation("kafka: rebalance {Rebalance}: partitions revoked; windows are rebuilt from the committed offsets", source.Revocations);
-                    continue;
-                }
-                finally { source.PartitionsRevoking = null; }
-                if (!fenced.Closed) source.AllFlushed();
-                source.CommitReady();
-                return new ScoreStageResult(pipeline, source.Counters, source.Assembler.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written, source.Revocations);
-            }
+            var last = await RebalanceLoop.RunAsync(source, Build,
+                (p, a) => p.RunWindowsAsync(source.ReadAsync(stop), stop, a.Abort),
+                "windows are rebuilt", log, stop, abort);
+            return new ScoreStageResult(last, source.Counters, source.Assembler.Counters, sink.Written,
+                sink.SkippedAsPublished, deadLetters.Written, source.Revocations);
         }
         finally { source.Dispose(); }
     }

@@ -16,7 +16,7 @@ namespace LogWhisperer.Sources;
 /// commit lag, as for telemetry. A rebalance ends the read like <see cref="KafkaTelemetrySource"/> does
 /// (<see cref="PartitionsRevokedException"/>); the next read rebuilds the open windows from the committed offsets.
 /// </summary>
-internal sealed class KafkaServiceWindowSource : IDisposable
+internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
 {
     private readonly KafkaSettings _settings;
     private readonly KafkaDeadLetterSink _deadLetters;
@@ -26,15 +26,14 @@ internal sealed class KafkaServiceWindowSource : IDisposable
     private readonly ILogger _log;
     private readonly Lock _consumerLock = new();
     private volatile OffsetTracker _offsets;
-    private volatile bool _revoked;
-    private ConsumeResult<string?, byte[]>? _carried;
+    private readonly ConsumerRevocation<ConsumeResult<string?, byte[]>> _revocation = new();
 
     public KafkaIngestCounters Counters { get; } = new();
     /// <summary>The assembly of the current (latest) read.</summary>
     public ServiceWindowAssembler Assembler { get; private set; }
-    public Action? PartitionsRevoking { get; set; }
+    public Action? PartitionsRevoking { get => _revocation.Revoking; set => _revocation.Revoking = value; }
     public Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned { get; set; }
-    public int Revocations { get; private set; }
+    public int Revocations => _revocation.Count;
 
     public KafkaServiceWindowSource(KafkaSettings settings, KafkaDeadLetterSink deadLetters, WindowOptions windows, ServiceWindowAssemblyOptions assembly, ILogger? log = null)
     {
@@ -53,14 +52,11 @@ internal sealed class KafkaServiceWindowSource : IDisposable
         if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings));
         _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => PartitionsAssigned?.Invoke(tps))
-            .SetPartitionsRevokedHandler((c, _) =>
+            .SetPartitionsRevokedHandler((c, _) => _revocation.Revoked(() =>
             {
-                PartitionsRevoking?.Invoke();
                 CommitReady(c);
                 _offsets = NewOffsetTracker();
-                _revoked = true;
-                Revocations++;
-            })
+            }))
             .Build();
     }
 
@@ -72,7 +68,7 @@ internal sealed class KafkaServiceWindowSource : IDisposable
     public async IAsyncEnumerable<IReadOnlyList<WindowAggregate>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_consumer.Subscription.Count == 0) _consumer.Subscribe(_settings.ServiceWindowsTopic);
-        _revoked = false;
+        _revocation.ReadStarting();
         var assembler = Assembler = new ServiceWindowAssembler(_assembly);
         var clock = Stopwatch.StartNew();
         var idle = Stopwatch.StartNew();
@@ -81,15 +77,14 @@ internal sealed class KafkaServiceWindowSource : IDisposable
         var caughtUp = new HashSet<TopicPartition>(); // partitions read to their end (and nothing since)
         while (!cancellationToken.IsCancellationRequested)
         {
-            var message = _carried;
-            _carried = null;
+            var message = _revocation.TakeCarried();
             try { if (message is null) lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(100)); }
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {
                 _log.LogWarning("kafka: {Reason}", e.Error.Reason);
                 message = null;
             }
-            if (_revoked) { _carried = message; throw new PartitionsRevokedException(); }
+            _revocation.EndIfRevoked(message);
             if (message is null || message.IsPartitionEOF)
             {
                 if (message is not null) caughtUp.Add(message.TopicPartition);

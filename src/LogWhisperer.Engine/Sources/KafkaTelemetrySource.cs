@@ -20,9 +20,10 @@ namespace LogWhisperer.Sources;
 /// Rebalances are eager (every member gives up all its partitions), and each one ends the current read:
 /// <see cref="ReadAsync"/> throws <see cref="PartitionsRevokedException"/> after committing what is done,
 /// and the caller starts a fresh pipeline whose next read resumes the new assignment from the committed
-/// offsets (see KafkaRun) — window state is always rebuilt by replaying from Kafka, never carried across.
+/// offsets (see Hosting.RebalanceLoop) — window state is always rebuilt by replaying from Kafka, never carried
+/// across.
 /// </summary>
-public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
+public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, IDisposable
 {
     private readonly KafkaSettings _settings;
     private readonly Dictionary<string, ITelemetryDecoder> _decoders;
@@ -32,8 +33,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     // Per assignment: replaced when a rebalance revokes the partitions, as the pipeline that fed them is.
     private volatile OffsetTracker _offsets;
     private volatile EventTimeAligner _aligner;
-    private volatile bool _revoked;
-    private ConsumeResult<byte[]?, byte[]>? _carried; // consumed after a revocation: the next read's first message
+    private readonly ConsumerRevocation<ConsumeResult<byte[]?, byte[]>> _revocation = new();
     private readonly Lock _consumerLock = new();
     private readonly HashSet<string> _reported = [];
     // Messages being decoded beside Consume, until their records are tracked and aligned on the consumer thread.
@@ -44,18 +44,14 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     /// <summary>Per-partition lag, refreshed every second from librdkafka's statistics (for /metrics).</summary>
     public ConsumerLagStatistics Lag { get; } = new();
 
-    /// <summary>
-    /// Called first when a rebalance takes the partitions away, on the consumer's thread, before the offsets
-    /// are committed and before the group moves on: the pipeline must publish nothing more and report no
-    /// more windows done once it returns (the next owner reads the output topic to skip what was published).
-    /// </summary>
-    public Action? PartitionsRevoking { get; set; }
+    /// <inheritdoc cref="IRevocableSource.PartitionsRevoking"/>
+    public Action? PartitionsRevoking { get => _revocation.Revoking; set => _revocation.Revoking = value; }
 
     /// <summary>Called when partitions are assigned, before any of their messages is read.</summary>
     public Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned { get; set; }
 
     /// <summary>Rebalances that took partitions from this engine.</summary>
-    public int Revocations { get; private set; }
+    public int Revocations => _revocation.Count;
 
     private readonly ILogger _log;
 
@@ -93,19 +89,15 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => { _aligner.Assigned(tps); PartitionsAssigned?.Invoke(tps); })
             .SetStatisticsHandler((_, json) => Lag.Update(json))
-            .SetPartitionsRevokedHandler((c, _) =>
+            .SetPartitionsRevokedHandler((c, _) => _revocation.Revoked(() =>
             {
-                // Order matters: silence the pipeline, then commit only what it published, then let go.
-                PartitionsRevoking?.Invoke();
                 // Messages still being decoded belong to the pipeline torn down: never tracked, so never
                 // committed; the next owner re-reads them from the committed offsets.
                 _inFlight.Clear();
                 CommitReady(c);
                 _offsets = NewOffsetTracker();
                 _aligner = NewAligner();
-                _revoked = true;
-                Revocations++;
-            })
+            }))
             .Build();
     }
 
@@ -122,7 +114,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_consumer.Subscription.Count == 0) _consumer.Subscribe(_settings.InputTopics.Keys);
-        _revoked = false;
+        _revocation.ReadStarting();
         var started = Stopwatch.StartNew();
         bool reportedCaughtUp = false;
         var batch = new List<TelemetryRecord>(_settings.BatchRecords);
@@ -135,8 +127,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
         var sinceCommit = Stopwatch.StartNew();
         while (!cancellationToken.IsCancellationRequested)
         {
-            ConsumeResult<byte[]?, byte[]>? message = _carried;
-            _carried = null;
+            var message = _revocation.TakeCarried();
             try { if (message is null) lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(50)); }
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {
@@ -144,13 +135,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IDisposable
                 if (_reported.Add(e.Error.Reason)) _log.LogWarning("kafka: {Reason}", e.Error.Reason);
                 message = null;
             }
-            if (_revoked)
-            {
-                // What this read held belongs to the pipeline being torn down; a message that came with the
-                // new assignment (positioned at the committed offsets) starts the next read.
-                _carried = message;
-                throw new PartitionsRevokedException();
-            }
+            _revocation.EndIfRevoked(message);
             if (message is null || message.IsPartitionEOF)
             {
                 FinishInFlight(wait: true); // a partition is caught up only once its last records are aligned
