@@ -45,14 +45,18 @@ internal static class Capacity
         var sim = new SimulationOptions { Cluster = "cap", Seed = 1 };
         long end = sim.StartMs + minutes * 60_000L;
         var faults = IncidentPlan.Create(topology, 1, 1, sim.StartMs);
-        var batches = new ChaosSimulator(topology, sim, faults).RunUntil(end)
-            .Select(b => (IReadOnlyList<TelemetryRecord>)b).ToList();
+        var batches = new ChaosSimulator(topology, sim, faults)
+            .RunUntil(end)
+            .Select(b => (IReadOnlyList<TelemetryRecord>)b)
+            .ToList();
         long total = batches.Sum(b => (long)b.Count);
         var spans = batches.SelectMany(b => b).OfType<SpanRecord>().ToList();
         double spansPerTrace = spans.Count / (double)spans.Select(s => s.TraceId).Distinct().Count();
-        Console.WriteLine($"mesh: {services} services, 200 req/s, {minutes} simulated minutes: {total:N0} records " +
-            $"({string.Join(", ", Modalities.Select(m => $"{batches.Sum(b => b.Count(m.Is)):N0} {m.Name}"))}); " +
-            $"{spansPerTrace:0.0} spans per trace");
+        Console.WriteLine(
+            $"mesh: {services} services, 200 req/s, {minutes} simulated minutes: {total:N0} records "
+                + $"({string.Join(", ", Modalities.Select(m => $"{batches.Sum(b => b.Count(m.Is)):N0} {m.Name}"))}); "
+                + $"{spansPerTrace:0.0} spans per trace"
+        );
 
         if (kafkaOnly)
         {
@@ -66,25 +70,34 @@ internal static class Capacity
         Console.WriteLine("|----------|--------:|------------:|---------:|-------:|----------:|");
         foreach (var m in Modalities)
         {
-            var only = batches.Select(b => (IReadOnlyList<TelemetryRecord>)b.Where(m.Is).ToList())
-                .Where(b => b.Count > 0).ToList();
+            var only = batches
+                .Select(b => (IReadOnlyList<TelemetryRecord>)b.Where(m.Is).ToList())
+                .Where(b => b.Count > 0)
+                .ToList();
             long n = only.Sum(b => (long)b.Count);
             double decode = DecodeCpuPerMillion(m.Wire, only);
             var (validate, window) = await WindowCpuPerMillion(topology, only);
-            Console.WriteLine($"| {m.Name} | {n:N0} | {decode:0.00} | {validate:0.00} | {window:0.00} | " +
-                $"{decode + validate + window:0.00} |");
+            Console.WriteLine(
+                $"| {m.Name} | {n:N0} | {decode:0.00} | {validate:0.00} | {window:0.00} | "
+                    + $"{decode + validate + window:0.00} |"
+            );
         }
 
         Console.WriteLine();
-        await RunPipeline(topology, batches, withScorer: true); // warm-up: TorchSharp's first forward and backward passes
+        // warm-up: TorchSharp's first forward and backward passes
+        await RunPipeline(topology, batches, withScorer: true);
         var full = await RunPipeline(topology, batches, withScorer: true);
         long windows = full.Featurize.RecordsOut;
-        Console.WriteLine($"Per window at {services} services ({windows} scored windows, " +
-            $"{full.Explain.RecordsOut} with an event; busy milliseconds per window):");
+        Console.WriteLine(
+            $"Per window at {services} services ({windows} scored windows, "
+                + $"{full.Explain.RecordsOut} with an event; busy milliseconds per window):"
+        );
         Console.WriteLine("| featurize | graph | score | explain (per event) |");
         Console.WriteLine("|----------:|------:|------:|--------------------:|");
-        Console.WriteLine($"| {PerItem(full.Featurize, windows):0.0} | {PerItem(full.Graph, windows):0.0} | " +
-            $"{PerItem(full.Score, windows):0.0} | {PerItem(full.Explain, Math.Max(1, full.Explain.RecordsOut)):0.0} |");
+        Console.WriteLine(
+            $"| {PerItem(full.Featurize, windows):0.0} | {PerItem(full.Graph, windows):0.0} | "
+                + $"{PerItem(full.Score, windows):0.0} | {PerItem(full.Explain, Math.Max(1, full.Explain.RecordsOut)):0.0} |"
+        );
 
         Console.WriteLine();
         HeldSpanMemory(spans);
@@ -98,29 +111,45 @@ internal static class Capacity
 
     private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    /// <summary>The records in their wire format (1,000 per message, as the producer writes them), decoded 3 times.</summary>
+    /// <summary>The records in their wire format (1,000 per message, as the producer writes them), decoded 3
+    /// times.</summary>
     private static double DecodeCpuPerMillion(TelemetryFormat wire, List<IReadOnlyList<TelemetryRecord>> batches)
     {
         var records = batches.SelectMany(b => b).ToList();
-        var messages = records.Chunk(KafkaTelemetryProducer.MaxRecordsPerMessage).Select(chunk => wire switch
-        {
-            TelemetryFormat.OtlpTracesProto => TelemetryEncoder.OtlpTraces(chunk.Cast<SpanRecord>()),
-            TelemetryFormat.LokiProto => TelemetryEncoder.LokiPush(chunk.Cast<LogRecord>()),
-            _ => TelemetryEncoder.RemoteWrite(chunk.Cast<MetricSample>()),
-        }).ToList();
+        var messages = records
+            .Chunk(KafkaTelemetryProducer.MaxRecordsPerMessage)
+            .Select(chunk =>
+                wire switch
+                {
+                    TelemetryFormat.OtlpTracesProto => TelemetryEncoder.OtlpTraces(chunk.Cast<SpanRecord>()),
+                    TelemetryFormat.LokiProto => TelemetryEncoder.LokiPush(chunk.Cast<LogRecord>()),
+                    _ => TelemetryEncoder.RemoteWrite(chunk.Cast<MetricSample>()),
+                }
+            )
+            .ToList();
         var decoder = TelemetryDecoders.For(wire, new DecodeOptions());
         var output = new List<TelemetryRecord>(8192);
-        void Round() { foreach (var m in messages) { output.Clear(); decoder.Decode(m, output); } }
+        void Round()
+        {
+            foreach (var m in messages)
+            {
+                output.Clear();
+                decoder.Decode(m, output);
+            }
+        }
         Round(); // warm-up: JIT, pools
         const int rounds = 3;
         double cpu = Cpu();
-        for (int i = 0; i < rounds; i++) Round();
+        for (int i = 0; i < rounds; i++)
+            Round();
         return (Cpu() - cpu) / (rounds * records.Count / 1e6);
     }
 
     /// <summary>The pipeline without a scorer on one modality: validation and window busy time per million.</summary>
     private static async Task<(double Validate, double Window)> WindowCpuPerMillion(
-        Topology topology, List<IReadOnlyList<TelemetryRecord>> batches)
+        Topology topology,
+        List<IReadOnlyList<TelemetryRecord>> batches
+    )
     {
         var pipeline = await RunPipeline(topology, batches, withScorer: false);
         double millions = pipeline.Decode.RecordsIn / 1e6;
@@ -128,13 +157,21 @@ internal static class Capacity
     }
 
     private static async Task<RcaPipeline> RunPipeline(
-        Topology topology, List<IReadOnlyList<TelemetryRecord>> batches, bool withScorer)
+        Topology topology,
+        List<IReadOnlyList<TelemetryRecord>> batches,
+        bool withScorer
+    )
     {
         GC.Collect();
         var featurizer = new Featurizer(new FeaturizerOptions(), topology.ServiceNames, topology.DeclaredEdges());
         var pipeline = withScorer
-            ? new RcaPipeline(new PipelineOptions(), featurizer,
-                EndToEnd.ShippedScorer(ComputeDevice.Select("cpu")), new CollectingRcaSink(), new MemoryDeadLetterSink())
+            ? new RcaPipeline(
+                new PipelineOptions(),
+                featurizer,
+                EndToEnd.ShippedScorer(ComputeDevice.Select("cpu")),
+                new CollectingRcaSink(),
+                new MemoryDeadLetterSink()
+            )
             : new RcaPipeline(new PipelineOptions(), featurizer, null, null, new MemoryDeadLetterSink());
         await pipeline.RunAsync(new ListSource(batches));
         return pipeline;
@@ -155,22 +192,26 @@ internal static class Capacity
         var closed = new List<WindowAggregate>();
         long windowerBytes = HeapDelta(() => windower.Add(held, closed));
         int traces = held.Select(s => s.TraceId).Distinct().Count();
-        Console.WriteLine($"Held in an open window: {held.Count:N0} spans of {traces:N0} traces; span records " +
-            $"{recordBytes / held.Count:N0} B each (as decoded: ids and names their own strings), the windower's " +
-            $"own state {windowerBytes / held.Count:N0} B per span; " +
-            $"{(recordBytes + windowerBytes) / (double)traces / 1024:0.0} KiB per active trace in all " +
-            $"({closed.Count} windows closed while adding)");
+        Console.WriteLine(
+            $"Held in an open window: {held.Count:N0} spans of {traces:N0} traces; span records "
+                + $"{recordBytes / held.Count:N0} B each (as decoded: ids and names their own strings), the windower's "
+                + $"own state {windowerBytes / held.Count:N0} B per span; "
+                + $"{(recordBytes + windowerBytes) / (double)traces / 1024:0.0} KiB per active trace in all "
+                + $"({closed.Count} windows closed while adding)"
+        );
         GC.KeepAlive(windower);
         GC.KeepAlive(held);
     }
 
-    /// <summary>A fresh copy, so the heap delta counts records (and their strings) the simulator does not hold.</summary>
-    private static SpanRecord Copy(SpanRecord s) => s with
-    {
-        TraceId = new string(s.TraceId),
-        SpanId = new string(s.SpanId),
-        Operation = new string(s.Operation),
-    };
+    /// <summary>A fresh copy, so the heap delta counts records (and their strings) the simulator does not
+    /// hold.</summary>
+    private static SpanRecord Copy(SpanRecord s) =>
+        s with
+        {
+            TraceId = new string(s.TraceId),
+            SpanId = new string(s.SpanId),
+            Operation = new string(s.Operation),
+        };
 
     private static long HeapDelta(Action allocate)
     {
@@ -188,8 +229,10 @@ internal static class Capacity
     /// </summary>
     private static async Task WindowEnginesOnKafka(List<IReadOnlyList<TelemetryRecord>> batches, long untilMs)
     {
-        var input = batches.Select(b => (IReadOnlyList<TelemetryRecord>)b.Where(r => r.TimestampMs < untilMs).ToList())
-            .Where(b => b.Count > 0).ToList();
+        var input = batches
+            .Select(b => (IReadOnlyList<TelemetryRecord>)b.Where(r => r.TimestampMs < untilMs).ToList())
+            .Where(b => b.Count > 0)
+            .ToList();
         long produced = input.Sum(b => (long)b.Count);
         double producerCpu;
         using (var unread = new MockKafkaCluster())
@@ -198,17 +241,24 @@ internal static class Capacity
             Produce(KafkaFor(unread), input);
             producerCpu = Cpu() - before;
         }
-        Console.WriteLine($"Window stage on Kafka (mock cluster in this process; parts written to the service-windows topic; " +
-            $"producing the input alone: {producerCpu / (produced / 1e6):0.00} CPU-seconds per million):");
-        Console.WriteLine("| window engines | records read | seconds | records/s | CPU-seconds per million | parts written |");
-        Console.WriteLine("|---------------:|-------------:|--------:|----------:|------------------------:|--------------:|");
+        Console.WriteLine(
+            $"Window stage on Kafka (mock cluster in this process; parts written to the service-windows topic; "
+                + $"producing the input alone: {producerCpu / (produced / 1e6):0.00} CPU-seconds per million):"
+        );
+        Console.WriteLine(
+            "| window engines | records read | seconds | records/s | CPU-seconds per million | parts written |"
+        );
+        Console.WriteLine(
+            "|---------------:|-------------:|--------:|----------:|------------------------:|--------------:|"
+        );
         var checks = new List<string>();
         (double PerRecord, double WindowThread) calibration = default;
         foreach (int engines in new[] { 1, 2 })
         {
             // A run in which the group rebalanced after all (an engine's join or idle exit racing the input) is no
             // throughput figure: it is run again (three tries) until every record was read once.
-            double seconds = 0, cpuSeconds = 0;
+            double seconds = 0,
+                cpuSeconds = 0;
             long read = 0;
             WindowStageResult[] results = [];
             for (int attempt = 1; attempt <= 3; attempt++)
@@ -216,8 +266,19 @@ internal static class Capacity
                 using var cluster = new MockKafkaCluster();
                 var settings = KafkaFor(cluster);
                 var assignments = new AssignmentLog();
-                var runs = Enumerable.Range(0, engines).Select(_ => Task.Run(() => KafkaTwoStageRun.RunWindowStageAsync(
-                    settings, new DecodeOptions(), new PipelineOptions(), loggers: assignments))).ToArray();
+                var runs = Enumerable
+                    .Range(0, engines)
+                    .Select(_ =>
+                        Task.Run(() =>
+                            KafkaTwoStageRun.RunWindowStageAsync(
+                                settings,
+                                new DecodeOptions(),
+                                new PipelineOptions(),
+                                loggers: assignments
+                            )
+                        )
+                    )
+                    .ToArray();
                 await assignments.SettledAsync(engines, quietFor: TimeSpan.FromSeconds(5));
                 GC.Collect();
                 double cpu = Cpu();
@@ -227,31 +288,45 @@ internal static class Capacity
                 seconds = clock.Elapsed.TotalSeconds - settings.StopWhenIdle!.Value.TotalSeconds;
                 cpuSeconds = Cpu() - cpu - producerCpu;
                 read = results.Sum(r => r.Pipeline.Decode.RecordsIn);
-                if (read == produced) break; // a replay after a rebalance reads more, an early idle exit less
-                Console.WriteLine($"| {engines} | {read:N0} of {produced:N0}: rebalanced during the run, again |  |  |  |  |");
+                if (read == produced)
+                    break; // a replay after a rebalance reads more, an early idle exit less
+                Console.WriteLine(
+                    $"| {engines} | {read:N0} of {produced:N0}: rebalanced during the run, again |  |  |  |  |"
+                );
             }
-            Console.WriteLine($"| {engines} | {read:N0} of {produced:N0} | {seconds:0.0} | {read / seconds:N0} | " +
-                $"{cpuSeconds / (read / 1e6):0.00} | {results.Sum(r => r.PartsWritten):N0} |");
+            Console.WriteLine(
+                $"| {engines} | {read:N0} of {produced:N0} | {seconds:0.0} | {read / seconds:N0} | "
+                    + $"{cpuSeconds / (read / 1e6):0.00} | {results.Sum(r => r.PartsWritten):N0} |"
+            );
             // The model, calibrated on one engine: CPU per record (the producer's included, as it shares these
             // cores) and the window stage's busy time per record (one thread per engine caps it). Its prediction for
             // two engines is checked against their run.
             double perRecord = (cpuSeconds + producerCpu) / read;
             double windowThread = results.Sum(r => r.Pipeline.Window.Busy.TotalSeconds) / read;
-            if (engines == 1) calibration = (perRecord, windowThread);
-            double predicted = Math.Min(Environment.ProcessorCount / calibration.PerRecord, engines / calibration.WindowThread);
-            checks.Add($"{engines} engine(s): the model (calibrated on 1 engine: {calibration.PerRecord * 1e6:0.00} " +
-                $"CPU-s per million with the producer, window thread {calibration.WindowThread * 1e6:0.00} s per " +
-                $"million) predicts min({Environment.ProcessorCount} cores / CPU, {engines} window thread(s)) = " +
-                $"{predicted:N0} records/s; measured {read / seconds:N0}");
+            if (engines == 1)
+                calibration = (perRecord, windowThread);
+            double predicted = Math.Min(
+                Environment.ProcessorCount / calibration.PerRecord,
+                engines / calibration.WindowThread
+            );
+            checks.Add(
+                $"{engines} engine(s): the model (calibrated on 1 engine: {calibration.PerRecord * 1e6:0.00} "
+                    + $"CPU-s per million with the producer, window thread {calibration.WindowThread * 1e6:0.00} s per "
+                    + $"million) predicts min({Environment.ProcessorCount} cores / CPU, {engines} window thread(s)) = "
+                    + $"{predicted:N0} records/s; measured {read / seconds:N0}"
+            );
         }
-        foreach (var check in checks) Console.WriteLine(check);
+        foreach (var check in checks)
+            Console.WriteLine(check);
     }
 
     private static KafkaSettings KafkaFor(MockKafkaCluster cluster)
     {
         var settings = new KafkaSettings
         {
-            BootstrapServers = cluster.BootstrapServers, GroupId = "window", StopWhenIdle = TimeSpan.FromSeconds(20),
+            BootstrapServers = cluster.BootstrapServers,
+            GroupId = "window",
+            StopWhenIdle = TimeSpan.FromSeconds(20),
             InputTopics = new Dictionary<string, TelemetryFormat>
             {
                 [DefaultTopics.LokiProto] = TelemetryFormat.LokiProto,
@@ -260,18 +335,21 @@ internal static class Capacity
             },
         };
         // A mock partition keeps only its newest 5 MiB: enough partitions to keep two minutes of the mesh.
-        foreach (var topic in settings.InputTopics.Keys) cluster.CreateTopic(topic, 64);
+        foreach (var topic in settings.InputTopics.Keys)
+            cluster.CreateTopic(topic, 64);
         return settings;
     }
 
     private static void Produce(KafkaSettings settings, List<IReadOnlyList<TelemetryRecord>> input)
     {
         using var producer = new KafkaTelemetryProducer(settings, keying: KafkaTelemetryProducer.Keying.Service);
-        foreach (var batch in input) producer.Produce(batch);
+        foreach (var batch in input)
+            producer.Produce(batch);
         producer.Flush();
     }
 
-    /// <summary>Watches the engines' "partition(s) assigned" lines, to produce only once the group has settled.</summary>
+    /// <summary>Watches the engines' "partition(s) assigned" lines, to produce only once the group has
+    /// settled.</summary>
     private sealed class AssignmentLog : ILoggerFactory, ILogger
     {
         private int _assignments;
@@ -279,24 +357,37 @@ internal static class Capacity
 
         public async Task SettledAsync(int engines, TimeSpan quietFor)
         {
-            while (Volatile.Read(ref _assignments) < engines
-                   || Environment.TickCount64 - Interlocked.Read(ref _lastAt) < quietFor.TotalMilliseconds)
+            while (
+                Volatile.Read(ref _assignments) < engines
+                || Environment.TickCount64 - Interlocked.Read(ref _lastAt) < quietFor.TotalMilliseconds
+            )
                 await Task.Delay(100);
         }
 
         public ILogger CreateLogger(string categoryName) => this;
+
         public void AddProvider(ILoggerProvider provider) { }
+
         public void Dispose() { }
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
-            Func<TState, Exception?, string> formatter)
+        public void Log<TState>(
+            LogLevel logLevel,
+            EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter
+        )
         {
             string line = formatter(state, exception);
             if (Environment.GetEnvironmentVariable("LW_CAPACITY_LOG") is not null)
                 Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {line}");
-            if (!line.Contains("assigned", StringComparison.Ordinal)) return;
+            if (!line.Contains("assigned", StringComparison.Ordinal))
+                return;
             Interlocked.Increment(ref _assignments);
             Interlocked.Exchange(ref _lastAt, Environment.TickCount64);
         }
@@ -305,9 +396,11 @@ internal static class Capacity
     private sealed class ListSource(IReadOnlyList<IReadOnlyList<TelemetryRecord>> batches) : ITelemetrySource
     {
         public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
-            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken
+        )
         {
-            foreach (var b in batches) yield return b;
+            foreach (var b in batches)
+                yield return b;
             await Task.CompletedTask;
         }
     }

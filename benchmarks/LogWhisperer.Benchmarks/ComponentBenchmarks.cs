@@ -11,7 +11,8 @@ using static TorchSharp.torch;
 
 namespace LogWhisperer.Benchmarks;
 
-/// <summary>Windowing (assignment + accumulation incl. span assembly) of one simulated minute of a 50-service mesh.</summary>
+/// <summary>Windowing (assignment + accumulation incl. span assembly) of one simulated minute of a 50-service
+/// mesh.</summary>
 [MemoryDiagnoser]
 public class WindowingBenchmark
 {
@@ -54,7 +55,8 @@ public class SimulatorBenchmark
     {
         var sim = new ChaosSimulator(_topology, new SimulationOptions());
         int n = 0;
-        foreach (var b in sim.RunUntil(sim.NowMs + 60_000)) n += b.Count;
+        foreach (var b in sim.RunUntil(sim.NowMs + 60_000))
+            n += b.Count;
         return n;
     }
 
@@ -62,7 +64,11 @@ public class SimulatorBenchmark
     public long RecordOneMinute()
     {
         var options = new SimulationOptions { IstioMetrics = true };
-        return Export.ChaosRecorder.RecordAsync(_topology, options, [], options.StartMs + 60_000, new SimulatorSpeed.NullSink()).GetAwaiter().GetResult().Bytes;
+        return Export
+            .ChaosRecorder.RecordAsync(_topology, options, [], options.StartMs + 60_000, new SimulatorSpeed.NullSink())
+            .GetAwaiter()
+            .GetResult()
+            .Bytes;
     }
 }
 
@@ -72,8 +78,11 @@ public class ScoringBenchmark
     private GatScorer _scorer = null!;
     private GraphSnapshot[] _batch = [];
 
-    [Params(100, 1000)] public int Nodes;
-    [Params(1, 32)] public int Graphs;
+    [Params(100, 1000)]
+    public int Nodes;
+
+    [Params(1, 32)]
+    public int Graphs;
 
     [GlobalSetup]
     public void Setup()
@@ -90,12 +99,27 @@ public class ScoringBenchmark
     internal static GraphSnapshot RandomSnapshot(int nodes, int seed)
     {
         var rng = new Random(seed);
-        int f = FeatureSchema.NodeFeatureCount, m = FeatureSchema.MeasurementCount, me = FeatureSchema.EdgeMeasurements;
+        int f = FeatureSchema.NodeFeatureCount,
+            m = FeatureSchema.MeasurementCount,
+            me = FeatureSchema.EdgeMeasurements;
         var edges = new List<(int, int)>();
-        for (int i = 1; i < nodes; i++) for (int k = 0; k < 2; k++) edges.Add((rng.Next(i), i)); // ~2 callers each
-        var w = new WindowFeatures("bench", 0, 30_000, Enumerable.Range(0, nodes).Select(i => $"s{i}").ToArray(),
-            new double[nodes * m], new double[nodes * m], Enumerable.Range(0, nodes * f).Select(_ => (float)rng.NextDouble()).ToArray(),
-            new string?[nodes], edges.ToArray(), new double[edges.Count * me], Enumerable.Range(0, edges.Count * me).Select(_ => (float)rng.NextDouble()).ToArray(), false);
+        for (int i = 1; i < nodes; i++)
+        for (int k = 0; k < 2; k++)
+            edges.Add((rng.Next(i), i)); // ~2 callers each
+        var w = new WindowFeatures(
+            "bench",
+            0,
+            30_000,
+            Enumerable.Range(0, nodes).Select(i => $"s{i}").ToArray(),
+            new double[nodes * m],
+            new double[nodes * m],
+            Enumerable.Range(0, nodes * f).Select(_ => (float)rng.NextDouble()).ToArray(),
+            new string?[nodes],
+            edges.ToArray(),
+            new double[edges.Count * me],
+            Enumerable.Range(0, edges.Count * me).Select(_ => (float)rng.NextDouble()).ToArray(),
+            false
+        );
         return GraphSnapshot.From(w);
     }
 }

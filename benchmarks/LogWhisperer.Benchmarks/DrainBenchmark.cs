@@ -20,12 +20,21 @@ public class DrainBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        var sim = new ChaosSimulator(SyntheticTopology.Generate(50, 1, 200), new SimulationOptions(),
-            [new Fault("svc-0007", FaultKind.BadDeploy, 0, long.MaxValue, 1.0)]);
-        _lines = sim.RunUntil(sim.NowMs + 60_000).SelectMany(b => b).OfType<LogRecord>().Select(l => (l.Service, l.Message)).ToArray();
+        var sim = new ChaosSimulator(
+            SyntheticTopology.Generate(50, 1, 200),
+            new SimulationOptions(),
+            [new Fault("svc-0007", FaultKind.BadDeploy, 0, long.MaxValue, 1.0)]
+        );
+        _lines = sim.RunUntil(sim.NowMs + 60_000)
+            .SelectMany(b => b)
+            .OfType<LogRecord>()
+            .Select(l => (l.Service, l.Message))
+            .ToArray();
         _miner = new TemplateMiner();
         ParseAll();
-        Console.WriteLine($"// {_lines.Length} lines, {_miner.Parsers.Values.Sum(p => p.TemplateCount)} templates over {_miner.Parsers.Count} services");
+        Console.WriteLine(
+            $"// {_lines.Length} lines, {_miner.Parsers.Values.Sum(p => p.TemplateCount)} templates over {_miner.Parsers.Count} services"
+        );
     }
 
     public int Lines => _lines.Length;
@@ -34,7 +43,8 @@ public class DrainBenchmark
     public int ParseAll()
     {
         int sum = 0;
-        foreach (var (service, message) in _lines) sum += _miner.Parse(service, message, out _).Id;
+        foreach (var (service, message) in _lines)
+            sum += _miner.Parse(service, message, out _).Id;
         return sum;
     }
 }
@@ -56,7 +66,9 @@ public class LoghubDrainBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        var root = Environment.GetEnvironmentVariable("LOGHUB_2K") ?? Path.Combine(RepoRoot(), "..", "shared", "data", "loghub-2k");
+        var root =
+            Environment.GetEnvironmentVariable("LOGHUB_2K")
+            ?? Path.Combine(RepoRoot(), "..", "shared", "data", "loghub-2k");
         _lines = LoghubEvaluation.Load(root, Sample).Contents.ToArray();
         _parser = new DrainParser();
         ParseAll();
@@ -67,14 +79,16 @@ public class LoghubDrainBenchmark
     public int ParseAll()
     {
         int sum = 0;
-        foreach (var line in _lines) sum += _parser.Parse(line).Id;
+        foreach (var line in _lines)
+            sum += _parser.Parse(line).Id;
         return sum;
     }
 
     private static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "LogWhisperer.sln"))) return dir.FullName;
+            if (File.Exists(Path.Combine(dir.FullName, "LogWhisperer.sln")))
+                return dir.FullName;
         throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 }

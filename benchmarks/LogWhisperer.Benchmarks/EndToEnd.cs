@@ -29,10 +29,13 @@ public static class EndToEnd
         var sim = new SimulationOptions { Cluster = "bench", Seed = 1 };
         long end = sim.StartMs + minutes * 60_000L;
         var faults = IncidentPlan.Create(topology, Math.Max(1, minutes / 8), 1, sim.StartMs);
-        var device = ComputeDevice.Select(Environment.GetEnvironmentVariable("LW_DEVICE") ?? "auto"); // LW_DEVICE=cpu compares on a GPU machine
+        // LW_DEVICE=cpu compares on a GPU machine
+        var device = ComputeDevice.Select(Environment.GetEnvironmentVariable("LW_DEVICE") ?? "auto");
         var scorer = ShippedScorer(device);
 
-        Console.WriteLine($"mesh: {services} services, {topology.Services.Sum(s => s.Value.Operations.Count)} operations, 200 req/s, {minutes} simulated minutes, scoring on {ComputeDevice.Describe(scorer.Device)}");
+        Console.WriteLine(
+            $"mesh: {services} services, {topology.Services.Sum(s => s.Value.Operations.Count)} operations, 200 req/s, {minutes} simulated minutes, scoring on {ComputeDevice.Describe(scorer.Device)}"
+        );
 
         // 1. Generate the telemetry first, to time the pipeline alone.
         var clock = Stopwatch.StartNew();
@@ -40,26 +43,49 @@ public static class EndToEnd
         var batches = simulator.RunUntil(end).Select(b => (IReadOnlyList<TelemetryRecord>)b).ToList();
         long records = batches.Sum(b => (long)b.Count);
         var simulated = clock.Elapsed;
-        Console.WriteLine($"simulator: {records:N0} records in {simulated.TotalSeconds:0.00} s = {records / simulated.TotalSeconds:N0} records/s, {minutes * 60 / simulated.TotalSeconds:0}x real time");
+        Console.WriteLine(
+            $"simulator: {records:N0} records in {simulated.TotalSeconds:0.00} s = {records / simulated.TotalSeconds:N0} records/s, {minutes * 60 / simulated.TotalSeconds:0}x real time"
+        );
 
         GC.Collect();
         long allocatedBefore = GC.GetTotalAllocatedBytes(true);
         clock.Restart();
-        var pipeline = new RcaPipeline(new PipelineOptions(), new Featurizer(new FeaturizerOptions(), topology.ServiceNames, topology.DeclaredEdges()),
-            scorer, new CollectingRcaSink(), new MemoryDeadLetterSink());
+        var pipeline = new RcaPipeline(
+            new PipelineOptions(),
+            new Featurizer(new FeaturizerOptions(), topology.ServiceNames, topology.DeclaredEdges()),
+            scorer,
+            new CollectingRcaSink(),
+            new MemoryDeadLetterSink()
+        );
         await pipeline.RunAsync(new ReplaySource(batches));
         var elapsed = clock.Elapsed;
         long allocated = GC.GetTotalAllocatedBytes(true) - allocatedBefore;
-        Console.WriteLine($"pipeline : {records:N0} records in {elapsed.TotalSeconds:0.00} s = {records / elapsed.TotalSeconds:N0} records/s; allocated {allocated / records:N0} B/record; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB");
-        foreach (var stage in pipeline.Stages) Console.WriteLine($"  {stage}   ({(stage.Busy.TotalSeconds > 0 ? stage.RecordsIn / stage.Busy.TotalSeconds : 0):N0}/s busy)");
-        Console.WriteLine($"  window close → done (queueing included: the input is read as fast as it goes): {Latency(pipeline.Latency)}");
+        Console.WriteLine(
+            $"pipeline : {records:N0} records in {elapsed.TotalSeconds:0.00} s = {records / elapsed.TotalSeconds:N0} records/s; allocated {allocated / records:N0} B/record; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB"
+        );
+        foreach (var stage in pipeline.Stages)
+            Console.WriteLine(
+                $"  {stage}   ({(stage.Busy.TotalSeconds > 0 ? stage.RecordsIn / stage.Busy.TotalSeconds : 0):N0}/s busy)"
+            );
+        Console.WriteLine(
+            $"  window close → done (queueing included: the input is read as fast as it goes): {Latency(pipeline.Latency)}"
+        );
 
         // 2. Simulator feeding the pipeline live (what `demo` does).
-        batches.Clear(); GC.Collect();
+        batches.Clear();
+        GC.Collect();
         clock.Restart();
-        var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, EndMs = end };
+        var run = new SimulatedRun
+        {
+            Topology = topology,
+            Faults = faults,
+            Simulation = sim,
+            EndMs = end,
+        };
         var live = await run.RunAsync(scorer, new CollectingRcaSink());
-        Console.WriteLine($"live     : {live.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0.00} s = {live.Decode.RecordsIn / clock.Elapsed.TotalSeconds:N0} records/s (simulator + pipeline)");
+        Console.WriteLine(
+            $"live     : {live.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0.00} s = {live.Decode.RecordsIn / clock.Elapsed.TotalSeconds:N0} records/s (simulator + pipeline)"
+        );
 
         // 3. Paced at `speed` times real time (the third argument), so windows close at a steady cadence as on a live
         // mesh: window close → done is then the engine's processing time, not a replay's queue.
@@ -67,8 +93,17 @@ public static class EndToEnd
         {
             GC.Collect();
             clock.Restart();
-            var paced = await new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, EndMs = end, Speed = speed }.RunAsync(scorer, new CollectingRcaSink());
-            Console.WriteLine($"paced    : {speed}x real time ({30 / speed:0.#} s per 30 s window), {clock.Elapsed.TotalSeconds:0.0} s; window close → done: {Latency(paced.Latency)}");
+            var paced = await new SimulatedRun
+            {
+                Topology = topology,
+                Faults = faults,
+                Simulation = sim,
+                EndMs = end,
+                Speed = speed,
+            }.RunAsync(scorer, new CollectingRcaSink());
+            Console.WriteLine(
+                $"paced    : {speed}x real time ({30 / speed:0.#} s per 30 s window), {clock.Elapsed.TotalSeconds:0.0} s; window close → done: {Latency(paced.Latency)}"
+            );
         }
         return 0;
     }
@@ -87,16 +122,20 @@ public static class EndToEnd
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
                 var candidate = Path.Combine(dir.FullName, "src", "LogWhisperer.Cli", "models", "gat-default.lwm");
-                if (File.Exists(candidate)) return candidate;
+                if (File.Exists(candidate))
+                    return candidate;
             }
         return null;
     }
 
     private sealed class ReplaySource(IReadOnlyList<IReadOnlyList<TelemetryRecord>> batches) : ITelemetrySource
     {
-        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken
+        )
         {
-            foreach (var b in batches) yield return b;
+            foreach (var b in batches)
+                yield return b;
             await Task.CompletedTask;
         }
     }

@@ -26,32 +26,60 @@ public static class Soak
         var clock = Stopwatch.StartNew();
         double nextReport = 0;
         Console.WriteLine($"soak: {services} services, {minutes} simulated minutes, {faults.Count} faults");
-        // The first minutes are warm-up windows (not scored, so not sampled above): a wall-clock sampler shows when the peak comes.
-        using var early = new Timer(_ =>
+        // The first minutes are warm-up windows (not scored, so not sampled above): a wall-clock sampler shows when the
+        // peak comes.
+        using var early = new Timer(
+            _ =>
+            {
+                using var self = Process.GetCurrentProcess();
+                if (clock.Elapsed.TotalSeconds <= 60)
+                    Console.WriteLine(
+                        $"  wall {clock.Elapsed.TotalSeconds, 4:0} s  RSS {self.WorkingSet64 / 1048576.0, 7:N0} MiB  managed heap {GC.GetTotalMemory(false) / 1048576.0, 7:N0} MiB"
+                    );
+            },
+            null,
+            TimeSpan.FromSeconds(5),
+            TimeSpan.FromSeconds(5)
+        );
+        var run = new SimulatedRun
         {
-            using var self = Process.GetCurrentProcess();
-            if (clock.Elapsed.TotalSeconds <= 60) Console.WriteLine($"  wall {clock.Elapsed.TotalSeconds,4:0} s  RSS {self.WorkingSet64 / 1048576.0,7:N0} MiB  managed heap {GC.GetTotalMemory(false) / 1048576.0,7:N0} MiB");
-        }, null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
-        var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, EndMs = sim.StartMs + minutes * 60_000L };
-        var pipeline = await run.RunAsync(scorer, new CollectingRcaSink(), onScored: s =>
-        {
-            double minute = (s.Snapshot.WindowEndMs - sim.StartMs) / 60_000.0;
-            using var self = Process.GetCurrentProcess();
-            samples.Add((minute, self.WorkingSet64 / 1048576.0, GC.GetTotalMemory(false) / 1048576.0));
-            if (minute < nextReport) return;
-            nextReport += 10;
-            var gc = GC.GetGCMemoryInfo();
-            Console.WriteLine($"  minute {minute,5:0}  wall {clock.Elapsed.TotalSeconds,6:0} s  RSS {samples[^1].RssMiB,7:N0} MiB  managed heap {samples[^1].HeapMiB,7:N0} MiB"
-                + $"  GC committed {gc.TotalCommittedBytes / 1048576.0,7:N0} MiB (fragmented {gc.FragmentedBytes / 1048576.0:N0})  outside the GC {samples[^1].RssMiB - gc.TotalCommittedBytes / 1048576.0,7:N0} MiB  gen2 GCs {GC.CollectionCount(2)}");
-        });
+            Topology = topology,
+            Faults = faults,
+            Simulation = sim,
+            EndMs = sim.StartMs + minutes * 60_000L,
+        };
+        var pipeline = await run.RunAsync(
+            scorer,
+            new CollectingRcaSink(),
+            onScored: s =>
+            {
+                double minute = (s.Snapshot.WindowEndMs - sim.StartMs) / 60_000.0;
+                using var self = Process.GetCurrentProcess();
+                samples.Add((minute, self.WorkingSet64 / 1048576.0, GC.GetTotalMemory(false) / 1048576.0));
+                if (minute < nextReport)
+                    return;
+                nextReport += 10;
+                var gc = GC.GetGCMemoryInfo();
+                Console.WriteLine(
+                    $"  minute {minute, 5:0}  wall {clock.Elapsed.TotalSeconds, 6:0} s  RSS {samples[^1].RssMiB, 7:N0} MiB  managed heap {samples[^1].HeapMiB, 7:N0} MiB"
+                        + $"  GC committed {gc.TotalCommittedBytes / 1048576.0, 7:N0} MiB (fragmented {gc.FragmentedBytes / 1048576.0:N0})  outside the GC {samples[^1].RssMiB - gc.TotalCommittedBytes / 1048576.0, 7:N0} MiB  gen2 GCs {GC.CollectionCount(2)}"
+                );
+            }
+        );
         int third = samples.Count / 3;
-        if (third == 0) { Console.WriteLine("too short to compare"); return 1; }
+        if (third == 0)
+        {
+            Console.WriteLine("too short to compare");
+            return 1;
+        }
         var (first, last) = (samples.Take(third).ToList(), samples.Skip(samples.Count - third).ToList());
         string Stats(List<(double Minute, double RssMiB, double HeapMiB)> part) =>
             $"minutes {part[0].Minute:0}–{part[^1].Minute:0}: RSS mean {part.Average(p => p.RssMiB):N0} max {part.Max(p => p.RssMiB):N0} MiB, heap mean {part.Average(p => p.HeapMiB):N0} max {part.Max(p => p.HeapMiB):N0} MiB";
         Console.WriteLine($"first third {Stats(first)}");
         Console.WriteLine($"last third  {Stats(last)}");
-        Console.WriteLine($"last/first RSS mean {last.Average(p => p.RssMiB) / first.Average(p => p.RssMiB):0.00}, heap mean {last.Average(p => p.HeapMiB) / first.Average(p => p.HeapMiB):0.00}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB; {pipeline.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0} s");
+        Console.WriteLine(
+            $"last/first RSS mean {last.Average(p => p.RssMiB) / first.Average(p => p.RssMiB):0.00}, heap mean {last.Average(p => p.HeapMiB) / first.Average(p => p.HeapMiB):0.00}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB; {pipeline.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0} s"
+        );
         return 0;
     }
 }

@@ -4,15 +4,21 @@ namespace LogWhisperer.Cli.Configuration;
 
 /// <summary>The enabled alert sinks and their delivery counters.</summary>
 internal sealed class AlertSinks(
-    IncidentOptions? incidents = null, IncidentStore? store = null, string? feedbackDirectory = null) : IDisposable
+    IncidentOptions? incidents = null,
+    IncidentStore? store = null,
+    string? feedbackDirectory = null
+) : IDisposable
 {
     private readonly List<IHttpRcaSink> _sinks = [];
 
     public IReadOnlyList<IRcaSink> Sinks => _sinks;
+
     /// <summary>Past incidents, shared by every pipeline this process runs (and the console).</summary>
     public IncidentStore Store { get; } = store ?? new IncidentStore();
+
     /// <summary>Verdict feedback stored as labelled incidents, when Incidents:StoreDirectory is set.</summary>
     public FeedbackStore? Feedback { get; } = feedbackDirectory is null ? null : new FeedbackStore(feedbackDirectory);
+
     /// <summary>The incident stage of the newest pipeline (the Kafka engine builds one per assignment).</summary>
     public IncidentStage? Stage { get; private set; }
 
@@ -22,7 +28,13 @@ internal sealed class AlertSinks(
     /// The scored-snapshot hook: keeps recent windows for feedback, then calls <paramref name="also"/>.
     /// </summary>
     public Action<LogWhisperer.Scoring.ScoredSnapshot>? OnScored(Action<LogWhisperer.Scoring.ScoredSnapshot>? also) =>
-        Feedback is null ? also : s => { Feedback.Retain(s.Snapshot); also?.Invoke(s); };
+        Feedback is null
+            ? also
+            : s =>
+            {
+                Feedback.Retain(s.Snapshot);
+                also?.Invoke(s);
+            };
 
     /// <summary>
     /// Applies a person's verdict to an incident (open or past): stored as labelled incident when a feedback
@@ -30,10 +42,13 @@ internal sealed class AlertSinks(
     /// </summary>
     public StoredIncident? GiveFeedback(VerdictFeedback feedback, DateTimeOffset at)
     {
-        var incident = Store.Find(feedback.IncidentId)
+        var incident =
+            Store.Find(feedback.IncidentId)
             ?? Stage?.Tracker.Open.Where(o => o.Id == feedback.IncidentId).Select(StoredIncident.From).FirstOrDefault();
-        if (incident is null) return null;
-        var judged = Feedback?.Record(incident, feedback, at)
+        if (incident is null)
+            return null;
+        var judged =
+            Feedback?.Record(incident, feedback, at)
             ?? incident with
             {
                 Feedback = FeedbackStore.Past(feedback.Verdict),
@@ -53,6 +68,7 @@ internal sealed class AlertSinks(
 
     public void Dispose()
     {
-        foreach (var sink in _sinks) sink.Dispose();
+        foreach (var sink in _sinks)
+            sink.Dispose();
     }
 }

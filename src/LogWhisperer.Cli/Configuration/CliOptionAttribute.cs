@@ -9,8 +9,10 @@ internal enum CliCommands
     Pull = 2,
     Gateway = 4,
     Demo = 8,
+
     /// <summary>The commands that run the whole engine: records' identity, model, outputs.</summary>
     Running = Engine | Pull,
+
     /// <summary>Alert routing: the running commands, and demo.</summary>
     Alerting = Running | Demo,
     All = Alerting | Gateway,

@@ -5,8 +5,10 @@ namespace LogWhisperer.Cli.Configuration;
 /// <summary>The live dashboard and its API, served by the running engine.</summary>
 internal sealed class DashboardSection
 {
-    [Description("Serve the live dashboard, /api/graph, /api/events, /api/stream (SSE) and /metrics at PORT or "
-        + "HOST:PORT (loopback when only a port is given). Unset: no web server.")]
+    [Description(
+        "Serve the live dashboard, /api/graph, /api/events, /api/stream (SSE) and /metrics at PORT or "
+            + "HOST:PORT (loopback when only a port is given). Unset: no web server."
+    )]
     [CliOption("--http", CliCommands.Running, "--dashboard")]
     public string? Http { get; set; }
 
@@ -15,8 +17,9 @@ internal sealed class DashboardSection
     [CliOption("--http-token", CliCommands.Running)]
     public string? BearerToken { get; set; }
 
-    [Description("TLS certificate, PEM (with TlsKeyPath); or configure Kestrel:Endpoints:Https the standard Kestrel "
-        + "way.")]
+    [Description(
+        "TLS certificate, PEM (with TlsKeyPath); or configure Kestrel:Endpoints:Https the standard Kestrel " + "way."
+    )]
     public string? TlsCertificatePath { get; set; }
 
     [Description("TLS private key, PEM.")]

@@ -2,7 +2,12 @@ using System.ComponentModel;
 
 namespace LogWhisperer.Cli.Configuration;
 
-internal enum DeviceChoice { Auto, Cpu, Cuda }
+internal enum DeviceChoice
+{
+    Auto,
+    Cpu,
+    Cuda,
+}
 
 /// <summary>What the engine reads records as, its model and its topology stage.</summary>
 internal sealed class EngineSection
@@ -11,8 +16,9 @@ internal sealed class EngineSection
     [CliOption("--cluster", CliCommands.Running)]
     public string Cluster { get; set; } = "default";
 
-    [Description("Labels naming a record's service, in order of preference. Empty: service_name, service.name, app, "
-        + "….")]
+    [Description(
+        "Labels naming a record's service, in order of preference. Empty: service_name, service.name, app, " + "…."
+    )]
     [CliOption("--service-label", CliCommands.Running)]
     public List<string> ServiceLabels { get; set; } = [];
 
@@ -31,17 +37,23 @@ internal sealed class EngineSection
     [CliOption("--print", CliCommands.Running)]
     public bool Print { get; set; }
 
-    [Description("Single: the whole engine. Two-stage topology for a mesh too large for one instance: Window "
-        + "(telemetry keyed by service → per-(service, window) parts on Kafka:ServiceWindowsTopic) or Score (those "
-        + "parts → whole windows → RCA events).")]
+    [Description(
+        "Single: the whole engine. Two-stage topology for a mesh too large for one instance: Window "
+            + "(telemetry keyed by service → per-(service, window) parts on Kafka:ServiceWindowsTopic) or Score (those "
+            + "parts → whole windows → RCA events)."
+    )]
     [CliOption("--stage", CliCommands.Engine)]
     public LogWhisperer.Hosting.EngineStage Stage { get; set; } = LogWhisperer.Hosting.EngineStage.Single;
 
-    [Description("Score stage: close a window missing some services' parts once parts of a window this many seconds "
-        + "of event time later arrived.")]
+    [Description(
+        "Score stage: close a window missing some services' parts once parts of a window this many seconds "
+            + "of event time later arrived."
+    )]
     public double ServiceWindowGraceSeconds { get; set; } = 120;
 
-    [Description("Score stage: close a window missing some services' parts this many seconds (wall clock) after its "
-        + "first part arrived.")]
+    [Description(
+        "Score stage: close a window missing some services' parts this many seconds (wall clock) after its "
+            + "first part arrived."
+    )]
     public double ServiceWindowTimeoutSeconds { get; set; } = 30;
 }

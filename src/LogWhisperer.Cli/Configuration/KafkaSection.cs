@@ -14,9 +14,11 @@ internal sealed class KafkaSection
     [CliOption("--group", CliCommands.Engine)]
     public string GroupId { get; set; } = "logwhisperer";
 
-    [Description("Input topics, topic name → format (OtlpTracesProto, OtlpLogsProto, LokiProto, RemoteWrite, …). "
-        + "Empty: the default topics, those the OpenTelemetry Collector, the gateway and kafka-produce write "
-        + "(`config show` lists them).")]
+    [Description(
+        "Input topics, topic name → format (OtlpTracesProto, OtlpLogsProto, LokiProto, RemoteWrite, …). "
+            + "Empty: the default topics, those the OpenTelemetry Collector, the gateway and kafka-produce write "
+            + "(`config show` lists them)."
+    )]
     [CliOption("--topic", CliCommands.Engine)]
     public Dictionary<string, TelemetryFormat> InputTopics { get; set; } = [];
 
@@ -32,14 +34,18 @@ internal sealed class KafkaSection
     [CliOption("--snapshots-topic", CliCommands.Engine)]
     public string? SnapshotsTopic { get; set; }
 
-    [Description("librdkafka properties for every client, property → value (security.protocol, sasl.mechanism, "
-        + "sasl.username, sasl.password, ssl.ca.location, …). Values of keys naming a password, secret or key are "
-        + "never logged.")]
+    [Description(
+        "librdkafka properties for every client, property → value (security.protocol, sasl.mechanism, "
+            + "sasl.username, sasl.password, ssl.ca.location, …). Values of keys naming a password, secret or key are "
+            + "never logged."
+    )]
     [CliOption("--kafka-config", CliCommands.Engine | CliCommands.Gateway, "-X")]
     public Dictionary<string, string> Client { get; set; } = [];
 
-    [Description("Two-stage topology (Engine:Stage Window/Score): the topic of per-(service, window) parts, keyed by "
-        + "cluster.")]
+    [Description(
+        "Two-stage topology (Engine:Stage Window/Score): the topic of per-(service, window) parts, keyed by "
+            + "cluster."
+    )]
     [CliOption("--service-windows-topic", CliCommands.Engine)]
     public string ServiceWindowsTopic { get; set; } = "logwhisperer_service_windows";
 
@@ -51,8 +57,9 @@ internal sealed class KafkaSection
     [CliOption("--idle-exit", CliCommands.Engine)]
     public double? IdleExitSeconds { get; set; }
 
-    [Description("At start, retry an unreachable broker with backoff for this long, then exit with code 3 and one "
-        + "line.")]
+    [Description(
+        "At start, retry an unreachable broker with backoff for this long, then exit with code 3 and one " + "line."
+    )]
     [CliOption("--connect-timeout", CliCommands.Engine)]
     public double ConnectTimeoutSeconds { get; set; } = 60;
 }

@@ -20,15 +20,19 @@ internal sealed class PullSection
     [Description("Entries per query_range request (Loki's limit; larger steps are paged).")]
     public int LokiLimit { get; set; } = 5000;
 
-    [Description("Prometheus base URL (http://prometheus:9090): metrics are pulled with query_range and the call "
-        + "graph is discovered from istio_requests_total. Unset: no metrics, no discovered topology.")]
+    [Description(
+        "Prometheus base URL (http://prometheus:9090): metrics are pulled with query_range and the call "
+            + "graph is discovered from istio_requests_total. Unset: no metrics, no discovered topology."
+    )]
     [CliOption("--prometheus", CliCommands.Pull)]
     public string? PrometheusUrl { get; set; }
 
-    [Description("PromQL per metric name, name → query. Empty: the series the engine reads "
-        + "(container_cpu_usage_seconds_total, container_memory_working_set_bytes, "
-        + "kube_pod_container_status_restarts_total, istio_requests_total, "
-        + "istio_request_duration_milliseconds_bucket), raw.")]
+    [Description(
+        "PromQL per metric name, name → query. Empty: the series the engine reads "
+            + "(container_cpu_usage_seconds_total, container_memory_working_set_bytes, "
+            + "kube_pod_container_status_restarts_total, istio_requests_total, "
+            + "istio_request_duration_milliseconds_bucket), raw."
+    )]
     [CliOption("--query", CliCommands.Pull)]
     public Dictionary<string, string> Queries { get; set; } = [];
 

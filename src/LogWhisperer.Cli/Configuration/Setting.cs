@@ -28,8 +28,9 @@ internal sealed class Setting
 
     // By declaring type and name: a section type used in two places would make one property two settings, which
     // ToDictionary refuses.
-    private static readonly Dictionary<(Type, string), Setting> ByProperty =
-        All.ToDictionary(s => (s.Property.DeclaringType!, s.Property.Name));
+    private static readonly Dictionary<(Type, string), Setting> ByProperty = All.ToDictionary(s =>
+        (s.Property.DeclaringType!, s.Property.Name)
+    );
 
     /// <summary>Section:Name, as in settings files, --set and error messages.</summary>
     public string Key { get; }
@@ -37,6 +38,7 @@ internal sealed class Setting
     public Type Type => Property.PropertyType;
     public string Description { get; }
     public bool IsSecret { get; }
+
     /// <summary>The command-line option, when there is one.</summary>
     public CliOptionAttribute? Option { get; }
 
@@ -44,9 +46,14 @@ internal sealed class Setting
     public string OptionKey => Option?.Entry is { } entry ? Key + ":" + entry : Key;
 
     /// <summary>LOGWHISPERER_SECTION__NAME, with __NAME or __0 for the entries of a map or a list.</summary>
-    public string EnvironmentVariable => SettingsLoader.EnvironmentPrefix + Key.Replace(":", "__").ToUpperInvariant()
-        + (SettingsLoader.DictionaryValueType(Type) is not null ? "__NAME"
-            : SettingsLoader.ListElementType(Type) is not null ? "__0" : "");
+    public string EnvironmentVariable =>
+        SettingsLoader.EnvironmentPrefix
+        + Key.Replace(":", "__").ToUpperInvariant()
+        + (
+            SettingsLoader.DictionaryValueType(Type) is not null ? "__NAME"
+            : SettingsLoader.ListElementType(Type) is not null ? "__0"
+            : ""
+        );
 
     public object? ValueIn(LogWhispererSettings settings) =>
         _path.Aggregate((object?)settings, (section, property) => property.GetValue(section));
@@ -74,7 +81,8 @@ internal sealed class Setting
         var body = property.Body is UnaryExpression { NodeType: ExpressionType.Convert } boxed
             ? boxed.Operand
             : property.Body;
-        return body is MemberExpression { Member: PropertyInfo p, Expression: ParameterExpression }
+        return
+            body is MemberExpression { Member: PropertyInfo p, Expression: ParameterExpression }
             && ByProperty.TryGetValue((p.DeclaringType!, p.Name), out var setting)
             ? setting
             : throw new ArgumentException($"{property} does not name a setting", nameof(property));
@@ -88,9 +96,11 @@ internal sealed class Setting
             PropertyInfo[] at = [.. path, property];
             if (SettingsLoader.IsSection(property.PropertyType))
             {
-                foreach (var setting in Walk(property.PropertyType, key + ":", at)) yield return setting;
+                foreach (var setting in Walk(property.PropertyType, key + ":", at))
+                    yield return setting;
             }
-            else yield return new Setting(key, at);
+            else
+                yield return new Setting(key, at);
         }
     }
 }

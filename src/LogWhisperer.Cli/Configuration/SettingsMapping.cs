@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging;
 
 namespace LogWhisperer.Cli.Configuration;
 
-/// <summary>From bound settings to the engine's own option types; checks that need more than one value's type.</summary>
+/// <summary>From bound settings to the engine's own option types; checks that need more than one value's
+/// type.</summary>
 internal static class SettingsMapping
 {
     public static KafkaSettings ToKafkaSettings(this KafkaSection k)
@@ -30,15 +31,19 @@ internal static class SettingsMapping
         };
     }
 
-    public static TimeSpan ShutdownTimeout(this HostSection h) => h.ShutdownTimeoutSeconds > 0
-        ? TimeSpan.FromSeconds(h.ShutdownTimeoutSeconds)
-        : throw Setting.Of((HostSection x) => x.ShutdownTimeoutSeconds)
-            .Invalid(h.ShutdownTimeoutSeconds, "a number of seconds > 0");
+    public static TimeSpan ShutdownTimeout(this HostSection h) =>
+        h.ShutdownTimeoutSeconds > 0
+            ? TimeSpan.FromSeconds(h.ShutdownTimeoutSeconds)
+            : throw Setting
+                .Of((HostSection x) => x.ShutdownTimeoutSeconds)
+                .Invalid(h.ShutdownTimeoutSeconds, "a number of seconds > 0");
 
-    public static TimeSpan ConnectTimeout(this KafkaSection k) => k.ConnectTimeoutSeconds > 0
-        ? TimeSpan.FromSeconds(k.ConnectTimeoutSeconds)
-        : throw Setting.Of((KafkaSection x) => x.ConnectTimeoutSeconds)
-            .Invalid(k.ConnectTimeoutSeconds, "a number of seconds > 0");
+    public static TimeSpan ConnectTimeout(this KafkaSection k) =>
+        k.ConnectTimeoutSeconds > 0
+            ? TimeSpan.FromSeconds(k.ConnectTimeoutSeconds)
+            : throw Setting
+                .Of((KafkaSection x) => x.ConnectTimeoutSeconds)
+                .Invalid(k.ConnectTimeoutSeconds, "a number of seconds > 0");
 
     public static ServiceWindowAssemblyOptions ToAssemblyOptions(this EngineSection e)
     {
@@ -48,7 +53,11 @@ internal static class SettingsMapping
             var timeout = Setting.Of((EngineSection x) => x.ServiceWindowTimeoutSeconds);
             throw new SettingsException($"settings {grace.Named} and {timeout.Named} must not be negative");
         }
-        return new ServiceWindowAssemblyOptions { Grace = TimeSpan.FromSeconds(e.ServiceWindowGraceSeconds), Timeout = TimeSpan.FromSeconds(e.ServiceWindowTimeoutSeconds) };
+        return new ServiceWindowAssemblyOptions
+        {
+            Grace = TimeSpan.FromSeconds(e.ServiceWindowGraceSeconds),
+            Timeout = TimeSpan.FromSeconds(e.ServiceWindowTimeoutSeconds),
+        };
     }
 
     public static DecodeOptions ToDecodeOptions(this EngineSection e)
@@ -61,7 +70,8 @@ internal static class SettingsMapping
     {
         if (s.Engine.IncidentThreshold > 1)
         {
-            throw Setting.Of((EngineSection x) => x.IncidentThreshold)
+            throw Setting
+                .Of((EngineSection x) => x.IncidentThreshold)
                 .Invalid(s.Engine.IncidentThreshold, "a probability between 0 and 1");
         }
         var windows = new WindowOptions
@@ -71,13 +81,26 @@ internal static class SettingsMapping
             MaxOutOfOrdernessMs = (long)(s.Windows.MaxOutOfOrdernessSeconds * 1000),
             AllowedLatenessMs = (long)(s.Windows.AllowedLatenessSeconds * 1000),
         };
-        try { windows.Validate(); }
+        try
+        {
+            windows.Validate();
+        }
         catch (ArgumentException e)
         {
-            throw new SettingsException($"invalid settings {Setting.Of((WindowsSection x) => x.SizeSeconds).Named} / "
-                + $"{Setting.Of((WindowsSection x) => x.HopSeconds).Named}: {e.Message}");
+            throw new SettingsException(
+                $"invalid settings {Setting.Of((WindowsSection x) => x.SizeSeconds).Named} / "
+                    + $"{Setting.Of((WindowsSection x) => x.HopSeconds).Named}: {e.Message}"
+            );
         }
-        return new PipelineOptions { Windows = windows, Explainer = new ExplainerOptions { IncidentThreshold = s.Engine.IncidentThreshold, Slos = s.Slo.ToObjectives() } };
+        return new PipelineOptions
+        {
+            Windows = windows,
+            Explainer = new ExplainerOptions
+            {
+                IncidentThreshold = s.Engine.IncidentThreshold,
+                Slos = s.Slo.ToObjectives(),
+            },
+        };
     }
 
     /// <summary>One objective per service named under Slo:Availability or Slo:LatencyMs.</summary>
@@ -89,48 +112,83 @@ internal static class SettingsMapping
             {
                 var key = $"{Setting.Of((SloSection x) => x.Availability).Key}:{service}";
                 throw new SettingsException(
-                    $"invalid value '{a}' for setting '{key}': expected a percentage between 0 and 100, e.g. 99.9");
+                    $"invalid value '{a}' for setting '{key}': expected a percentage between 0 and 100, e.g. 99.9"
+                );
             }
         }
         if (s.LatencyTarget is <= 0 or >= 100)
-            throw Setting.Of((SloSection x) => x.LatencyTarget)
+            throw Setting
+                .Of((SloSection x) => x.LatencyTarget)
                 .Invalid(s.LatencyTarget, "a percentage between 0 and 100");
-        return s.Availability.Keys.Union(s.LatencyMs.Keys).Order(StringComparer.Ordinal)
-            .Select(service => new ServiceLevelObjective(service, s.Availability.TryGetValue(service, out var a) ? a : null,
-                s.LatencyMs.TryGetValue(service, out var l) ? l : null, s.LatencyTarget))
+        return s
+            .Availability.Keys.Union(s.LatencyMs.Keys)
+            .Order(StringComparer.Ordinal)
+            .Select(service => new ServiceLevelObjective(
+                service,
+                s.Availability.TryGetValue(service, out var a) ? a : null,
+                s.LatencyMs.TryGetValue(service, out var l) ? l : null,
+                s.LatencyTarget
+            ))
             .ToList();
     }
 
     /// <summary>The alert routing sinks the settings enable (none by default).</summary>
-    public static AlertSinks BuildAlertSinks(this SinksSection s, ILoggerFactory loggers, IncidentsSection? incidents = null)
+    public static AlertSinks BuildAlertSinks(
+        this SinksSection s,
+        ILoggerFactory loggers,
+        IncidentsSection? incidents = null
+    )
     {
         incidents ??= new IncidentsSection();
         if (incidents.ResolveAfterQuietWindows < 1)
         {
-            throw Setting.Of((IncidentsSection x) => x.ResolveAfterQuietWindows)
+            throw Setting
+                .Of((IncidentsSection x) => x.ResolveAfterQuietWindows)
                 .Invalid(incidents.ResolveAfterQuietWindows, "1 or more");
         }
         if (incidents.ReopenWithinWindows < 0)
-            throw Setting.Of((IncidentsSection x) => x.ReopenWithinWindows)
+            throw Setting
+                .Of((IncidentsSection x) => x.ReopenWithinWindows)
                 .Invalid(incidents.ReopenWithinWindows, "0 or more");
         var delivery = new DeliveryOptions
         {
             Retries = s.Delivery.Retries,
             InitialBackoff = TimeSpan.FromMilliseconds(s.Delivery.InitialBackoffMilliseconds),
-            Timeout = s.Delivery.TimeoutSeconds > 0 ? TimeSpan.FromSeconds(s.Delivery.TimeoutSeconds)
-                : throw Setting.Of((DeliverySection x) => x.TimeoutSeconds)
-                    .Invalid(s.Delivery.TimeoutSeconds, "a number > 0"),
+            Timeout =
+                s.Delivery.TimeoutSeconds > 0
+                    ? TimeSpan.FromSeconds(s.Delivery.TimeoutSeconds)
+                    : throw Setting
+                        .Of((DeliverySection x) => x.TimeoutSeconds)
+                        .Invalid(s.Delivery.TimeoutSeconds, "a number > 0"),
         };
         var log = loggers.CreateLogger("LogWhisperer.Sinks");
-        var sinks = new AlertSinks(new IncidentOptions { ResolveAfterQuietWindows = incidents.ResolveAfterQuietWindows, ReopenWithinWindows = incidents.ReopenWithinWindows, SimilarIncidents = incidents.SimilarIncidents },
-            new IncidentStore(incidents.StoreDirectory, incidents.StoreCapacity), incidents.StoreDirectory);
+        var sinks = new AlertSinks(
+            new IncidentOptions
+            {
+                ResolveAfterQuietWindows = incidents.ResolveAfterQuietWindows,
+                ReopenWithinWindows = incidents.ReopenWithinWindows,
+                SimilarIncidents = incidents.SimilarIncidents,
+            },
+            new IncidentStore(incidents.StoreDirectory, incidents.StoreCapacity),
+            incidents.StoreDirectory
+        );
         if (HttpUrl(s.Alertmanager.Url, Setting.Of((AlertmanagerSection x) => x.Url), isBase: true) is { } am)
         {
             var generator = HttpUrl(s.Alertmanager.GeneratorUrl, Setting.Of((AlertmanagerSection x) => x.GeneratorUrl));
             sinks.Add(new AlertmanagerSink(am, delivery, generator?.ToString(), log));
         }
         if (HttpUrl(s.Webhook.Url, Setting.Of((WebhookSection x) => x.Url)) is { } hook)
-            sinks.Add(new WebhookSink(hook, delivery with { Headers = s.Webhook.Headers, BearerToken = s.Webhook.BearerToken }, log));
+            sinks.Add(
+                new WebhookSink(
+                    hook,
+                    delivery with
+                    {
+                        Headers = s.Webhook.Headers,
+                        BearerToken = s.Webhook.BearerToken,
+                    },
+                    log
+                )
+            );
         if (HttpUrl(s.Slack.WebhookUrl, Setting.Of((SlackSection x) => x.WebhookUrl)) is { } slack)
             sinks.Add(new SlackSink(slack, delivery, log));
         if (s.Opsgenie.ApiKey is { Length: > 0 } key)
@@ -141,15 +199,18 @@ internal static class SettingsMapping
         return sinks;
     }
 
-    /// <param name="isBase">API paths are appended to it: it gets a trailing slash, or Uri would drop its last segment.</param>
+    /// <param name="isBase">API paths are appended to it: it gets a trailing slash, or Uri would drop its last
+    /// segment.</param>
     private static Uri? HttpUrl(string? text, Setting setting, bool isBase = false)
     {
-        if (string.IsNullOrWhiteSpace(text)) return null;
+        if (string.IsNullOrWhiteSpace(text))
+            return null;
         // The value is not echoed: these URLs can carry credentials (Slack's path is its secret).
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             throw new SettingsException(
-                $"invalid value for setting {setting.Named}: expected an absolute http:// or https:// URL");
+                $"invalid value for setting {setting.Named}: expected an absolute http:// or https:// URL"
+            );
         }
         return isBase && !url.AbsolutePath.EndsWith('/') ? new Uri(url + "/") : url;
     }

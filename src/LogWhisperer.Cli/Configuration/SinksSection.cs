@@ -14,13 +14,17 @@ internal sealed class SinksSection
 
 internal sealed class AlertmanagerSection
 {
-    [Description("Alertmanager base URL (http://alertmanager:9093): incidents become LogWhispererRootCause alerts, "
-        + "resolved when the incident ends.")]
+    [Description(
+        "Alertmanager base URL (http://alertmanager:9093): incidents become LogWhispererRootCause alerts, "
+            + "resolved when the incident ends."
+    )]
     [CliOption("--alertmanager", CliCommands.Alerting)]
     public string? Url { get; set; }
 
-    [Description("Link back to LogWhisperer in each alert's generatorURL (e.g. the dashboard); the event id is "
-        + "appended as ?event=.")]
+    [Description(
+        "Link back to LogWhisperer in each alert's generatorURL (e.g. the dashboard); the event id is "
+            + "appended as ?event=."
+    )]
     public string? GeneratorUrl { get; set; }
 }
 
@@ -41,8 +45,10 @@ internal sealed class WebhookSection
 
 internal sealed class SlackSection
 {
-    [Description("Slack incoming-webhook URL: a message when an incident opens and when it resolves. The URL is a "
-        + "credential: never logged.")]
+    [Description(
+        "Slack incoming-webhook URL: a message when an incident opens and when it resolves. The URL is a "
+            + "credential: never logged."
+    )]
     [Secret]
     [CliOption("--slack-webhook", CliCommands.Alerting)]
     public string? WebhookUrl { get; set; }
@@ -54,8 +60,10 @@ internal sealed class OpsgenieSection
     [CliOption("--opsgenie-url", CliCommands.Alerting)]
     public string Url { get; set; } = "https://api.opsgenie.com";
 
-    [Description("Opsgenie API integration key; setting it enables the Opsgenie sink (alerts opened and closed per "
-        + "incident).")]
+    [Description(
+        "Opsgenie API integration key; setting it enables the Opsgenie sink (alerts opened and closed per "
+            + "incident)."
+    )]
     [Secret]
     [CliOption("--opsgenie-key", CliCommands.Alerting)]
     public string? ApiKey { get; set; }

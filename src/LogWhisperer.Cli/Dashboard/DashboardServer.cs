@@ -18,8 +18,11 @@ public sealed record DashboardOptions
     /// service names and log templates —, TLS, per-client rate limit). Its bearer token is <see cref="BearerToken"/>.
     /// </summary>
     public HttpSecurityOptions Http { get; init; } = new() { Listen = "127.0.0.1:0" };
-    /// <summary>When set, /api and /metrics need "Authorization: Bearer &lt;token&gt;" or ?token= (the page passes its own on).</summary>
+
+    /// <summary>When set, /api and /metrics need "Authorization: Bearer &lt;token&gt;" or ?token= (the page passes its
+    /// own on).</summary>
     public string? BearerToken { get; init; }
+
     /// <summary>How many of the latest RCA events /api/events returns.</summary>
     public int Events { get; init; } = 50;
 
@@ -37,18 +40,28 @@ public sealed class DashboardServer : IAsyncDisposable
 {
     private static readonly Dictionary<string, string> Assets = new()
     {
-        ["/"] = "index.html", ["/index.html"] = "index.html", ["/dashboard.js"] = "dashboard.js", ["/dashboard.css"] = "dashboard.css",
+        ["/"] = "index.html",
+        ["/index.html"] = "index.html",
+        ["/dashboard.js"] = "dashboard.js",
+        ["/dashboard.css"] = "dashboard.css",
     };
     private readonly WebApplication _app;
     private readonly string _listen;
 
     public IEnumerable<string> Urls => _app.Urls;
+
     /// <summary>Requests refused by the rate limit (the token check counts nothing).</summary>
     public HttpSecurityCounters Refused { get; } = new();
 
     /// <param name="incidents">The incident console's store and feedback (none: no incident API).</param>
     /// <param name="readiness">What /readyz checks (none: ready once serving).</param>
-    public DashboardServer(DashboardOptions options, DashboardFeed feed, EngineMetrics metrics, IncidentConsole? incidents = null, Hosting.Readiness? readiness = null)
+    public DashboardServer(
+        DashboardOptions options,
+        DashboardFeed feed,
+        EngineMetrics metrics,
+        IncidentConsole? incidents = null,
+        Hosting.Readiness? readiness = null
+    )
     {
         _listen = options.Http.Listen;
         var builder = WebApplication.CreateSlimBuilder();
@@ -57,21 +70,31 @@ public sealed class DashboardServer : IAsyncDisposable
         Hosting.HealthEndpoints.AddServices(builder.Services, readiness ?? new Hosting.Readiness());
         // The page itself must load without a token (a browser cannot add one), so the token is checked below,
         // per path, rather than by HttpSecurity for every request.
-        var http = options.Http with { BearerToken = null };
+        var http = options.Http with
+        {
+            BearerToken = null,
+        };
         HttpSecurity.Configure(builder, http, Refused);
         Observability.EngineTelemetry.AddPrometheus(builder, metrics);
         _app = builder.Build();
         HttpSecurity.Use(_app, http, Refused);
         var stopping = _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-        _app.Use(async (ctx, next) =>
-        {
-            // The page and its script hold no data, and the browser cannot add the token to their requests;
-            // everything under /api and /metrics needs it.
-            bool isData = ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/metrics");
-            if (!isData || BearerToken.Allows(ctx, options.BearerToken, allowQuery: true)) { await next(ctx); return; }
-            ctx.Response.StatusCode = 401;
-            await ctx.Response.WriteAsync("missing or wrong bearer token\n");
-        });
+        _app.Use(
+            async (ctx, next) =>
+            {
+                // The page and its script hold no data, and the browser cannot add the token to their requests;
+                // everything under /api and /metrics needs it.
+                bool isData =
+                    ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/metrics");
+                if (!isData || BearerToken.Allows(ctx, options.BearerToken, allowQuery: true))
+                {
+                    await next(ctx);
+                    return;
+                }
+                ctx.Response.StatusCode = 401;
+                await ctx.Response.WriteAsync("missing or wrong bearer token\n");
+            }
+        );
         Hosting.HealthEndpoints.Map(_app);
         foreach (var (path, resource) in Assets)
             _app.MapGet(path, () => Results.Bytes(ReadAsset(resource), ContentTypeOf(resource)));
@@ -103,7 +126,8 @@ public sealed class DashboardServer : IAsyncDisposable
         {
             await ctx.Response.WriteAsync(": connected\n\n" + feed.Replay(), done.Token);
             await ctx.Response.Body.FlushAsync(done.Token);
-            if (ctx.Request.Query["once"] == "1") return;
+            if (ctx.Request.Query["once"] == "1")
+                return;
             await foreach (var message in subscription.Messages.ReadAllAsync(done.Token))
             {
                 await ctx.Response.WriteAsync(message, done.Token);
@@ -115,7 +139,8 @@ public sealed class DashboardServer : IAsyncDisposable
 
     public static byte[] ReadAsset(string name)
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("dashboard/" + name)
+        using var stream =
+            Assembly.GetExecutingAssembly().GetManifestResourceStream("dashboard/" + name)
             ?? throw new InvalidOperationException($"dashboard asset '{name}' is not embedded");
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
@@ -124,13 +149,14 @@ public sealed class DashboardServer : IAsyncDisposable
 
     public static IReadOnlyList<string> AssetNames => Assets.Values.Distinct().ToArray();
 
-    private static string ContentTypeOf(string name) => Path.GetExtension(name) switch
-    {
-        ".html" => "text/html; charset=utf-8",
-        ".js" => "text/javascript; charset=utf-8",
-        ".css" => "text/css; charset=utf-8",
-        _ => "application/octet-stream",
-    };
+    private static string ContentTypeOf(string name) =>
+        Path.GetExtension(name) switch
+        {
+            ".html" => "text/html; charset=utf-8",
+            ".js" => "text/javascript; charset=utf-8",
+            ".css" => "text/css; charset=utf-8",
+            _ => "application/octet-stream",
+        };
 
     public async ValueTask DisposeAsync()
     {
@@ -144,25 +170,46 @@ public sealed class DashboardServer : IAsyncDisposable
 /// (POST /api/incidents/{id}/feedback with {"verdict": "confirm" | "reject" | "rootCause", "service", "note"})
 /// and its history (GET /api/feedback, for the share of confirmed verdicts over time).
 /// </summary>
-/// <param name="giveFeedback">Applies feedback (null when the incident is unknown); null: feedback is not accepted here.</param>
-public sealed class IncidentConsole(IncidentStore? store, Func<VerdictFeedback, StoredIncident?>? giveFeedback, FeedbackStore? feedback = null)
+/// <param name="giveFeedback">Applies feedback (null when the incident is unknown); null: feedback is not accepted
+/// here.</param>
+public sealed class IncidentConsole(
+    IncidentStore? store,
+    Func<VerdictFeedback, StoredIncident?>? giveFeedback,
+    FeedbackStore? feedback = null
+)
 {
     private static readonly System.Text.Json.JsonSerializerOptions Json = Explain.RcaEvent.JsonOptions;
 
     public string PastJson() => System.Text.Json.JsonSerializer.Serialize(store?.All ?? [], Json);
 
-    public string FeedbackJson() => System.Text.Json.JsonSerializer.Serialize(feedback?.All() ?? [], VerdictFeedback.Json);
+    public string FeedbackJson() =>
+        System.Text.Json.JsonSerializer.Serialize(feedback?.All() ?? [], VerdictFeedback.Json);
 
     public async Task<IResult> PostFeedback(string id, HttpContext ctx)
     {
-        if (giveFeedback is null) return Results.Problem("this engine keeps no incidents", statusCode: 501);
+        if (giveFeedback is null)
+            return Results.Problem("this engine keeps no incidents", statusCode: 501);
         VerdictFeedback? body;
-        try { body = await System.Text.Json.JsonSerializer.DeserializeAsync<VerdictFeedback>(ctx.Request.Body, VerdictFeedback.Json, ctx.RequestAborted); }
-        catch (System.Text.Json.JsonException e) { return Results.BadRequest(new { error = "invalid JSON: " + e.Message }); }
-        if (body is null) return Results.BadRequest(new { error = "empty body" });
+        try
+        {
+            body = await System.Text.Json.JsonSerializer.DeserializeAsync<VerdictFeedback>(
+                ctx.Request.Body,
+                VerdictFeedback.Json,
+                ctx.RequestAborted
+            );
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return Results.BadRequest(new { error = "invalid JSON: " + e.Message });
+        }
+        if (body is null)
+            return Results.BadRequest(new { error = "empty body" });
         body = body with { IncidentId = id };
-        if (body.Problem() is { } problem) return Results.BadRequest(new { error = problem });
+        if (body.Problem() is { } problem)
+            return Results.BadRequest(new { error = problem });
         var judged = giveFeedback(body);
-        return judged is null ? Results.NotFound(new { error = $"unknown incident '{id}'" }) : Results.Text(System.Text.Json.JsonSerializer.Serialize(judged, Json), "application/json");
+        return judged is null
+            ? Results.NotFound(new { error = $"unknown incident '{id}'" })
+            : Results.Text(System.Text.Json.JsonSerializer.Serialize(judged, Json), "application/json");
     }
 }

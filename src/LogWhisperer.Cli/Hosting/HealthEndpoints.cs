@@ -16,14 +16,16 @@ public sealed class Readiness
 
     public Readiness Require(string name, Func<string?> problem)
     {
-        lock (_conditions) _conditions.Add((name, problem));
+        lock (_conditions)
+            _conditions.Add((name, problem));
         return this;
     }
 
     /// <summary>"name: reason" for every condition not met.</summary>
     public IReadOnlyList<string> Problems()
     {
-        lock (_conditions) return _conditions.Select(c => c.Problem() is { } p ? $"{c.Name}: {p}" : null).OfType<string>().ToList();
+        lock (_conditions)
+            return _conditions.Select(c => c.Problem() is { } p ? $"{c.Name}: {p}" : null).OfType<string>().ToList();
     }
 }
 
@@ -35,7 +37,8 @@ public sealed class Readiness
 /// </summary>
 internal static class HealthEndpoints
 {
-    public const string LivePath = "/healthz", ReadyPath = "/readyz";
+    public const string LivePath = "/healthz",
+        ReadyPath = "/readyz";
     private const string ReadyTag = "ready";
 
     public static void AddServices(IServiceCollection services, Readiness readiness) =>
@@ -44,7 +47,10 @@ internal static class HealthEndpoints
     public static void Map(WebApplication app)
     {
         app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false, ResponseWriter = Write });
-        app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = Write });
+        app.MapHealthChecks(
+            ReadyPath,
+            new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = Write }
+        );
     }
 
     /// <summary>The probes pass the token check (see <see cref="Gateway.HttpSecurity"/> and the dashboard's).</summary>
@@ -54,15 +60,24 @@ internal static class HealthEndpoints
     {
         ctx.Response.ContentType = "text/plain; charset=utf-8";
         var problems = report.Entries.Values.Select(e => e.Description).OfType<string>().Where(d => d.Length > 0);
-        return ctx.Response.WriteAsync(report.Status == HealthStatus.Healthy ? "ok\n" : "not ready: " + string.Join("; ", problems) + "\n");
+        return ctx.Response.WriteAsync(
+            report.Status == HealthStatus.Healthy ? "ok\n" : "not ready: " + string.Join("; ", problems) + "\n"
+        );
     }
 
     private sealed class ReadinessCheck(Readiness readiness) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        public Task<HealthCheckResult> CheckHealthAsync(
+            HealthCheckContext context,
+            CancellationToken cancellationToken = default
+        )
         {
             var problems = readiness.Problems();
-            return Task.FromResult(problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(string.Join("; ", problems)));
+            return Task.FromResult(
+                problems.Count == 0
+                    ? HealthCheckResult.Healthy()
+                    : HealthCheckResult.Unhealthy(string.Join("; ", problems))
+            );
         }
     }
 }

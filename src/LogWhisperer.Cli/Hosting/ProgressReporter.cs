@@ -24,8 +24,14 @@ internal sealed class ProgressReporter : IAsyncDisposable
                 while (await timer.WaitForNextTickAsync(_stop.Token))
                 {
                     var stages = metrics.Stages;
-                    if (stages.Count == 0) { err.WriteLine($"progress: {clock.Elapsed.TotalSeconds:0} s, starting"); continue; }
-                    err.WriteLine($"progress: {clock.Elapsed.TotalSeconds:0} s, {stages[0].RecordsIn:N0} records in, {stages[1].RecordsOut:N0} window(s) closed, {stages[4].RecordsOut:N0} scored");
+                    if (stages.Count == 0)
+                    {
+                        err.WriteLine($"progress: {clock.Elapsed.TotalSeconds:0} s, starting");
+                        continue;
+                    }
+                    err.WriteLine(
+                        $"progress: {clock.Elapsed.TotalSeconds:0} s, {stages[0].RecordsIn:N0} records in, {stages[1].RecordsOut:N0} window(s) closed, {stages[4].RecordsOut:N0} scored"
+                    );
                 }
             }
             catch (OperationCanceledException) { }

@@ -22,7 +22,8 @@ internal sealed record ServiceLifetime(CancellationToken Stop, CancellationToken
 /// </summary>
 internal static class ServiceHost
 {
-    /// <summary>The exit code of a command aborted (second Ctrl-C, or the shutdown timeout passed): 128 + SIGINT, as shells report it.</summary>
+    /// <summary>The exit code of a command aborted (second Ctrl-C, or the shutdown timeout passed): 128 + SIGINT, as
+    /// shells report it.</summary>
     public const int AbortedExitCode = 130;
 
     public static async Task<int> RunAsync(TimeSpan shutdownTimeout, Func<ServiceLifetime, Task<int>> body)
@@ -40,33 +41,47 @@ internal static class ServiceHost
         command.Attach(lifetime);
         // A second Ctrl-C while draining aborts (the console lifetime only ever asks for a stop).
         int presses = 0;
-        using var secondCtrlC = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
-        {
-            if (Interlocked.Increment(ref presses) < 2) return; // the first one is the lifetime's: stop and drain
-            context.Cancel = true;
-            Console.Error.WriteLine("aborting");
-            abort.Cancel();
-        });
+        using var secondCtrlC = PosixSignalRegistration.Create(
+            PosixSignal.SIGINT,
+            context =>
+            {
+                if (Interlocked.Increment(ref presses) < 2)
+                    return; // the first one is the lifetime's: stop and drain
+                context.Cancel = true;
+                Console.Error.WriteLine("aborting");
+                abort.Cancel();
+            }
+        );
         using var announce = lifetime.ApplicationStopping.Register(() =>
         {
-            if (!command.Finished) Console.Error.WriteLine($"stopping: draining (within {shutdownTimeout.TotalSeconds:0} s; Ctrl-C again to abort)");
+            if (!command.Finished)
+                Console.Error.WriteLine(
+                    $"stopping: draining (within {shutdownTimeout.TotalSeconds:0} s; Ctrl-C again to abort)"
+                );
         });
         await host.RunAsync();
         if (!command.Finished)
         {
             // The host gave up waiting: the drain outlasted the shutdown timeout.
-            Console.Error.WriteLine($"error: shutdown timeout ({shutdownTimeout.TotalSeconds:0} s, --shutdown-timeout) passed before the drain finished: aborting");
+            Console.Error.WriteLine(
+                $"error: shutdown timeout ({shutdownTimeout.TotalSeconds:0} s, --shutdown-timeout) passed before the drain finished: aborting"
+            );
             abort.Cancel();
             await Task.WhenAny(command.Completion, Task.Delay(TimeSpan.FromSeconds(5)));
-            if (!command.Finished) return AbortedExitCode;
+            if (!command.Finished)
+                return AbortedExitCode;
         }
         return await command.Completion; // rethrows the command's exception, for CliSupport.Guard
     }
 
-    /// <summary>The command's body as a BackgroundService: it stops the host when it returns by itself (e.g. idle exit).</summary>
-    private sealed class CommandService(Func<ServiceLifetime, Task<int>> body, CancellationToken abort) : BackgroundService
+    /// <summary>The command's body as a BackgroundService: it stops the host when it returns by itself (e.g. idle
+    /// exit).</summary>
+    private sealed class CommandService(Func<ServiceLifetime, Task<int>> body, CancellationToken abort)
+        : BackgroundService
     {
-        private readonly TaskCompletionSource<int> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<int> _completion = new(
+            TaskCreationOptions.RunContinuationsAsynchronously
+        );
         private IHostApplicationLifetime? _lifetime;
 
         public Task<int> Completion => _completion.Task;
@@ -75,9 +90,18 @@ internal static class ServiceHost
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             await Task.Yield(); // the host finishes starting (and its signal handlers are in place) first
-            try { _completion.TrySetResult(await body(new ServiceLifetime(stoppingToken, abort))); }
-            catch (Exception e) { _completion.TrySetException(e); }
-            finally { _lifetime?.StopApplication(); }
+            try
+            {
+                _completion.TrySetResult(await body(new ServiceLifetime(stoppingToken, abort)));
+            }
+            catch (Exception e)
+            {
+                _completion.TrySetException(e);
+            }
+            finally
+            {
+                _lifetime?.StopApplication();
+            }
         }
 
         public void Attach(IHostApplicationLifetime lifetime) => _lifetime = lifetime;
@@ -91,6 +115,7 @@ internal static class ServiceHost
 internal sealed class EmbeddedLifetime : IHostLifetime
 {
     public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Registers it in a web application's services (before Build).</summary>

@@ -18,18 +18,26 @@ internal static class EngineTelemetry
 {
     public const string ServiceName = "logwhisperer";
 
-    /// <summary>Serves <paramref name="metrics"/> (and no other engine's) at /metrics in the Prometheus text format.</summary>
+    /// <summary>Serves <paramref name="metrics"/> (and no other engine's) at /metrics in the Prometheus text
+    /// format.</summary>
     public static void AddPrometheus(WebApplicationBuilder builder, EngineMetrics metrics) =>
         AddPrometheus(builder, EngineMetrics.MeterName, metrics.Owns);
 
     /// <summary>Serves the instruments of one meter that <paramref name="owns"/> accepts (this process may hold several
     /// engines or gateways) at /metrics in the Prometheus text format.</summary>
-    public static void AddPrometheus(WebApplicationBuilder builder, string meterName, Func<System.Diagnostics.Metrics.Instrument, bool> owns) =>
-        builder.Services.AddOpenTelemetry()
+    public static void AddPrometheus(
+        WebApplicationBuilder builder,
+        string meterName,
+        Func<System.Diagnostics.Metrics.Instrument, bool> owns
+    ) =>
+        builder
+            .Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(ServiceName))
-            .WithMetrics(m => m.AddMeter(meterName)
-                .AddView(instrument => owns(instrument) ? null : MetricStreamConfiguration.Drop)
-                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+            .WithMetrics(m =>
+                m.AddMeter(meterName)
+                    .AddView(instrument => owns(instrument) ? null : MetricStreamConfiguration.Drop)
+                    .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)
+            );
 
     public static void MapPrometheus(WebApplication app) => app.MapPrometheusScrapingEndpoint("/metrics");
 
@@ -39,20 +47,32 @@ internal static class EngineTelemetry
     /// </summary>
     public static IDisposable? StartOtlp(EngineMetrics metrics)
     {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))) return null;
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+            return null;
         var resource = ResourceBuilder.CreateDefault().AddService(ServiceName);
-        var meters = Instruments(Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource), metrics).AddOtlpExporter().Build();
-        var tracer = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(StageMetrics.ActivitySourcePrefix + "*").AddOtlpExporter().Build();
+        var meters = Instruments(Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource), metrics)
+            .AddOtlpExporter()
+            .Build();
+        var tracer = Sdk.CreateTracerProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddSource(StageMetrics.ActivitySourcePrefix + "*")
+            .AddOtlpExporter()
+            .Build();
         return new Both(meters, tracer);
     }
 
-    private static MeterProviderBuilder Instruments(MeterProviderBuilder builder, EngineMetrics metrics) => builder
-        .AddMeter(EngineMetrics.MeterName)
-        // Several engines may share a process (tests): each exporter takes one engine's instruments only.
-        .AddView(instrument => metrics.Owns(instrument) ? null : MetricStreamConfiguration.Drop);
+    private static MeterProviderBuilder Instruments(MeterProviderBuilder builder, EngineMetrics metrics) =>
+        builder
+            .AddMeter(EngineMetrics.MeterName)
+            // Several engines may share a process (tests): each exporter takes one engine's instruments only.
+            .AddView(instrument => metrics.Owns(instrument) ? null : MetricStreamConfiguration.Drop);
 
     private sealed class Both(MeterProvider meters, TracerProvider tracer) : IDisposable
     {
-        public void Dispose() { meters.Dispose(); tracer.Dispose(); }
+        public void Dispose()
+        {
+            meters.Dispose();
+            tracer.Dispose();
+        }
     }
 }

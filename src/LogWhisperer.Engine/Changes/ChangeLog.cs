@@ -15,9 +15,11 @@ public sealed class ChangeLog
     {
         lock (_lock)
         {
-            if (!_byCluster.TryGetValue(change.Cluster, out var list)) _byCluster[change.Cluster] = list = [];
+            if (!_byCluster.TryGetValue(change.Cluster, out var list))
+                _byCluster[change.Cluster] = list = [];
             int i = list.Count;
-            while (i > 0 && list[i - 1].TimestampMs > change.TimestampMs) i--; // usually appended at the end
+            while (i > 0 && list[i - 1].TimestampMs > change.TimestampMs)
+                i--; // usually appended at the end
             list.Insert(i, change);
             Count++;
         }
@@ -25,7 +27,8 @@ public sealed class ChangeLog
 
     public void AddRange(IEnumerable<ChangeEvent> changes)
     {
-        foreach (var c in changes) Add(c);
+        foreach (var c in changes)
+            Add(c);
     }
 
     /// <summary>The cluster's changes that started in [fromMs, toMs], oldest first.</summary>
@@ -33,7 +36,8 @@ public sealed class ChangeLog
     {
         lock (_lock)
         {
-            if (!_byCluster.TryGetValue(cluster, out var list)) return [];
+            if (!_byCluster.TryGetValue(cluster, out var list))
+                return [];
             return list.Where(c => c.TimestampMs >= fromMs && c.TimestampMs <= toMs).ToList();
         }
     }

@@ -14,19 +14,46 @@ public static class BodyDecoding
         var encoding = contentEncoding?.Trim().ToLowerInvariant();
         switch (encoding)
         {
-            case null or "" or "identity": return body;
-            case "gzip": return Inflate(new GZipStream(new MemoryStream(body), CompressionMode.Decompress), maxDecodedBytes, encoding);
-            case "deflate": return Inflate(new ZLibStream(new MemoryStream(body), CompressionMode.Decompress), maxDecodedBytes, encoding);
+            case null or "" or "identity":
+                return body;
+            case "gzip":
+                return Inflate(
+                    new GZipStream(new MemoryStream(body), CompressionMode.Decompress),
+                    maxDecodedBytes,
+                    encoding
+                );
+            case "deflate":
+                return Inflate(
+                    new ZLibStream(new MemoryStream(body), CompressionMode.Decompress),
+                    maxDecodedBytes,
+                    encoding
+                );
             case "snappy":
                 int declared;
-                try { declared = Snappier.Snappy.GetUncompressedLength(body); }
+                try
+                {
+                    declared = Snappier.Snappy.GetUncompressedLength(body);
+                }
                 catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
-                { throw new InvalidDataException($"content-encoding snappy: not a snappy block ({e.Message})"); }
-                if (declared < 0 || declared > maxDecodedBytes) throw TooLarge($"content-encoding snappy: decodes to {declared} bytes, more than the {maxDecodedBytes} allowed");
-                try { return Snappier.Snappy.DecompressToArray(body); }
+                {
+                    throw new InvalidDataException($"content-encoding snappy: not a snappy block ({e.Message})");
+                }
+                if (declared < 0 || declared > maxDecodedBytes)
+                    throw TooLarge(
+                        $"content-encoding snappy: decodes to {declared} bytes, more than the {maxDecodedBytes} allowed"
+                    );
+                try
+                {
+                    return Snappier.Snappy.DecompressToArray(body);
+                }
                 catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
-                { throw new InvalidDataException($"content-encoding snappy: corrupt block ({e.Message})"); }
-            default: throw new InvalidDataException($"unsupported content-encoding '{contentEncoding}' (gzip, deflate, snappy or identity)");
+                {
+                    throw new InvalidDataException($"content-encoding snappy: corrupt block ({e.Message})");
+                }
+            default:
+                throw new InvalidDataException(
+                    $"unsupported content-encoding '{contentEncoding}' (gzip, deflate, snappy or identity)"
+                );
         }
     }
 
@@ -44,18 +71,32 @@ public static class BodyDecoding
             "deflate" => new ZLibStream(body.AsStream(), CompressionMode.Decompress),
             _ => null,
         };
-        if (inflating is null) return Decode(body.ToArray(), contentEncoding, maxDecodedBytes); // identity, snappy (declares its size), unknown
+        if (inflating is null)
+            // identity, snappy (declares its size), unknown
+            return Decode(body.ToArray(), contentEncoding, maxDecodedBytes);
         using (inflating)
         using (var output = new PooledChunks(maxDecodedBytes))
         {
-            try { output.ReadFrom(inflating); }
-            catch (PooledChunks.CapExceededException) { throw TooLarge($"content-encoding {encoding}: decodes to more than the {maxDecodedBytes} bytes allowed"); }
-            catch (InvalidDataException e) { throw new InvalidDataException($"content-encoding {encoding}: corrupt body ({e.Message})"); }
+            try
+            {
+                output.ReadFrom(inflating);
+            }
+            catch (PooledChunks.CapExceededException)
+            {
+                throw TooLarge(
+                    $"content-encoding {encoding}: decodes to more than the {maxDecodedBytes} bytes allowed"
+                );
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"content-encoding {encoding}: corrupt body ({e.Message})");
+            }
             return output.ToArray();
         }
     }
 
-    /// <summary>True when the body was refused for inflating past its cap (HTTP 413), not for being corrupt (400).</summary>
+    /// <summary>True when the body was refused for inflating past its cap (HTTP 413), not for being corrupt
+    /// (400).</summary>
     public static bool IsTooLarge(InvalidDataException e) => e.Data.Contains(TooLargeKey);
 
     private const string TooLargeKey = "logwhisperer.too-large";
@@ -78,7 +119,8 @@ public static class BodyDecoding
                 int n;
                 while ((n = stream.Read(buffer)) > 0)
                 {
-                    if (output.Length + n > max) throw TooLarge($"content-encoding {encoding}: decodes to more than the {max} bytes allowed");
+                    if (output.Length + n > max)
+                        throw TooLarge($"content-encoding {encoding}: decodes to more than the {max} bytes allowed");
                     output.Write(buffer, 0, n);
                 }
             }
@@ -90,4 +132,3 @@ public static class BodyDecoding
         }
     }
 }
-

@@ -11,14 +11,22 @@ public sealed class ChunkPool
     public const int MaxRetained = 256;
     private readonly System.Collections.Concurrent.ConcurrentBag<byte[]> _free = [];
 
-    public byte[] Rent() => _free.TryTake(out var chunk) ? chunk : GC.AllocateUninitializedArray<byte>(PooledChunks.ChunkSize);
+    public byte[] Rent() =>
+        _free.TryTake(out var chunk) ? chunk : GC.AllocateUninitializedArray<byte>(PooledChunks.ChunkSize);
 
-    public void Return(byte[] chunk) { if (_free.Count < MaxRetained) _free.Add(chunk); }
+    public void Return(byte[] chunk)
+    {
+        if (_free.Count < MaxRetained)
+            _free.Add(chunk);
+    }
 
     /// <summary>Chunks held for reuse now.</summary>
     public int Retained => _free.Count;
 
-    public void Trim() { while (_free.TryTake(out _)) { } }
+    public void Trim()
+    {
+        while (_free.TryTake(out _)) { }
+    }
 }
 
 /// <summary>
@@ -46,7 +54,8 @@ public sealed class PooledChunks : IDisposable
         {
             var (chunk, offset) = Tail();
             int n = await source.ReadAsync(chunk.AsMemory(offset, ChunkSize - offset), cancellationToken);
-            if (n == 0) return;
+            if (n == 0)
+                return;
             Advance(n);
         }
     }
@@ -58,7 +67,8 @@ public sealed class PooledChunks : IDisposable
         {
             var (chunk, offset) = Tail();
             int n = source.Read(chunk, offset, ChunkSize - offset);
-            if (n == 0) return;
+            if (n == 0)
+                return;
             Advance(n);
         }
     }
@@ -66,18 +76,21 @@ public sealed class PooledChunks : IDisposable
     private (byte[] Chunk, int Offset) Tail()
     {
         int offset = (int)(Length % ChunkSize);
-        if (offset == 0 && _chunks.Count == Length / ChunkSize) _chunks.Add(ChunkPool.Shared.Rent());
+        if (offset == 0 && _chunks.Count == Length / ChunkSize)
+            _chunks.Add(ChunkPool.Shared.Rent());
         return (_chunks[^1], offset);
     }
 
     private void Advance(int n)
     {
-        if (Length + n > _cap) throw new CapExceededException(_cap);
+        if (Length + n > _cap)
+            throw new CapExceededException(_cap);
         Length += n;
     }
 
     /// <summary>The first bytes (for sniffing a format).</summary>
-    public ReadOnlySpan<byte> Head(int count) => _chunks.Count == 0 ? [] : _chunks[0].AsSpan(0, (int)Math.Min(count, Math.Min(Length, ChunkSize)));
+    public ReadOnlySpan<byte> Head(int count) =>
+        _chunks.Count == 0 ? [] : _chunks[0].AsSpan(0, (int)Math.Min(count, Math.Min(Length, ChunkSize)));
 
     /// <summary>A read-only stream over the content (valid until Dispose).</summary>
     public Stream AsStream() => new ChunkStream(this);
@@ -90,7 +103,8 @@ public sealed class PooledChunks : IDisposable
         foreach (var chunk in _chunks)
         {
             int n = (int)Math.Min(ChunkSize, Length - copied);
-            if (n <= 0) break;
+            if (n <= 0)
+                break;
             chunk.AsSpan(0, n).CopyTo(result.AsSpan((int)copied));
             copied += n;
         }
@@ -99,7 +113,8 @@ public sealed class PooledChunks : IDisposable
 
     public void Dispose()
     {
-        foreach (var chunk in _chunks) ChunkPool.Shared.Return(chunk);
+        foreach (var chunk in _chunks)
+            ChunkPool.Shared.Return(chunk);
         _chunks.Clear();
         Length = 0;
     }
@@ -111,14 +126,19 @@ public sealed class PooledChunks : IDisposable
         public override bool CanSeek => false;
         public override bool CanWrite => false;
         public override long Length => owner.Length;
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
             long left = owner.Length - _position;
-            if (left <= 0 || buffer.Length == 0) return 0;
+            if (left <= 0 || buffer.Length == 0)
+                return 0;
             int inChunk = (int)(_position % ChunkSize);
             int n = (int)Math.Min(Math.Min(buffer.Length, ChunkSize - inChunk), left);
             owner._chunks[(int)(_position / ChunkSize)].AsSpan(inChunk, n).CopyTo(buffer);
@@ -127,8 +147,11 @@ public sealed class PooledChunks : IDisposable
         }
 
         public override void Flush() { }
+
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
         public override void SetLength(long value) => throw new NotSupportedException();
+
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -10,9 +10,17 @@ using LogWhisperer.Sources.Datasets;
 
 namespace LogWhisperer.Evaluation;
 
-/// <summary>The result of replaying a labelled dataset: rankings per method on each case's window, and detection.</summary>
+/// <summary>The result of replaying a labelled dataset: rankings per method on each case's window, and
+/// detection.</summary>
 /// <param name="PerFeature">Each model feature alone as a ranker on the same windows, when asked for.</param>
-public sealed record DatasetReplayResult(RankingReport Ranking, int Cases, int Detected, long RecordsReplayed, long RowsRejected, RankingReport? PerFeature = null);
+public sealed record DatasetReplayResult(
+    RankingReport Ranking,
+    int Cases,
+    int Detected,
+    long RecordsReplayed,
+    long RowsRejected,
+    RankingReport? PerFeature = null
+);
 
 /// <summary>
 /// Replays every case of a labelled dataset through the normal pipeline in event time (each case its own
@@ -24,19 +32,38 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
 {
     private readonly PipelineOptions _options = pipelineOptions ?? new PipelineOptions();
 
-    /// <param name="leaveOneOutBaseModel">When given, each case is also scored by this model fine-tuned on all other cases.</param>
-    /// <param name="leaveOneKindOutBaseModel">When given, each case is also scored by this model fine-tuned on the cases of the
-    /// other fault kinds only: how the engine does on a kind of fault it has seen no labelled example of.</param>
-    public async Task<DatasetReplayResult> RunAsync(GatScorer scorer, IReadOnlyList<IRootCauseRanker> baselines, string? leaveOneOutBaseModel = null,
-        TrainOptions? fineTune = null, IProgress<string>? progress = null, bool perFeature = false, CancellationToken cancellationToken = default,
-        string? leaveOneKindOutBaseModel = null, bool withholdChanges = false, Action<RcaEvent>? onEvent = null, IncidentJudgement? judgement = null)
+    /// <param name="leaveOneOutBaseModel">When given, each case is also scored by this model fine-tuned on all other
+    /// cases.</param>
+    /// <param name="leaveOneKindOutBaseModel">When given, each case is also scored by this model fine-tuned on the
+    /// cases of the other fault kinds only: how the engine does on a kind of fault it has seen no labelled example
+    /// of.</param>
+    public async Task<DatasetReplayResult> RunAsync(
+        GatScorer scorer,
+        IReadOnlyList<IRootCauseRanker> baselines,
+        string? leaveOneOutBaseModel = null,
+        TrainOptions? fineTune = null,
+        IProgress<string>? progress = null,
+        bool perFeature = false,
+        CancellationToken cancellationToken = default,
+        string? leaveOneKindOutBaseModel = null,
+        bool withholdChanges = false,
+        Action<RcaEvent>? onEvent = null,
+        IncidentJudgement? judgement = null
+    )
     {
         var deadLetters = new MemoryDeadLetterSink();
         var adapter = new DatasetAdapter(mapping, root, deadLetters);
         var cases = adapter.LoadCases();
         var topology = adapter.LoadTopology();
-        progress?.Report($"{mapping.Name}: {cases.Count} cases, {adapter.RowsRead:N0} rows read, {adapter.RowsRejected:N0} rejected, {adapter.BlankValues:N0} blank metric cells"
-            + (topology.Count > 0 ? $", {topology.Count} declared call edges" : "") + (mapping.Changes is null ? "" : $", {adapter.ChangesRead:N0} changes ({adapter.ChangesIgnored:N0} records not changes)"));
+        progress?.Report(
+            $"{mapping.Name}: {cases.Count} cases, {adapter.RowsRead:N0} rows read, {adapter.RowsRejected:N0} rejected, {adapter.BlankValues:N0} blank metric cells"
+                + (topology.Count > 0 ? $", {topology.Count} declared call edges" : "")
+                + (
+                    mapping.Changes is null
+                        ? ""
+                        : $", {adapter.ChangesRead:N0} changes ({adapter.ChangesIgnored:N0} records not changes)"
+                )
+        );
 
         var chosen = new List<JudgedIncident>();
         var labelled = new List<List<GraphSnapshot>>();
@@ -50,17 +77,50 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             var sink = new CollectingRcaSink();
             var labeler = new IncidentLabeler([c.Fault]);
             // Each case's changes (if the dataset has any, and unless withheld) feed the change-correlation stage.
-            var options = mapping.Changes is null || withholdChanges ? _options : _options with { Changes = NewChangeLog(c.Changes) };
-            var pipeline = new RcaPipeline(options, new Featurizer(_options.Features, declaredEdges: topology), scorer, sink, deadLetters,
-                w => labeler.Label(w.StartMs, w.EndMs), onSnapshot: snapshots.Add, onScored: scored.Add);
+            var options =
+                mapping.Changes is null || withholdChanges
+                    ? _options
+                    : _options with
+                    {
+                        Changes = NewChangeLog(c.Changes),
+                    };
+            var pipeline = new RcaPipeline(
+                options,
+                new Featurizer(_options.Features, declaredEdges: topology),
+                scorer,
+                sink,
+                deadLetters,
+                w => labeler.Label(w.StartMs, w.EndMs),
+                onSnapshot: snapshots.Add,
+                onScored: scored.Add
+            );
             await pipeline.RunAsync(new ReplaySource(c.Records), cancellationToken, cancellationToken);
-            foreach (var e in sink.Events) onEvent?.Invoke(e);
-            if (sink.Events.Any(e => e.WindowEnd.ToUnixTimeMilliseconds() > c.Fault.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < c.Fault.EndMs)) detected++;
-            var judged = Evaluator.IncidentWindows(scored, c.Fault, _options.Explainer.IncidentThreshold, (judgement ?? new()).Windows);
-            if (judged is null) { progress?.Report($"{Step()}: no window covers the fault; left out"); labelled.Add([]); continue; }
+            foreach (var e in sink.Events)
+                onEvent?.Invoke(e);
+            if (
+                sink.Events.Any(e =>
+                    e.WindowEnd.ToUnixTimeMilliseconds() > c.Fault.StartMs
+                    && e.WindowStart.ToUnixTimeMilliseconds() < c.Fault.EndMs
+                )
+            )
+                detected++;
+            var judged = Evaluator.IncidentWindows(
+                scored,
+                c.Fault,
+                _options.Explainer.IncidentThreshold,
+                (judgement ?? new()).Windows
+            );
+            if (judged is null)
+            {
+                progress?.Report($"{Step()}: no window covers the fault; left out");
+                labelled.Add([]);
+                continue;
+            }
             chosen.Add(judged);
             labelled.Add(snapshots.Where(s => s.Label is not null).ToList());
-            progress?.Report($"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {judged.RankOf(judged.Windows.Select(w => w.RootProbability).ToArray())} over {judged.Windows.Count} window(s)");
+            progress?.Report(
+                $"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {judged.RankOf(judged.Windows.Select(w => w.RootProbability).ToArray())} over {judged.Windows.Count} window(s)"
+            );
         }
 
         var ranking = Evaluator.RankSideBySide(chosen, baselines, "GAT zero-shot");
@@ -68,15 +128,37 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
         var fineTuned = new List<(string Name, int[] Ranks)>();
         if (leaveOneOutBaseModel is not null)
             // Case i is scored by a copy of the model fine-tuned on every other case's labelled windows.
-            fineTuned.Add(("GAT leave-one-case-out fine-tuned",
-                HeldOutRanks(leaveOneOutBaseModel, i => k => k != caseOfWindow[i], i => $"case {i + 1}")));
+            fineTuned.Add(
+                (
+                    "GAT leave-one-case-out fine-tuned",
+                    HeldOutRanks(leaveOneOutBaseModel, i => k => k != caseOfWindow[i], i => $"case {i + 1}")
+                )
+            );
         if (leaveOneKindOutBaseModel is not null)
             // Case i is scored by a copy fine-tuned only on the cases of other fault kinds (one copy per kind).
-            fineTuned.Add(("GAT leave-one-kind-out fine-tuned",
-                HeldOutRanks(leaveOneKindOutBaseModel, i => k => cases[k].Fault.Kind != chosen[i].Fault.Kind, i => chosen[i].Fault.Kind.ToString())));
+            fineTuned.Add(
+                (
+                    "GAT leave-one-kind-out fine-tuned",
+                    HeldOutRanks(
+                        leaveOneKindOutBaseModel,
+                        i => k => cases[k].Fault.Kind != chosen[i].Fault.Kind,
+                        i => chosen[i].Fault.Kind.ToString()
+                    )
+                )
+            );
         if (fineTuned.Count > 0)
-            ranking = new RankingReport([ranking.Methods[0], .. fineTuned.Select(f => f.Name), .. ranking.Methods.Skip(1)],
-                ranking.Incidents.Select((r, i) => r with { Ranks = [r.Ranks[0], .. fineTuned.Select(f => f.Ranks[i]), .. r.Ranks.Skip(1)] }).ToArray());
+            ranking = new RankingReport(
+                [ranking.Methods[0], .. fineTuned.Select(f => f.Name), .. ranking.Methods.Skip(1)],
+                ranking
+                    .Incidents.Select(
+                        (r, i) =>
+                            r with
+                            {
+                                Ranks = [r.Ranks[0], .. fineTuned.Select(f => f.Ranks[i]), .. r.Ranks.Skip(1)],
+                            }
+                    )
+                    .ToArray()
+            );
         var features = perFeature ? Evaluator.RankSideBySide(chosen, SingleFeatureRanker.All) : null;
 
         // Scores each chosen window with a copy of the base model fine-tuned on the labelled windows of the cases
@@ -93,12 +175,26 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
                 {
                     var train = labelled.Where((_, k) => include(k)).SelectMany(l => l).ToList();
                     var model = GatModel.Load(baseModel, scorer.Device);
-                    var tuned = new GatTrainer(fineTune ?? new TrainOptions { Epochs = 8, LearningRate = 1e-3, Patience = 8 }, scorer.Device).FineTune(model, train, train);
+                    var tuned = new GatTrainer(
+                        fineTune
+                            ?? new TrainOptions
+                            {
+                                Epochs = 8,
+                                LearningRate = 1e-3,
+                                Patience = 8,
+                            },
+                        scorer.Device
+                    ).FineTune(model, train, train);
                     tunedFor[key] = tunedScorer = new GatScorer(tuned, scorer.Device);
                 }
-                var probabilities = tunedScorer.Score(chosen[i].Windows.Select(w => w.Snapshot).ToList()).Select(s => s.RootProbability).ToArray();
+                var probabilities = tunedScorer
+                    .Score(chosen[i].Windows.Select(w => w.Snapshot).ToList())
+                    .Select(s => s.RootProbability)
+                    .ToArray();
                 ranks[i] = chosen[i].RankOf(probabilities);
-                progress?.Report($"[held out: {heldOut(i)}, {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {ranks[i]}");
+                progress?.Report(
+                    $"[held out: {heldOut(i)}, {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {ranks[i]}"
+                );
             }
             return ranks;
         }
@@ -108,6 +204,13 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             log.AddRange(changes);
             return log;
         }
-        return new DatasetReplayResult(ranking, cases.Count, detected, cases.Sum(c => (long)c.Records.Count), adapter.RowsRejected, features);
+        return new DatasetReplayResult(
+            ranking,
+            cases.Count,
+            detected,
+            cases.Sum(c => (long)c.Records.Count),
+            adapter.RowsRejected,
+            features
+        );
     }
 }

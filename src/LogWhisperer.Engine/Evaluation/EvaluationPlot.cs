@@ -11,21 +11,46 @@ public static class EvaluationPlot
 {
     public static Plot Create(RankingReport report, string title)
     {
-        var groups = report.Incidents.GroupBy(r => r.Fault.Kind).OrderBy(g => g.Key)
-            .Select(g => (Name: g.Key.ToString(), Incidents: (IEnumerable<RankedIncident>)g.ToList())).Prepend(("all", report.Incidents)).ToList();
+        var groups = report
+            .Incidents.GroupBy(r => r.Fault.Kind)
+            .OrderBy(g => g.Key)
+            .Select(g => (Name: g.Key.ToString(), Incidents: (IEnumerable<RankedIncident>)g.ToList()))
+            .Prepend(("all", report.Incidents))
+            .ToList();
         int methods = Math.Max(1, report.Methods.Count);
         var plot = Plots.New(title);
         double width = 0.8 / methods;
         for (int m = 0; m < report.Methods.Count; m++)
         {
             var colour = Plots.Colour(m);
-            var ac3 = groups.Select((g, i) => new Bar { Position = i + (m - (methods - 1) / 2.0) * width, Value = report.AccuracyAt(m, 3, g.Incidents), Size = width * 0.9, FillColor = colour.WithAlpha(0.3), LineWidth = 0 });
-            var ac1 = groups.Select((g, i) => new Bar { Position = i + (m - (methods - 1) / 2.0) * width, Value = report.AccuracyAt(m, 1, g.Incidents), Size = width * 0.9, FillColor = colour, LineWidth = 0 });
+            var ac3 = groups.Select(
+                (g, i) =>
+                    new Bar
+                    {
+                        Position = i + (m - (methods - 1) / 2.0) * width,
+                        Value = report.AccuracyAt(m, 3, g.Incidents),
+                        Size = width * 0.9,
+                        FillColor = colour.WithAlpha(0.3),
+                        LineWidth = 0,
+                    }
+            );
+            var ac1 = groups.Select(
+                (g, i) =>
+                    new Bar
+                    {
+                        Position = i + (m - (methods - 1) / 2.0) * width,
+                        Value = report.AccuracyAt(m, 1, g.Incidents),
+                        Size = width * 0.9,
+                        FillColor = colour,
+                        LineWidth = 0,
+                    }
+            );
             plot.Add.Bars(ac3.ToList());
             plot.Add.Bars(ac1.ToList()).LegendText = report.Methods[m];
         }
         var ticks = new ScottPlot.TickGenerators.NumericManual();
-        for (int g = 0; g < groups.Count; g++) ticks.AddMajor(g, $"{groups[g].Name}\nn={groups[g].Incidents.Count()}");
+        for (int g = 0; g < groups.Count; g++)
+            ticks.AddMajor(g, $"{groups[g].Name}\nn={groups[g].Incidents.Count()}");
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.Axes.SetLimits(-0.6, groups.Count - 0.4, 0, 1.05);
         plot.YLabel("AC@1 (AC@3 pale)");
@@ -37,6 +62,11 @@ public static class EvaluationPlot
     public static (string Svg, string Png) Save(RankingReport report, string title, string path)
     {
         int groups = report.Incidents.Select(r => r.Fault.Kind).Distinct().Count() + 1;
-        return Plots.Save(Create(report, title), path, Math.Max(720, 160 + groups * (Math.Max(1, report.Methods.Count) * 22 + 30) + 260), 420);
+        return Plots.Save(
+            Create(report, title),
+            path,
+            Math.Max(720, 160 + groups * (Math.Max(1, report.Methods.Count) * 22 + 30) + 260),
+            420
+        );
     }
 }

@@ -16,24 +16,42 @@ public sealed record IncidentResult(Fault Fault, RcaEvent? FirstEvent, int? Rank
 /// </summary>
 public sealed record EvaluationReport(IReadOnlyList<IncidentResult> Incidents, int FalseAlarms, int QuietWindows)
 {
-    public double AccuracyAt(int k) => Incidents.Count == 0 ? 0 : (double)Incidents.Count(r => r.Rank is { } rank && rank <= k) / Incidents.Count;
+    public double AccuracyAt(int k) =>
+        Incidents.Count == 0 ? 0 : (double)Incidents.Count(r => r.Rank is { } rank && rank <= k) / Incidents.Count;
+
     public double Avg5 => Enumerable.Range(1, 5).Average(AccuracyAt);
-    public double DetectionRate => Incidents.Count == 0 ? 0 : (double)Incidents.Count(r => r.Detected) / Incidents.Count;
-    public double FaultKindAccuracy => Incidents.Count(r => r.Detected) is var d and > 0
-        ? (double)Incidents.Count(r => r.FirstEvent?.FaultType.Kind == r.Fault.Kind.ToString()) / d : 0;
+    public double DetectionRate =>
+        Incidents.Count == 0 ? 0 : (double)Incidents.Count(r => r.Detected) / Incidents.Count;
+    public double FaultKindAccuracy =>
+        Incidents.Count(r => r.Detected) is var d and > 0
+            ? (double)Incidents.Count(r => r.FirstEvent?.FaultType.Kind == r.Fault.Kind.ToString()) / d
+            : 0;
 
     /// <param name="graceMs">How long after a fault ends its effects may still be reported.</param>
-    public static EvaluationReport Score(IReadOnlyList<Fault> faults, IReadOnlyList<RcaEvent> events, int quietWindows, long graceMs = 60_000)
+    public static EvaluationReport Score(
+        IReadOnlyList<Fault> faults,
+        IReadOnlyList<RcaEvent> events,
+        int quietWindows,
+        long graceMs = 60_000
+    )
     {
         var ordered = events.OrderBy(e => e.WindowStart).ToArray();
-        var results = faults.Select(f =>
-        {
-            var first = ordered.FirstOrDefault(e => e.WindowEnd.ToUnixTimeMilliseconds() > f.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < f.EndMs);
-            int? rank = first?.Candidates.FirstOrDefault(c => c.Service == f.Service)?.Rank;
-            return new IncidentResult(f, first, rank);
-        }).ToArray();
-        int falseAlarms = ordered.Count(e => !faults.Any(f =>
-            e.WindowEnd.ToUnixTimeMilliseconds() > f.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < f.EndMs + graceMs));
+        var results = faults
+            .Select(f =>
+            {
+                var first = ordered.FirstOrDefault(e =>
+                    e.WindowEnd.ToUnixTimeMilliseconds() > f.StartMs && e.WindowStart.ToUnixTimeMilliseconds() < f.EndMs
+                );
+                int? rank = first?.Candidates.FirstOrDefault(c => c.Service == f.Service)?.Rank;
+                return new IncidentResult(f, first, rank);
+            })
+            .ToArray();
+        int falseAlarms = ordered.Count(e =>
+            !faults.Any(f =>
+                e.WindowEnd.ToUnixTimeMilliseconds() > f.StartMs
+                && e.WindowStart.ToUnixTimeMilliseconds() < f.EndMs + graceMs
+            )
+        );
         return new EvaluationReport(results, falseAlarms, quietWindows);
     }
 }

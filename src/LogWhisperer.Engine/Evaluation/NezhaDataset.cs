@@ -19,18 +19,28 @@ internal static class NezhaDataset
     public static IEnumerable<LogRecord> ReadLogs(string logDirectory, string cluster = "train-ticket")
     {
         foreach (var file in Directory.GetFiles(logDirectory, "*_log.csv").Order(StringComparer.Ordinal))
-            foreach (var csvRow in CsvReader.ReadRecords(file))
+        foreach (var csvRow in CsvReader.ReadRecords(file))
+        {
+            // A malformed row (the export has fused lines) carries no usable time or service here; the
+            // engine's DatasetAdapter dead-letters such rows, this experiment reader only skips them.
+            if (csvRow.Fields is not { } row)
+                continue;
+            if (!long.TryParse(row.GetValueOrDefault("TimeUnixNano"), out long nanos))
+                continue;
+            string message = row.GetValueOrDefault("Log") ?? "";
+            try
             {
-                // A malformed row (the export has fused lines) carries no usable time or service here; the
-                // engine's DatasetAdapter dead-letters such rows, this experiment reader only skips them.
-                if (csvRow.Fields is not { } row) continue;
-                if (!long.TryParse(row.GetValueOrDefault("TimeUnixNano"), out long nanos)) continue;
-                string message = row.GetValueOrDefault("Log") ?? "";
-                try { message = JsonDocument.Parse(message).RootElement.GetProperty("log").GetString() ?? message; }
-                catch (JsonException) { } // not JSON: keep the raw line
-                yield return new LogRecord(nanos / 1_000_000, cluster, ServiceOf(row.GetValueOrDefault("PodName") ?? ""),
-                    message.Contains("ERROR", StringComparison.Ordinal) ? LogSeverity.Error : LogSeverity.Info, message.TrimEnd());
+                message = JsonDocument.Parse(message).RootElement.GetProperty("log").GetString() ?? message;
             }
+            catch (JsonException) { } // not JSON: keep the raw line
+            yield return new LogRecord(
+                nanos / 1_000_000,
+                cluster,
+                ServiceOf(row.GetValueOrDefault("PodName") ?? ""),
+                message.Contains("ERROR", StringComparison.Ordinal) ? LogSeverity.Error : LogSeverity.Info,
+                message.TrimEnd()
+            );
+        }
     }
 
     public static IReadOnlyList<NezhaFault> ReadFaults(string faultListJson)
@@ -38,13 +48,23 @@ internal static class NezhaDataset
         using var doc = JsonDocument.Parse(File.ReadAllText(faultListJson));
         var faults = new List<NezhaFault>();
         foreach (var hour in doc.RootElement.EnumerateObject())
-            foreach (var f in hour.Value.EnumerateArray())
-            {
-                // inject_time is UTC (inject_timestamp can be 8 h off, per the dataset's notes).
-                var time = DateTimeOffset.ParseExact(f.GetProperty("inject_time").GetString()!, "yyyy-MM-dd HH:mm:ss",
-                    CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-                faults.Add(new NezhaFault(time, ServiceOf(f.GetProperty("inject_pod").GetString()!), f.GetProperty("inject_type").GetString()!));
-            }
+        foreach (var f in hour.Value.EnumerateArray())
+        {
+            // inject_time is UTC (inject_timestamp can be 8 h off, per the dataset's notes).
+            var time = DateTimeOffset.ParseExact(
+                f.GetProperty("inject_time").GetString()!,
+                "yyyy-MM-dd HH:mm:ss",
+                CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal
+            );
+            faults.Add(
+                new NezhaFault(
+                    time,
+                    ServiceOf(f.GetProperty("inject_pod").GetString()!),
+                    f.GetProperty("inject_type").GetString()!
+                )
+            );
+        }
         return faults.OrderBy(f => f.InjectTime).ToList();
     }
 

@@ -10,11 +10,15 @@ namespace LogWhisperer.Explain;
 /// </summary>
 internal sealed record EvidenceCoverage(IReadOnlyList<string> Missing, IReadOnlyList<string> Sparse)
 {
-    public const string Logs = "logs", Traces = "traces", Metrics = "metrics";
+    public const string Logs = "logs",
+        Traces = "traces",
+        Metrics = "metrics";
 
     /// <summary>A modality at less than this share of its baseline volume is sparse.</summary>
     public const double SparseShare = 0.2;
-    /// <summary>Fewer server spans than this per serving service in a window give no usable latency quantiles.</summary>
+
+    /// <summary>Fewer server spans than this per serving service in a window give no usable latency
+    /// quantiles.</summary>
     public const double MinSpansPerService = 10;
 
     public bool Degraded => Missing.Count > 0 || Sparse.Count > 0;
@@ -22,7 +26,10 @@ internal sealed record EvidenceCoverage(IReadOnlyList<string> Missing, IReadOnly
     public static EvidenceCoverage Of(GraphSnapshot s)
     {
         double seconds = (s.WindowEndMs - s.WindowStartMs) / 1000.0;
-        double logs = 0, logsBaseline = 0, spans = 0, spansBaseline = 0;
+        double logs = 0,
+            logsBaseline = 0,
+            spans = 0,
+            spansBaseline = 0;
         int serving = 0;
         bool metrics = false;
         for (int i = 0; i < s.NodeCount; i++)
@@ -37,18 +44,27 @@ internal sealed record EvidenceCoverage(IReadOnlyList<string> Missing, IReadOnly
             {
                 spans += rate;
                 spansBaseline += Value(s.Baseline(i, Measurement.RequestRate));
-                if (rate > 0) serving++;
+                if (rate > 0)
+                    serving++;
             }
-            else if (rate > 0 || !double.IsNaN(s.Measurement(i, Measurement.LatencyP50))) metrics = true;
-            metrics |= !double.IsNaN(s.Measurement(i, Measurement.CpuCores)) || !double.IsNaN(s.Measurement(i, Measurement.MemoryBytes));
+            else if (rate > 0 || !double.IsNaN(s.Measurement(i, Measurement.LatencyP50)))
+                metrics = true;
+            metrics |=
+                !double.IsNaN(s.Measurement(i, Measurement.CpuCores))
+                || !double.IsNaN(s.Measurement(i, Measurement.MemoryBytes));
         }
         var missing = new List<string>();
         var sparse = new List<string>();
-        if (logs == 0) missing.Add(Logs);
-        else if (logs < SparseShare * logsBaseline) sparse.Add(Logs);
-        if (spans == 0) missing.Add(Traces);
-        else if (spans < SparseShare * spansBaseline || spans * seconds / serving < MinSpansPerService) sparse.Add(Traces);
-        if (!metrics) missing.Add(Metrics);
+        if (logs == 0)
+            missing.Add(Logs);
+        else if (logs < SparseShare * logsBaseline)
+            sparse.Add(Logs);
+        if (spans == 0)
+            missing.Add(Traces);
+        else if (spans < SparseShare * spansBaseline || spans * seconds / serving < MinSpansPerService)
+            sparse.Add(Traces);
+        if (!metrics)
+            missing.Add(Metrics);
         return new EvidenceCoverage(missing, sparse);
     }
 

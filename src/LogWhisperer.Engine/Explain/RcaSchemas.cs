@@ -8,7 +8,9 @@ public static class RcaSchemas
 {
     /// <summary>The RCA event v1 (<c>$id</c> = <see cref="RcaEvent.SchemaUri"/>).</summary>
     public const string EventFile = "rca-event.v1.schema.json";
-    /// <summary>The CloudEvents 1.0 envelope on the Kafka output topic, whose data references the event schema.</summary>
+
+    /// <summary>The CloudEvents 1.0 envelope on the Kafka output topic, whose data references the event
+    /// schema.</summary>
     public const string CloudEventFile = "rca-cloudevent.v1.schema.json";
     public const string CloudEventSchemaUri = "https://logwhisperer.dev/schemas/rca-cloudevent.v1.schema.json";
 
@@ -17,8 +19,11 @@ public static class RcaSchemas
 
     private static string Read(string file)
     {
-        using var stream = typeof(RcaSchemas).Assembly.GetManifestResourceStream("LogWhisperer.Schemas." + file)
-            ?? throw new InvalidOperationException($"schema resource {file} missing from {typeof(RcaSchemas).Assembly.GetName().Name}");
+        using var stream =
+            typeof(RcaSchemas).Assembly.GetManifestResourceStream("LogWhisperer.Schemas." + file)
+            ?? throw new InvalidOperationException(
+                $"schema resource {file} missing from {typeof(RcaSchemas).Assembly.GetName().Name}"
+            );
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

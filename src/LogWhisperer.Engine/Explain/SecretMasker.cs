@@ -2,15 +2,20 @@ using System.Text.RegularExpressions;
 
 namespace LogWhisperer.Explain;
 
-/// <summary>Removes what must never leave the engine inside an explanation: credentials, tokens, keys, e-mail addresses.</summary>
+/// <summary>Removes what must never leave the engine inside an explanation: credentials, tokens, keys, e-mail
+/// addresses.</summary>
 internal static partial class SecretMasker
 {
-    [GeneratedRegex(@"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization)\b(\s*[=:]\s*|\s+)(bearer\s+|basic\s+)?['""]?[^\s,;&""']+")]
+    [GeneratedRegex(
+        @"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization)\b(\s*[=:]\s*|\s+)(bearer\s+|basic\s+)?['""]?[^\s,;&""']+"
+    )]
     private static partial Regex KeyValue();
 
-    // Compound keys (aws_secret_access_key, client_secret, db.password, AccountKey in connection strings): only with = or :,
-    // so ordinary words that merely contain "secret" or "key" are left alone.
-    [GeneratedRegex(@"(?i)\b([\w.-]*(?:secret|password|passwd|accountkey|access_?key|private_?key)[\w.-]*)(\s*[=:]\s*)['""]?[^\s,;&""']+")]
+    // Compound keys (aws_secret_access_key, client_secret, db.password, AccountKey in connection strings): only with =
+    // or :, so ordinary words that merely contain "secret" or "key" are left alone.
+    [GeneratedRegex(
+        @"(?i)\b([\w.-]*(?:secret|password|passwd|accountkey|access_?key|private_?key)[\w.-]*)(\s*[=:]\s*)['""]?[^\s,;&""']+"
+    )]
     private static partial Regex CompoundKeyValue();
 
     [GeneratedRegex(@"(?i)\bbearer\s+[a-z0-9._~+/=-]{8,}")]

@@ -8,7 +8,12 @@ namespace LogWhisperer.Explain;
 /// An SLO of an entry service: an availability objective (share of requests that succeed, e.g. 99.9 %) and/or
 /// a latency objective (<see cref="LatencyTarget"/> % of requests faster than <see cref="LatencyMs"/>).
 /// </summary>
-public sealed record ServiceLevelObjective(string Service, double? Availability = null, double? LatencyMs = null, double LatencyTarget = 99)
+public sealed record ServiceLevelObjective(
+    string Service,
+    double? Availability = null,
+    double? LatencyMs = null,
+    double LatencyTarget = 99
+)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -21,24 +26,40 @@ public sealed record ServiceLevelObjective(string Service, double? Availability 
     public IEnumerable<(string Name, double BurnRate)> Burn(GraphSnapshot s)
     {
         int node = s.IndexOf(Service);
-        if (node < 0) yield break;
-        if (Availability is { } a && s.Measurement(node, Measurement.ErrorRatio) is var errors && double.IsFinite(errors))
-            yield return (string.Create(Inv, $"{Service} availability {a:0.###} %"), errors / Math.Max(1e-9, 1 - a / 100));
+        if (node < 0)
+            yield break;
+        if (
+            Availability is { } a
+            && s.Measurement(node, Measurement.ErrorRatio) is var errors
+            && double.IsFinite(errors)
+        )
+            yield return (
+                string.Create(Inv, $"{Service} availability {a:0.###} %"),
+                errors / Math.Max(1e-9, 1 - a / 100)
+            );
         if (LatencyMs is { } limit)
         {
-            double slow = s.Measurement(node, Measurement.LatencyP50) > limit ? 0.5
+            double slow =
+                s.Measurement(node, Measurement.LatencyP50) > limit ? 0.5
                 : s.Measurement(node, Measurement.LatencyP95) > limit ? 0.05
-                : s.Measurement(node, Measurement.LatencyP99) > limit ? 0.01 : 0;
-            yield return (string.Create(Inv, $"{Service} latency {LatencyTarget:0.##} % < {limit:0.##} ms"), slow / Math.Max(1e-9, 1 - LatencyTarget / 100));
+                : s.Measurement(node, Measurement.LatencyP99) > limit ? 0.01
+                : 0;
+            yield return (
+                string.Create(Inv, $"{Service} latency {LatencyTarget:0.##} % < {limit:0.##} ms"),
+                slow / Math.Max(1e-9, 1 - LatencyTarget / 100)
+            );
         }
     }
 
-    /// <summary>The urgency of a window: "page" when any objective burns at ≥ 1, else "warning"; null when no SLO is set.</summary>
+    /// <summary>The urgency of a window: "page" when any objective burns at ≥ 1, else "warning"; null when no SLO is
+    /// set.</summary>
     public static Urgency? UrgencyOf(IReadOnlyList<ServiceLevelObjective> objectives, GraphSnapshot s)
     {
-        if (objectives.Count == 0) return null;
+        if (objectives.Count == 0)
+            return null;
         var burns = objectives.SelectMany(o => o.Burn(s)).ToList();
-        if (burns.Count == 0) return new Urgency(Urgency.Warning, 0);
+        if (burns.Count == 0)
+            return new Urgency(Urgency.Warning, 0);
         var worst = burns.MaxBy(b => b.BurnRate);
         double rate = Math.Round(worst.BurnRate, 2);
         return rate >= 1 ? new Urgency(Urgency.Page, rate, worst.Name) : new Urgency(Urgency.Warning, rate);

@@ -9,10 +9,13 @@ namespace LogWhisperer.Export;
 /// </summary>
 internal sealed class DirectoryPayloadSink : IPayloadSink
 {
-    public const string LokiFile = "loki.jsonl", OtlpFile = "otlp.jsonl", MetricsDirectory = "metrics";
+    public const string LokiFile = "loki.jsonl",
+        OtlpFile = "otlp.jsonl",
+        MetricsDirectory = "metrics";
 
     private readonly string _directory;
-    private readonly FileStream _logs, _traces;
+    private readonly FileStream _logs,
+        _traces;
 
     public DirectoryPayloadSink(string directory)
     {
@@ -30,8 +33,21 @@ internal sealed class DirectoryPayloadSink : IPayloadSink
         switch (payload.Stream)
         {
             case WireStream.Metrics:
-                var path = Path.Combine(_directory, MetricsDirectory, payload.TimestampMs.ToString(CultureInfo.InvariantCulture) + ".prom");
-                await using (var scrape = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16, useAsync: true))
+                var path = Path.Combine(
+                    _directory,
+                    MetricsDirectory,
+                    payload.TimestampMs.ToString(CultureInfo.InvariantCulture) + ".prom"
+                );
+                await using (
+                    var scrape = new FileStream(
+                        path,
+                        FileMode.Create,
+                        FileAccess.Write,
+                        FileShare.Read,
+                        1 << 16,
+                        useAsync: true
+                    )
+                )
                     await scrape.WriteAsync(payload.Body, cancellationToken);
                 break;
             default:

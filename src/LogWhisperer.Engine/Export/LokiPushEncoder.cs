@@ -18,18 +18,22 @@ internal static class LokiPushEncoder
         return Encode(batch, namespaceName, buffer) ? buffer.WrittenSpan.ToArray() : null;
     }
 
-    /// <summary>Writes the request into <paramref name="output"/>; false (nothing written) when the batch has no logs.</summary>
+    /// <summary>Writes the request into <paramref name="output"/>; false (nothing written) when the batch has no
+    /// logs.</summary>
     public static bool Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName, IBufferWriter<byte> output)
     {
         var streams = new OrderedDictionary<(string Cluster, string Service, LogSeverity Level), List<LogRecord>>();
         foreach (var r in batch)
         {
-            if (r is not LogRecord log) continue;
+            if (r is not LogRecord log)
+                continue;
             var key = (log.Cluster, log.Service, log.Severity);
-            if (!streams.TryGetValue(key, out var list)) streams[key] = list = [];
+            if (!streams.TryGetValue(key, out var list))
+                streams[key] = list = [];
             list.Add(log);
         }
-        if (streams.Count == 0) return false;
+        if (streams.Count == 0)
+            return false;
 
         using (var json = new Utf8JsonWriter(output))
         {
@@ -56,8 +60,10 @@ internal static class LokiPushEncoder
                     {
                         // Loki 3 structured metadata: the trace and span the line was written in.
                         json.WriteStartObject();
-                        if (line.TraceId is { } trace) json.WriteString("trace_id", trace);
-                        if (line.SpanId is { } span) json.WriteString("span_id", span);
+                        if (line.TraceId is { } trace)
+                            json.WriteString("trace_id", trace);
+                        if (line.SpanId is { } span)
+                            json.WriteString("span_id", span);
                         json.WriteEndObject();
                     }
                     json.WriteEndArray();
@@ -71,12 +77,13 @@ internal static class LokiPushEncoder
         return true;
     }
 
-    public static string LevelName(LogSeverity level) => level switch
-    {
-        LogSeverity.Debug => "debug",
-        LogSeverity.Info => "info",
-        LogSeverity.Warn => "warn",
-        LogSeverity.Error => "error",
-        _ => "fatal",
-    };
+    public static string LevelName(LogSeverity level) =>
+        level switch
+        {
+            LogSeverity.Debug => "debug",
+            LogSeverity.Info => "info",
+            LogSeverity.Warn => "warn",
+            LogSeverity.Error => "error",
+            _ => "fatal",
+        };
 }

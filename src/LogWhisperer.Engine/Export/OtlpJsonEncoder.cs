@@ -13,17 +13,19 @@ namespace LogWhisperer.Export;
 internal static class OtlpJsonEncoder
 {
     public const string ScopeName = "logwhisperer.chaos";
-    public const int StatusUnset = 0, StatusError = 2;
+    public const int StatusUnset = 0,
+        StatusError = 2;
 
     /// <summary>OTLP's SpanKind numbering (0 is unspecified).</summary>
-    public static int KindNumber(SpanKind kind) => kind switch
-    {
-        SpanKind.Internal => 1,
-        SpanKind.Server => 2,
-        SpanKind.Client => 3,
-        SpanKind.Producer => 4,
-        _ => 5,
-    };
+    public static int KindNumber(SpanKind kind) =>
+        kind switch
+        {
+            SpanKind.Internal => 1,
+            SpanKind.Server => 2,
+            SpanKind.Client => 3,
+            SpanKind.Producer => 4,
+            _ => 5,
+        };
 
     public static byte[]? Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName)
     {
@@ -31,18 +33,22 @@ internal static class OtlpJsonEncoder
         return Encode(batch, namespaceName, buffer) ? buffer.WrittenSpan.ToArray() : null;
     }
 
-    /// <summary>Writes the request into <paramref name="output"/>; false (nothing written) when the batch has no spans.</summary>
+    /// <summary>Writes the request into <paramref name="output"/>; false (nothing written) when the batch has no
+    /// spans.</summary>
     public static bool Encode(IReadOnlyList<TelemetryRecord> batch, string namespaceName, IBufferWriter<byte> output)
     {
         var byService = new OrderedDictionary<(string Cluster, string Service), List<SpanRecord>>();
         foreach (var r in batch)
         {
-            if (r is not SpanRecord span) continue;
+            if (r is not SpanRecord span)
+                continue;
             var key = (span.Cluster, span.Service);
-            if (!byService.TryGetValue(key, out var list)) byService[key] = list = [];
+            if (!byService.TryGetValue(key, out var list))
+                byService[key] = list = [];
             list.Add(span);
         }
-        if (byService.Count == 0) return false;
+        if (byService.Count == 0)
+            return false;
 
         using (var json = new Utf8JsonWriter(output))
         {
@@ -65,7 +71,8 @@ internal static class OtlpJsonEncoder
                 json.WriteString("name", ScopeName);
                 json.WriteEndObject();
                 json.WriteStartArray("spans");
-                foreach (var s in spans) WriteSpan(json, s);
+                foreach (var s in spans)
+                    WriteSpan(json, s);
                 json.WriteEndArray();
                 json.WriteEndObject();
                 json.WriteEndArray();
@@ -84,7 +91,8 @@ internal static class OtlpJsonEncoder
         json.WriteStartObject();
         json.WriteString("traceId", s.TraceId);
         json.WriteString("spanId", s.SpanId);
-        if (!string.IsNullOrEmpty(s.ParentSpanId)) json.WriteString("parentSpanId", s.ParentSpanId);
+        if (!string.IsNullOrEmpty(s.ParentSpanId))
+            json.WriteString("parentSpanId", s.ParentSpanId);
         json.WriteString("name", s.Operation);
         json.WriteNumber("kind", KindNumber(s.Kind));
         WriteInt64String(json, "startTimeUnixNano", startNs);
@@ -96,7 +104,8 @@ internal static class OtlpJsonEncoder
             json.WriteEndArray();
         }
         json.WriteStartObject("status");
-        if (s.IsError) json.WriteNumber("code", StatusError);
+        if (s.IsError)
+            json.WriteNumber("code", StatusError);
         json.WriteEndObject();
         json.WriteEndObject();
     }

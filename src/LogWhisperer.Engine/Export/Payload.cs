@@ -1,7 +1,12 @@
 namespace LogWhisperer.Export;
 
 /// <summary>The three telemetry streams a mesh exports, each in its own wire format.</summary>
-public enum WireStream { Logs, Metrics, Traces }
+public enum WireStream
+{
+    Logs,
+    Metrics,
+    Traces,
+}
 
 /// <summary>
 /// One encoded message: a Loki push request, a Prometheus exposition document, or an OTLP
@@ -11,11 +16,12 @@ public enum WireStream { Logs, Metrics, Traces }
 /// </summary>
 public sealed record Payload(WireStream Stream, string Cluster, long TimestampMs, ReadOnlyMemory<byte> Body)
 {
-    public string ContentType => Stream switch
-    {
-        WireStream.Metrics => "text/plain; version=0.0.4",
-        _ => "application/json",
-    };
+    public string ContentType =>
+        Stream switch
+        {
+            WireStream.Metrics => "text/plain; version=0.0.4",
+            _ => "application/json",
+        };
 }
 
 /// <summary>

@@ -11,7 +11,8 @@ namespace LogWhisperer.Export;
 /// </summary>
 internal sealed class TelemetryExporter(IPayloadSink sink, string namespaceName = "default") : IAsyncDisposable
 {
-    // Reused for every payload: a run encodes gigabytes, and fresh buffers per second would land on the large-object heap.
+    // Reused for every payload: a run encodes gigabytes, and fresh buffers per second would land on the large-object
+    // heap.
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
     private readonly StringBuilder _text = new(1 << 16);
 
@@ -21,9 +22,13 @@ internal sealed class TelemetryExporter(IPayloadSink sink, string namespaceName 
     public long Records => Logs + Metrics + Spans;
     public long Bytes { get; private set; }
 
-    public async ValueTask WriteAsync(IReadOnlyList<TelemetryRecord> batch, CancellationToken cancellationToken = default)
+    public async ValueTask WriteAsync(
+        IReadOnlyList<TelemetryRecord> batch,
+        CancellationToken cancellationToken = default
+    )
     {
-        if (batch.Count == 0) return;
+        if (batch.Count == 0)
+            return;
         string cluster = batch[0].Cluster;
         long first = long.MaxValue;
         foreach (var r in batch)
@@ -31,20 +36,29 @@ internal sealed class TelemetryExporter(IPayloadSink sink, string namespaceName 
             first = Math.Min(first, r.TimestampMs);
             switch (r)
             {
-                case LogRecord: Logs++; break;
-                case MetricSample: Metrics++; break;
-                case SpanRecord: Spans++; break;
+                case LogRecord:
+                    Logs++;
+                    break;
+                case MetricSample:
+                    Metrics++;
+                    break;
+                case SpanRecord:
+                    Spans++;
+                    break;
             }
         }
         _buffer.ResetWrittenCount();
-        if (LokiPushEncoder.Encode(batch, namespaceName, _buffer)) await Send(WireStream.Logs);
+        if (LokiPushEncoder.Encode(batch, namespaceName, _buffer))
+            await Send(WireStream.Logs);
         _text.Clear();
         if (PrometheusTextEncoder.Encode(batch, namespaceName, _text))
         {
-            foreach (var chunk in _text.GetChunks()) Encoding.UTF8.GetBytes(chunk.Span, _buffer);
+            foreach (var chunk in _text.GetChunks())
+                Encoding.UTF8.GetBytes(chunk.Span, _buffer);
             await Send(WireStream.Metrics);
         }
-        if (OtlpJsonEncoder.Encode(batch, namespaceName, _buffer)) await Send(WireStream.Traces);
+        if (OtlpJsonEncoder.Encode(batch, namespaceName, _buffer))
+            await Send(WireStream.Traces);
 
         async ValueTask Send(WireStream stream)
         {

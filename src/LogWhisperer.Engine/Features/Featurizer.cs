@@ -6,8 +6,10 @@ public sealed record FeaturizerOptions
 {
     /// <summary>Windows of history each baseline keeps.</summary>
     public int BaselineWindows { get; init; } = 40;
+
     /// <summary>Windows a cluster must have seen before its features are trusted (no RCA during warm-up).</summary>
     public int WarmupWindows { get; init; } = 6;
+
     /// <summary>Distinct templates remembered per service (bounded memory; the oldest are not evicted, new ones
     /// past the cap are simply not remembered and keep counting as new).</summary>
     public int MaxTemplatesPerService { get; init; } = 20_000;
@@ -18,7 +20,11 @@ public sealed record FeaturizerOptions
 /// own robust baseline. Stateful per cluster (baselines, known templates, known services and edges), so
 /// services that go silent stay in the graph and their silence becomes a feature.
 /// </summary>
-public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? declaredServices = null, IEnumerable<(string From, string To)>? declaredEdges = null)
+public sealed class Featurizer(
+    FeaturizerOptions options,
+    IEnumerable<string>? declaredServices = null,
+    IEnumerable<(string From, string To)>? declaredEdges = null
+)
 {
     private readonly Dictionary<string, ClusterState> _clusters = new(StringComparer.Ordinal);
     private readonly string[] _declaredServices = declaredServices?.ToArray() ?? [];
@@ -51,18 +57,37 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         {
             _clusters[window.Cluster] = state = new ClusterState();
             state.Services.UnionWith(_declaredServices);
-            foreach (var e in _declaredEdges) { state.Edges.Add(e); state.Services.Add(e.Item1); state.Services.Add(e.Item2); }
+            foreach (var e in _declaredEdges)
+            {
+                state.Edges.Add(e);
+                state.Services.Add(e.Item1);
+                state.Services.Add(e.Item2);
+            }
         }
-        if (LiveEdges is not null) UpdateLiveEdges(state, LiveEdges(), window);
+        if (LiveEdges is not null)
+            UpdateLiveEdges(state, LiveEdges(), window);
         state.Services.UnionWith(window.Services.Keys);
-        foreach (var e in window.Edges.Keys) { state.Edges.Add(e); state.LiveEdges.Remove(e); state.Services.Add(e.From); state.Services.Add(e.To); }
+        foreach (var e in window.Edges.Keys)
+        {
+            state.Edges.Add(e);
+            state.LiveEdges.Remove(e);
+            state.Services.Add(e.From);
+            state.Services.Add(e.To);
+        }
 
         var services = state.Services.ToArray();
         var index = new Dictionary<string, int>(services.Length, StringComparer.Ordinal);
-        for (int i = 0; i < services.Length; i++) index[services[i]] = i;
-        var edges = state.Edges.Select(e => (From: index[e.Item1], To: index[e.Item2], Key: e)).OrderBy(e => e.From).ThenBy(e => e.To).ToArray();
+        for (int i = 0; i < services.Length; i++)
+            index[services[i]] = i;
+        var edges = state
+            .Edges.Select(e => (From: index[e.Item1], To: index[e.Item2], Key: e))
+            .OrderBy(e => e.From)
+            .ThenBy(e => e.To)
+            .ToArray();
 
-        int n = services.Length, m = FeatureSchema.MeasurementCount, f = FeatureSchema.NodeFeatureCount;
+        int n = services.Length,
+            m = FeatureSchema.MeasurementCount,
+            f = FeatureSchema.NodeFeatureCount;
         var measurements = new double[n * m];
         var baselines = new double[n * m];
         var features = new float[n * f];
@@ -70,14 +95,18 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         double seconds = window.Seconds;
 
         // Callers' view of each service, from the edges into it.
-        var inCalls = new long[n]; var inErrors = new long[n]; var inP95 = new double[n];
+        var inCalls = new long[n];
+        var inErrors = new long[n];
+        var inP95 = new double[n];
         Array.Fill(inP95, double.NaN);
         foreach (var (key, stats) in window.Edges)
         {
             int to = index[key.To];
-            inCalls[to] += stats.Calls; inErrors[to] += stats.Errors;
+            inCalls[to] += stats.Calls;
+            inErrors[to] += stats.Errors;
             double p95 = stats.Latency.Quantile(0.95);
-            if (!double.IsNaN(p95)) inP95[to] = double.IsNaN(inP95[to]) ? p95 : Math.Max(inP95[to], p95);
+            if (!double.IsNaN(p95))
+                inP95[to] = double.IsNaN(inP95[to]) ? p95 : Math.Max(inP95[to], p95);
         }
 
         for (int i = 0; i < n; i++)
@@ -90,10 +119,16 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             row[(int)Measurement.InboundCallRate] = inCalls[i] / seconds;
 
             if (!state.Baselines.TryGetValue(services[i], out var history))
-                state.Baselines[services[i]] = history = Enumerable.Range(0, m).Select(_ => new RobustBaseline(options.BaselineWindows)).ToArray();
-            for (int k = 0; k < m; k++) baselines[i * m + k] = history[k].Median;
-            for (int k = 0; k < f; k++) features[i * f + k] = Feature(FeatureSchema.NodeFeatures[k], row, history);
-            for (int k = 0; k < m; k++) history[k].Add(row[k]);
+                state.Baselines[services[i]] = history = Enumerable
+                    .Range(0, m)
+                    .Select(_ => new RobustBaseline(options.BaselineWindows))
+                    .ToArray();
+            for (int k = 0; k < m; k++)
+                baselines[i * m + k] = history[k].Median;
+            for (int k = 0; k < f; k++)
+                features[i * f + k] = Feature(FeatureSchema.NodeFeatures[k], row, history);
+            for (int k = 0; k < m; k++)
+                history[k].Add(row[k]);
         }
 
         int me = FeatureSchema.EdgeMeasurements;
@@ -103,33 +138,74 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         {
             window.Edges.TryGetValue(edges[j].Key, out var e);
             double calls = e?.Calls ?? 0;
-            Span<double> row = [calls / seconds, calls > 0 ? e!.Errors / calls : double.NaN, e?.Latency.Quantile(0.95) ?? double.NaN];
+            Span<double> row =
+            [
+                calls / seconds,
+                calls > 0 ? e!.Errors / calls : double.NaN,
+                e?.Latency.Quantile(0.95) ?? double.NaN,
+            ];
             if (!state.EdgeBaselines.TryGetValue(edges[j].Key, out var history))
-                state.EdgeBaselines[edges[j].Key] = history = Enumerable.Range(0, me).Select(_ => new RobustBaseline(options.BaselineWindows)).ToArray();
+                state.EdgeBaselines[edges[j].Key] = history = Enumerable
+                    .Range(0, me)
+                    .Select(_ => new RobustBaseline(options.BaselineWindows))
+                    .ToArray();
             edgeFeatures[j * me + 0] = FeatureSchema.Squash(history[0].Z(row[0], FeatureSchema.EdgeFloors[0]));
             edgeFeatures[j * me + 1] = double.IsNaN(row[1]) ? 0 : (float)row[1];
             edgeFeatures[j * me + 2] = FeatureSchema.Squash(history[2].Z(row[2], FeatureSchema.EdgeFloors[2]));
-            for (int k = 0; k < me; k++) { edgeMeasurements[j * me + k] = row[k]; history[k].Add(row[k]); }
+            for (int k = 0; k < me; k++)
+            {
+                edgeMeasurements[j * me + k] = row[k];
+                history[k].Add(row[k]);
+            }
         }
 
         bool warmup = state.Windows++ < options.WarmupWindows;
-        return new WindowFeatures(window.Cluster, window.StartMs, window.EndMs, services, measurements, baselines, features,
-            newTemplates, edges.Select(e => (e.From, e.To)).ToArray(), edgeMeasurements, edgeFeatures, warmup);
+        return new WindowFeatures(
+            window.Cluster,
+            window.StartMs,
+            window.EndMs,
+            services,
+            measurements,
+            baselines,
+            features,
+            newTemplates,
+            edges.Select(e => (e.From, e.To)).ToArray(),
+            edgeMeasurements,
+            edgeFeatures,
+            warmup
+        );
     }
 
-    private static void UpdateLiveEdges(ClusterState state, IReadOnlyCollection<(string From, string To)> live, WindowAggregate window)
+    private static void UpdateLiveEdges(
+        ClusterState state,
+        IReadOnlyCollection<(string From, string To)> live,
+        WindowAggregate window
+    )
     {
         var current = live.ToHashSet();
         foreach (var gone in state.LiveEdges.Where(e => !current.Contains(e)).ToList())
         {
             state.LiveEdges.Remove(gone);
-            if (!window.Edges.ContainsKey(gone)) state.Edges.Remove(gone);
+            if (!window.Edges.ContainsKey(gone))
+                state.Edges.Remove(gone);
         }
         foreach (var e in current)
-            if (state.Edges.Add(e)) { state.LiveEdges.Add(e); state.Services.Add(e.From); state.Services.Add(e.To); }
+            if (state.Edges.Add(e))
+            {
+                state.LiveEdges.Add(e);
+                state.Services.Add(e.From);
+                state.Services.Add(e.To);
+            }
     }
 
-    private void Measure(ClusterState state, string service, ServiceWindowStats? s, double seconds, Span<double> row, out string? newTemplate)
+    private void Measure(
+        ClusterState state,
+        string service,
+        ServiceWindowStats? s,
+        double seconds,
+        Span<double> row,
+        out string? newTemplate
+    )
     {
         newTemplate = null;
         row.Fill(double.NaN);
@@ -150,7 +226,8 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         row[(int)Measurement.EventFall] = s?.Evidence.EventFall ?? 0;
         row[(int)Measurement.AnomalousTraces] = s?.Evidence.AnomalousTraces ?? 0;
         row[(int)Measurement.WindowAnomalousTraces] = s?.Evidence.WindowAnomalousTraces ?? 0;
-        if (s is null) return;
+        if (s is null)
+            return;
 
         if (s.ServerSpans > 0)
         {
@@ -168,36 +245,51 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
             // Server spans say more (self time, origin errors); the mesh metrics stand in for them when absent.
             if (s.ServerSpans == 0)
             {
-                if (!double.IsNaN(fromMesh.RequestRate)) row[(int)Measurement.RequestRate] = fromMesh.RequestRate;
+                if (!double.IsNaN(fromMesh.RequestRate))
+                    row[(int)Measurement.RequestRate] = fromMesh.RequestRate;
                 row[(int)Measurement.ErrorRatio] = fromMesh.ErrorRatio;
                 row[(int)Measurement.LatencyP50] = fromMesh.LatencyP50;
                 row[(int)Measurement.LatencyP95] = fromMesh.LatencyP95;
                 row[(int)Measurement.LatencyP99] = fromMesh.LatencyP99;
             }
         }
-        if (s.ClientSpans > 0) row[(int)Measurement.OutboundErrorRatio] = (double)s.ClientErrors / s.ClientSpans;
+        if (s.ClientSpans > 0)
+            row[(int)Measurement.OutboundErrorRatio] = (double)s.ClientErrors / s.ClientSpans;
         if (s.Logs > 0)
         {
             row[(int)Measurement.ErrorLogRatio] = (double)(s.ErrorLogs + s.WarnLogs) / s.Logs;
-            if (!state.KnownTemplates.TryGetValue(service, out var known)) state.KnownTemplates[service] = known = [];
-            long fresh = 0; int best = 0;
+            if (!state.KnownTemplates.TryGetValue(service, out var known))
+                state.KnownTemplates[service] = known = [];
+            long fresh = 0;
+            int best = 0;
             foreach (var (template, (count, example)) in s.Templates)
             {
-                if (known.Contains(template)) continue;
+                if (known.Contains(template))
+                    continue;
                 fresh += count;
-                if (count > best) { best = count; newTemplate = example; }
+                if (count > best)
+                {
+                    best = count;
+                    newTemplate = example;
+                }
             }
             // The cluster's first window only teaches templates: everything in it would count as new.
-            foreach (var template in s.Templates.Keys) if (known.Count < options.MaxTemplatesPerService) known.Add(template);
+            foreach (var template in s.Templates.Keys)
+                if (known.Count < options.MaxTemplatesPerService)
+                    known.Add(template);
             row[(int)Measurement.NewTemplateRatio] = state.Windows == 0 ? 0 : (double)fresh / s.Logs;
             row[(int)Measurement.NewTemplateLineCount] = state.Windows == 0 ? 0 : fresh;
-            if (state.Windows == 0) newTemplate = null;
+            if (state.Windows == 0)
+                newTemplate = null;
         }
         if (!double.IsNaN(s.CpuLast))
         {
             // Rate from the previous window's last sample when there is one: with a scrape interval as long as
             // the window (60 s scrapes are common) a window holds a single sample. A counter reset gives no rate.
-            var (fromValue, fromMs) = state.LastCpu.TryGetValue(service, out var last) && last.Ms < s.CpuLastMs ? last : (s.CpuFirst, s.CpuFirstMs);
+            var (fromValue, fromMs) =
+                state.LastCpu.TryGetValue(service, out var last) && last.Ms < s.CpuLastMs
+                    ? last
+                    : (s.CpuFirst, s.CpuFirstMs);
             if (s.CpuLastMs > fromMs && s.CpuLast >= fromValue)
                 row[(int)Measurement.CpuCores] = (s.CpuLast - fromValue) / ((s.CpuLastMs - fromMs) / 1000.0);
             state.LastCpu[service] = (s.CpuLast, s.CpuLastMs);
@@ -217,11 +309,17 @@ public sealed class Featurizer(FeaturizerOptions options, IEnumerable<string>? d
         double value = row[k];
         return feature.Transform switch
         {
-            FeatureTransform.RobustZ => FeatureSchema.Squash(history[k].Z(value, FeatureSchema.Measurements[k].AbsoluteFloor)),
+            FeatureTransform.RobustZ => FeatureSchema.Squash(
+                history[k].Z(value, FeatureSchema.Measurements[k].AbsoluteFloor)
+            ),
             FeatureTransform.Ratio => double.IsNaN(value) ? 0f : (float)value,
             FeatureTransform.RestartCount => (float)(Math.Min(3, value) / 3),
-            FeatureTransform.Drop => history[k].Count < 3 || !(history[k].Median > 0) ? 0f : (float)Math.Clamp(1 - value / history[k].Median, 0, 1),
-            FeatureTransform.CountSurprise => history[k].Count < 3 ? 0f : FeatureSchema.Squash(FeatureSchema.CountZ(value, history[k].Median)),
+            FeatureTransform.Drop => history[k].Count < 3 || !(history[k].Median > 0)
+                ? 0f
+                : (float)Math.Clamp(1 - value / history[k].Median, 0, 1),
+            FeatureTransform.CountSurprise => history[k].Count < 3
+                ? 0f
+                : FeatureSchema.Squash(FeatureSchema.CountZ(value, history[k].Median)),
             FeatureTransform.Squashed => double.IsFinite(value) ? FeatureSchema.Squash(value) : 0f,
             _ => throw new InvalidOperationException(),
         };

@@ -12,7 +12,8 @@ internal static class LogTemplate
         var sb = new StringBuilder(line.Length);
         foreach (var token in line.Split([' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
         {
-            if (sb.Length > 0) sb.Append(' ');
+            if (sb.Length > 0)
+                sb.Append(' ');
             sb.Append(token.Any(char.IsAsciiDigit) ? "<*>" : token);
         }
         return sb.ToString();

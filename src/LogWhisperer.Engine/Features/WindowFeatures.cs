@@ -5,9 +5,16 @@ namespace LogWhisperer.Features;
 /// model features, and the call edges with theirs. Row-major arrays: node i's feature f is at i*F+f.
 /// </summary>
 public sealed record WindowFeatures(
-    string Cluster, long StartMs, long EndMs,
+    string Cluster,
+    long StartMs,
+    long EndMs,
     string[] Services,
-    double[] Measurements, double[] Baselines, float[] NodeFeatures,
+    double[] Measurements,
+    double[] Baselines,
+    float[] NodeFeatures,
     string?[] NewTemplates,
-    (int From, int To)[] Edges, double[] EdgeMeasurements, float[] EdgeFeatures,
-    bool Warmup);
+    (int From, int To)[] Edges,
+    double[] EdgeMeasurements,
+    float[] EdgeFeatures,
+    bool Warmup
+);

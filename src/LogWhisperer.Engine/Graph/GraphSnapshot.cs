@@ -20,7 +20,10 @@ public sealed record SnapshotLabel(string? RootService, FaultKind? Kind)
 /// </summary>
 public sealed class GraphSnapshot
 {
-    public const string ServiceColumn = "service", NewTemplateColumn = "new_template", SourceColumn = "source", TargetColumn = "target";
+    public const string ServiceColumn = "service",
+        NewTemplateColumn = "new_template",
+        SourceColumn = "source",
+        TargetColumn = "target";
     private const string MetaPrefix = "logwhisperer.";
 
     public RecordBatch Nodes { get; }
@@ -38,37 +41,67 @@ public sealed class GraphSnapshot
         Nodes = nodes;
         Edges = edges;
         var meta = nodes.Schema.Metadata;
-        string Get(string key) => meta.TryGetValue(MetaPrefix + key, out var v) ? v : throw new InvalidDataException($"snapshot node table lacks metadata '{MetaPrefix + key}'");
+        string Get(string key) =>
+            meta.TryGetValue(MetaPrefix + key, out var v)
+                ? v
+                : throw new InvalidDataException($"snapshot node table lacks metadata '{MetaPrefix + key}'");
         Cluster = Get("cluster");
         WindowStartMs = long.Parse(Get("window_start_ms"));
         WindowEndMs = long.Parse(Get("window_end_ms"));
         SchemaVersion = Get("feature_schema");
         if (meta.TryGetValue(MetaPrefix + "label_root", out var root))
-            Label = new SnapshotLabel(root.Length == 0 ? null : root,
-                meta.TryGetValue(MetaPrefix + "label_kind", out var kind) && kind.Length > 0 ? Enum.Parse<FaultKind>(kind) : null);
+            Label = new SnapshotLabel(
+                root.Length == 0 ? null : root,
+                meta.TryGetValue(MetaPrefix + "label_kind", out var kind) && kind.Length > 0
+                    ? Enum.Parse<FaultKind>(kind)
+                    : null
+            );
     }
 
     public string Service(int node) => ((StringArray)Nodes.Column(ServiceColumn)).GetString(node);
+
     public string[] Services() => Enumerable.Range(0, NodeCount).Select(Service).ToArray();
-    public int IndexOf(string service) { for (int i = 0; i < NodeCount; i++) if (Service(i) == service) return i; return -1; }
+
+    public int IndexOf(string service)
+    {
+        for (int i = 0; i < NodeCount; i++)
+            if (Service(i) == service)
+                return i;
+        return -1;
+    }
+
     public string? NewTemplate(int node) => ((StringArray)Nodes.Column(NewTemplateColumn)).GetString(node);
 
-    public ReadOnlySpan<float> NodeFeature(int feature) => ((FloatArray)Nodes.Column(FeatureSchema.NodeFeatures[feature].Name)).Values;
-    public double Measurement(int node, Measurement m) => ((DoubleArray)Nodes.Column(MeasurementColumn(m))).GetValue(node) ?? double.NaN;
-    public double Baseline(int node, Measurement m) => ((DoubleArray)Nodes.Column(BaselineColumn(m))).GetValue(node) ?? double.NaN;
+    public ReadOnlySpan<float> NodeFeature(int feature) =>
+        ((FloatArray)Nodes.Column(FeatureSchema.NodeFeatures[feature].Name)).Values;
+
+    public double Measurement(int node, Measurement m) =>
+        ((DoubleArray)Nodes.Column(MeasurementColumn(m))).GetValue(node) ?? double.NaN;
+
+    public double Baseline(int node, Measurement m) =>
+        ((DoubleArray)Nodes.Column(BaselineColumn(m))).GetValue(node) ?? double.NaN;
+
     public ReadOnlySpan<int> EdgeSources => ((Int32Array)Edges.Column(SourceColumn)).Values;
     public ReadOnlySpan<int> EdgeTargets => ((Int32Array)Edges.Column(TargetColumn)).Values;
-    public ReadOnlySpan<float> EdgeFeature(int feature) => ((FloatArray)Edges.Column(FeatureSchema.EdgeFeatures[feature])).Values;
-    public double EdgeMeasurement(int edge, int k) => ((DoubleArray)Edges.Column(EdgeMeasurementColumn(k))).GetValue(edge) ?? double.NaN;
+
+    public ReadOnlySpan<float> EdgeFeature(int feature) =>
+        ((FloatArray)Edges.Column(FeatureSchema.EdgeFeatures[feature])).Values;
+
+    public double EdgeMeasurement(int edge, int k) =>
+        ((DoubleArray)Edges.Column(EdgeMeasurementColumn(k))).GetValue(edge) ?? double.NaN;
 
     public static string MeasurementColumn(Measurement m) => "m." + FeatureSchema.Measurements[(int)m].Name;
+
     public static string BaselineColumn(Measurement m) => "baseline." + FeatureSchema.Measurements[(int)m].Name;
+
     public static string EdgeMeasurementColumn(int k) => "m." + FeatureSchema.EdgeFeatures[k].Replace("_z", "");
 
     /// <summary>Builds the Arrow tables from a featurized window.</summary>
     public static GraphSnapshot From(WindowFeatures w, SnapshotLabel? label = null)
     {
-        int n = w.Services.Length, f = FeatureSchema.NodeFeatureCount, m = FeatureSchema.MeasurementCount;
+        int n = w.Services.Length,
+            f = FeatureSchema.NodeFeatureCount,
+            m = FeatureSchema.MeasurementCount;
         var meta = new Dictionary<string, string>
         {
             [MetaPrefix + "cluster"] = w.Cluster,
@@ -101,12 +134,23 @@ public sealed class GraphSnapshot
         }
         nodeFields.Add(new Field(NewTemplateColumn, StringType.Default, true));
         var templates = new StringArray.Builder();
-        foreach (var t in w.NewTemplates) { if (t is null) templates.AppendNull(); else templates.Append(t); }
+        foreach (var t in w.NewTemplates)
+        {
+            if (t is null)
+                templates.AppendNull();
+            else
+                templates.Append(t);
+        }
         nodeColumns.Add(templates.Build());
         var nodes = new RecordBatch(new Schema(nodeFields, meta), nodeColumns, n);
 
-        int e = w.Edges.Length, me = FeatureSchema.EdgeMeasurements;
-        var edgeFields = new List<Field> { new(SourceColumn, Int32Type.Default, false), new(TargetColumn, Int32Type.Default, false) };
+        int e = w.Edges.Length,
+            me = FeatureSchema.EdgeMeasurements;
+        var edgeFields = new List<Field>
+        {
+            new(SourceColumn, Int32Type.Default, false),
+            new(TargetColumn, Int32Type.Default, false),
+        };
         var edgeColumns = new List<IArrowArray>
         {
             new Int32Array.Builder().AppendRange(w.Edges.Select(x => x.From)).Build(),
@@ -129,14 +173,22 @@ public sealed class GraphSnapshot
     private static FloatArray FloatColumn(float[] rowMajor, int rows, int width, int column)
     {
         var b = new FloatArray.Builder().Reserve(rows);
-        for (int r = 0; r < rows; r++) b.Append(rowMajor[r * width + column]);
+        for (int r = 0; r < rows; r++)
+            b.Append(rowMajor[r * width + column]);
         return b.Build();
     }
 
     private static DoubleArray DoubleColumn(double[] rowMajor, int rows, int width, int column)
     {
         var b = new DoubleArray.Builder().Reserve(rows);
-        for (int r = 0; r < rows; r++) { double v = rowMajor[r * width + column]; if (double.IsNaN(v)) b.AppendNull(); else b.Append(v); }
+        for (int r = 0; r < rows; r++)
+        {
+            double v = rowMajor[r * width + column];
+            if (double.IsNaN(v))
+                b.AppendNull();
+            else
+                b.Append(v);
+        }
         return b.Build();
     }
 }

@@ -20,11 +20,17 @@ public static class SnapshotStore
     /// <summary>Reads every snapshot under <paramref name="directory"/>, ordered by cluster and window.</summary>
     public static IEnumerable<GraphSnapshot> ReadAll(string directory)
     {
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"snapshot directory '{directory}' does not exist");
-        foreach (var nodesPath in Directory.EnumerateFiles(directory, "*.nodes.arrow", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"snapshot directory '{directory}' does not exist");
+        foreach (
+            var nodesPath in Directory
+                .EnumerateFiles(directory, "*.nodes.arrow", SearchOption.AllDirectories)
+                .Order(StringComparer.Ordinal)
+        )
         {
             var edgesPath = nodesPath[..^".nodes.arrow".Length] + ".edges.arrow";
-            if (!File.Exists(edgesPath)) throw new InvalidDataException($"{nodesPath} has no matching {Path.GetFileName(edgesPath)}");
+            if (!File.Exists(edgesPath))
+                throw new InvalidDataException($"{nodesPath} has no matching {Path.GetFileName(edgesPath)}");
             yield return new GraphSnapshot(ReadBatch(nodesPath), ReadBatch(edgesPath));
         }
     }

@@ -16,8 +16,16 @@ namespace LogWhisperer.Hosting;
 
 /// <summary>What a Kafka run did, for the command's summary and for tests.</summary>
 /// <param name="Pipeline">The last pipeline (each rebalance starts a new one).</param>
-/// <param name="Rebalances">Rebalances that took this engine's partitions (each one rebuilt its state from Kafka).</param>
-public sealed record KafkaRunResult(RcaPipeline Pipeline, KafkaIngestCounters Ingest, long EventsPublished, long EventsAlreadyPublished, long DeadLetters, int Rebalances);
+/// <param name="Rebalances">Rebalances that took this engine's partitions (each one rebuilt its state from
+/// Kafka).</param>
+public sealed record KafkaRunResult(
+    RcaPipeline Pipeline,
+    KafkaIngestCounters Ingest,
+    long EventsPublished,
+    long EventsAlreadyPublished,
+    long DeadLetters,
+    int Rebalances
+);
 
 /// <summary>
 /// The engine over Kafka: input topics → pipeline → RCA events on the output topic, undecodable input and
@@ -33,18 +41,31 @@ public sealed record KafkaRunResult(RcaPipeline Pipeline, KafkaIngestCounters In
 /// </summary>
 public static class KafkaRun
 {
-    /// <param name="alsoTo">Wraps the Kafka sink, e.g. to echo events on stdout or route incidents to alert sinks as well.</param>
+    /// <param name="alsoTo">Wraps the Kafka sink, e.g. to echo events on stdout or route incidents to alert sinks as
+    /// well.</param>
     /// <param name="onScored">Sees every scored snapshot (the dashboard's live graph).</param>
-    /// <param name="loggers">Where Kafka client trouble (broker errors, failed commits and dead-letter writes) is logged.</param>
-    public static async Task<KafkaRunResult> RunAsync(KafkaSettings settings, DecodeOptions decode, PipelineOptions options, GatScorer scorer,
-        CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null, Action<ScoredSnapshot>? onScored = null,
-        ILoggerFactory? loggers = null)
+    /// <param name="loggers">Where Kafka client trouble (broker errors, failed commits and dead-letter writes) is
+    /// logged.</param>
+    public static async Task<KafkaRunResult> RunAsync(
+        KafkaSettings settings,
+        DecodeOptions decode,
+        PipelineOptions options,
+        GatScorer scorer,
+        CancellationToken stop = default,
+        CancellationToken abort = default,
+        Func<IRcaSink, IRcaSink>? alsoTo = null,
+        Action<ScoredSnapshot>? onScored = null,
+        ILoggerFactory? loggers = null
+    )
     {
         // Every window is scored alone. Batched, a window's scores are the same up to the last bits of float
         // sums (the attention softmax is per node, GroupOps.EdgeSoftmax), but the events carry rounded scores
         // and the exactly-once comparison after a rebalance is byte for byte; alone, a window scores
         // identically on any engine of the group and after any restart (about 2 ms per 100-service window).
-        options = options with { MaxScoringBatch = 1 };
+        options = options with
+        {
+            MaxScoringBatch = 1,
+        };
         if (settings.InputTopics.Values.Contains(Decode.Formats.TelemetryFormat.Changes))
         {
             // A changes topic feeds the change-correlation stage after scoring.
@@ -56,15 +77,32 @@ public static class KafkaRun
         var log = loggers.CreateLogger(typeof(KafkaRun));
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var sink = KafkaRcaSink.Open(settings, loggers.CreateLogger<KafkaRcaSink>());
-        using var snapshots = settings.SnapshotsTopic is null ? null
-            : new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 20 })).Build();
-        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>())
+        using var snapshots = settings.SnapshotsTopic is null
+            ? null
+            : new ProducerBuilder<string, byte[]>(
+                settings.Apply(
+                    new ProducerConfig
+                    {
+                        EnableIdempotence = true,
+                        Acks = Acks.All,
+                        LingerMs = 20,
+                    }
+                )
+            ).Build();
+        var source = new KafkaTelemetrySource(
+            settings,
+            decode,
+            deadLetters,
+            options.Windows,
+            loggers.CreateLogger<KafkaTelemetrySource>()
+        )
         {
             // Another engine may have published for the clusters this one now owns.
             PartitionsAssigned = partitions =>
             {
                 sink.RefreshPublished();
-                if (options.Metrics is { } m) m.AssignedPartitions = partitions.Count;
+                if (options.Metrics is { } m)
+                    m.AssignedPartitions = partitions.Count;
                 log.LogInformation("kafka: {Partitions} partition(s) assigned", partitions.Count);
             },
         };
@@ -78,22 +116,49 @@ public static class KafkaRun
             // Fenced when revoked, or stopped (Ctrl-C) on a live stream (see Assignment.Fenced).
             var fenced = new FencedRcaSink(alsoTo?.Invoke(sink) ?? sink);
             assignment.OnFence(fenced.Close);
-            return new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters,
+            return new RcaPipeline(
+                options,
+                new Featurizer(options.Features),
+                scorer,
+                fenced,
+                deadLetters,
                 onSnapshot: snapshots is null ? null : s => PublishSnapshot(snapshots, settings.SnapshotsTopic!, s),
-                onScored: onScored)
+                onScored: onScored
+            )
             {
                 // A fenced pipeline's windows were not published: they must not commit their input.
-                OnWindowDone = (cluster, end) => { if (!assignment.Fenced) source.WindowDone(cluster, end); },
+                OnWindowDone = (cluster, end) =>
+                {
+                    if (!assignment.Fenced)
+                        source.WindowDone(cluster, end);
+                },
             };
         }
         try
         {
-            var last = await RebalanceLoop.RunAsync(source, Build, (p, a) => p.RunAsync(source, stop, a.Abort),
-                "state is rebuilt", log, stop, abort, beforeCommit: () => snapshots?.Flush(TimeSpan.FromSeconds(30)));
-            return new KafkaRunResult(last, source.Counters, sink.Written, sink.SkippedAsPublished, deadLetters.Written,
-                source.Revocations);
+            var last = await RebalanceLoop.RunAsync(
+                source,
+                Build,
+                (p, a) => p.RunAsync(source, stop, a.Abort),
+                "state is rebuilt",
+                log,
+                stop,
+                abort,
+                beforeCommit: () => snapshots?.Flush(TimeSpan.FromSeconds(30))
+            );
+            return new KafkaRunResult(
+                last,
+                source.Counters,
+                sink.Written,
+                sink.SkippedAsPublished,
+                deadLetters.Written,
+                source.Revocations
+            );
         }
-        finally { source.Dispose(); }
+        finally
+        {
+            source.Dispose();
+        }
     }
 
     /// <summary>Two messages per snapshot (nodes, edges), each a complete Arrow IPC stream, keyed by cluster.</summary>
@@ -102,18 +167,30 @@ public static class KafkaRun
         foreach (var (table, batch) in new[] { ("nodes", snapshot.Nodes), ("edges", snapshot.Edges) })
         {
             using var buffer = new MemoryStream();
-            using (var writer = new ArrowStreamWriter(buffer, batch.Schema)) { writer.WriteRecordBatch(batch); writer.WriteEnd(); }
-            producer.Produce(topic, new Message<string, byte[]>
+            using (var writer = new ArrowStreamWriter(buffer, batch.Schema))
             {
-                Key = snapshot.Cluster,
-                Value = buffer.ToArray(),
-                Headers = new Headers
+                writer.WriteRecordBatch(batch);
+                writer.WriteEnd();
+            }
+            producer.Produce(
+                topic,
+                new Message<string, byte[]>
                 {
-                    { "content-type", "application/vnd.apache.arrow.stream"u8.ToArray() },
-                    { "lw-table", Encoding.UTF8.GetBytes(table) },
-                    { "lw-window-start-ms", Encoding.UTF8.GetBytes(snapshot.WindowStartMs.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
-                },
-            });
+                    Key = snapshot.Cluster,
+                    Value = buffer.ToArray(),
+                    Headers = new Headers
+                    {
+                        { "content-type", "application/vnd.apache.arrow.stream"u8.ToArray() },
+                        { "lw-table", Encoding.UTF8.GetBytes(table) },
+                        {
+                            "lw-window-start-ms",
+                            Encoding.UTF8.GetBytes(
+                                snapshot.WindowStartMs.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                            )
+                        },
+                    },
+                }
+            );
         }
     }
 }

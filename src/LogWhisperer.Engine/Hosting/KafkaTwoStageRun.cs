@@ -18,17 +18,33 @@ public enum EngineStage
 {
     /// <summary>The whole engine, telemetry to RCA events (<see cref="KafkaRun"/>).</summary>
     Single,
+
     /// <summary>Two-stage topology, first stage: telemetry keyed by service → per-(service, window) parts.</summary>
     Window,
+
     /// <summary>Two-stage topology, second stage: parts keyed by cluster → whole windows → RCA events.</summary>
     Score,
 }
 
 /// <summary>What a window-stage run did.</summary>
-public sealed record WindowStageResult(RcaPipeline Pipeline, KafkaIngestCounters Ingest, long PartsWritten, long DeadLetters, int Rebalances);
+public sealed record WindowStageResult(
+    RcaPipeline Pipeline,
+    KafkaIngestCounters Ingest,
+    long PartsWritten,
+    long DeadLetters,
+    int Rebalances
+);
 
 /// <summary>What a scoring-stage run did.</summary>
-public sealed record ScoreStageResult(RcaPipeline Pipeline, KafkaIngestCounters Parts, ServiceWindowAssemblyCounters Assembly, long EventsPublished, long EventsAlreadyPublished, long DeadLetters, int Rebalances);
+public sealed record ScoreStageResult(
+    RcaPipeline Pipeline,
+    KafkaIngestCounters Parts,
+    ServiceWindowAssemblyCounters Assembly,
+    long EventsPublished,
+    long EventsAlreadyPublished,
+    long DeadLetters,
+    int Rebalances
+);
 
 /// <summary>
 /// The engine split in two for a mesh too large for one instance. Window stage: engines of one group read the
@@ -42,16 +58,38 @@ public sealed record ScoreStageResult(RcaPipeline Pipeline, KafkaIngestCounters 
 public static class KafkaTwoStageRun
 {
     /// <summary>The window stage: until stopped or idle.</summary>
-    public static async Task<WindowStageResult> RunWindowStageAsync(KafkaSettings settings, DecodeOptions decode, PipelineOptions options,
-        CancellationToken stop = default, CancellationToken abort = default, ILoggerFactory? loggers = null)
+    public static async Task<WindowStageResult> RunWindowStageAsync(
+        KafkaSettings settings,
+        DecodeOptions decode,
+        PipelineOptions options,
+        CancellationToken stop = default,
+        CancellationToken abort = default,
+        ILoggerFactory? loggers = null
+    )
     {
         loggers ??= NullLoggerFactory.Instance;
         var log = loggers.CreateLogger(typeof(KafkaTwoStageRun));
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
-        using var producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 })).Build();
-        var source = new KafkaTelemetrySource(settings, decode, deadLetters, options.Windows, loggers.CreateLogger<KafkaTelemetrySource>())
+        using var producer = new ProducerBuilder<string, byte[]>(
+            settings.Apply(
+                new ProducerConfig
+                {
+                    EnableIdempotence = true,
+                    Acks = Acks.All,
+                    LingerMs = 5,
+                }
+            )
+        ).Build();
+        var source = new KafkaTelemetrySource(
+            settings,
+            decode,
+            deadLetters,
+            options.Windows,
+            loggers.CreateLogger<KafkaTelemetrySource>()
+        )
         {
-            PartitionsAssigned = partitions => log.LogInformation("kafka: {Partitions} partition(s) assigned (window stage)", partitions.Count),
+            PartitionsAssigned = partitions =>
+                log.LogInformation("kafka: {Partitions} partition(s) assigned (window stage)", partitions.Count),
         };
         long written = 0;
         // Fencing as in KafkaRun: once the partitions are being revoked, nothing more is written and no more
@@ -59,43 +97,91 @@ public static class KafkaTwoStageRun
         // next owner replays from the committed offsets and the scoring stage drops the repeated parts as duplicates.
         async ValueTask WriteParts(Assignment assignment, WindowAggregate window, CancellationToken ct)
         {
-            if (assignment.Fenced) return;
-            var acks = ServiceWindow.Split(window).Select(part => producer.ProduceAsync(settings.ServiceWindowsTopic,
-                new Message<string, byte[]>
-                {
-                    Key = window.Cluster,
-                    Value = ServiceWindowCodec.Encode(part),
-                    Headers = new() { { "content-type", Encoding.UTF8.GetBytes(ServiceWindowCodec.ContentType) } },
-                }, ct)).ToList();
+            if (assignment.Fenced)
+                return;
+            var acks = ServiceWindow
+                .Split(window)
+                .Select(part =>
+                    producer.ProduceAsync(
+                        settings.ServiceWindowsTopic,
+                        new Message<string, byte[]>
+                        {
+                            Key = window.Cluster,
+                            Value = ServiceWindowCodec.Encode(part),
+                            Headers = new()
+                            {
+                                { "content-type", Encoding.UTF8.GetBytes(ServiceWindowCodec.ContentType) },
+                            },
+                        },
+                        ct
+                    )
+                )
+                .ToList();
             await Task.WhenAll(acks); // acknowledged before the window counts as done (and its input is committed)
             Interlocked.Add(ref written, acks.Count);
         }
         RcaPipeline Build(Assignment assignment) =>
             new(options, new Featurizer(options.Features), null, null, deadLetters)
             {
-                OnWindowDone = (cluster, end) => { if (!assignment.Fenced) source.WindowDone(cluster, end); },
+                OnWindowDone = (cluster, end) =>
+                {
+                    if (!assignment.Fenced)
+                        source.WindowDone(cluster, end);
+                },
             };
         try
         {
-            var last = await RebalanceLoop.RunAsync(source, Build,
+            var last = await RebalanceLoop.RunAsync(
+                source,
+                Build,
                 (p, a) => p.RunWindowingAsync(source, (window, ct) => WriteParts(a, window, ct), stop, a.Abort),
-                "state is rebuilt", log, stop, abort);
-            return new WindowStageResult(last, source.Counters, Interlocked.Read(ref written), deadLetters.Written,
-                source.Revocations);
+                "state is rebuilt",
+                log,
+                stop,
+                abort
+            );
+            return new WindowStageResult(
+                last,
+                source.Counters,
+                Interlocked.Read(ref written),
+                deadLetters.Written,
+                source.Revocations
+            );
         }
-        finally { source.Dispose(); }
+        finally
+        {
+            source.Dispose();
+        }
     }
 
     /// <summary>The scoring stage: until stopped or idle.</summary>
-    public static async Task<ScoreStageResult> RunScoreStageAsync(KafkaSettings settings, PipelineOptions options, GatScorer scorer, ServiceWindowAssemblyOptions assembly,
-        CancellationToken stop = default, CancellationToken abort = default, Func<IRcaSink, IRcaSink>? alsoTo = null, ILoggerFactory? loggers = null)
+    public static async Task<ScoreStageResult> RunScoreStageAsync(
+        KafkaSettings settings,
+        PipelineOptions options,
+        GatScorer scorer,
+        ServiceWindowAssemblyOptions assembly,
+        CancellationToken stop = default,
+        CancellationToken abort = default,
+        Func<IRcaSink, IRcaSink>? alsoTo = null,
+        ILoggerFactory? loggers = null
+    )
     {
-        options = options with { MaxScoringBatch = 1 }; // each window scored alone, as in KafkaRun (same events on any engine)
+        // each window scored alone, as in KafkaRun (same events on any engine)
+        options = options with
+        {
+            MaxScoringBatch = 1,
+        };
         loggers ??= NullLoggerFactory.Instance;
         var log = loggers.CreateLogger(typeof(KafkaTwoStageRun));
         using var deadLetters = new KafkaDeadLetterSink(settings, loggers.CreateLogger<KafkaDeadLetterSink>());
         using var sink = KafkaRcaSink.Open(settings);
-        var source = new KafkaServiceWindowSource(settings, deadLetters, options.Windows, assembly, loggers.CreateLogger<KafkaServiceWindowSource>())
+        var source = new KafkaServiceWindowSource(
+            settings,
+            deadLetters,
+            options.Windows,
+            assembly,
+            loggers.CreateLogger<KafkaServiceWindowSource>()
+        )
         {
             PartitionsAssigned = partitions =>
             {
@@ -109,17 +195,37 @@ public static class KafkaTwoStageRun
             assignment.OnFence(fenced.Close);
             return new RcaPipeline(options, new Featurizer(options.Features), scorer, fenced, deadLetters)
             {
-                OnWindowDone = (cluster, end) => { if (!assignment.Fenced) source.WindowDone(cluster, end); },
+                OnWindowDone = (cluster, end) =>
+                {
+                    if (!assignment.Fenced)
+                        source.WindowDone(cluster, end);
+                },
             };
         }
         try
         {
-            var last = await RebalanceLoop.RunAsync(source, Build,
+            var last = await RebalanceLoop.RunAsync(
+                source,
+                Build,
                 (p, a) => p.RunWindowsAsync(source.ReadAsync(stop), stop, a.Abort),
-                "windows are rebuilt", log, stop, abort);
-            return new ScoreStageResult(last, source.Counters, source.Assembler.Counters, sink.Written,
-                sink.SkippedAsPublished, deadLetters.Written, source.Revocations);
+                "windows are rebuilt",
+                log,
+                stop,
+                abort
+            );
+            return new ScoreStageResult(
+                last,
+                source.Counters,
+                source.Assembler.Counters,
+                sink.Written,
+                sink.SkippedAsPublished,
+                deadLetters.Written,
+                source.Revocations
+            );
         }
-        finally { source.Dispose(); }
+        finally
+        {
+            source.Dispose();
+        }
     }
 }

@@ -62,18 +62,32 @@ internal static class RebalanceLoop
     /// <param name="rebuilt">What the log line says is rebuilt after a rebalance ("state is rebuilt").</param>
     /// <param name="beforeCommit">Runs after the last pipeline, before its input is committed.</param>
     /// <returns>The last pipeline.</returns>
-    public static async Task<T> RunAsync<T>(IRevocableSource source, Func<Assignment, T> build,
-        Func<T, Assignment, Task> run, string rebuilt, ILogger log, CancellationToken stop, CancellationToken abort,
-        Action? beforeCommit = null)
+    public static async Task<T> RunAsync<T>(
+        IRevocableSource source,
+        Func<Assignment, T> build,
+        Func<T, Assignment, Task> run,
+        string rebuilt,
+        ILogger log,
+        CancellationToken stop,
+        CancellationToken abort,
+        Action? beforeCommit = null
+    )
     {
         while (true)
         {
             using var generation = CancellationTokenSource.CreateLinkedTokenSource(abort);
             var assignment = new Assignment(generation.Token);
             var pipeline = build(assignment);
-            source.PartitionsRevoking = () => { assignment.Revoke(); generation.Cancel(); };
+            source.PartitionsRevoking = () =>
+            {
+                assignment.Revoke();
+                generation.Cancel();
+            };
             using var stopping = stop.Register(assignment.Fence);
-            try { await run(pipeline, assignment); }
+            try
+            {
+                await run(pipeline, assignment);
+            }
             // Only a revocation of this assignment starts another: fenced alone (the stop also fences) is not
             // enough, or an OperationCanceledException of a stopping pipeline's own (a sink's timeout) would be
             // taken for a rebalance and swallowed. Revoked and stopped (a signal during a rebalance): the run
@@ -82,14 +96,21 @@ internal static class RebalanceLoop
             {
                 log.LogInformation(
                     "kafka: rebalance {Rebalance}: partitions revoked; {Rebuilt} from the committed offsets",
-                    source.Revocations, rebuilt);
-                if (!stop.IsCancellationRequested) continue;
+                    source.Revocations,
+                    rebuilt
+                );
+                if (!stop.IsCancellationRequested)
+                    continue;
             }
             // The final revocation (closing the consumer) has nothing to fence.
-            finally { source.PartitionsRevoking = null; }
+            finally
+            {
+                source.PartitionsRevoking = null;
+            }
             beforeCommit?.Invoke();
             // Not fenced: the drain at the end of the stream completed the last windows, and published them.
-            if (!assignment.Fenced) source.AllFlushed();
+            if (!assignment.Fenced)
+                source.AllFlushed();
             source.CommitReady();
             return pipeline;
         }

@@ -20,16 +20,26 @@ public sealed class ConsumerLagStatistics
         try
         {
             using var doc = JsonDocument.Parse(statisticsJson);
-            if (!doc.RootElement.TryGetProperty("topics", out var topics)) return;
+            if (!doc.RootElement.TryGetProperty("topics", out var topics))
+                return;
             foreach (var topic in topics.EnumerateObject())
             {
-                if (!topic.Value.TryGetProperty("partitions", out var partitions)) continue;
+                if (!topic.Value.TryGetProperty("partitions", out var partitions))
+                    continue;
                 foreach (var p in partitions.EnumerateObject())
-                    if (int.TryParse(p.Name, out int id) && id >= 0 && p.Value.TryGetProperty("consumer_lag", out var lag) && lag.GetInt64() >= 0)
+                    if (
+                        int.TryParse(p.Name, out int id)
+                        && id >= 0
+                        && p.Value.TryGetProperty("consumer_lag", out var lag)
+                        && lag.GetInt64() >= 0
+                    )
                         lags.Add(new PartitionLag(topic.Name, id, lag.GetInt64()));
             }
         }
-        catch (JsonException) { return; } // a malformed statistics document keeps the last good figures
+        catch (JsonException)
+        {
+            return;
+        } // a malformed statistics document keeps the last good figures
         _latest = lags.OrderBy(l => l.Topic, StringComparer.Ordinal).ThenBy(l => l.Partition).ToList();
     }
 }

@@ -15,15 +15,22 @@ public static class KafkaClientLog
         return (_, m) =>
         {
             var level = (LogLevel)m.LevelAs(LogLevelType.MicrosoftExtensionsLogging);
-            if (level >= LogLevel.Warning && KafkaOutageLog.IsConnectionTrouble(m)) outage.Report(m.Message);
-            else log.Log(level, "librdkafka {Facility}: {Message}", m.Facility, m.Message);
+            if (level >= LogLevel.Warning && KafkaOutageLog.IsConnectionTrouble(m))
+                outage.Report(m.Message);
+            else
+                log.Log(level, "librdkafka {Facility}: {Message}", m.Facility, m.Message);
         };
     }
 
-    /// <summary>For clients built without a logger: librdkafka would print every message on stderr itself; only outages are worth a line.</summary>
+    /// <summary>For clients built without a logger: librdkafka would print every message on stderr itself; only outages
+    /// are worth a line.</summary>
     public static Action<IClient, LogMessage> OutagesOnly(ILogger log, KafkaSettings settings)
     {
         var outage = KafkaOutageLog.For(log, settings.BootstrapServers);
-        return (_, m) => { if (m.Level <= SyslogLevel.Warning && KafkaOutageLog.IsConnectionTrouble(m)) outage.Report(m.Message); };
+        return (_, m) =>
+        {
+            if (m.Level <= SyslogLevel.Warning && KafkaOutageLog.IsConnectionTrouble(m))
+                outage.Report(m.Message);
+        };
     }
 }

@@ -20,6 +20,7 @@ public sealed class KafkaConnectivity : IDisposable
 
     /// <summary>The last metadata request was answered.</summary>
     public bool Reachable => _reachable;
+
     /// <summary>Why the last metadata request failed (null while reachable).</summary>
     public string? LastError => _lastError;
     public string BootstrapServers { get; }
@@ -56,17 +57,24 @@ public sealed class KafkaConnectivity : IDisposable
     /// Asks until a broker answers, waiting 1 s, 2 s, 4 s … (at most 10 s) between tries; false when the deadline
     /// passed first. <paramref name="onRetry"/> hears each failed try (its reason and the next wait).
     /// </summary>
-    public async Task<bool> WaitUntilReachableAsync(TimeSpan deadline, Action<string, TimeSpan>? onRetry = null, CancellationToken cancellationToken = default)
+    public async Task<bool> WaitUntilReachableAsync(
+        TimeSpan deadline,
+        Action<string, TimeSpan>? onRetry = null,
+        CancellationToken cancellationToken = default
+    )
     {
         var clock = Stopwatch.StartNew();
         var wait = TimeSpan.FromSeconds(1);
         while (true)
         {
             var left = deadline - clock.Elapsed;
-            var timeout = TimeSpan.FromSeconds(Math.Clamp(left.TotalSeconds / 2, 0.5, 3)); // leaves time for the retries
-            if (await Task.Run(() => Probe(timeout), cancellationToken)) return true;
+            // leaves time for the retries
+            var timeout = TimeSpan.FromSeconds(Math.Clamp(left.TotalSeconds / 2, 0.5, 3));
+            if (await Task.Run(() => Probe(timeout), cancellationToken))
+                return true;
             left = deadline - clock.Elapsed;
-            if (left <= TimeSpan.Zero) return false;
+            if (left <= TimeSpan.Zero)
+                return false;
             var pause = wait < left ? wait : left;
             onRetry?.Invoke(_lastError ?? "no answer", pause);
             await Task.Delay(pause, cancellationToken);
@@ -82,7 +90,11 @@ public sealed class KafkaConnectivity : IDisposable
             while (!_stop.IsCancellationRequested)
             {
                 Probe(TimeSpan.FromSeconds(Math.Min(interval.TotalSeconds, 3)));
-                try { await Task.Delay(interval, _stop.Token); } catch (OperationCanceledException) { }
+                try
+                {
+                    await Task.Delay(interval, _stop.Token);
+                }
+                catch (OperationCanceledException) { }
             }
         });
     }
@@ -90,7 +102,11 @@ public sealed class KafkaConnectivity : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
-        try { _probing?.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+        try
+        {
+            _probing?.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException) { }
         _admin.Dispose();
         _stop.Dispose();
     }
@@ -119,7 +135,8 @@ internal sealed class KafkaOutageLog
         _summaryEvery = summaryEvery ?? TimeSpan.FromSeconds(30);
     }
 
-    public static KafkaOutageLog For(ILogger log, string bootstrap) => PerCluster.GetOrAdd(bootstrap, b => new KafkaOutageLog(log, b));
+    public static KafkaOutageLog For(ILogger log, string bootstrap) =>
+        PerCluster.GetOrAdd(bootstrap, b => new KafkaOutageLog(log, b));
 
     /// <summary>Messages that only say a broker could not be reached (again).</summary>
     public static bool IsConnectionTrouble(LogMessage m) =>
@@ -134,25 +151,43 @@ internal sealed class KafkaOutageLog
         var at = now ?? DateTime.UtcNow;
         lock (_lock)
         {
-            bool newOutage = _lastReport is null || at - _lastError > _summaryEvery * 2; // quiet for a while: a new outage
+            // quiet for a while: a new outage
+            bool newOutage = _lastReport is null || at - _lastError > _summaryEvery * 2;
             _lastError = at;
             if (newOutage)
             {
-                _log.LogWarning("kafka: cannot reach {Bootstrap}: {Message} (retrying; a summary follows every {Seconds:0} s while this lasts)",
-                    _bootstrap, message, _summaryEvery.TotalSeconds);
+                _log.LogWarning(
+                    "kafka: cannot reach {Bootstrap}: {Message} (retrying; a summary follows every {Seconds:0} s while this lasts)",
+                    _bootstrap,
+                    message,
+                    _summaryEvery.TotalSeconds
+                );
                 _lastReport = at;
                 _suppressed = 0;
                 return;
             }
             _suppressed++;
-            if (at - _lastReport!.Value < _summaryEvery) return;
-            _log.LogWarning("kafka: {Bootstrap} still unreachable: {Count} connection error(s) in the last {Seconds:0} s, latest: {Message}",
-                _bootstrap, _suppressed, (at - _lastReport.Value).TotalSeconds, message);
+            if (at - _lastReport!.Value < _summaryEvery)
+                return;
+            _log.LogWarning(
+                "kafka: {Bootstrap} still unreachable: {Count} connection error(s) in the last {Seconds:0} s, latest: {Message}",
+                _bootstrap,
+                _suppressed,
+                (at - _lastReport.Value).TotalSeconds,
+                message
+            );
             _lastReport = at;
             _suppressed = 0;
         }
     }
 
     /// <summary>Connection errors reported but not logged since the last line (for tests).</summary>
-    public long Suppressed { get { lock (_lock) return _suppressed; } }
+    public long Suppressed
+    {
+        get
+        {
+            lock (_lock)
+                return _suppressed;
+        }
+    }
 }

@@ -17,9 +17,11 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
 {
     private readonly IProducer<byte[]?, byte[]> _producer;
     private readonly string _topic;
-    private long _written, _failed;
+    private long _written,
+        _failed;
 
     public long Written => Interlocked.Read(ref _written);
+
     /// <summary>Dead letters the broker refused (logged too: nothing vanishes silently).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
@@ -29,43 +31,85 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
     {
         _log = log ?? NullLogger.Instance;
         _topic = settings.DeadLetterTopic;
-        var builder = new ProducerBuilder<byte[]?, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }));
-        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings)); // else librdkafka prints on stderr itself
+        var builder = new ProducerBuilder<byte[]?, byte[]>(
+            settings.Apply(
+                new ProducerConfig
+                {
+                    EnableIdempotence = true,
+                    Acks = Acks.All,
+                    LingerMs = 5,
+                }
+            )
+        );
+        if (log is not null)
+            builder.SetLogHandler(KafkaClientLog.To(log, settings)); // else librdkafka prints on stderr itself
         _producer = builder.Build();
     }
 
-    public void WriteRaw(byte[]? key, byte[] value, string reason, string format, string sourceTopic, int partition, long offset) =>
-        Produce(key, value, new Headers
-        {
-            { "lw-code", Encoding.UTF8.GetBytes(DeadLetterCode.Undecodable.Label()) },
-            { "lw-reason", Encoding.UTF8.GetBytes(reason) },
-            { "lw-stage", "decode"u8.ToArray() },
-            { "lw-format", Encoding.UTF8.GetBytes(format) },
-            { "lw-source-topic", Encoding.UTF8.GetBytes(sourceTopic) },
-            { "lw-source-partition", Encoding.UTF8.GetBytes(partition.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
-            { "lw-source-offset", Encoding.UTF8.GetBytes(offset.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
-        });
+    public void WriteRaw(
+        byte[]? key,
+        byte[] value,
+        string reason,
+        string format,
+        string sourceTopic,
+        int partition,
+        long offset
+    ) =>
+        Produce(
+            key,
+            value,
+            new Headers
+            {
+                { "lw-code", Encoding.UTF8.GetBytes(DeadLetterCode.Undecodable.Label()) },
+                { "lw-reason", Encoding.UTF8.GetBytes(reason) },
+                { "lw-stage", "decode"u8.ToArray() },
+                { "lw-format", Encoding.UTF8.GetBytes(format) },
+                { "lw-source-topic", Encoding.UTF8.GetBytes(sourceTopic) },
+                {
+                    "lw-source-partition",
+                    Encoding.UTF8.GetBytes(partition.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                },
+                {
+                    "lw-source-offset",
+                    Encoding.UTF8.GetBytes(offset.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                },
+            }
+        );
 
     public void Write(DeadLetter letter) =>
-        Produce(null, JsonSerializer.SerializeToUtf8Bytes(letter), new Headers
-        {
-            { "lw-code", Encoding.UTF8.GetBytes(letter.Code.Label()) },
-            { "lw-reason", Encoding.UTF8.GetBytes(letter.Reason) },
-            { "lw-stage", Encoding.UTF8.GetBytes(letter.Stage) },
-            { "content-type", "application/json"u8.ToArray() },
-        });
+        Produce(
+            null,
+            JsonSerializer.SerializeToUtf8Bytes(letter),
+            new Headers
+            {
+                { "lw-code", Encoding.UTF8.GetBytes(letter.Code.Label()) },
+                { "lw-reason", Encoding.UTF8.GetBytes(letter.Reason) },
+                { "lw-stage", Encoding.UTF8.GetBytes(letter.Stage) },
+                { "content-type", "application/json"u8.ToArray() },
+            }
+        );
 
     private void Produce(byte[]? key, byte[] value, Headers headers)
     {
-        _producer.Produce(_topic, new Message<byte[]?, byte[]> { Key = key, Value = value, Headers = headers }, report =>
-        {
-            if (report.Error.IsError)
+        _producer.Produce(
+            _topic,
+            new Message<byte[]?, byte[]>
             {
-                Interlocked.Increment(ref _failed);
-                _log.LogError("dead-letter topic {Topic}: write failed: {Reason}", _topic, report.Error.Reason);
+                Key = key,
+                Value = value,
+                Headers = headers,
+            },
+            report =>
+            {
+                if (report.Error.IsError)
+                {
+                    Interlocked.Increment(ref _failed);
+                    _log.LogError("dead-letter topic {Topic}: write failed: {Reason}", _topic, report.Error.Reason);
+                }
+                else
+                    Interlocked.Increment(ref _written);
             }
-            else Interlocked.Increment(ref _written);
-        });
+        );
     }
 
     /// <summary>Waits until every dead letter so far is acknowledged (before input offsets are committed).</summary>

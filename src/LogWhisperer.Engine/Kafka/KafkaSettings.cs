@@ -23,7 +23,10 @@ public sealed record KafkaSettings
     /// The one list of default topics: what the OpenTelemetry Collector's Kafka exporter, the ingest gateway and
     /// kafka-produce write, and so what the engine reads unless told otherwise (`config show` prints it).
     /// </summary>
-    public static readonly IReadOnlyDictionary<string, TelemetryFormat> DefaultInputTopics = new Dictionary<string, TelemetryFormat>
+    public static readonly IReadOnlyDictionary<string, TelemetryFormat> DefaultInputTopics = new Dictionary<
+        string,
+        TelemetryFormat
+    >
     {
         [DefaultTopics.OtlpTracesProto] = TelemetryFormat.OtlpTracesProto,
         [DefaultTopics.OtlpLogsProto] = TelemetryFormat.OtlpLogsProto,
@@ -39,8 +42,11 @@ public sealed record KafkaSettings
     /// <summary>Undecodable input goes here, raw, with the reason and source offset in headers.</summary>
     public string DeadLetterTopic { get; init; } = "logwhisperer_dead_letters";
     public string OutputTopic { get; init; } = "logwhisperer_rca";
-    /// <summary>Two-stage topology: the window stage writes per-(service, window) parts here, keyed by cluster; the scoring stage reads them.</summary>
+
+    /// <summary>Two-stage topology: the window stage writes per-(service, window) parts here, keyed by cluster; the
+    /// scoring stage reads them.</summary>
     public string ServiceWindowsTopic { get; init; } = "logwhisperer_service_windows";
+
     /// <summary>When set, every graph snapshot is published here as Arrow IPC (nodes and edges messages).</summary>
     public string? SnapshotsTopic { get; init; }
 
@@ -50,7 +56,8 @@ public sealed record KafkaSettings
     /// <summary>Records per batch handed to the pipeline.</summary>
     public int BatchRecords { get; init; } = 8192;
 
-    /// <summary>End the stream after this long with every partition caught up and nothing new (batch runs, tests); null = run until stopped.</summary>
+    /// <summary>End the stream after this long with every partition caught up and nothing new (batch runs, tests); null
+    /// = run until stopped.</summary>
     public TimeSpan? StopWhenIdle { get; init; }
 
     /// <summary>
@@ -60,17 +67,22 @@ public sealed record KafkaSettings
     /// </summary>
     public TimeSpan CommitLag { get; init; } = TimeSpan.Zero;
 
-    public T Apply<T>(T config) where T : ClientConfig
+    public T Apply<T>(T config)
+        where T : ClientConfig
     {
         config.BootstrapServers = BootstrapServers;
-        foreach (var (k, v) in ClientConfig) config.Set(k, v);
+        foreach (var (k, v) in ClientConfig)
+            config.Set(k, v);
         return config;
     }
 
-    /// <summary>librdkafka properties whose values are credentials (sasl.password, ssl.key.password, sasl.jaas.config, …).</summary>
+    /// <summary>librdkafka properties whose values are credentials (sasl.password, ssl.key.password, sasl.jaas.config,
+    /// …).</summary>
     public static bool IsSecret(string key) =>
-        key.Contains("password", StringComparison.OrdinalIgnoreCase) || key.Contains("secret", StringComparison.OrdinalIgnoreCase)
-        || key.Equals("sasl.jaas.config", StringComparison.OrdinalIgnoreCase) || key.Equals("ssl.key.pem", StringComparison.OrdinalIgnoreCase)
+        key.Contains("password", StringComparison.OrdinalIgnoreCase)
+        || key.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("sasl.jaas.config", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("ssl.key.pem", StringComparison.OrdinalIgnoreCase)
         || key.StartsWith("sasl.oauthbearer.config", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The client properties with credential values replaced by "***", for logs and messages.</summary>
@@ -80,8 +92,12 @@ public sealed record KafkaSettings
     // Records print every property; this one holds credentials, so it prints them redacted.
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
-        builder.Append($"BootstrapServers = {BootstrapServers}, GroupId = {GroupId}, InputTopics = [{string.Join(", ", InputTopics.Select(t => $"{t.Key}={t.Value}"))}], ");
-        builder.Append($"ClientConfig = {{{string.Join(", ", RedactedClientConfig().Select(p => $"{p.Key}={p.Value}"))}}}, DeadLetterTopic = {DeadLetterTopic}, OutputTopic = {OutputTopic}");
+        builder.Append(
+            $"BootstrapServers = {BootstrapServers}, GroupId = {GroupId}, InputTopics = [{string.Join(", ", InputTopics.Select(t => $"{t.Key}={t.Value}"))}], "
+        );
+        builder.Append(
+            $"ClientConfig = {{{string.Join(", ", RedactedClientConfig().Select(p => $"{p.Key}={p.Value}"))}}}, DeadLetterTopic = {DeadLetterTopic}, OutputTopic = {OutputTopic}"
+        );
         return true;
     }
 
@@ -92,7 +108,8 @@ public sealed record KafkaSettings
         foreach (var pair in pairs)
         {
             var eq = pair.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"topic '{pair}' must be written topic=format");
+            if (eq <= 0)
+                throw new ArgumentException($"topic '{pair}' must be written topic=format");
             topics[pair[..eq]] = TelemetryDecoders.Parse(pair[(eq + 1)..]);
         }
         return topics;
@@ -106,7 +123,10 @@ public sealed record KafkaSettings
         {
             var eq = pair.IndexOf('=');
             // The text is not echoed: a mistyped "sasl.password:…" would otherwise print the password.
-            if (eq <= 0) throw new ArgumentException($"a Kafka property (-X) must be written key=value; one starting '{pair[..Math.Min(pair.Length, 4)]}…' is not");
+            if (eq <= 0)
+                throw new ArgumentException(
+                    $"a Kafka property (-X) must be written key=value; one starting '{pair[..Math.Min(pair.Length, 4)]}…' is not"
+                );
             props[pair[..eq]] = pair[(eq + 1)..];
         }
         return props;

@@ -14,7 +14,11 @@ namespace LogWhisperer.Kafka;
 /// </summary>
 public sealed class KafkaTelemetryProducer : IDisposable
 {
-    public sealed record Topics(string Logs = DefaultTopics.LokiProto, string Metrics = DefaultTopics.RemoteWrite, string Spans = DefaultTopics.OtlpTracesProto);
+    public sealed record Topics(
+        string Logs = DefaultTopics.LokiProto,
+        string Metrics = DefaultTopics.RemoteWrite,
+        string Spans = DefaultTopics.OtlpTracesProto
+    );
 
     /// <summary>How messages are keyed, and so partitioned.</summary>
     public enum Keying
@@ -22,6 +26,7 @@ public sealed class KafkaTelemetryProducer : IDisposable
         /// <summary>By cluster: a cluster's telemetry stays whole on one partition number of every topic, so
         /// engines of one consumer group can share clusters (scale-out by cluster).</summary>
         Cluster,
+
         /// <summary>By cluster/service: one mesh spreads over every partition. Only for a single engine
         /// reading the whole topic set; engines of a group would each see part of every mesh.</summary>
         Service,
@@ -31,32 +36,51 @@ public sealed class KafkaTelemetryProducer : IDisposable
     private readonly Topics _topics;
     public const int MaxRecordsPerMessage = 1000;
 
-    private long _messages, _failed;
+    private long _messages,
+        _failed;
 
     public long Messages => Interlocked.Read(ref _messages);
     public long Failed => Interlocked.Read(ref _failed);
 
     private readonly Keying _keying;
     private readonly ILogger _log;
-    private readonly ConcurrentDictionary<(string Topic, ErrorCode Code), byte> _reported = new(); // each failure logged once, all counted
 
-    /// <param name="log">Where failed deliveries are logged: the first of each kind per topic (<see cref="Failed"/> counts them all).</param>
-    public KafkaTelemetryProducer(KafkaSettings settings, Topics? topics = null, Keying keying = Keying.Cluster, ILogger? log = null)
+    // each failure logged once, all counted
+    private readonly ConcurrentDictionary<(string Topic, ErrorCode Code), byte> _reported = new();
+
+    /// <param name="log">Where failed deliveries are logged: the first of each kind per topic (<see cref="Failed"/>
+    /// counts them all).</param>
+    public KafkaTelemetryProducer(
+        KafkaSettings settings,
+        Topics? topics = null,
+        Keying keying = Keying.Cluster,
+        ILogger? log = null
+    )
     {
         _topics = topics ?? new Topics();
         _keying = keying;
         _log = log ?? NullLogger.Instance;
-        _producer = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig
-        {
-            EnableIdempotence = true, Acks = Acks.All, LingerMs = 5, CompressionType = CompressionType.Lz4,
-        })).Build();
+        _producer = new ProducerBuilder<string, byte[]>(
+            settings.Apply(
+                new ProducerConfig
+                {
+                    EnableIdempotence = true,
+                    Acks = Acks.All,
+                    LingerMs = 5,
+                    CompressionType = CompressionType.Lz4,
+                }
+            )
+        ).Build();
     }
 
     /// <summary>The input-topic map an engine needs to read what this producer writes.</summary>
-    public IReadOnlyDictionary<string, TelemetryFormat> InputTopics => new Dictionary<string, TelemetryFormat>
-    {
-        [_topics.Logs] = TelemetryFormat.LokiProto, [_topics.Metrics] = TelemetryFormat.RemoteWrite, [_topics.Spans] = TelemetryFormat.OtlpTracesProto,
-    };
+    public IReadOnlyDictionary<string, TelemetryFormat> InputTopics =>
+        new Dictionary<string, TelemetryFormat>
+        {
+            [_topics.Logs] = TelemetryFormat.LokiProto,
+            [_topics.Metrics] = TelemetryFormat.RemoteWrite,
+            [_topics.Spans] = TelemetryFormat.OtlpTracesProto,
+        };
 
     /// <summary>
     /// One message per modality and service for the batch (a simulated second), keyed by cluster (by default,
@@ -74,9 +98,12 @@ public sealed class KafkaTelemetryProducer : IDisposable
             var metrics = service.OfType<MetricSample>().ToList();
             var spans = service.OfType<SpanRecord>().ToList();
             // Chunked like the shippers' own batches, well below Kafka's 1 MB default message size.
-            foreach (var chunk in logs.Chunk(MaxRecordsPerMessage)) Send(_topics.Logs, key, TelemetryEncoder.LokiPush(chunk));
-            foreach (var chunk in metrics.Chunk(MaxRecordsPerMessage)) Send(_topics.Metrics, key, TelemetryEncoder.RemoteWrite(chunk));
-            foreach (var chunk in spans.Chunk(MaxRecordsPerMessage)) Send(_topics.Spans, key, TelemetryEncoder.OtlpTraces(chunk));
+            foreach (var chunk in logs.Chunk(MaxRecordsPerMessage))
+                Send(_topics.Logs, key, TelemetryEncoder.LokiPush(chunk));
+            foreach (var chunk in metrics.Chunk(MaxRecordsPerMessage))
+                Send(_topics.Metrics, key, TelemetryEncoder.RemoteWrite(chunk));
+            foreach (var chunk in spans.Chunk(MaxRecordsPerMessage))
+                Send(_topics.Spans, key, TelemetryEncoder.OtlpTraces(chunk));
         }
     }
 
@@ -86,13 +113,22 @@ public sealed class KafkaTelemetryProducer : IDisposable
         {
             try
             {
-                _producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = value }, report =>
-                {
-                    if (!report.Error.IsError) return;
-                    Interlocked.Increment(ref _failed);
-                    if (_reported.TryAdd((topic, report.Error.Code), 0))
-                        _log.LogError("kafka: produce to {Topic} failed: {Reason} (further failures of this kind are counted, not logged)", topic, report.Error.Reason);
-                });
+                _producer.Produce(
+                    topic,
+                    new Message<string, byte[]> { Key = key, Value = value },
+                    report =>
+                    {
+                        if (!report.Error.IsError)
+                            return;
+                        Interlocked.Increment(ref _failed);
+                        if (_reported.TryAdd((topic, report.Error.Code), 0))
+                            _log.LogError(
+                                "kafka: produce to {Topic} failed: {Reason} (further failures of this kind are counted, not logged)",
+                                topic,
+                                report.Error.Reason
+                            );
+                    }
+                );
                 Interlocked.Increment(ref _messages);
                 return;
             }
@@ -106,8 +142,10 @@ public sealed class KafkaTelemetryProducer : IDisposable
     /// <summary>Waits for every message to be acknowledged; throws when some could not be delivered.</summary>
     public void Flush()
     {
-        if (_producer.Flush(TimeSpan.FromSeconds(60)) > 0) throw new InvalidOperationException("kafka: messages still undelivered after 60 s");
-        if (Failed > 0) throw new InvalidOperationException($"kafka: {Failed} message(s) could not be delivered");
+        if (_producer.Flush(TimeSpan.FromSeconds(60)) > 0)
+            throw new InvalidOperationException("kafka: messages still undelivered after 60 s");
+        if (Failed > 0)
+            throw new InvalidOperationException($"kafka: {Failed} message(s) could not be delivered");
     }
 
     public void Dispose()

@@ -34,9 +34,13 @@ public sealed class MockKafkaCluster : IDisposable
     public void CreateTopic(string topic, int partitions)
     {
         var cluster = Native.rd_kafka_handle_mock_cluster(LibrdkafkaHandle(_handle));
-        if (cluster == IntPtr.Zero) throw new InvalidOperationException("the client has no mock cluster");
+        if (cluster == IntPtr.Zero)
+            throw new InvalidOperationException("the client has no mock cluster");
         int error = Native.rd_kafka_mock_topic_create(cluster, topic, partitions, 1);
-        if (error != 0 && error != TopicAlreadyExists) throw new InvalidOperationException($"mock cluster: creating topic {topic} failed (librdkafka error {error})");
+        if (error != 0 && error != TopicAlreadyExists)
+            throw new InvalidOperationException(
+                $"mock cluster: creating topic {topic} failed (librdkafka error {error})"
+            );
     }
 
     private const int TopicAlreadyExists = 36; // RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
@@ -47,16 +51,25 @@ public sealed class MockKafkaCluster : IDisposable
     /// </summary>
     private static IntPtr LibrdkafkaHandle(IClient client)
     {
-        var property = typeof(Handle).GetProperty("LibrdkafkaHandle", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException("Confluent.Kafka no longer exposes Handle.LibrdkafkaHandle");
+        var property =
+            typeof(Handle).GetProperty(
+                "LibrdkafkaHandle",
+                System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic
+            ) ?? throw new InvalidOperationException("Confluent.Kafka no longer exposes Handle.LibrdkafkaHandle");
         var safeHandle = (System.Runtime.InteropServices.SafeHandle)property.GetValue(client.Handle)!;
         return safeHandle.DangerousGetHandle();
     }
 
     private static class Native
     {
-        static Native() => System.Runtime.InteropServices.NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, (name, _, _) =>
-            name == "librdkafka" && LoadedLibrdkafka() is { } path ? System.Runtime.InteropServices.NativeLibrary.Load(path) : IntPtr.Zero);
+        static Native() =>
+            System.Runtime.InteropServices.NativeLibrary.SetDllImportResolver(
+                typeof(Native).Assembly,
+                (name, _, _) =>
+                    name == "librdkafka" && LoadedLibrdkafka() is { } path
+                        ? System.Runtime.InteropServices.NativeLibrary.Load(path)
+                        : IntPtr.Zero
+            );
 
         /// <summary>
         /// The librdkafka file Confluent.Kafka loaded. It picks one of several builds for the platform (e.g.
@@ -65,11 +78,13 @@ public sealed class MockKafkaCluster : IDisposable
         /// </summary>
         private static string? LoadedLibrdkafka()
         {
-            if (!File.Exists("/proc/self/maps")) return null;
+            if (!File.Exists("/proc/self/maps"))
+                return null;
             foreach (var line in File.ReadLines("/proc/self/maps"))
             {
                 int slash = line.IndexOf('/');
-                if (slash >= 0 && line.AsSpan(slash).EndsWith("librdkafka.so", StringComparison.Ordinal)) return line[slash..];
+                if (slash >= 0 && line.AsSpan(slash).EndsWith("librdkafka.so", StringComparison.Ordinal))
+                    return line[slash..];
             }
             return null;
         }
@@ -77,8 +92,17 @@ public sealed class MockKafkaCluster : IDisposable
         [System.Runtime.InteropServices.DllImport("librdkafka")]
         public static extern IntPtr rd_kafka_handle_mock_cluster(IntPtr rk);
 
-        [System.Runtime.InteropServices.DllImport("librdkafka", CharSet = System.Runtime.InteropServices.CharSet.Ansi, BestFitMapping = false)]
-        public static extern int rd_kafka_mock_topic_create(IntPtr mcluster, string topic, int partitionCount, int replicationFactor);
+        [System.Runtime.InteropServices.DllImport(
+            "librdkafka",
+            CharSet = System.Runtime.InteropServices.CharSet.Ansi,
+            BestFitMapping = false
+        )]
+        public static extern int rd_kafka_mock_topic_create(
+            IntPtr mcluster,
+            string topic,
+            int partitionCount,
+            int replicationFactor
+        );
     }
 
     public void Dispose() => _handle.Dispose();

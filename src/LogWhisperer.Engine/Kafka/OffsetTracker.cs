@@ -11,7 +11,12 @@ namespace LogWhisperer.Kafka;
 /// </summary>
 internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
 {
-    private readonly record struct Entry(long NextOffset, string? Cluster, long MaxTs, Dictionary<string, long>? Clusters);
+    private readonly record struct Entry(
+        long NextOffset,
+        string? Cluster,
+        long MaxTs,
+        Dictionary<string, long>? Clusters
+    );
 
     private readonly Lock _lock = new();
     private readonly Dictionary<TopicPartition, Queue<Entry>> _pending = [];
@@ -28,27 +33,39 @@ internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
         for (int i = from; i < output.Count; i++)
         {
             var r = output[i];
-            if (cluster is null || (clusters is null && r.Cluster == cluster)) { cluster ??= r.Cluster; maxTs = Math.Max(maxTs, r.TimestampMs); continue; }
+            if (cluster is null || (clusters is null && r.Cluster == cluster))
+            {
+                cluster ??= r.Cluster;
+                maxTs = Math.Max(maxTs, r.TimestampMs);
+                continue;
+            }
             clusters ??= new Dictionary<string, long> { [cluster] = maxTs };
             clusters[r.Cluster] = Math.Max(clusters.GetValueOrDefault(r.Cluster, long.MinValue), r.TimestampMs);
         }
         lock (_lock)
         {
-            if (cluster is not null) _newest[cluster] = Math.Max(_newest.GetValueOrDefault(cluster, long.MinValue), maxTs);
-            if (clusters is not null) foreach (var (c, ts) in clusters) _newest[c] = Math.Max(_newest.GetValueOrDefault(c, long.MinValue), ts);
-            if (!_pending.TryGetValue(tp, out var queue)) _pending[tp] = queue = new Queue<Entry>();
+            if (cluster is not null)
+                _newest[cluster] = Math.Max(_newest.GetValueOrDefault(cluster, long.MinValue), maxTs);
+            if (clusters is not null)
+                foreach (var (c, ts) in clusters)
+                    _newest[c] = Math.Max(_newest.GetValueOrDefault(c, long.MinValue), ts);
+            if (!_pending.TryGetValue(tp, out var queue))
+                _pending[tp] = queue = new Queue<Entry>();
             queue.Enqueue(new Entry(offset + 1, cluster, maxTs, clusters));
             Advance(tp, queue);
         }
     }
 
-    /// <summary>Registers a consumed message that carries data of one cluster up to event time <paramref name="maxTs"/>.</summary>
+    /// <summary>Registers a consumed message that carries data of one cluster up to event time
+    /// <paramref name="maxTs"/>.</summary>
     public void Track(TopicPartition tp, long offset, string? cluster, long maxTs)
     {
         lock (_lock)
         {
-            if (cluster is not null) _newest[cluster] = Math.Max(_newest.GetValueOrDefault(cluster, long.MinValue), maxTs);
-            if (!_pending.TryGetValue(tp, out var queue)) _pending[tp] = queue = new Queue<Entry>();
+            if (cluster is not null)
+                _newest[cluster] = Math.Max(_newest.GetValueOrDefault(cluster, long.MinValue), maxTs);
+            if (!_pending.TryGetValue(tp, out var queue))
+                _pending[tp] = queue = new Queue<Entry>();
             queue.Enqueue(new Entry(offset + 1, cluster, maxTs, null));
             Advance(tp, queue);
         }
@@ -58,9 +75,11 @@ internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
     {
         lock (_lock)
         {
-            if (_done.TryGetValue(cluster, out var prev) && prev >= windowEndMs) return;
+            if (_done.TryGetValue(cluster, out var prev) && prev >= windowEndMs)
+                return;
             _done[cluster] = windowEndMs;
-            foreach (var (tp, queue) in _pending) Advance(tp, queue);
+            foreach (var (tp, queue) in _pending)
+                Advance(tp, queue);
         }
     }
 
@@ -70,7 +89,9 @@ internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
     /// </summary>
     public void AllFlushed()
     {
-        lock (_lock) foreach (var (cluster, newest) in _newest) WindowDone(cluster, LastWindowEnd(newest));
+        lock (_lock)
+            foreach (var (cluster, newest) in _newest)
+                WindowDone(cluster, LastWindowEnd(newest));
     }
 
     /// <summary>Offsets that became committable since the last call.</summary>
@@ -86,19 +107,28 @@ internal sealed class OffsetTracker(long windowSizeMs, long hopMs, long lagMs)
 
     private void Advance(TopicPartition tp, Queue<Entry> queue)
     {
-        while (queue.TryPeek(out var e) && Handled(e)) { queue.Dequeue(); _ready[tp] = e.NextOffset; }
+        while (queue.TryPeek(out var e) && Handled(e))
+        {
+            queue.Dequeue();
+            _ready[tp] = e.NextOffset;
+        }
     }
 
     private bool Handled(Entry e)
     {
-        if (e.Cluster is null) return true; // nothing decoded (dead-lettered): handled already
-        if (e.Clusters is null) return Handled(e.Cluster, e.MaxTs);
-        foreach (var (c, ts) in e.Clusters) if (!Handled(c, ts)) return false;
+        if (e.Cluster is null)
+            return true; // nothing decoded (dead-lettered): handled already
+        if (e.Clusters is null)
+            return Handled(e.Cluster, e.MaxTs);
+        foreach (var (c, ts) in e.Clusters)
+            if (!Handled(c, ts))
+                return false;
         return true;
     }
 
     // The last window holding ts is the one opened at the latest hop at or before ts.
     private long LastWindowEnd(long ts) => ts - (((ts % hopMs) + hopMs) % hopMs) + windowSizeMs;
 
-    private bool Handled(string cluster, long ts) => _done.TryGetValue(cluster, out var end) && end >= LastWindowEnd(ts) + lagMs;
+    private bool Handled(string cluster, long ts) =>
+        _done.TryGetValue(cluster, out var end) && end >= LastWindowEnd(ts) + lagMs;
 }

@@ -14,15 +14,21 @@ public enum DeadLetterCode
 {
     /// <summary>A message or payload no decoder could read: malformed bytes, another format than the topic's.</summary>
     Undecodable,
+
     /// <summary>A decoded record that is not valid: no service or cluster, a timestamp that is not Unix milliseconds,
     /// a non-finite value, a negative duration.</summary>
     InvalidRecord,
-    /// <summary>Refused by an ingest limit: label lengths, labels per record, clusters, services or series per window.</summary>
+
+    /// <summary>Refused by an ingest limit: label lengths, labels per record, clusters, services or series per
+    /// window.</summary>
     OverLimit,
+
     /// <summary>Arrived after its window was emitted (later than the allowed lateness).</summary>
     Late,
+
     /// <summary>A dataset row that does not fit the mapping (file and line in the reason).</summary>
     MalformedRow,
+
     /// <summary>A verdict-feedback message that is not valid feedback.</summary>
     InvalidFeedback,
 }
@@ -30,19 +36,32 @@ public enum DeadLetterCode
 public static class DeadLetterCodes
 {
     // Built once: dead letters can come in floods, and each is labelled for its header and its metric.
-    private static readonly string[] Labels = Enum.GetValues<DeadLetterCode>().Select(c => JsonNamingPolicy.SnakeCaseLower.ConvertName(c.ToString())).ToArray();
+    private static readonly string[] Labels = Enum.GetValues<DeadLetterCode>()
+        .Select(c => JsonNamingPolicy.SnakeCaseLower.ConvertName(c.ToString()))
+        .ToArray();
 
     /// <summary>The code as it is written everywhere: snake_case (<c>over_limit</c>).</summary>
     public static string Label(this DeadLetterCode code) => Labels[(int)code];
 }
 
-internal sealed class DeadLetterCodeJson() : JsonStringEnumConverter<DeadLetterCode>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false);
+internal sealed class DeadLetterCodeJson()
+    : JsonStringEnumConverter<DeadLetterCode>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false);
 
-/// <summary>A record the engine could not use, kept with why (code and specifics) so it can be inspected or replayed.</summary>
-public sealed record DeadLetter(string Stage, DeadLetterCode Code, string Reason, string Payload, long? TimestampMs = null)
+/// <summary>A record the engine could not use, kept with why (code and specifics) so it can be inspected or
+/// replayed.</summary>
+public sealed record DeadLetter(
+    string Stage,
+    DeadLetterCode Code,
+    string Reason,
+    string Payload,
+    long? TimestampMs = null
+)
 {
     // Bad records are exactly the ones holding NaN or infinity: keep them as "NaN" rather than fail to write them.
-    private static readonly JsonSerializerOptions PayloadJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions PayloadJson = new()
+    {
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static DeadLetter For(string stage, DeadLetterCode code, string reason, TelemetryRecord record) =>
         new(stage, code, reason, JsonSerializer.Serialize<object>(record, PayloadJson), record.TimestampMs);
@@ -62,24 +81,38 @@ public sealed class FileDeadLetterSink(string path) : IDeadLetterSink, IDisposab
     public void Write(DeadLetter letter)
     {
         var line = JsonSerializer.Serialize(letter);
-        lock (_lock) { _writer.WriteLine(line); _writer.Flush(); }
+        lock (_lock)
+        {
+            _writer.WriteLine(line);
+            _writer.Flush();
+        }
     }
 
     public void Dispose() => _writer.Dispose();
 }
 
-/// <summary>Keeps dead letters in memory (tests, and the demo's summary), capped so a flood cannot exhaust memory.</summary>
+/// <summary>Keeps dead letters in memory (tests, and the demo's summary), capped so a flood cannot exhaust
+/// memory.</summary>
 public sealed class MemoryDeadLetterSink(int capacity = 10_000) : IDeadLetterSink
 {
     private readonly List<DeadLetter> _letters = [];
     private long _total;
 
     public long Total => Interlocked.Read(ref _total);
-    public IReadOnlyList<DeadLetter> Letters { get { lock (_letters) return _letters.ToArray(); } }
+    public IReadOnlyList<DeadLetter> Letters
+    {
+        get
+        {
+            lock (_letters)
+                return _letters.ToArray();
+        }
+    }
 
     public void Write(DeadLetter letter)
     {
         Interlocked.Increment(ref _total);
-        lock (_letters) if (_letters.Count < capacity) _letters.Add(letter);
+        lock (_letters)
+            if (_letters.Count < capacity)
+                _letters.Add(letter);
     }
 }

@@ -13,7 +13,14 @@ internal sealed class RecordBudget(long maxRecords)
     private long _held;
     private TaskCompletionSource? _released;
 
-    public long Held { get { lock (_lock) return _held; } }
+    public long Held
+    {
+        get
+        {
+            lock (_lock)
+                return _held;
+        }
+    }
 
     public async ValueTask AcquireAsync(long records, CancellationToken cancellationToken)
     {
@@ -22,7 +29,11 @@ internal sealed class RecordBudget(long maxRecords)
             Task wait;
             lock (_lock)
             {
-                if (_held == 0 || _held + records <= maxRecords) { _held += records; return; }
+                if (_held == 0 || _held + records <= maxRecords)
+                {
+                    _held += records;
+                    return;
+                }
                 _released ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = _released.Task;
             }
@@ -33,7 +44,12 @@ internal sealed class RecordBudget(long maxRecords)
     public void Release(long records)
     {
         TaskCompletionSource? released;
-        lock (_lock) { _held -= records; released = _released; _released = null; }
+        lock (_lock)
+        {
+            _held -= records;
+            released = _released;
+            _released = null;
+        }
         released?.TrySetResult();
     }
 }

@@ -13,7 +13,10 @@ namespace LogWhisperer.Pipeline;
 internal sealed class ScoreStage(StageMetrics metrics, GatScorer scorer, int maxBatch, EngineMetrics? engineMetrics)
 {
     public async Task RunAsync(
-        ChannelReader<GraphSnapshot> input, ChannelWriter<ScoredSnapshot> output, CancellationToken abort)
+        ChannelReader<GraphSnapshot> input,
+        ChannelWriter<ScoredSnapshot> output,
+        CancellationToken abort
+    )
     {
         var batch = new List<GraphSnapshot>(maxBatch);
         try
@@ -21,7 +24,8 @@ internal sealed class ScoreStage(StageMetrics metrics, GatScorer scorer, int max
             while (await input.WaitToReadAsync(abort))
             {
                 batch.Clear();
-                while (batch.Count < maxBatch && input.TryRead(out var s)) batch.Add(s);
+                while (batch.Count < maxBatch && input.TryRead(out var s))
+                    batch.Add(s);
                 using var activity = metrics.Tracing.StartActivity(metrics.Name);
                 activity?.SetTag("logwhisperer.items_in", batch.Count);
                 long t0 = Stopwatch.GetTimestamp();
@@ -29,7 +33,8 @@ internal sealed class ScoreStage(StageMetrics metrics, GatScorer scorer, int max
                 metrics.AddBusy(t0);
                 engineMetrics?.ScoringPass(Stopwatch.GetElapsedTime(t0));
                 metrics.AddIn(batch.Count);
-                foreach (var r in results) await output.WriteAsync(r, abort);
+                foreach (var r in results)
+                    await output.WriteAsync(r, abort);
                 metrics.AddOut(results.Length);
             }
             output.Complete();

@@ -17,7 +17,8 @@ internal abstract class Stage<TIn, TOut>(StageMetrics metrics)
 
     public StageMetrics Metrics => metrics;
 
-    /// <summary>Handles one input item, adding what it produces (possibly nothing) to <paramref name="outputs"/>.</summary>
+    /// <summary>Handles one input item, adding what it produces (possibly nothing) to
+    /// <paramref name="outputs"/>.</summary>
     protected abstract void Process(TIn item, List<TOut> outputs);
 
     /// <summary>Called once the input is complete: what the stage still holds (open windows) goes out here.</summary>
@@ -25,6 +26,7 @@ internal abstract class Stage<TIn, TOut>(StageMetrics metrics)
 
     /// <summary>How many records an item counts for in the stage's metrics (a batch counts its records).</summary>
     protected virtual long CountIn(TIn item) => 1;
+
     protected virtual long CountOut(TOut item) => 1;
 
     public async Task RunAsync(ChannelReader<TIn> input, ChannelWriter<TOut> output, CancellationToken abort)

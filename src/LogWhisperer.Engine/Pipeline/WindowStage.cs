@@ -10,8 +10,11 @@ namespace LogWhisperer.Pipeline;
 /// record budget back, and each closed window starts its close → done latency.
 /// </summary>
 internal sealed class WindowStage(
-    StageMetrics metrics, EventTimeWindower windower, RecordBudget budget, WindowLatency latency)
-    : Stage<IReadOnlyList<TelemetryRecord>, WindowAggregate>(metrics)
+    StageMetrics metrics,
+    EventTimeWindower windower,
+    RecordBudget budget,
+    WindowLatency latency
+) : Stage<IReadOnlyList<TelemetryRecord>, WindowAggregate>(metrics)
 {
     protected override void Process(IReadOnlyList<TelemetryRecord> batch, List<WindowAggregate> closed)
     {
@@ -30,6 +33,7 @@ internal sealed class WindowStage(
 
     private void StartLatency(List<WindowAggregate> closed)
     {
-        foreach (var w in closed) latency.Closed(w.Cluster, w.EndMs);
+        foreach (var w in closed)
+            latency.Closed(w.Cluster, w.EndMs);
     }
 }

@@ -15,13 +15,31 @@ namespace LogWhisperer.Scoring;
 internal sealed class AdamOptimizer : IDisposable
 {
     private readonly Parameter[] _parameters;
-    private readonly Tensor[] _expAvg, _expAvgSq;
-    private readonly double _lr, _beta1, _beta2, _weightDecayValue;
+    private readonly Tensor[] _expAvg,
+        _expAvgSq;
+    private readonly double _lr,
+        _beta1,
+        _beta2,
+        _weightDecayValue;
     private readonly bool _decoupledWeightDecay;
-    private readonly Scalar _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _eps, _weightDecay, _decay;
+    private readonly Scalar _beta1Scalar,
+        _beta2Scalar,
+        _oneMinusBeta1,
+        _oneMinusBeta2,
+        _eps,
+        _weightDecay,
+        _decay;
     private long _step;
 
-    private AdamOptimizer(IEnumerable<Parameter> parameters, double lr, double weightDecay, bool decoupled, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    private AdamOptimizer(
+        IEnumerable<Parameter> parameters,
+        double lr,
+        double weightDecay,
+        bool decoupled,
+        double beta1 = 0.9,
+        double beta2 = 0.999,
+        double eps = 1e-8
+    )
     {
         _parameters = parameters.ToArray();
         _expAvg = _parameters.Select(p => zeros_like(p)).ToArray();
@@ -37,10 +55,13 @@ internal sealed class AdamOptimizer : IDisposable
     }
 
     /// <summary>As <c>optim.Adam(parameters, lr)</c>: weight decay, if any, as an L2 term of the gradient.</summary>
-    public static AdamOptimizer Adam(IEnumerable<Parameter> parameters, double lr, double weightDecay = 0) => new(parameters, lr, weightDecay, decoupled: false);
+    public static AdamOptimizer Adam(IEnumerable<Parameter> parameters, double lr, double weightDecay = 0) =>
+        new(parameters, lr, weightDecay, decoupled: false);
 
-    /// <summary>As <c>optim.AdamW(parameters, lr, weight_decay: …)</c>: the weights decay apart from the gradient.</summary>
-    public static AdamOptimizer AdamW(IEnumerable<Parameter> parameters, double lr, double weightDecay) => new(parameters, lr, weightDecay, decoupled: true);
+    /// <summary>As <c>optim.AdamW(parameters, lr, weight_decay: …)</c>: the weights decay apart from the
+    /// gradient.</summary>
+    public static AdamOptimizer AdamW(IEnumerable<Parameter> parameters, double lr, double weightDecay) =>
+        new(parameters, lr, weightDecay, decoupled: true);
 
     public void zero_grad()
     {
@@ -56,16 +77,20 @@ internal sealed class AdamOptimizer : IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope(); // the step's temporaries (denominators, decayed gradients)
         _step++;
-        double biasCorrection1 = 1 - Math.Pow(_beta1, _step), biasCorrection2 = 1 - Math.Pow(_beta2, _step);
+        double biasCorrection1 = 1 - Math.Pow(_beta1, _step),
+            biasCorrection2 = 1 - Math.Pow(_beta2, _step);
         using var sqrtBiasCorrection2 = Math.Sqrt(biasCorrection2).ToScalar();
         using var stepSize = (-(_lr / biasCorrection1)).ToScalar();
         for (int i = 0; i < _parameters.Length; i++)
         {
             var param = _parameters[i];
             var grad = param.grad;
-            if (grad is null) continue;
-            if (_decoupledWeightDecay) param.mul_(_decay);
-            else if (_weightDecayValue != 0) grad = grad.add(param, _weightDecay);
+            if (grad is null)
+                continue;
+            if (_decoupledWeightDecay)
+                param.mul_(_decay);
+            else if (_weightDecayValue != 0)
+                grad = grad.add(param, _weightDecay);
             _expAvg[i].mul_(_beta1Scalar).add_(grad, _oneMinusBeta1);
             _expAvgSq[i].mul_(_beta2Scalar).addcmul_(grad, grad, _oneMinusBeta2);
             var denominator = _expAvgSq[i].sqrt().div(sqrtBiasCorrection2).add_(_eps);
@@ -75,7 +100,11 @@ internal sealed class AdamOptimizer : IDisposable
 
     public void Dispose()
     {
-        foreach (var t in _expAvg.Concat(_expAvgSq)) t.Dispose();
-        foreach (var s in new[] { _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _eps, _weightDecay, _decay }) s.Dispose();
+        foreach (var t in _expAvg.Concat(_expAvgSq))
+            t.Dispose();
+        foreach (
+            var s in new[] { _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _eps, _weightDecay, _decay }
+        )
+            s.Dispose();
     }
 }

@@ -11,15 +11,21 @@ public static class ComputeDevice
     {
         switch (preference.ToLowerInvariant())
         {
-            case "cpu": return CPU;
+            case "cpu":
+                return CPU;
             case "cuda":
-                if (!cuda.is_available()) throw new InvalidOperationException("CUDA was requested but no usable GPU was found");
+                if (!cuda.is_available())
+                    throw new InvalidOperationException("CUDA was requested but no usable GPU was found");
                 return CUDA;
-            case "auto": return cuda.is_available() ? CUDA : CPU;
-            default: throw new ArgumentException($"unknown device '{preference}' (auto, cpu or cuda)");
+            case "auto":
+                return cuda.is_available() ? CUDA : CPU;
+            default:
+                throw new ArgumentException($"unknown device '{preference}' (auto, cpu or cuda)");
         }
     }
 
     public static string Describe(Device device) =>
-        device.type == DeviceType.CUDA ? $"cuda ({cuda.device_count()} device(s))" : $"cpu ({get_num_threads()} threads)";
+        device.type == DeviceType.CUDA
+            ? $"cuda ({cuda.device_count()} device(s))"
+            : $"cpu ({get_num_threads()} threads)";
 }

@@ -11,16 +11,22 @@ public sealed record GatConfig
     public int NodeFeatures { get; init; } = Features.FeatureSchema.NodeFeatureCount;
     public int EdgeFeatures { get; init; } = Features.FeatureSchema.EdgeFeatureCount;
     public string[] FaultKinds { get; init; } = Enum.GetNames<Simulation.FaultKind>();
-    /// <summary>False for the edge-ablation baseline: the same network sees each node alone (self-loops only).</summary>
+
+    /// <summary>False for the edge-ablation baseline: the same network sees each node alone (self-loops
+    /// only).</summary>
     public bool UseEdges { get; init; } = true;
+
     /// <summary>
     /// Also feed each feature relative to its largest magnitude among the graph's nodes (x / (max |x| + 1)):
     /// "the most error-log surprise in this window" reads the same on a mesh whose evidence is ten times weaker
     /// than the simulator's, as a single-feature ranker's argmax does. False in models trained before it.
     /// </summary>
     public bool RelativeFeatures { get; init; }
-    /// <summary>Divides root-cause logits before the softmax; fitted on validation data so scores are calibrated.</summary>
+
+    /// <summary>Divides root-cause logits before the softmax; fitted on validation data so scores are
+    /// calibrated.</summary>
     public double Temperature { get; init; } = 1;
+
     /// <summary>The command line that trained the model, so it can be reproduced.</summary>
     public string? TrainedWith { get; init; }
     public string? TrainedAt { get; init; }

@@ -10,15 +10,21 @@ namespace LogWhisperer.Scoring;
 /// </summary>
 internal sealed class GatLayer : Module<Tensor, Tensor, Tensor, Tensor, Tensor, (Tensor Nodes, Tensor Attention)>
 {
-    private readonly Linear _source, _target, _edge, _output;
+    private readonly Linear _source,
+        _target,
+        _edge,
+        _output;
     private readonly Parameter _attention;
     private readonly LayerNorm _norm;
     private readonly Dropout _dropout;
-    private readonly int _heads, _headDim;
+    private readonly int _heads,
+        _headDim;
 
-    public GatLayer(string name, int hidden, int heads, int edgeFeatures, double dropout) : base(name)
+    public GatLayer(string name, int hidden, int heads, int edgeFeatures, double dropout)
+        : base(name)
     {
-        _heads = heads; _headDim = hidden / heads;
+        _heads = heads;
+        _headDim = hidden / heads;
         _source = Linear(hidden, heads * _headDim);
         _target = Linear(hidden, heads * _headDim);
         _edge = Linear(edgeFeatures, heads * _headDim);
@@ -35,17 +41,29 @@ internal sealed class GatLayer : Module<Tensor, Tensor, Tensor, Tensor, Tensor, 
     /// <param name="target">Each edge's target node [E].</param>
     /// <param name="selfLoop">Each node's self-loop edge [N].</param>
     /// <param name="edgeFeatures">[E, edge features].</param>
-    public override (Tensor Nodes, Tensor Attention) forward(Tensor x, Tensor source, Tensor target, Tensor selfLoop, Tensor edgeFeatures)
+    public override (Tensor Nodes, Tensor Attention) forward(
+        Tensor x,
+        Tensor source,
+        Tensor target,
+        Tensor selfLoop,
+        Tensor edgeFeatures
+    )
     {
-        long n = x.shape[0], e = source.shape[0];
+        long n = x.shape[0],
+            e = source.shape[0];
         var fromSource = _source.forward(x).index_select(0, source).view(e, _heads, _headDim);
         var fromTarget = _target.forward(x).index_select(0, target).view(e, _heads, _headDim);
         var fromEdge = _edge.forward(edgeFeatures).view(e, _heads, _headDim);
-        var scores = (functional.leaky_relu(fromSource.add(fromTarget, GroupOps.One).add(fromEdge, GroupOps.One), 0.2) * _attention).sum(-1); // [E, H]
+        var scores = (
+            functional.leaky_relu(fromSource.add(fromTarget, GroupOps.One).add(fromEdge, GroupOps.One), 0.2)
+            * _attention
+        ).sum(-1); // [E, H]
         var alpha = GroupOps.EdgeSoftmax(scores, target, selfLoop, n);
         var messages = (fromSource.add(fromEdge, GroupOps.One) * alpha.unsqueeze(-1)).view(e, _heads * _headDim);
         var aggregated = GroupOps.Sum(messages, target, n);
-        var updated = _norm.forward(x.add(_dropout.forward(_output.forward(functional.elu(aggregated, 1.0))), GroupOps.One));
+        var updated = _norm.forward(
+            x.add(_dropout.forward(_output.forward(functional.elu(aggregated, 1.0))), GroupOps.One)
+        );
         return (updated, alpha);
     }
 }

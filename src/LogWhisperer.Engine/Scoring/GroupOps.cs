@@ -12,11 +12,15 @@ internal static class GroupOps
     // Scalars we own, passed explicitly (alpha too: add/sub without one make a temporary inside TorchSharp).
     // TorchSharp 0.107 can finalise a temporary Scalar while libtorch is still reading it, which fails at
     // random under GC pressure with "Expected false to be true ... Scalar::toFloat".
-    internal static readonly Scalar One = 1.ToScalar(), Epsilon = 1e-16.ToScalar(), MaxLogit = 60.0.ToScalar(), NegativeInfinity = double.NegativeInfinity.ToScalar();
+    internal static readonly Scalar One = 1.ToScalar(),
+        Epsilon = 1e-16.ToScalar(),
+        MaxLogit = 60.0.ToScalar(),
+        NegativeInfinity = double.NegativeInfinity.ToScalar();
 
     public static Tensor Sum(Tensor values, Tensor group, long groups)
     {
-        var shape = values.shape.ToArray(); shape[0] = groups;
+        var shape = values.shape.ToArray();
+        shape[0] = groups;
         return zeros(shape, values.dtype, values.device).index_add(0, group, values, One);
     }
 
@@ -35,18 +39,27 @@ internal static class GroupOps
         return ex / Sum(ex, target, nodes).index_select(0, target).add(Epsilon, One);
     }
 
-    /// <summary>Lays node values [N] or [N, H] out as [B, maxNodes(, H)], padding with <paramref name="fill"/>.</summary>
+    /// <summary>Lays node values [N] or [N, H] out as [B, maxNodes(, H)], padding with
+    /// <paramref name="fill"/>.</summary>
     public static Tensor ToDense(Tensor values, GraphBatch batch, Scalar fill)
     {
-        var shape = values.shape.ToArray(); shape[0] = (long)batch.Graphs * batch.MaxNodes;
+        var shape = values.shape.ToArray();
+        shape[0] = (long)batch.Graphs * batch.MaxNodes;
         var dense = full(shape, fill, values.dtype, values.device).index_copy(0, batch.DenseIndex, values);
-        return values.dim() == 1 ? dense.view(batch.Graphs, batch.MaxNodes) : dense.view(batch.Graphs, batch.MaxNodes, shape[1]);
+        return values.dim() == 1
+            ? dense.view(batch.Graphs, batch.MaxNodes)
+            : dense.view(batch.Graphs, batch.MaxNodes, shape[1]);
     }
 
-    /// <summary>Log-softmax of node logits [N] within each graph (exact: per-graph max through the padded layout).</summary>
+    /// <summary>Log-softmax of node logits [N] within each graph (exact: per-graph max through the padded
+    /// layout).</summary>
     public static Tensor GraphLogSoftmax(Tensor logits, GraphBatch batch) =>
-        nn.functional.log_softmax(ToDense(logits, batch, NegativeInfinity), 1).view(-1).index_select(0, batch.DenseIndex);
+        nn
+            .functional.log_softmax(ToDense(logits, batch, NegativeInfinity), 1)
+            .view(-1)
+            .index_select(0, batch.DenseIndex);
 
     /// <summary>Per-graph max of node states [N, H] → [B, H].</summary>
-    public static Tensor GraphMax(Tensor values, GraphBatch batch) => ToDense(values, batch, NegativeInfinity).amax([1]);
+    public static Tensor GraphMax(Tensor values, GraphBatch batch) =>
+        ToDense(values, batch, NegativeInfinity).amax([1]);
 }

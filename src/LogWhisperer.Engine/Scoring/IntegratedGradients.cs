@@ -19,13 +19,15 @@ public sealed class IntegratedGradients(GatModel model, Device device, int steps
     /// <summary>Nodes (graph copies × nodes per graph) in one forward and backward pass.</summary>
     public const int MaxNodesPerPass = 4096;
 
-    /// <returns>Attributions [node * F + feature] for the logit of <paramref name="target"/> (all nodes' inputs).</returns>
+    /// <returns>Attributions [node * F + feature] for the logit of <paramref name="target"/> (all nodes'
+    /// inputs).</returns>
     public float[] Attribute(GraphSnapshot snapshot, int target)
     {
         lock (_lock)
         {
             model.eval();
-            int n = snapshot.NodeCount, f = FeatureSchema.NodeFeatureCount;
+            int n = snapshot.NodeCount,
+                f = FeatureSchema.NodeFeatureCount;
             int perPass = Math.Clamp(MaxNodesPerPass / Math.Max(1, n), 1, steps);
             var gradientSum = new float[n * f];
             float[]? input = null;
@@ -33,18 +35,28 @@ public sealed class IntegratedGradients(GatModel model, Device device, int steps
             {
                 using var scope = NewDisposeScope(); // a pass's activations go before the next pass's come
                 int count = Math.Min(perPass, steps - first + 1);
-                var batch = GraphBatch.Collate(Enumerable.Repeat(snapshot, count).ToArray(), device, model.Config.UseEdges);
-                var alphas = tensor(Enumerable.Range(first, count).Select(i => (float)i / steps).ToArray()).to(device); // right Riemann sum
+                var batch = GraphBatch.Collate(
+                    Enumerable.Repeat(snapshot, count).ToArray(),
+                    device,
+                    model.Config.UseEdges
+                );
+                // right Riemann sum
+                var alphas = tensor(Enumerable.Range(first, count).Select(i => (float)i / steps).ToArray()).to(device);
                 var x = batch.NodeFeatures;
                 var scaled = (x * alphas.index_select(0, batch.GraphIndex).unsqueeze(1)).detach().requires_grad_(true);
                 var output = model.forward(batch.WithNodeFeatures(scaled));
-                var targets = tensor(Enumerable.Range(0, count).Select(g => (long)(batch.NodeOffsets[g] + target)).ToArray()).to(device);
+                var targets = tensor(
+                        Enumerable.Range(0, count).Select(g => (long)(batch.NodeOffsets[g] + target)).ToArray()
+                    )
+                    .to(device);
                 output.NodeLogits.index_select(0, targets).sum().backward();
                 var passSum = scaled.grad!.view(count, n, f).sum([0]).cpu().data<float>();
-                for (int i = 0; i < gradientSum.Length; i++) gradientSum[i] += passSum[i];
+                for (int i = 0; i < gradientSum.Length; i++)
+                    gradientSum[i] += passSum[i];
                 input ??= x.view(count, n, f)[0].cpu().data<float>().ToArray();
             }
-            for (int i = 0; i < gradientSum.Length; i++) gradientSum[i] = gradientSum[i] / steps * input![i];
+            for (int i = 0; i < gradientSum.Length; i++)
+                gradientSum[i] = gradientSum[i] / steps * input![i];
             return gradientSum;
         }
     }

@@ -13,7 +13,8 @@ namespace LogWhisperer.Scoring;
 /// </summary>
 internal static class NativeHeap
 {
-    private const int MmapThreshold = -3, ArenaMax = -8; // malloc.h: M_MMAP_THRESHOLD, M_ARENA_MAX
+    private const int MmapThreshold = -3,
+        ArenaMax = -8; // malloc.h: M_MMAP_THRESHOLD, M_ARENA_MAX
     private static readonly Lazy<bool> Tuned = new(Tune);
 
     /// <summary>True when glibc took the settings. Idempotent; called before the models first allocate.</summary>
@@ -21,9 +22,16 @@ internal static class NativeHeap
 
     private static bool Tune()
     {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null) return false; // an explicit setting wins
-        try { return mallopt(MmapThreshold, 128 * 1024) == 1 & mallopt(ArenaMax, 2) == 1; }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; } // not glibc (musl)
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null)
+            return false; // an explicit setting wins
+        try
+        {
+            return mallopt(MmapThreshold, 128 * 1024) == 1 & mallopt(ArenaMax, 2) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        } // not glibc (musl)
     }
 
     [DllImport("libc", EntryPoint = "mallopt")]

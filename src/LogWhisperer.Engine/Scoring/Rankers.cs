@@ -14,7 +14,9 @@ public interface IRootCauseRanker
 public sealed class GatRanker(string name, GatScorer scorer) : IRootCauseRanker
 {
     public string Name => name;
-    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => scorer.Score(snapshots).Select(s => s.RootProbability).ToArray();
+
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) =>
+        scorer.Score(snapshots).Select(s => s.RootProbability).ToArray();
 }
 
 /// <summary>
@@ -24,10 +26,15 @@ public sealed class GatRanker(string name, GatScorer scorer) : IRootCauseRanker
 internal sealed class SingleFeatureRanker(int feature) : IRootCauseRanker
 {
     public string Name => FeatureSchema.NodeFeatures[feature].Name;
-    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s => s.NodeFeature(feature).ToArray()).ToArray();
+
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) =>
+        snapshots.Select(s => s.NodeFeature(feature).ToArray()).ToArray();
 
     public static IReadOnlyList<IRootCauseRanker> All { get; } =
-        Enumerable.Range(0, FeatureSchema.NodeFeatureCount).Select(k => (IRootCauseRanker)new SingleFeatureRanker(k)).ToArray();
+        Enumerable
+            .Range(0, FeatureSchema.NodeFeatureCount)
+            .Select(k => (IRootCauseRanker)new SingleFeatureRanker(k))
+            .ToArray();
 }
 
 /// <summary>
@@ -36,21 +43,27 @@ internal sealed class SingleFeatureRanker(int feature) : IRootCauseRanker
 /// </summary>
 public sealed class RobustZScoreRanker : IRootCauseRanker
 {
-    private static readonly int[] ZFeatures = Enumerable.Range(0, FeatureSchema.NodeFeatureCount)
-        .Where(k => FeatureSchema.NodeFeatures[k].Transform.IsDeviation()).ToArray();
+    private static readonly int[] ZFeatures = Enumerable
+        .Range(0, FeatureSchema.NodeFeatureCount)
+        .Where(k => FeatureSchema.NodeFeatures[k].Transform.IsDeviation())
+        .ToArray();
 
     public string Name => "robust z-score (BARO/N-Sigma)";
 
-    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) => snapshots.Select(s =>
-    {
-        var scores = new float[s.NodeCount];
-        foreach (int k in ZFeatures)
-        {
-            var column = s.NodeFeature(k); // squashed z: monotone in |z|, so the max is the same service
-            for (int i = 0; i < scores.Length; i++) scores[i] = Math.Max(scores[i], Math.Abs(column[i]));
-        }
-        return scores;
-    }).ToArray();
+    public float[][] Rank(IReadOnlyList<GraphSnapshot> snapshots) =>
+        snapshots
+            .Select(s =>
+            {
+                var scores = new float[s.NodeCount];
+                foreach (int k in ZFeatures)
+                {
+                    var column = s.NodeFeature(k); // squashed z: monotone in |z|, so the max is the same service
+                    for (int i = 0; i < scores.Length; i++)
+                        scores[i] = Math.Max(scores[i], Math.Abs(column[i]));
+                }
+                return scores;
+            })
+            .ToArray();
 }
 
 /// <summary>Ranks each service by a score read from its node's measurements (the rankers that need no model).</summary>
@@ -65,7 +78,8 @@ public abstract class MeasurementRanker : IRootCauseRanker
         snapshots.Select(s => Enumerable.Range(0, s.NodeCount).Select(i => (float)Score(s, i)).ToArray()).ToArray();
 
     /// <summary>A measurement, 0 where it is missing.</summary>
-    protected static double Value(GraphSnapshot s, int node, Measurement m) => s.Measurement(node, m) is var v && double.IsFinite(v) ? v : 0;
+    protected static double Value(GraphSnapshot s, int node, Measurement m) =>
+        s.Measurement(node, m) is var v && double.IsFinite(v) ? v : 0;
 }
 
 /// <summary>
@@ -77,7 +91,8 @@ public sealed class ErrorLogDeltaRanker : MeasurementRanker
     public override string Name => "error-log delta";
 
     protected override double Score(GraphSnapshot s, int node) =>
-        Value(s, node, Measurement.ErrorLogCount) - (s.Baseline(node, Measurement.ErrorLogCount) is var usual && double.IsFinite(usual) ? usual : 0);
+        Value(s, node, Measurement.ErrorLogCount)
+        - (s.Baseline(node, Measurement.ErrorLogCount) is var usual && double.IsFinite(usual) ? usual : 0);
 }
 
 /// <summary>

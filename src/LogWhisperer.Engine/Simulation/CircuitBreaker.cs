@@ -16,8 +16,10 @@ internal sealed class CircuitBreaker(CircuitBreakerSpec spec)
     /// <summary>Whether a call at <paramref name="timeMs"/> may go out (false: fail fast).</summary>
     public bool Allows(double timeMs)
     {
-        if (timeMs < _openUntilMs) return false;
-        if (_consecutiveFailures >= spec.ConsecutiveFailures) _probing = true; // half-open: this call is the probe
+        if (timeMs < _openUntilMs)
+            return false;
+        if (_consecutiveFailures >= spec.ConsecutiveFailures)
+            _probing = true; // half-open: this call is the probe
         return true;
     }
 
@@ -31,7 +33,8 @@ internal sealed class CircuitBreaker(CircuitBreakerSpec spec)
             return false;
         }
         _consecutiveFailures++;
-        if (!_probing && _consecutiveFailures < spec.ConsecutiveFailures) return false;
+        if (!_probing && _consecutiveFailures < spec.ConsecutiveFailures)
+            return false;
         _probing = false;
         _openUntilMs = timeMs + spec.OpenMs;
         return true;

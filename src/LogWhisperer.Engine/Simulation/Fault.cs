@@ -8,27 +8,37 @@ public enum FaultKind
 {
     /// <summary>The service's own processing slows down.</summary>
     Latency,
+
     /// <summary>The service answers a share of requests with errors (exceptions, 5xx).</summary>
     Errors,
+
     /// <summary>The pod is killed: the service is unreachable and silent until it restarts.</summary>
     PodKill,
+
     /// <summary>A noisy neighbour or runaway loop burns CPU; everything on the pod slows.</summary>
     CpuHog,
+
     /// <summary>Memory grows until the container is OOM-killed, again and again.</summary>
     MemoryLeak,
+
     /// <summary>Packets to the service are lost: callers time out and retry, the service itself looks calm.</summary>
     NetworkLoss,
+
     /// <summary>A new version rolls out with a bug: new exception templates and errors.</summary>
     BadDeploy,
+
     /// <summary>The container crashes soon after every start; Kubernetes restarts it with a growing back-off, so it
     /// flaps between short lives (fatal logs, restarts) and telemetry gaps.</summary>
     CrashLoop,
+
     /// <summary>A backing store (database, cache, queue) answers a share of requests very slowly (lock contention,
     /// slow disk): a heavy latency tail, slow-query logs, and callers that time out and retry.</summary>
     SlowDependency,
+
     /// <summary>Packets to and from one pod are delayed (tc netem): its own server spans look normal, its callers
     /// see the delay, and its own outgoing calls take longer.</summary>
     NetworkDelay,
+
     /// <summary>A configuration change (ConfigMap, feature flag) takes effect with a bad value — e.g. a connection pool
     /// cut to two — without a restart: pool-exhaustion errors and queueing latency. Not drawn by default
     /// (<see cref="IncidentPlan.AllKinds"/>): the shipped model has no fault-kind output for it yet.</summary>

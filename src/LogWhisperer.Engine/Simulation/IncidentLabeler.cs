@@ -12,15 +12,22 @@ public sealed class IncidentLabeler(IReadOnlyList<Fault> faults, double minOverl
     public SnapshotLabel? Label(long startMs, long endMs)
     {
         long size = endMs - startMs;
-        Fault? best = null; long bestOverlap = 0;
+        Fault? best = null;
+        long bestOverlap = 0;
         bool nearby = false;
         foreach (var f in faults)
         {
             long overlap = Math.Min(endMs, f.EndMs) - Math.Max(startMs, f.StartMs);
-            if (overlap > bestOverlap) { best = f; bestOverlap = overlap; }
-            if (startMs < f.EndMs + settleMs && endMs > f.StartMs) nearby = true;
+            if (overlap > bestOverlap)
+            {
+                best = f;
+                bestOverlap = overlap;
+            }
+            if (startMs < f.EndMs + settleMs && endMs > f.StartMs)
+                nearby = true;
         }
-        if (best is not null && bestOverlap >= minOverlap * size) return new SnapshotLabel(best.Service, best.Kind);
+        if (best is not null && bestOverlap >= minOverlap * size)
+            return new SnapshotLabel(best.Service, best.Kind);
         return nearby ? null : SnapshotLabel.Quiet;
     }
 }

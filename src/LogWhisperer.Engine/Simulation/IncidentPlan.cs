@@ -7,19 +7,32 @@ namespace LogWhisperer.Simulation;
 /// </summary>
 public static class IncidentPlan
 {
-    /// <summary>The kinds drawn by default: every kind the shipped model was trained on (ConfigChange is drawn only when asked for).</summary>
-    public static readonly FaultKind[] AllKinds = Enum.GetValues<FaultKind>().Where(k => k != FaultKind.ConfigChange).ToArray();
+    /// <summary>The kinds drawn by default: every kind the shipped model was trained on (ConfigChange is drawn only
+    /// when asked for).</summary>
+    public static readonly FaultKind[] AllKinds = Enum.GetValues<FaultKind>()
+        .Where(k => k != FaultKind.ConfigChange)
+        .ToArray();
 
-    public static List<Fault> Create(Topology topology, int incidents, int seed, long startMs,
-        long warmupMs = 5 * 60_000, long gapMs = 4 * 60_000, (long Min, long Max)? durationMs = null, IReadOnlyList<FaultKind>? kinds = null,
-        double concurrentShare = 0)
+    public static List<Fault> Create(
+        Topology topology,
+        int incidents,
+        int seed,
+        long startMs,
+        long warmupMs = 5 * 60_000,
+        long gapMs = 4 * 60_000,
+        (long Min, long Max)? durationMs = null,
+        IReadOnlyList<FaultKind>? kinds = null,
+        double concurrentShare = 0
+    )
     {
         var rng = new Random(seed);
         var (minDuration, maxDuration) = durationMs ?? (120_000, 240_000);
         kinds ??= AllKinds;
         var services = topology.ServiceNames;
         // A slow dependency is a store's fault: it goes to a database, cache or queue when the mesh has one.
-        var stores = services.Where(s => topology.Services[s].Kind is ServiceKind.Database or ServiceKind.Cache or ServiceKind.Queue).ToArray();
+        var stores = services
+            .Where(s => topology.Services[s].Kind is ServiceKind.Database or ServiceKind.Cache or ServiceKind.Queue)
+            .ToArray();
         var faults = new List<Fault>(incidents);
         long t = startMs + warmupMs;
         for (int i = 0; i < incidents; i++)
@@ -35,7 +48,15 @@ public static class IncidentPlan
             {
                 long start = onset + rng.Next(60) * 1000;
                 var otherKind = kinds[rng.Next(kinds.Count)];
-                faults.Add(new Fault(Pick(otherKind, service), otherKind, start, start + duration / 2 + rng.Next(60) * 1000, 0.3 + 0.7 * rng.NextDouble()));
+                faults.Add(
+                    new Fault(
+                        Pick(otherKind, service),
+                        otherKind,
+                        start,
+                        start + duration / 2 + rng.Next(60) * 1000,
+                        0.3 + 0.7 * rng.NextDouble()
+                    )
+                );
             }
             t = faults.Max(f => f.EndMs) + gapMs;
         }
@@ -43,8 +64,10 @@ public static class IncidentPlan
 
         string Pick(FaultKind kind, string? except)
         {
-            IReadOnlyList<string> pool = kind == FaultKind.SlowDependency && stores.Any(s => s != except) ? stores : services;
-            if (except is not null) pool = pool.Where(s => s != except).ToArray();
+            IReadOnlyList<string> pool =
+                kind == FaultKind.SlowDependency && stores.Any(s => s != except) ? stores : services;
+            if (except is not null)
+                pool = pool.Where(s => s != except).ToArray();
             return pool[rng.Next(pool.Count)];
         }
     }

@@ -14,13 +14,35 @@ internal sealed class IstioMetrics(IReadOnlyList<string> services, string namesp
 {
     public const string RequestsTotal = "istio_requests_total";
     public const string Duration = "istio_request_duration_milliseconds";
+
     /// <summary>Where entry traffic comes from: the mesh's ingress gateway (not a service of the topology).</summary>
     public const string Ingress = "istio-ingressgateway";
 
     /// <summary>Istio's default duration buckets (ms), up to one minute.</summary>
-    public static readonly double[] Buckets = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000];
+    public static readonly double[] Buckets =
+    [
+        0.5,
+        1,
+        5,
+        10,
+        25,
+        50,
+        100,
+        250,
+        500,
+        1000,
+        2500,
+        5000,
+        10000,
+        30000,
+        60000,
+    ];
 
-    public enum Reporter { Source, Destination }
+    public enum Reporter
+    {
+        Source,
+        Destination,
+    }
 
     private sealed class Series
     {
@@ -46,7 +68,12 @@ internal sealed class IstioMetrics(IReadOnlyList<string> services, string namesp
         }
         s.Count++;
         s.Sum += durationMs;
-        for (int b = 0; b < Buckets.Length; b++) if (durationMs <= Buckets[b]) { s.BucketCounts[b]++; break; }
+        for (int b = 0; b < Buckets.Length; b++)
+            if (durationMs <= Buckets[b])
+            {
+                s.BucketCounts[b]++;
+                break;
+            }
     }
 
     /// <summary>Every series this workload's sidecar reports, as scraped at <paramref name="timestampMs"/>.</summary>
@@ -60,9 +87,13 @@ internal sealed class IstioMetrics(IReadOnlyList<string> services, string namesp
             for (int b = 0; b < Buckets.Length; b++)
             {
                 cumulative += s.BucketCounts[b];
-                output.Add(new MetricSample(timestampMs, cluster, service, Duration + "_bucket", cumulative, s.BucketLabels[b]));
+                output.Add(
+                    new MetricSample(timestampMs, cluster, service, Duration + "_bucket", cumulative, s.BucketLabels[b])
+                );
             }
-            output.Add(new MetricSample(timestampMs, cluster, service, Duration + "_bucket", s.Count, s.BucketLabels[^1]));
+            output.Add(
+                new MetricSample(timestampMs, cluster, service, Duration + "_bucket", s.Count, s.BucketLabels[^1])
+            );
             output.Add(new MetricSample(timestampMs, cluster, service, Duration + "_sum", s.Sum, s.Labels));
             output.Add(new MetricSample(timestampMs, cluster, service, Duration + "_count", s.Count, s.Labels));
         }
@@ -83,7 +114,10 @@ internal sealed class IstioMetrics(IReadOnlyList<string> services, string namesp
         };
         var bucketLabels = new IReadOnlyDictionary<string, string>[Buckets.Length + 1];
         for (int b = 0; b <= Buckets.Length; b++)
-            bucketLabels[b] = new Dictionary<string, string>(labels) { ["le"] = b < Buckets.Length ? Buckets[b].ToString(CultureInfo.InvariantCulture) : "+Inf" };
+            bucketLabels[b] = new Dictionary<string, string>(labels)
+            {
+                ["le"] = b < Buckets.Length ? Buckets[b].ToString(CultureInfo.InvariantCulture) : "+Inf",
+            };
         return new Series { Labels = labels, BucketLabels = bucketLabels };
     }
 }

@@ -11,13 +11,21 @@ public static class SyntheticTopology
 {
     public const int MaxServices = 20_000;
 
-    public static Topology Generate(int services, int seed, double requestsPerSecond = 50, CircuitBreakerSpec? circuitBreaker = null)
+    public static Topology Generate(
+        int services,
+        int seed,
+        double requestsPerSecond = 50,
+        CircuitBreakerSpec? circuitBreaker = null
+    )
     {
-        if (services < 3) throw new ArgumentException("a synthetic mesh needs at least 3 services");
-        if (services > MaxServices) throw new ArgumentException($"a synthetic mesh has at most {MaxServices:N0} services");
-        if (!(requestsPerSecond > 0)) throw new ArgumentException("requests per second must be positive");
+        if (services < 3)
+            throw new ArgumentException("a synthetic mesh needs at least 3 services");
+        if (services > MaxServices)
+            throw new ArgumentException($"a synthetic mesh has at most {MaxServices:N0} services");
+        if (!(requestsPerSecond > 0))
+            throw new ArgumentException("requests per second must be positive");
         var rng = new Random(seed);
-        int shared = Math.Max(1, services / 8);                       // databases, caches, queues
+        int shared = Math.Max(1, services / 8); // databases, caches, queues
         int middle = services - 1 - shared;
         int tiers = Math.Clamp((int)Math.Round(Math.Log2(Math.Max(2, middle))), 1, 6);
         var names = new List<List<string>> { new() { "gateway" } };
@@ -44,10 +52,13 @@ public static class SyntheticTopology
                 specs[name] = t == storeTier ? Store(name, rng) : Service(name, t, names, uncalled, specs, rng);
                 uncalled[t].AddRange(specs[name].Operations.Keys.Select(op => $"{name}/{op}"));
             }
-            if (t == storeTier) continue;
+            if (t == storeTier)
+                continue;
             // Operations one tier down that no call picked go to random services of this tier.
             foreach (var reference in uncalled[t + 1])
-                specs[names[t][rng.Next(names[t].Count)]].Operations.Values.First().Calls.Add(new CallSpec { To = reference });
+                specs[names[t][rng.Next(names[t].Count)]]
+                    .Operations.Values.First()
+                    .Calls.Add(new CallSpec { To = reference });
             uncalled[t + 1].Clear();
         }
 
@@ -58,10 +69,25 @@ public static class SyntheticTopology
             routes[$"route-{reference.Replace('/', '-')}"] = new OperationSpec
             {
                 LatencyMs = Math.Round(0.5 + rng.NextDouble(), 2),
-                Calls = [new CallSpec { To = reference, TimeoutMs = 5000, Retries = 0 }],
+                Calls =
+                [
+                    new CallSpec
+                    {
+                        To = reference,
+                        TimeoutMs = 5000,
+                        Retries = 0,
+                    },
+                ],
             };
         }
-        specs["gateway"] = new ServiceSpec { Kind = ServiceKind.Web, CpuPerRequestMs = 0.5, MemoryMb = 80, MemoryLimitMb = 256, Operations = routes };
+        specs["gateway"] = new ServiceSpec
+        {
+            Kind = ServiceKind.Web,
+            CpuPerRequestMs = 0.5,
+            MemoryMb = 80,
+            MemoryLimitMb = 256,
+            Operations = routes,
+        };
         var topology = new Topology
         {
             Name = $"synthetic-{services}-{seed}",
@@ -70,7 +96,12 @@ public static class SyntheticTopology
             CircuitBreaker = circuitBreaker,
             Services = specs,
             // Popularity of edge routes is skewed (a few APIs take most traffic), as in real services.
-            Entrypoints = routes.Keys.Select((op, i) => new EntryPoint { Operation = $"gateway/{op}", Weight = Math.Round(1.0 / (1 + i % 10), 3) }).ToList(),
+            Entrypoints = routes
+                .Keys.Select(
+                    (op, i) =>
+                        new EntryPoint { Operation = $"gateway/{op}", Weight = Math.Round(1.0 / (1 + i % 10), 3) }
+                )
+                .ToList(),
         };
         topology.Validate(topology.Name);
         return topology;
@@ -79,27 +110,38 @@ public static class SyntheticTopology
     private static double Weight(int tier, int tiers)
     {
         double total = 0;
-        for (int t = 0; t < tiers; t++) total += tiers - t / 2.0;
+        for (int t = 0; t < tiers; t++)
+            total += tiers - t / 2.0;
         return (tiers - tier / 2.0) / total;
     }
 
-    private static ServiceSpec Store(string name, Random rng) => new()
-    {
-        Kind = name.StartsWith("db") ? ServiceKind.Database : name.StartsWith("cache") ? ServiceKind.Cache : ServiceKind.Queue,
-        CpuPerRequestMs = 0.2 + rng.NextDouble() * 0.5,
-        MemoryMb = 200 + rng.Next(800),
-        MemoryLimitMb = 2048,
-        Operations = name.StartsWith("queue")
-            ? new() { ["publish"] = new OperationSpec { LatencyMs = 0.3 + rng.NextDouble() } }
-            : new()
-            {
-                ["read"] = new OperationSpec { LatencyMs = 0.3 + rng.NextDouble() * 1.5, Jitter = 0.4 },
-                ["write"] = new OperationSpec { LatencyMs = 0.8 + rng.NextDouble() * 2, Jitter = 0.4 },
-            },
-    };
+    private static ServiceSpec Store(string name, Random rng) =>
+        new()
+        {
+            Kind =
+                name.StartsWith("db") ? ServiceKind.Database
+                : name.StartsWith("cache") ? ServiceKind.Cache
+                : ServiceKind.Queue,
+            CpuPerRequestMs = 0.2 + rng.NextDouble() * 0.5,
+            MemoryMb = 200 + rng.Next(800),
+            MemoryLimitMb = 2048,
+            Operations = name.StartsWith("queue")
+                ? new() { ["publish"] = new OperationSpec { LatencyMs = 0.3 + rng.NextDouble() } }
+                : new()
+                {
+                    ["read"] = new OperationSpec { LatencyMs = 0.3 + rng.NextDouble() * 1.5, Jitter = 0.4 },
+                    ["write"] = new OperationSpec { LatencyMs = 0.8 + rng.NextDouble() * 2, Jitter = 0.4 },
+                },
+        };
 
-    private static ServiceSpec Service(string name, int tier, List<List<string>> names, List<List<string>> uncalled,
-        Dictionary<string, ServiceSpec> specs, Random rng)
+    private static ServiceSpec Service(
+        string name,
+        int tier,
+        List<List<string>> names,
+        List<List<string>> uncalled,
+        Dictionary<string, ServiceSpec> specs,
+        Random rng
+    )
     {
         int storeTier = names.Count - 1;
         int ops = 1 + rng.Next(3);
@@ -112,26 +154,37 @@ public static class SyntheticTopology
             {
                 // Mostly a service one or two tiers down; a third of calls go to a shared store, the
                 // first stores more often than the last (a few hot databases).
-                int target = rng.NextDouble() < 0.33 ? storeTier : Math.Min(storeTier, tier + 1 + (rng.NextDouble() < 0.8 ? 0 : 1));
+                int target =
+                    rng.NextDouble() < 0.33
+                        ? storeTier
+                        : Math.Min(storeTier, tier + 1 + (rng.NextDouble() < 0.8 ? 0 : 1));
                 string to;
-                if (c == 0 && uncalled[tier + 1].Count > 0) to = Take(uncalled[tier + 1], rng);
+                if (c == 0 && uncalled[tier + 1].Count > 0)
+                    to = Take(uncalled[tier + 1], rng);
                 else
                 {
-                    var callee = target == storeTier
-                        ? names[storeTier][(int)(names[storeTier].Count * Math.Pow(rng.NextDouble(), 2))]
-                        : names[target][rng.Next(names[target].Count)];
+                    var callee =
+                        target == storeTier
+                            ? names[storeTier][(int)(names[storeTier].Count * Math.Pow(rng.NextDouble(), 2))]
+                            : names[target][rng.Next(names[target].Count)];
                     var calleeOps = specs[callee].Operations.Keys.ToArray();
                     to = $"{callee}/{calleeOps[rng.Next(calleeOps.Length)]}";
                     uncalled[target].Remove(to);
                 }
-                calls.Add(new CallSpec
-                {
-                    To = to,
-                    Probability = c == 0 ? 1 : Math.Round(0.5 + rng.NextDouble() / 2, 2),
-                    Optional = c > 0 && rng.NextDouble() < 0.2,
-                });
+                calls.Add(
+                    new CallSpec
+                    {
+                        To = to,
+                        Probability = c == 0 ? 1 : Math.Round(0.5 + rng.NextDouble() / 2, 2),
+                        Optional = c > 0 && rng.NextDouble() < 0.2,
+                    }
+                );
             }
-            operations[$"op{o}"] = new OperationSpec { LatencyMs = Math.Round(0.5 + rng.NextDouble() * 5, 2), Calls = calls.DistinctBy(c => c.To).ToList() };
+            operations[$"op{o}"] = new OperationSpec
+            {
+                LatencyMs = Math.Round(0.5 + rng.NextDouble() * 5, 2),
+                Calls = calls.DistinctBy(c => c.To).ToList(),
+            };
         }
         return new ServiceSpec
         {

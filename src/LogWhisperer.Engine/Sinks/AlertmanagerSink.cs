@@ -22,9 +22,16 @@ public sealed class AlertmanagerSink : IHttpRcaSink
     public HttpDelivery Delivery { get; }
 
     /// <param name="alertmanagerUrl">Alertmanager's base URL, e.g. http://alertmanager:9093.</param>
-    /// <param name="generatorUrl">Link back to LogWhisperer in each alert (e.g. the dashboard); the event id is appended as ?event=.</param>
-    public AlertmanagerSink(Uri alertmanagerUrl, DeliveryOptions delivery, string? generatorUrl = null, ILogger? log = null,
-        TimeProvider? clock = null, HttpMessageHandler? handler = null)
+    /// <param name="generatorUrl">Link back to LogWhisperer in each alert (e.g. the dashboard); the event id is
+    /// appended as ?event=.</param>
+    public AlertmanagerSink(
+        Uri alertmanagerUrl,
+        DeliveryOptions delivery,
+        string? generatorUrl = null,
+        ILogger? log = null,
+        TimeProvider? clock = null,
+        HttpMessageHandler? handler = null
+    )
     {
         _alertsUrl = new Uri(alertmanagerUrl, "api/v2/alerts");
         _generatorUrl = generatorUrl;
@@ -32,20 +39,24 @@ public sealed class AlertmanagerSink : IHttpRcaSink
         Delivery = new HttpDelivery("alertmanager", delivery, log, handler);
     }
 
-    public ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken) => Send(_incidents.OnEvent(rca), cancellationToken);
+    public ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken) =>
+        Send(_incidents.OnEvent(rca), cancellationToken);
 
     public ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken) =>
         Send(_incidents.OnQuiet(cluster, windowEnd), cancellationToken);
 
     private async ValueTask Send(IReadOnlyList<IncidentNotice> notices, CancellationToken cancellationToken)
     {
-        if (notices.Count == 0) return;
+        if (notices.Count == 0)
+            return;
         var alerts = new JsonArray();
-        foreach (var n in notices) alerts.Add(Alert(n, n.State == IncidentInfo.Resolved ? _clock.GetUtcNow() : null));
+        foreach (var n in notices)
+            alerts.Add(Alert(n, n.State == IncidentInfo.Resolved ? _clock.GetUtcNow() : null));
         await Delivery.PostJsonAsync(_alertsUrl, alerts.ToJsonString(), cancellationToken);
     }
 
-    /// <summary>The postable alert of an incident; its labels (its identity) come from the event that opened it.</summary>
+    /// <summary>The postable alert of an incident; its labels (its identity) come from the event that opened
+    /// it.</summary>
     internal JsonObject Alert(IncidentNotice incident, DateTimeOffset? endsAt)
     {
         var first = incident.First;
@@ -71,15 +82,21 @@ public sealed class AlertmanagerSink : IHttpRcaSink
             },
             ["startsAt"] = first.WindowStart,
         };
-        // Alertmanager rejects an alert that ends before it starts (replayed event time can lie ahead of the wall clock).
-        if (endsAt is { } end) alert["endsAt"] = end < first.WindowStart ? first.WindowStart : end;
-        if (_generatorUrl is { Length: > 0 } g) alert["generatorURL"] = $"{g}{(g.Contains('?') ? '&' : '?')}event={Uri.EscapeDataString(latest.Id)}";
+        // Alertmanager rejects an alert that ends before it starts (replayed event time can lie ahead of the wall
+        // clock).
+        if (endsAt is { } end)
+            alert["endsAt"] = end < first.WindowStart ? first.WindowStart : end;
+        if (_generatorUrl is { Length: > 0 } g)
+            alert["generatorURL"] = $"{g}{(g.Contains('?') ? '&' : '?')}event={Uri.EscapeDataString(latest.Id)}";
         return alert;
     }
 
     /// <summary>One line for people: the root cause, the likely fault, and how sure the model is.</summary>
-    internal static string Summary(RcaEvent rca) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{rca.Candidates[0].Service} is the likely root cause of an incident in {rca.Cluster} ({rca.FaultType.Kind}, {rca.Candidates[0].Score:P0})");
+    internal static string Summary(RcaEvent rca) =>
+        string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"{rca.Candidates[0].Service} is the likely root cause of an incident in {rca.Cluster} ({rca.FaultType.Kind}, {rca.Candidates[0].Score:P0})"
+        );
 
     public void Dispose() => Delivery.Dispose();
 }
@@ -90,13 +107,18 @@ public sealed class AlertmanagerSink : IHttpRcaSink
 /// </summary>
 internal readonly record struct AlertSeverity(string Label, string OpsgeniePriority)
 {
-    public static AlertSeverity Of(RcaEvent rca) => rca.Urgency is { } urgency
-        ? urgency.Severity != Urgency.Page ? new("warning", "P4") : urgency.BurnRate >= 10 ? new("critical", "P1") : new("critical", "P2")
-        : rca.IncidentProbability switch
-        {
-            >= 0.9 => new("critical", "P1"),
-            >= 0.75 => new("critical", "P2"),
-            >= 0.6 => new("warning", "P3"),
-            _ => new("warning", "P4"),
-        };
+    public static AlertSeverity Of(RcaEvent rca) =>
+        rca.Urgency is { } urgency
+            ? urgency.Severity != Urgency.Page
+                ? new("warning", "P4")
+                : urgency.BurnRate >= 10
+                    ? new("critical", "P1")
+                    : new("critical", "P2")
+            : rca.IncidentProbability switch
+            {
+                >= 0.9 => new("critical", "P1"),
+                >= 0.75 => new("critical", "P2"),
+                >= 0.6 => new("warning", "P3"),
+                _ => new("warning", "P4"),
+            };
 }

@@ -15,6 +15,7 @@ internal sealed class FencedRcaSink(IRcaSink inner) : IRcaSink
     private long _dropped;
 
     public bool Closed => _closed;
+
     /// <summary>Events dropped after the fence closed (the partitions' next owner publishes them).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
@@ -23,18 +24,33 @@ internal sealed class FencedRcaSink(IRcaSink inner) : IRcaSink
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_closed) { Interlocked.Increment(ref _dropped); return; }
+            if (_closed)
+            {
+                Interlocked.Increment(ref _dropped);
+                return;
+            }
             await inner.WriteAsync(rca, cancellationToken);
         }
-        finally { _gate.Release(); }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
-    /// <summary>Quiet windows end incidents (alert sinks resolve them); past the fence, the next owner reports them.</summary>
+    /// <summary>Quiet windows end incidents (alert sinks resolve them); past the fence, the next owner reports
+    /// them.</summary>
     public async ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
-        try { if (!_closed) await inner.QuietAsync(cluster, windowEnd, cancellationToken); }
-        finally { _gate.Release(); }
+        try
+        {
+            if (!_closed)
+                await inner.QuietAsync(cluster, windowEnd, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>Waits for the write in flight, if any, and drops every later one.</summary>

@@ -4,8 +4,17 @@ namespace LogWhisperer.Sinks;
 
 /// <summary>What an alert router is told: an incident opened, was updated, or resolved.</summary>
 /// <param name="First">The event that opened it (alert identity and labels).</param>
-/// <param name="Latest">Its newest event (descriptions); for "resolved", the resolution event when there is one.</param>
-internal sealed record IncidentNotice(string State, string Id, string Cluster, string Service, RcaEvent First, RcaEvent Latest, string? Reason = null);
+/// <param name="Latest">Its newest event (descriptions); for "resolved", the resolution event when there is
+/// one.</param>
+internal sealed record IncidentNotice(
+    string State,
+    string Id,
+    string Cluster,
+    string Service,
+    RcaEvent First,
+    RcaEvent Latest,
+    string? Reason = null
+);
 
 /// <summary>
 /// Turns the events an alert sink receives into incident notices. Behind the incident stage it reads each
@@ -21,13 +30,19 @@ internal sealed class IncidentFeed
 
     public IReadOnlyList<IncidentNotice> OnEvent(RcaEvent rca)
     {
-        if (rca.Incident is not null) return Apply(rca, reason: null);
+        if (rca.Incident is not null)
+            return Apply(rca, reason: null);
         var change = _own.Observe(rca);
-        return Apply(change.Event!, change.Resolved is { } r ? "root cause moved to " + change.Event!.Incident!.RootCause : null);
+        return Apply(
+            change.Event!,
+            change.Resolved is { } r ? "root cause moved to " + change.Event!.Incident!.RootCause : null
+        );
     }
 
     public IReadOnlyList<IncidentNotice> OnQuiet(string cluster, DateTimeOffset windowEnd) =>
-        _own.Quiet(cluster, windowEnd).Event is { } resolution ? Apply(resolution, $"quiet window ending {windowEnd:u}") : [];
+        _own.Quiet(cluster, windowEnd).Event is { } resolution
+            ? Apply(resolution, $"quiet window ending {windowEnd:u}")
+            : [];
 
     private List<IncidentNotice> Apply(RcaEvent rca, string? reason)
     {
@@ -36,18 +51,36 @@ internal sealed class IncidentFeed
         lock (_lock)
         {
             if (info.Supersedes is { } old && _open.Remove(old, out var superseded))
-                notices.Add(Notice(IncidentInfo.Resolved, old, superseded.First, superseded.Latest, reason ?? "root cause moved to " + info.RootCause));
+                notices.Add(
+                    Notice(
+                        IncidentInfo.Resolved,
+                        old,
+                        superseded.First,
+                        superseded.Latest,
+                        reason ?? "root cause moved to " + info.RootCause
+                    )
+                );
             if (info.State == IncidentInfo.Resolved)
             {
-                if (_open.Remove(info.Id, out var open)) notices.Add(Notice(IncidentInfo.Resolved, info.Id, open.First, rca, reason ?? "quiet windows"));
+                if (_open.Remove(info.Id, out var open))
+                    notices.Add(Notice(IncidentInfo.Resolved, info.Id, open.First, rca, reason ?? "quiet windows"));
                 return notices;
             }
             // An update of an incident this sink never saw open (e.g. after a restart) opens it here; a reopened
             // incident is opened again (routers page again for it, under the same id).
             bool known = _open.TryGetValue(info.Id, out var seen);
             _open[info.Id] = (known ? seen.First : rca, rca);
-            notices.Add(Notice(known ? IncidentInfo.Updated : IncidentInfo.Opened, info.Id, known ? seen.First : rca, rca,
-                info.State == IncidentInfo.Reopened ? "reopened: its symptoms came back soon after it resolved" : null));
+            notices.Add(
+                Notice(
+                    known ? IncidentInfo.Updated : IncidentInfo.Opened,
+                    info.Id,
+                    known ? seen.First : rca,
+                    rca,
+                    info.State == IncidentInfo.Reopened
+                        ? "reopened: its symptoms came back soon after it resolved"
+                        : null
+                )
+            );
         }
         return notices;
     }

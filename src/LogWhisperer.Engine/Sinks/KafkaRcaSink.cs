@@ -27,30 +27,52 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
     private readonly string _topic;
     private readonly KafkaSettings _settings;
     private readonly Dictionary<string, long> _published; // newest window end published, per cluster (lock it)
-    private long _written, _skipped;
+    private long _written,
+        _skipped;
 
     public long Written => Interlocked.Read(ref _written);
+
     /// <summary>Events not published because the output topic already held one for that window.</summary>
     public long SkippedAsPublished => Interlocked.Read(ref _skipped);
 
-    private KafkaRcaSink(KafkaSettings settings, Dictionary<string, long> published, Microsoft.Extensions.Logging.ILogger? log)
+    private KafkaRcaSink(
+        KafkaSettings settings,
+        Dictionary<string, long> published,
+        Microsoft.Extensions.Logging.ILogger? log
+    )
     {
         _settings = settings;
         _topic = settings.OutputTopic;
         _published = published;
-        var builder = new ProducerBuilder<string, byte[]>(settings.Apply(new ProducerConfig { EnableIdempotence = true, Acks = Acks.All, LingerMs = 0 }));
-        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings)); // else librdkafka prints on stderr itself
+        var builder = new ProducerBuilder<string, byte[]>(
+            settings.Apply(
+                new ProducerConfig
+                {
+                    EnableIdempotence = true,
+                    Acks = Acks.All,
+                    LingerMs = 0,
+                }
+            )
+        );
+        if (log is not null)
+            builder.SetLogHandler(KafkaClientLog.To(log, settings)); // else librdkafka prints on stderr itself
         _producer = builder.Build();
     }
 
-    /// <param name="log">Where the producer's client messages go (connection errors summarised, see KafkaOutageLog).</param>
-    public static KafkaRcaSink Open(KafkaSettings settings, Microsoft.Extensions.Logging.ILogger? log = null) => new(settings, ReadPublished(settings), log);
+    /// <param name="log">Where the producer's client messages go (connection errors summarised, see
+    /// KafkaOutageLog).</param>
+    public static KafkaRcaSink Open(KafkaSettings settings, Microsoft.Extensions.Logging.ILogger? log = null) =>
+        new(settings, ReadPublished(settings), log);
 
     public async ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken)
     {
         long end = rca.WindowEnd.ToUnixTimeMilliseconds();
         lock (_published)
-            if (_published.TryGetValue(rca.Cluster, out var last) && end <= last) { Interlocked.Increment(ref _skipped); return; }
+            if (_published.TryGetValue(rca.Cluster, out var last) && end <= last)
+            {
+                Interlocked.Increment(ref _skipped);
+                return;
+            }
         var message = new Message<string, byte[]>
         {
             Key = rca.Cluster,
@@ -63,7 +85,8 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
             },
         };
         await _producer.ProduceAsync(_topic, message, cancellationToken);
-        lock (_published) _published[rca.Cluster] = end;
+        lock (_published)
+            _published[rca.Cluster] = end;
         Interlocked.Increment(ref _written);
     }
 
@@ -76,7 +99,8 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
         var published = ReadPublished(_settings);
         lock (_published)
             foreach (var (cluster, end) in published)
-                if (!_published.TryGetValue(cluster, out var last) || end > last) _published[cluster] = end;
+                if (!_published.TryGetValue(cluster, out var last) || end > last)
+                    _published[cluster] = end;
     }
 
     /// <summary>The CloudEvents 1.0 JSON envelope (structured content mode) around the v1 event.</summary>
@@ -91,7 +115,8 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
             w.WriteString("source", $"/logwhisperer/clusters/{rca.Cluster}");
             w.WriteString("type", CloudEventType);
             w.WriteString("time", rca.WindowEnd);
-            if (rca.Candidates.Count > 0) w.WriteString("subject", rca.Candidates[0].Service);
+            if (rca.Candidates.Count > 0)
+                w.WriteString("subject", rca.Candidates[0].Service);
             w.WriteString("datacontenttype", "application/json");
             w.WriteString("dataschema", RcaEvent.SchemaUri);
             w.WritePropertyName("data");
@@ -115,28 +140,41 @@ public sealed class KafkaRcaSink : IRcaSink, IDisposable
         var published = new Dictionary<string, long>();
         using var admin = new AdminClientBuilder(settings.Apply(new AdminClientConfig())).Build();
         var topic = admin.GetMetadata(settings.OutputTopic, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault();
-        if (topic is null || topic.Error.IsError || topic.Partitions.Count == 0) return published;
+        if (topic is null || topic.Error.IsError || topic.Partitions.Count == 0)
+            return published;
 
-        using var consumer = new ConsumerBuilder<string, byte[]>(settings.Apply(new ConsumerConfig
-        {
-            GroupId = settings.GroupId + ".output-check", EnableAutoCommit = false, EnablePartitionEof = true,
-        })).Build();
+        using var consumer = new ConsumerBuilder<string, byte[]>(
+            settings.Apply(
+                new ConsumerConfig
+                {
+                    GroupId = settings.GroupId + ".output-check",
+                    EnableAutoCommit = false,
+                    EnablePartitionEof = true,
+                }
+            )
+        ).Build();
         foreach (var p in topic.Partitions)
         {
             var tp = new TopicPartition(settings.OutputTopic, p.PartitionId);
             var marks = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10));
-            if (marks.High.Value <= marks.Low.Value) continue;
-            consumer.Assign(new TopicPartitionOffset(tp, Math.Max(marks.Low.Value, marks.High.Value - tailPerPartition)));
+            if (marks.High.Value <= marks.Low.Value)
+                continue;
+            consumer.Assign(
+                new TopicPartitionOffset(tp, Math.Max(marks.Low.Value, marks.High.Value - tailPerPartition))
+            );
             while (consumer.Consume(TimeSpan.FromSeconds(10)) is { } r && !r.IsPartitionEOF)
             {
                 try
                 {
                     var rca = FromCloudEvent(r.Message.Value);
                     long end = rca.WindowEnd.ToUnixTimeMilliseconds();
-                    if (!published.TryGetValue(rca.Cluster, out var last) || end > last) published[rca.Cluster] = end;
+                    if (!published.TryGetValue(rca.Cluster, out var last) || end > last)
+                        published[rca.Cluster] = end;
                 }
-                catch (Exception e) when (e is JsonException or InvalidDataException or KeyNotFoundException) { } // not ours
-                if (r.Offset.Value + 1 >= marks.High.Value) break;
+                // not ours
+                catch (Exception e) when (e is JsonException or InvalidDataException or KeyNotFoundException) { }
+                if (r.Offset.Value + 1 >= marks.High.Value)
+                    break;
             }
         }
         return published;

@@ -24,27 +24,47 @@ public sealed class OpsgenieSink : IHttpRcaSink
 
     /// <param name="apiUrl">https://api.opsgenie.com (or https://api.eu.opsgenie.com).</param>
     /// <param name="apiKey">An API integration key, sent as <c>Authorization: GenieKey …</c>; never logged.</param>
-    public OpsgenieSink(Uri apiUrl, string apiKey, DeliveryOptions delivery, ILogger? log = null, HttpMessageHandler? handler = null)
+    public OpsgenieSink(
+        Uri apiUrl,
+        string apiKey,
+        DeliveryOptions delivery,
+        ILogger? log = null,
+        HttpMessageHandler? handler = null
+    )
     {
         _api = apiUrl;
         _auth = new Dictionary<string, string> { ["Authorization"] = "GenieKey " + apiKey };
         Delivery = new HttpDelivery("opsgenie", delivery, log, handler);
     }
 
-    public ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken) => Send(_incidents.OnEvent(rca), cancellationToken);
+    public ValueTask WriteAsync(RcaEvent rca, CancellationToken cancellationToken) =>
+        Send(_incidents.OnEvent(rca), cancellationToken);
 
     public ValueTask QuietAsync(string cluster, DateTimeOffset windowEnd, CancellationToken cancellationToken) =>
         Send(_incidents.OnQuiet(cluster, windowEnd), cancellationToken);
 
-    /// <summary>Created when an incident opens, closed when it resolves; updates are deduplicated by Opsgenie's alias anyway.</summary>
+    /// <summary>Created when an incident opens, closed when it resolves; updates are deduplicated by Opsgenie's alias
+    /// anyway.</summary>
     private async ValueTask Send(IReadOnlyList<IncidentNotice> notices, CancellationToken cancellationToken)
     {
         foreach (var n in notices)
             if (n.State == IncidentInfo.Resolved)
-                await Delivery.PostJsonAsync(new Uri(_api, $"v2/alerts/{Uri.EscapeDataString(Alias(n.Cluster, n.Service))}/close?identifierType=alias"),
-                    new JsonObject { ["source"] = "LogWhisperer", ["note"] = "Resolved: " + n.Reason }.ToJsonString(), cancellationToken, _auth);
+                await Delivery.PostJsonAsync(
+                    new Uri(
+                        _api,
+                        $"v2/alerts/{Uri.EscapeDataString(Alias(n.Cluster, n.Service))}/close?identifierType=alias"
+                    ),
+                    new JsonObject { ["source"] = "LogWhisperer", ["note"] = "Resolved: " + n.Reason }.ToJsonString(),
+                    cancellationToken,
+                    _auth
+                );
             else if (n.State == IncidentInfo.Opened)
-                await Delivery.PostJsonAsync(new Uri(_api, "v2/alerts"), Create(n.Latest).ToJsonString(), cancellationToken, _auth);
+                await Delivery.PostJsonAsync(
+                    new Uri(_api, "v2/alerts"),
+                    Create(n.Latest).ToJsonString(),
+                    cancellationToken,
+                    _auth
+                );
     }
 
     public static string Alias(string cluster, string service) => $"logwhisperer/{cluster}/{service}";
@@ -63,14 +83,20 @@ public sealed class OpsgenieSink : IHttpRcaSink
             ["windowStart"] = rca.WindowStart.ToString("O", CultureInfo.InvariantCulture),
             ["eventId"] = rca.Id,
         };
-        if (rca.Incident is { } incident) details["incidentId"] = incident.Id;
+        if (rca.Incident is { } incident)
+            details["incidentId"] = incident.Id;
         return new JsonObject
         {
             ["message"] = message.Length <= MessageLimit ? message : message[..(MessageLimit - 1)] + "…",
             ["alias"] = Alias(rca.Cluster, top.Service),
             ["description"] = Truncate(SecretMasker.Mask(rca.Explanation), DescriptionLimit),
             ["priority"] = AlertSeverity.Of(rca).OpsgeniePriority,
-            ["tags"] = new JsonArray("logwhisperer", "cluster:" + rca.Cluster, "service:" + top.Service, "fault:" + rca.FaultType.Kind),
+            ["tags"] = new JsonArray(
+                "logwhisperer",
+                "cluster:" + rca.Cluster,
+                "service:" + top.Service,
+                "fault:" + rca.FaultType.Kind
+            ),
             ["details"] = details,
             ["entity"] = top.Service,
             ["source"] = "LogWhisperer",

@@ -7,7 +7,8 @@ namespace LogWhisperer.Sources;
 /// what it published and start its per-assignment state afresh; the read, back from Consume, then ends with
 /// <see cref="PartitionsRevokedException"/> (<see cref="EndIfRevoked"/>) and the next pipeline reads on.
 /// </summary>
-internal sealed class ConsumerRevocation<TMessage> where TMessage : class
+internal sealed class ConsumerRevocation<TMessage>
+    where TMessage : class
 {
     private volatile bool _revoked;
     private TMessage? _carried; // consumed after a revocation: the next read's first message
@@ -45,7 +46,8 @@ internal sealed class ConsumerRevocation<TMessage> where TMessage : class
     /// </summary>
     public void EndIfRevoked(TMessage? consumed)
     {
-        if (!_revoked) return;
+        if (!_revoked)
+            return;
         _carried = consumed;
         throw new PartitionsRevokedException();
     }

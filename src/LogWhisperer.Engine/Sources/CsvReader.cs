@@ -10,19 +10,23 @@ namespace LogWhisperer.Sources;
 /// </summary>
 internal static class CsvReader
 {
-    private static readonly SepReaderOptions Options = Sep.New(',').Reader(o => o with
-    {
-        HasHeader = false,           // the header is row 1 here, so malformed rows keep their numbers
-        Unescape = true,             // "a ""b""" → a "b"
-        DisableColCountCheck = true, // a malformed row is reported, not thrown
-        CreateToString = SepToString.PoolPerCol(),
-    });
+    private static readonly SepReaderOptions Options = Sep.New(',')
+        .Reader(o =>
+            o with
+            {
+                HasHeader = false, // the header is row 1 here, so malformed rows keep their numbers
+                Unescape = true, // "a ""b""" → a "b"
+                DisableColCountCheck = true, // a malformed row is reported, not thrown
+                CreateToString = SepToString.PoolPerCol(),
+            }
+        );
 
     /// <summary>Every row's raw fields (the header included).</summary>
     public static IEnumerable<string[]> ReadRows(TextReader reader)
     {
         using var csv = Options.From(reader);
-        while (csv.MoveNext()) yield return Fields(csv.Current);
+        while (csv.MoveNext())
+            yield return Fields(csv.Current);
     }
 
     /// <summary>One data row: its fields by header name, or why it could not be read (with its raw fields).</summary>
@@ -31,7 +35,8 @@ internal static class CsvReader
     public static IEnumerable<Row> ReadRecords(string path)
     {
         using var csv = Options.FromFile(path);
-        if (!csv.MoveNext()) throw new InvalidDataException($"{path}: empty CSV file");
+        if (!csv.MoveNext())
+            throw new InvalidDataException($"{path}: empty CSV file");
         var header = Fields(csv.Current);
         int number = 1;
         while (csv.MoveNext())
@@ -40,13 +45,26 @@ internal static class CsvReader
             // A stray quote makes Sep (which honours every quote, as RFC 4180 allows) read on past the end of its
             // line, swallowing the rows after it: read that stretch again line by line, so one malformed line
             // costs only itself (what a line-oriented export writer meant).
-            foreach (var row in runaway is null ? [fields] : runaway.Split('\n').Select(line => ReadLine(line.TrimEnd('\r'))))
+            foreach (
+                var row in runaway is null ? [fields] : runaway.Split('\n').Select(line => ReadLine(line.TrimEnd('\r')))
+            )
             {
                 number++;
-                if (row.Length == 1 && row[0].Length == 0) continue; // blank line
-                if (row.Length != header.Length) { yield return new Row(number, null, $"row {number} has {row.Length} fields, the header {header.Length}", row); continue; }
+                if (row.Length == 1 && row[0].Length == 0)
+                    continue; // blank line
+                if (row.Length != header.Length)
+                {
+                    yield return new Row(
+                        number,
+                        null,
+                        $"row {number} has {row.Length} fields, the header {header.Length}",
+                        row
+                    );
+                    continue;
+                }
                 var record = new Dictionary<string, string>(header.Length, StringComparer.Ordinal);
-                for (int i = 0; i < header.Length; i++) record[header[i]] = row[i];
+                for (int i = 0; i < header.Length; i++)
+                    record[header[i]] = row[i];
                 yield return new Row(number, record, null, row);
             }
         }
@@ -70,7 +88,8 @@ internal static class CsvReader
     private static string[] Fields(SepReader.Row row)
     {
         var fields = new string[row.ColCount];
-        for (int i = 0; i < fields.Length; i++) fields[i] = row[i].ToString();
+        for (int i = 0; i < fields.Length; i++)
+            fields[i] = row[i].ToString();
         return fields;
     }
 }

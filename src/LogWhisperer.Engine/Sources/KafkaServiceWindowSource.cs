@@ -29,45 +29,70 @@ internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
     private readonly ConsumerRevocation<ConsumeResult<string?, byte[]>> _revocation = new();
 
     public KafkaIngestCounters Counters { get; } = new();
+
     /// <summary>The assembly of the current (latest) read.</summary>
     public ServiceWindowAssembler Assembler { get; private set; }
-    public Action? PartitionsRevoking { get => _revocation.Revoking; set => _revocation.Revoking = value; }
+    public Action? PartitionsRevoking
+    {
+        get => _revocation.Revoking;
+        set => _revocation.Revoking = value;
+    }
     public Action<IReadOnlyList<TopicPartition>>? PartitionsAssigned { get; set; }
     public int Revocations => _revocation.Count;
 
-    public KafkaServiceWindowSource(KafkaSettings settings, KafkaDeadLetterSink deadLetters, WindowOptions windows, ServiceWindowAssemblyOptions assembly, ILogger? log = null)
+    public KafkaServiceWindowSource(
+        KafkaSettings settings,
+        KafkaDeadLetterSink deadLetters,
+        WindowOptions windows,
+        ServiceWindowAssemblyOptions assembly,
+        ILogger? log = null
+    )
     {
-        _settings = settings; _deadLetters = deadLetters; _windows = windows; _assembly = assembly;
+        _settings = settings;
+        _deadLetters = deadLetters;
+        _windows = windows;
+        _assembly = assembly;
         _log = log ?? NullLogger.Instance;
         _offsets = NewOffsetTracker();
         Assembler = new ServiceWindowAssembler(assembly);
-        var config = settings.Apply(new ConsumerConfig
-        {
-            GroupId = settings.GroupId,
-            EnableAutoCommit = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnablePartitionEof = true,
-        });
+        var config = settings.Apply(
+            new ConsumerConfig
+            {
+                GroupId = settings.GroupId,
+                EnableAutoCommit = false,
+                AutoOffsetReset = AutoOffsetReset.Earliest,
+                EnablePartitionEof = true,
+            }
+        );
         var builder = new ConsumerBuilder<string?, byte[]>(config);
-        if (log is not null) builder.SetLogHandler(KafkaClientLog.To(log, settings));
+        if (log is not null)
+            builder.SetLogHandler(KafkaClientLog.To(log, settings));
         _consumer = builder
             .SetPartitionsAssignedHandler((_, tps) => PartitionsAssigned?.Invoke(tps))
-            .SetPartitionsRevokedHandler((c, _) => _revocation.Revoked(() =>
-            {
-                CommitReady(c);
-                _offsets = NewOffsetTracker();
-            }))
+            .SetPartitionsRevokedHandler(
+                (c, _) =>
+                    _revocation.Revoked(() =>
+                    {
+                        CommitReady(c);
+                        _offsets = NewOffsetTracker();
+                    })
+            )
             .Build();
     }
 
-    private OffsetTracker NewOffsetTracker() => new(_windows.SizeMs, _windows.HopMs, (long)_settings.CommitLag.TotalMilliseconds);
+    private OffsetTracker NewOffsetTracker() =>
+        new(_windows.SizeMs, _windows.HopMs, (long)_settings.CommitLag.TotalMilliseconds);
 
     public void WindowDone(string cluster, long windowEndMs) => _offsets.WindowDone(cluster, windowEndMs);
 
-    /// <summary>Whole windows, per cluster in event-time order, until stopped, idle (<see cref="KafkaSettings.StopWhenIdle"/>) or revoked.</summary>
-    public async IAsyncEnumerable<IReadOnlyList<WindowAggregate>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Whole windows, per cluster in event-time order, until stopped, idle
+    /// (<see cref="KafkaSettings.StopWhenIdle"/>) or revoked.</summary>
+    public async IAsyncEnumerable<IReadOnlyList<WindowAggregate>> ReadAsync(
+        [EnumeratorCancellation] CancellationToken cancellationToken
+    )
     {
-        if (_consumer.Subscription.Count == 0) _consumer.Subscribe(_settings.ServiceWindowsTopic);
+        if (_consumer.Subscription.Count == 0)
+            _consumer.Subscribe(_settings.ServiceWindowsTopic);
         _revocation.ReadStarting();
         var assembler = Assembler = new ServiceWindowAssembler(_assembly);
         var clock = Stopwatch.StartNew();
@@ -78,7 +103,12 @@ internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var message = _revocation.TakeCarried();
-            try { if (message is null) lock (_consumerLock) message = _consumer.Consume(TimeSpan.FromMilliseconds(100)); }
+            try
+            {
+                if (message is null)
+                    lock (_consumerLock)
+                        message = _consumer.Consume(TimeSpan.FromMilliseconds(100));
+            }
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {
                 _log.LogWarning("kafka: {Reason}", e.Error.Reason);
@@ -87,12 +117,21 @@ internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
             _revocation.EndIfRevoked(message);
             if (message is null || message.IsPartitionEOF)
             {
-                if (message is not null) caughtUp.Add(message.TopicPartition);
+                if (message is not null)
+                    caughtUp.Add(message.TopicPartition);
                 assembler.Tick(clock.ElapsedMilliseconds, closed);
                 CommitReady(_consumer);
                 // Idle means every assigned partition read to its end; joining the group takes seconds.
-                if (_settings.StopWhenIdle is { } limit && message is null && idle.Elapsed > limit
-                    && (_consumer.Assignment is { Count: > 0 } assigned && assigned.All(caughtUp.Contains) || idle.Elapsed > limit + TimeSpan.FromSeconds(60))) break;
+                if (
+                    _settings.StopWhenIdle is { } limit
+                    && message is null
+                    && idle.Elapsed > limit
+                    && (
+                        _consumer.Assignment is { Count: > 0 } assigned && assigned.All(caughtUp.Contains)
+                        || idle.Elapsed > limit + TimeSpan.FromSeconds(60)
+                    )
+                )
+                    break;
             }
             else
             {
@@ -100,7 +139,11 @@ internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
                 caughtUp.Remove(message.TopicPartition);
                 Add(message, assembler, clock.ElapsedMilliseconds, closed);
             }
-            if (sinceCommit.ElapsedMilliseconds > 1000) { CommitReady(_consumer); sinceCommit.Restart(); }
+            if (sinceCommit.ElapsedMilliseconds > 1000)
+            {
+                CommitReady(_consumer);
+                sinceCommit.Restart();
+            }
             if (closed.Count > 0)
             {
                 yield return closed;
@@ -109,18 +152,34 @@ internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
             }
         }
         assembler.Flush(closed);
-        if (closed.Count > 0) yield return closed;
+        if (closed.Count > 0)
+            yield return closed;
     }
 
-    private void Add(ConsumeResult<string?, byte[]> message, ServiceWindowAssembler assembler, long nowMs, List<WindowAggregate> closed)
+    private void Add(
+        ConsumeResult<string?, byte[]> message,
+        ServiceWindowAssembler assembler,
+        long nowMs,
+        List<WindowAggregate> closed
+    )
     {
         ServiceWindow part;
-        try { part = ServiceWindowCodec.Decode(message.Message.Value ?? []); }
+        try
+        {
+            part = ServiceWindowCodec.Decode(message.Message.Value ?? []);
+        }
         catch (InvalidDataException e)
         {
             Counters.Bad();
-            _deadLetters.WriteRaw(message.Message.Key is { } k ? System.Text.Encoding.UTF8.GetBytes(k) : null, message.Message.Value ?? [], e.Message,
-                "service-window", message.Topic, message.Partition.Value, message.Offset.Value);
+            _deadLetters.WriteRaw(
+                message.Message.Key is { } k ? System.Text.Encoding.UTF8.GetBytes(k) : null,
+                message.Message.Value ?? [],
+                e.Message,
+                "service-window",
+                message.Topic,
+                message.Partition.Value,
+                message.Offset.Value
+            );
             _offsets.Track(message.TopicPartition, message.Offset.Value, (string?)null, 0);
             return;
         }
@@ -132,21 +191,40 @@ internal sealed class KafkaServiceWindowSource : IRevocableSource, IDisposable
     /// <summary>Call once the pipeline has drained (every window flushed).</summary>
     public void AllFlushed() => _offsets.AllFlushed();
 
-    public void CommitReady() { lock (_consumerLock) CommitReady(_consumer); }
+    public void CommitReady()
+    {
+        lock (_consumerLock)
+            CommitReady(_consumer);
+    }
 
     private void CommitReady(IConsumer<string?, byte[]> consumer)
     {
         var ready = _offsets.TakeReady();
-        if (ready.Count == 0) return;
+        if (ready.Count == 0)
+            return;
         _deadLetters.Flush(TimeSpan.FromSeconds(10));
-        try { consumer.Commit(ready); Counters.Commit(); }
-        catch (KafkaException e) { _log.LogWarning("kafka: offset commit failed: {Reason}", e.Error.Reason); }
+        try
+        {
+            consumer.Commit(ready);
+            Counters.Commit();
+        }
+        catch (KafkaException e)
+        {
+            _log.LogWarning("kafka: offset commit failed: {Reason}", e.Error.Reason);
+        }
     }
 
     public void Dispose()
     {
-        try { CommitReady(); _consumer.Close(); }
+        try
+        {
+            CommitReady();
+            _consumer.Close();
+        }
         catch (KafkaException) { }
-        finally { _consumer.Dispose(); }
+        finally
+        {
+            _consumer.Dispose();
+        }
     }
 }

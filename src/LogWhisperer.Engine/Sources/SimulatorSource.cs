@@ -11,11 +11,18 @@ namespace LogWhisperer.Sources;
 /// at that multiple of real time (1 = live). Changes the simulator makes (rollouts, configuration changes) go to
 /// <paramref name="changes"/> as they happen.
 /// </summary>
-public sealed class SimulatorSource(ChaosSimulator simulator, long endMs, double speed = 0, Changes.ChangeLog? changes = null) : ITelemetrySource
+public sealed class SimulatorSource(
+    ChaosSimulator simulator,
+    long endMs,
+    double speed = 0,
+    Changes.ChangeLog? changes = null
+) : ITelemetrySource
 {
     private int _changesSent;
 
-    public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
+        [EnumeratorCancellation] CancellationToken cancellationToken
+    )
     {
         var clock = Stopwatch.StartNew();
         long first = simulator.NowMs;
@@ -26,13 +33,20 @@ public sealed class SimulatorSource(ChaosSimulator simulator, long endMs, double
                 var due = TimeSpan.FromMilliseconds((simulator.NowMs - first) / speed);
                 if (due > clock.Elapsed)
                 {
-                    try { await Task.Delay(due - clock.Elapsed, cancellationToken); }
-                    catch (OperationCanceledException) { yield break; }
+                    try
+                    {
+                        await Task.Delay(due - clock.Elapsed, cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        yield break;
+                    }
                 }
             }
             var batch = simulator.NextSecond();
             if (changes is not null)
-                while (_changesSent < simulator.Changes.Count) changes.Add(simulator.Changes[_changesSent++]);
+                while (_changesSent < simulator.Changes.Count)
+                    changes.Add(simulator.Changes[_changesSent++]);
             yield return batch;
         }
     }

@@ -1,7 +1,12 @@
 namespace LogWhisperer.Telemetry;
 
 /// <summary>The three modalities the engine reads.</summary>
-public enum Modality : byte { Log, Metric, Span }
+public enum Modality : byte
+{
+    Log,
+    Metric,
+    Span,
+}
 
 /// <summary>
 /// One decoded telemetry record. Event time is Unix milliseconds (the time the event happened at its
@@ -12,16 +17,29 @@ public abstract record TelemetryRecord(long TimestampMs, string Cluster, string 
     public abstract Modality Modality { get; }
 }
 
-public enum LogSeverity : byte { Debug, Info, Warn, Error, Fatal }
+public enum LogSeverity : byte
+{
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
 
 /// <summary>
 /// A log line from one service. <see cref="TraceId"/> and <see cref="SpanId"/> link it to the request it was
 /// written in (OTLP log records carry them; so do many log lines, as a field or in the text): an error a caller
 /// logs then points at the failing trace, and through it at the services that request passed.
 /// </summary>
-public sealed record LogRecord(long TimestampMs, string Cluster, string Service, LogSeverity Severity, string Message,
-    string? TraceId = null, string? SpanId = null)
-    : TelemetryRecord(TimestampMs, Cluster, Service)
+public sealed record LogRecord(
+    long TimestampMs,
+    string Cluster,
+    string Service,
+    LogSeverity Severity,
+    string Message,
+    string? TraceId = null,
+    string? SpanId = null
+) : TelemetryRecord(TimestampMs, Cluster, Service)
 {
     public override Modality Modality => Modality.Log;
 }
@@ -31,14 +49,27 @@ public sealed record LogRecord(long TimestampMs, string Cluster, string Service,
 /// histogram bucket, as Prometheus exposes them). <see cref="Labels"/> holds the series' other labels
 /// (e.g. destination_workload, le), or null when there are none.
 /// </summary>
-public sealed record MetricSample(long TimestampMs, string Cluster, string Service, string Name, double Value, IReadOnlyDictionary<string, string>? Labels = null)
-    : TelemetryRecord(TimestampMs, Cluster, Service)
+public sealed record MetricSample(
+    long TimestampMs,
+    string Cluster,
+    string Service,
+    string Name,
+    double Value,
+    IReadOnlyDictionary<string, string>? Labels = null
+) : TelemetryRecord(TimestampMs, Cluster, Service)
 {
     public override Modality Modality => Modality.Metric;
 }
 
 /// <summary>OpenTelemetry span kinds that matter to us.</summary>
-public enum SpanKind : byte { Internal, Server, Client, Producer, Consumer }
+public enum SpanKind : byte
+{
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
 
 /// <summary>
 /// A finished span. Client spans name the called service in <see cref="PeerService"/> (OpenTelemetry's
@@ -46,11 +77,18 @@ public enum SpanKind : byte { Internal, Server, Client, Producer, Consumer }
 /// nothing itself.
 /// </summary>
 public sealed record SpanRecord(
-    long TimestampMs, string Cluster, string Service,
-    string TraceId, string SpanId, string? ParentSpanId,
-    string Operation, SpanKind Kind, string? PeerService,
-    double DurationMs, bool IsError)
-    : TelemetryRecord(TimestampMs, Cluster, Service)
+    long TimestampMs,
+    string Cluster,
+    string Service,
+    string TraceId,
+    string SpanId,
+    string? ParentSpanId,
+    string Operation,
+    SpanKind Kind,
+    string? PeerService,
+    double DurationMs,
+    bool IsError
+) : TelemetryRecord(TimestampMs, Cluster, Service)
 {
     public override Modality Modality => Modality.Span;
 }

@@ -13,21 +13,27 @@ public static class TrainingPlot
         plot.YLabel("loss");
         plot.Axes.Right.Label.Text = "accuracy";
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        if (history.Count == 0) return plot;
+        if (history.Count == 0)
+            return plot;
         double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
         void Line(Func<EpochReport, double> value, int colour, string label, bool accuracy)
         {
             var line = plot.Add.ScatterLine(epochs, history.Select(value).ToArray(), Plots.Colour(colour));
             line.LineWidth = 2;
             line.LegendText = label;
-            if (accuracy) line.Axes.YAxis = plot.Axes.Right;
+            if (accuracy)
+                line.Axes.YAxis = plot.Axes.Right;
         }
         Line(h => h.TrainLoss, 0, "train loss", false);
         Line(h => h.ValidationLoss, 1, "val loss", false);
         Line(h => h.ValidationAc1, 2, "val AC@1", true);
         Line(h => h.ValidationIncidentAccuracy, 3, "val incident", true);
         plot.Axes.SetLimitsY(0, 1.05, plot.Axes.Right);
-        plot.Axes.SetLimitsY(0, Math.Max(1e-6, history.Max(h => Math.Max(h.TrainLoss, h.ValidationLoss))) * 1.05, plot.Axes.Left);
+        plot.Axes.SetLimitsY(
+            0,
+            Math.Max(1e-6, history.Max(h => Math.Max(h.TrainLoss, h.ValidationLoss))) * 1.05,
+            plot.Axes.Left
+        );
         plot.ShowLegend(Edge.Right);
         return plot;
     }
@@ -52,10 +58,12 @@ internal static class Plots
         return plot;
     }
 
-    /// <summary>The plot as <c>.svg</c> and <c>.png</c> (same name, whatever extension <paramref name="path"/> has).</summary>
+    /// <summary>The plot as <c>.svg</c> and <c>.png</c> (same name, whatever extension <paramref name="path"/>
+    /// has).</summary>
     public static (string Svg, string Png) Save(Plot plot, string path, int width, int height)
     {
-        string svg = Path.ChangeExtension(path, ".svg"), png = Path.ChangeExtension(path, ".png");
+        string svg = Path.ChangeExtension(path, ".svg"),
+            png = Path.ChangeExtension(path, ".png");
         plot.SaveSvg(svg, width, height);
         plot.SavePng(png, width, height);
         return (svg, png);

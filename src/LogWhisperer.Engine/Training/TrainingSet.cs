@@ -13,22 +13,76 @@ namespace LogWhisperer.Training;
 /// </summary>
 public static class TrainingSet
 {
-    public static async Task<List<GraphSnapshot>> GenerateAsync(IReadOnlyList<Topology> topologies, int clustersPerTopology, int incidentsPerCluster,
-        int seed, PipelineOptions? pipeline = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<List<GraphSnapshot>> GenerateAsync(
+        IReadOnlyList<Topology> topologies,
+        int clustersPerTopology,
+        int incidentsPerCluster,
+        int seed,
+        PipelineOptions? pipeline = null,
+        IProgress<string>? progress = null,
+        CancellationToken cancellationToken = default
+    )
     {
-        var jobs = topologies.SelectMany((t, ti) => Enumerable.Range(0, clustersPerTopology).Select(c => (Topology: t, Cluster: c, Seed: seed * 1000 + ti * 100 + c))).ToArray();
+        var jobs = topologies
+            .SelectMany(
+                (t, ti) =>
+                    Enumerable
+                        .Range(0, clustersPerTopology)
+                        .Select(c => (Topology: t, Cluster: c, Seed: seed * 1000 + ti * 100 + c))
+            )
+            .ToArray();
         var results = new List<GraphSnapshot>[jobs.Length];
-        await Parallel.ForAsync(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (i, ct) =>
-        {
-            var (topology, cluster, clusterSeed) = jobs[i];
-            var sim = Conditions(new SimulationOptions { Cluster = $"{topology.Name}-{clusterSeed}", Seed = clusterSeed, NoisyServiceShare = NoisyServiceShare, JitteryServiceShare = JitteryServiceShare, LatencyTailShare = LatencyTailShare, PeerNamingShare = PeerNamingShare, MaxBackgroundErrorRate = MaxBackgroundErrorRate }, quiet: cluster % 2 == 1);
-            var faults = IncidentPlan.Create(topology, incidentsPerCluster, clusterSeed, sim.StartMs);
-            var collected = new List<GraphSnapshot>();
-            var run = new SimulatedRun { Topology = topology, Faults = faults, Simulation = sim, Pipeline = pipeline ?? new PipelineOptions() };
-            await run.RunAsync(scorer: null, sink: null, label: true, onSnapshot: s => { if (s.Label is not null) collected.Add(s); }, stop: ct, abort: ct);
-            results[i] = collected;
-            progress?.Report($"simulated {sim.Cluster}: {faults.Count} incidents, {collected.Count} labelled windows");
-        });
+        await Parallel.ForAsync(
+            0,
+            jobs.Length,
+            new ParallelOptions
+            {
+                MaxDegreeOfParallelism = Environment.ProcessorCount,
+                CancellationToken = cancellationToken,
+            },
+            async (i, ct) =>
+            {
+                var (topology, cluster, clusterSeed) = jobs[i];
+                var sim = Conditions(
+                    new SimulationOptions
+                    {
+                        Cluster = $"{topology.Name}-{clusterSeed}",
+                        Seed = clusterSeed,
+                        NoisyServiceShare = NoisyServiceShare,
+                        JitteryServiceShare = JitteryServiceShare,
+                        LatencyTailShare = LatencyTailShare,
+                        PeerNamingShare = PeerNamingShare,
+                        MaxBackgroundErrorRate = MaxBackgroundErrorRate,
+                    },
+                    quiet: cluster % 2 == 1
+                );
+                var faults = IncidentPlan.Create(topology, incidentsPerCluster, clusterSeed, sim.StartMs);
+                var collected = new List<GraphSnapshot>();
+                var run = new SimulatedRun
+                {
+                    Topology = topology,
+                    Faults = faults,
+                    Simulation = sim,
+                    Pipeline = pipeline ?? new PipelineOptions(),
+                };
+                await run.RunAsync(
+                    scorer: null,
+                    sink: null,
+                    label: true,
+                    onSnapshot: s =>
+                    {
+                        if (s.Label is not null)
+                            collected.Add(s);
+                    },
+                    stop: ct,
+                    abort: ct
+                );
+                results[i] = collected;
+                progress?.Report(
+                    $"simulated {sim.Cluster}: {faults.Count} incidents, {collected.Count} labelled windows"
+                );
+            }
+        );
         return results.SelectMany(r => r).ToList();
     }
 
@@ -38,15 +92,24 @@ public static class TrainingSet
     /// and counts are small. Quiet clusters run at 2–20 % of the topology's load with 60 s scrapes; busy ones
     /// at 50–150 % with 5 s scrapes. Drawn from the cluster's own seed, so a training set stays reproducible.
     /// </summary>
-    /// <summary>Services that chatter in training clusters (<see cref="SimulationOptions.NoisyServiceShare"/>).</summary>
+    /// <summary>Services that chatter in training clusters
+    /// (<see cref="SimulationOptions.NoisyServiceShare"/>).</summary>
     public const double NoisyServiceShare = 0.3;
-    /// <summary>Services with latency weather of their own in training clusters (<see cref="SimulationOptions.JitteryServiceShare"/>).</summary>
+
+    /// <summary>Services with latency weather of their own in training clusters
+    /// (<see cref="SimulationOptions.JitteryServiceShare"/>).</summary>
     public const double JitteryServiceShare = 0.3;
-    /// <summary>Requests in the latency tail in training clusters (<see cref="SimulationOptions.LatencyTailShare"/>).</summary>
+
+    /// <summary>Requests in the latency tail in training clusters
+    /// (<see cref="SimulationOptions.LatencyTailShare"/>).</summary>
     public const double LatencyTailShare = 0.03;
-    /// <summary>Services whose failure lines name the failing peer in training clusters (<see cref="SimulationOptions.PeerNamingShare"/>).</summary>
+
+    /// <summary>Services whose failure lines name the failing peer in training clusters
+    /// (<see cref="SimulationOptions.PeerNamingShare"/>).</summary>
     public const double PeerNamingShare = 0.5;
-    /// <summary>Healthy services' own failure share in training clusters, up to (<see cref="SimulationOptions.MaxBackgroundErrorRate"/>).</summary>
+
+    /// <summary>Healthy services' own failure share in training clusters, up to
+    /// (<see cref="SimulationOptions.MaxBackgroundErrorRate"/>).</summary>
     public const double MaxBackgroundErrorRate = 0.02;
 
     public static SimulationOptions Conditions(SimulationOptions sim, bool quiet)
@@ -56,9 +119,22 @@ public static class TrainingSet
         // half of them without client spans (edges read from server spans nested across services).
         // How much a service logs per request varies between meshes (an access line per request in many Java
         // services; a sampled line in others): it decides how visible a silent root's missing lines are.
-        sim = sim with { InfoLogSampling = 0.3 + 0.7 * rng.NextDouble() };
+        sim = sim with
+        {
+            InfoLogSampling = 0.3 + 0.7 * rng.NextDouble(),
+        };
         return quiet
-            ? sim with { LoadFactor = 0.02 + 0.18 * rng.NextDouble(), ScrapeIntervalMs = 60_000, SpanStatus = false, ClientSpans = rng.NextDouble() < 0.5 }
-            : sim with { LoadFactor = 0.5 + rng.NextDouble(), ScrapeIntervalMs = 5_000 };
+            ? sim with
+            {
+                LoadFactor = 0.02 + 0.18 * rng.NextDouble(),
+                ScrapeIntervalMs = 60_000,
+                SpanStatus = false,
+                ClientSpans = rng.NextDouble() < 0.5,
+            }
+            : sim with
+            {
+                LoadFactor = 0.5 + rng.NextDouble(),
+                ScrapeIntervalMs = 5_000,
+            };
     }
 }

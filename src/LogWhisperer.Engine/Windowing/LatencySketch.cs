@@ -27,7 +27,8 @@ public sealed class LatencySketch
     /// <summary>Adds counts read from <see cref="BucketCounts"/> (decoding, or merging another sketch).</summary>
     public void AddBucket(int bucket, int count)
     {
-        if ((uint)bucket >= Buckets || count < 0) throw new InvalidDataException($"latency sketch bucket {bucket} count {count} out of range");
+        if ((uint)bucket >= Buckets || count < 0)
+            throw new InvalidDataException($"latency sketch bucket {bucket} count {count} out of range");
         _counts[bucket] += count;
         Count += count;
     }
@@ -35,7 +36,8 @@ public sealed class LatencySketch
     /// <summary>The q-quantile (0..1), or NaN when empty.</summary>
     public double Quantile(double q)
     {
-        if (Count == 0) return double.NaN;
+        if (Count == 0)
+            return double.NaN;
         long rank = (long)Math.Ceiling(q * Count);
         long seen = 0;
         for (int i = 0; i < Buckets; i++)

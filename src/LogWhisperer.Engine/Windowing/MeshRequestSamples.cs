@@ -25,6 +25,7 @@ public sealed class MeshRequestSamples
 
     /// <summary>istio_requests_total series, with whether their response code is a server error.</summary>
     public readonly Dictionary<string, (Series Series, bool IsError)> Requests = new(StringComparer.Ordinal);
+
     /// <summary>Duration bucket series (one per series and upper bound), with the bucket's upper bound.</summary>
     public readonly Dictionary<string, (Series Series, double Le)> DurationBuckets = new(StringComparer.Ordinal);
 
@@ -39,22 +40,31 @@ public sealed class MeshRequestSamples
         {
             string key = SeriesKey.Of(m.Service, m.Labels);
             if (!Requests.TryGetValue(key, out var s))
-                Requests[key] = s = (new Series(key), m.Labels is { } l && l.TryGetValue("response_code", out var code) && code.StartsWith('5'));
+                Requests[key] = s = (
+                    new Series(key),
+                    m.Labels is { } l && l.TryGetValue("response_code", out var code) && code.StartsWith('5')
+                );
             s.Series.Samples.Add((m.TimestampMs, m.Value));
         }
         else
         {
             // A bucket without a readable le is not a bucket: it is left out (the histogram then lacks it).
-            if (m.Labels is null || !m.Labels.TryGetValue("le", out var leText) || !TryParseLe(leText, out double le)) return;
+            if (m.Labels is null || !m.Labels.TryGetValue("le", out var leText) || !TryParseLe(leText, out double le))
+                return;
             string key = SeriesKey.Of(m.Service, m.Labels);
-            if (!DurationBuckets.TryGetValue(key, out var s)) DurationBuckets[key] = s = (new Series(key), le);
+            if (!DurationBuckets.TryGetValue(key, out var s))
+                DurationBuckets[key] = s = (new Series(key), le);
             s.Series.Samples.Add((m.TimestampMs, m.Value));
         }
     }
 
     private static bool TryParseLe(string text, out double le)
     {
-        if (text is "+Inf" or "Inf" or "inf") { le = double.PositiveInfinity; return true; }
+        if (text is "+Inf" or "Inf" or "inf")
+        {
+            le = double.PositiveInfinity;
+            return true;
+        }
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out le);
     }
 }

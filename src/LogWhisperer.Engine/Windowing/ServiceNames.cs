@@ -17,29 +17,37 @@ internal sealed class ServiceNames
 
     private string? _lastObserved;
 
-    /// <summary>Called per record: the same service's records usually share one string, so most calls stop at the reference check.</summary>
+    /// <summary>Called per record: the same service's records usually share one string, so most calls stop at the
+    /// reference check.</summary>
     public void Observe(string service)
     {
-        if (ReferenceEquals(service, _lastObserved)) return;
+        if (ReferenceEquals(service, _lastObserved))
+            return;
         _lastObserved = service;
-        if (_names.Count < MaxNames) _names.Add(service);
+        if (_names.Count < MaxNames)
+            _names.Add(service);
     }
 
-    /// <summary>Whether <paramref name="message"/> names a known service other than <paramref name="self"/>, as a
-    /// whole token (letters, digits, '-', '_', '.'), or as the host part of a dotted name (svc.namespace.svc...).</summary>
+    /// <summary>Whether <paramref name="message"/> names a known service other than <paramref name="self"/>, as a whole
+    /// token (letters, digits, '-', '_', '.'), or as the host part of a dotted name (svc.namespace.svc...).</summary>
     public bool NamesAnother(ReadOnlySpan<char> message, string self)
     {
         int i = 0;
         while (i < message.Length)
         {
-            while (i < message.Length && !IsNameChar(message[i])) i++;
+            while (i < message.Length && !IsNameChar(message[i]))
+                i++;
             int start = i;
-            while (i < message.Length && IsNameChar(message[i])) i++;
+            while (i < message.Length && IsNameChar(message[i]))
+                i++;
             var token = message[start..i];
-            if (token.Length == 0) continue;
-            if (Known(token, self)) return true;
+            if (token.Length == 0)
+                continue;
+            if (Known(token, self))
+                return true;
             int dot = token.IndexOf('.');
-            if (dot > 0 && Known(token[..dot], self)) return true;
+            if (dot > 0 && Known(token[..dot], self))
+                return true;
         }
         return false;
     }

@@ -8,8 +8,14 @@ namespace LogWhisperer.Windowing;
 /// different engines merge into exactly the window one engine would have accumulated.
 /// </summary>
 /// <param name="Calls">The service's outgoing edges, by callee.</param>
-internal sealed record ServiceWindow(string Cluster, long StartMs, long EndMs, string Service, ServiceWindowStats Stats,
-    IReadOnlyDictionary<string, EdgeWindowStats> Calls)
+internal sealed record ServiceWindow(
+    string Cluster,
+    long StartMs,
+    long EndMs,
+    string Service,
+    ServiceWindowStats Stats,
+    IReadOnlyDictionary<string, EdgeWindowStats> Calls
+)
 {
     /// <summary>Splits a window into one part per service that had records in it.</summary>
     public static List<ServiceWindow> Split(WindowAggregate window)
@@ -17,11 +23,20 @@ internal sealed record ServiceWindow(string Cluster, long StartMs, long EndMs, s
         var calls = new Dictionary<string, Dictionary<string, EdgeWindowStats>>(StringComparer.Ordinal);
         foreach (var ((from, to), edge) in window.Edges)
         {
-            if (!calls.TryGetValue(from, out var outgoing)) calls[from] = outgoing = new Dictionary<string, EdgeWindowStats>(StringComparer.Ordinal);
+            if (!calls.TryGetValue(from, out var outgoing))
+                calls[from] = outgoing = new Dictionary<string, EdgeWindowStats>(StringComparer.Ordinal);
             outgoing[to] = edge;
         }
-        return window.Services.Select(s => new ServiceWindow(window.Cluster, window.StartMs, window.EndMs, s.Key, s.Value,
-            calls.TryGetValue(s.Key, out var c) ? c : new Dictionary<string, EdgeWindowStats>())).ToList();
+        return window
+            .Services.Select(s => new ServiceWindow(
+                window.Cluster,
+                window.StartMs,
+                window.EndMs,
+                s.Key,
+                s.Value,
+                calls.TryGetValue(s.Key, out var c) ? c : new Dictionary<string, EdgeWindowStats>()
+            ))
+            .ToList();
     }
 
     /// <summary>The window made of these parts (one per service, all of one cluster and window).</summary>
@@ -33,9 +48,12 @@ internal sealed record ServiceWindow(string Cluster, long StartMs, long EndMs, s
         foreach (var part in parts)
         {
             if (part.Cluster != cluster || part.StartMs != startMs || part.EndMs != endMs)
-                throw new ArgumentException($"service window {part.Cluster}/{part.StartMs}/{part.Service} is not part of {cluster}/{startMs}");
+                throw new ArgumentException(
+                    $"service window {part.Cluster}/{part.StartMs}/{part.Service} is not part of {cluster}/{startMs}"
+                );
             services.Add(part.Service, part.Stats);
-            foreach (var (to, edge) in part.Calls) edges[(part.Service, to)] = edge;
+            foreach (var (to, edge) in part.Calls)
+                edges[(part.Service, to)] = edge;
             // Spans of other kinds (internal) count in a single engine's total but in no service's; nothing
             // downstream reads the total, the featurizer uses the per-service counts.
             records += part.Stats.Records;

@@ -9,8 +9,10 @@ public sealed record ServiceWindowAssemblyOptions
     /// arrive late and are dropped, counted).
     /// </summary>
     public TimeSpan Grace { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Wall clock: a window is closed this long after its first part arrived, whatever is missing.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A service expected in every window is forgotten after this many windows without a part.</summary>
     public int ForgetAfterWindows { get; init; } = 10;
 }
@@ -18,7 +20,14 @@ public sealed record ServiceWindowAssemblyOptions
 /// <summary>Counts of the scoring stage's assembly.</summary>
 public sealed class ServiceWindowAssemblyCounters
 {
-    public long Parts, Windows, ClosedComplete, ClosedByWatermark, ClosedByTimeout, ClosedAtEnd, LateDropped, Duplicates;
+    public long Parts,
+        Windows,
+        ClosedComplete,
+        ClosedByWatermark,
+        ClosedByTimeout,
+        ClosedAtEnd,
+        LateDropped,
+        Duplicates;
 }
 
 /// <summary>
@@ -43,6 +52,7 @@ internal sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions option
     private sealed class Cluster
     {
         public readonly SortedDictionary<long, Pending> Open = [];
+
         /// <summary>Services of the emitted windows, with the start of the last window they had a part in.</summary>
         public readonly Dictionary<string, long> Expected = new(StringComparer.Ordinal);
         public long EmittedUpToStartMs = long.MinValue;
@@ -56,16 +66,27 @@ internal sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions option
     /// <summary>Windows held, not yet emitted (all clusters).</summary>
     public int OpenWindows => _clusters.Values.Sum(c => c.Open.Count);
 
-    /// <summary>Adds a part; appends the windows it completed (or pushed past the watermark) to <paramref name="closed"/>.</summary>
+    /// <summary>Adds a part; appends the windows it completed (or pushed past the watermark) to
+    /// <paramref name="closed"/>.</summary>
     /// <param name="nowMs">Wall clock, for the timeout.</param>
     /// <returns>False when the part was late or a duplicate (dropped).</returns>
     public bool Add(ServiceWindow part, long nowMs, List<WindowAggregate> closed)
     {
         Counters.Parts++;
-        if (!_clusters.TryGetValue(part.Cluster, out var cluster)) _clusters[part.Cluster] = cluster = new Cluster();
-        if (part.StartMs <= cluster.EmittedUpToStartMs) { Counters.LateDropped++; return false; }
-        if (!cluster.Open.TryGetValue(part.StartMs, out var pending)) cluster.Open[part.StartMs] = pending = new Pending(part.EndMs, nowMs);
-        if (!pending.Parts.TryAdd(part.Service, part)) { Counters.Duplicates++; return false; }
+        if (!_clusters.TryGetValue(part.Cluster, out var cluster))
+            _clusters[part.Cluster] = cluster = new Cluster();
+        if (part.StartMs <= cluster.EmittedUpToStartMs)
+        {
+            Counters.LateDropped++;
+            return false;
+        }
+        if (!cluster.Open.TryGetValue(part.StartMs, out var pending))
+            cluster.Open[part.StartMs] = pending = new Pending(part.EndMs, nowMs);
+        if (!pending.Parts.TryAdd(part.Service, part))
+        {
+            Counters.Duplicates++;
+            return false;
+        }
         cluster.MaxEndMs = Math.Max(cluster.MaxEndMs, part.EndMs);
         CloseReady(part.Cluster, cluster, nowMs, closed);
         return true;
@@ -74,14 +95,19 @@ internal sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions option
     /// <summary>Closes windows whose timeout passed (call periodically, e.g. when no part arrives).</summary>
     public void Tick(long nowMs, List<WindowAggregate> closed)
     {
-        foreach (var (name, cluster) in _clusters) CloseReady(name, cluster, nowMs, closed);
+        foreach (var (name, cluster) in _clusters)
+            CloseReady(name, cluster, nowMs, closed);
     }
 
     /// <summary>End of stream: emits every open window.</summary>
     public void Flush(List<WindowAggregate> closed)
     {
         foreach (var (name, cluster) in _clusters)
-            while (cluster.Open.Count > 0) { Counters.ClosedAtEnd++; Emit(name, cluster, closed); }
+            while (cluster.Open.Count > 0)
+            {
+                Counters.ClosedAtEnd++;
+                Emit(name, cluster, closed);
+            }
     }
 
     private void CloseReady(string name, Cluster cluster, long nowMs, List<WindowAggregate> closed)
@@ -89,20 +115,26 @@ internal sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions option
         while (cluster.Open.Count > 0)
         {
             var (start, pending) = cluster.Open.First();
-            if (IsComplete(cluster, start, pending)) Counters.ClosedComplete++;
-            else if (cluster.MaxEndMs >= pending.EndMs + (long)options.Grace.TotalMilliseconds) Counters.ClosedByWatermark++;
-            else if (nowMs - pending.FirstArrivalMs >= (long)options.Timeout.TotalMilliseconds) Counters.ClosedByTimeout++;
-            else break;
+            if (IsComplete(cluster, start, pending))
+                Counters.ClosedComplete++;
+            else if (cluster.MaxEndMs >= pending.EndMs + (long)options.Grace.TotalMilliseconds)
+                Counters.ClosedByWatermark++;
+            else if (nowMs - pending.FirstArrivalMs >= (long)options.Timeout.TotalMilliseconds)
+                Counters.ClosedByTimeout++;
+            else
+                break;
             Emit(name, cluster, closed);
         }
     }
 
     private bool IsComplete(Cluster cluster, long start, Pending pending)
     {
-        if (cluster.Expected.Count == 0) return false;
+        if (cluster.Expected.Count == 0)
+            return false;
         long forgetBefore = start - options.ForgetAfterWindows * (pending.EndMs - start);
         foreach (var (service, lastStart) in cluster.Expected)
-            if (lastStart >= forgetBefore && !pending.Parts.ContainsKey(service)) return false;
+            if (lastStart >= forgetBefore && !pending.Parts.ContainsKey(service))
+                return false;
         return true;
     }
 
@@ -111,8 +143,16 @@ internal sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions option
         var (start, pending) = cluster.Open.First();
         cluster.Open.Remove(start);
         cluster.EmittedUpToStartMs = start;
-        foreach (var service in pending.Parts.Keys) cluster.Expected[service] = start;
+        foreach (var service in pending.Parts.Keys)
+            cluster.Expected[service] = start;
         Counters.Windows++;
-        closed.Add(ServiceWindow.Merge(name, start, pending.EndMs, pending.Parts.Values.OrderBy(p => p.Service, StringComparer.Ordinal)));
+        closed.Add(
+            ServiceWindow.Merge(
+                name,
+                start,
+                pending.EndMs,
+                pending.Parts.Values.OrderBy(p => p.Service, StringComparer.Ordinal)
+            )
+        );
     }
 }

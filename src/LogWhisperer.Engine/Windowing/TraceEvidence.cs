@@ -13,37 +13,55 @@ public sealed class TraceEvidenceStats
 {
     /// <summary>Anomalous traces of the window, all services together (the denominator of the shares below).</summary>
     public long WindowAnomalousTraces;
+
     /// <summary>Anomalous traces passing through this service at or below their deepest anomaly.</summary>
     public long AnomalousTraces;
+
     /// <summary>Normal traces passing through this service.</summary>
     public long NormalTraces;
+
     /// <summary>Ochiai: AnomalousTraces / √(WindowAnomalousTraces · (AnomalousTraces + NormalTraces)), 0..1.</summary>
     public double Spectrum;
-    /// <summary>Share of anomalous traces whose deepest anomaly (no anomalous span below it) is in this service, 0..1.</summary>
+
+    /// <summary>Share of anomalous traces whose deepest anomaly (no anomalous span below it) is in this service,
+    /// 0..1.</summary>
     public double DeepestShare;
+
     /// <summary>Its server spans far slower than the baseline of their own (service, operation).</summary>
     public long SlowSpans;
+
     /// <summary>Its warn/error log lines attached to a trace, and those from never-seen or surging templates.</summary>
-    public long LinkedErrorLines, ShiftedErrorLines;
-    /// <summary>Largest rise and largest fall of one of its events against its baseline count, as a count z-score.</summary>
-    public double EventRise, EventFall;
+    public long LinkedErrorLines,
+        ShiftedErrorLines;
+
+    /// <summary>Largest rise and largest fall of one of its events against its baseline count, as a count
+    /// z-score.</summary>
+    public double EventRise,
+        EventFall;
+
     /// <summary>The event that rose most ("log: …", "serves: …", "calls: …"), for the explanation.</summary>
     public string? TopEvent;
 }
 
 /// <summary>The kinds of event whose frequencies the event-pattern shift compares with their baseline.</summary>
-internal enum EventKind : byte { Log, Serves, Calls }
+internal enum EventKind : byte
+{
+    Log,
+    Serves,
+    Calls,
+}
 
 /// <summary>One event of a service: a log template (by id), an operation it serves or a service it calls (by name).
 /// A struct key, so counting events allocates nothing per record.</summary>
 internal readonly record struct EventKey(EventKind Kind, string? Name, int Template)
 {
-    public override string ToString() => Kind switch
-    {
-        EventKind.Log => $"log: template {Template}",
-        EventKind.Serves => $"serves: {Name}",
-        _ => $"calls: {Name}",
-    };
+    public override string ToString() =>
+        Kind switch
+        {
+            EventKind.Log => $"log: template {Template}",
+            EventKind.Serves => $"serves: {Name}",
+            _ => $"calls: {Name}",
+        };
 }
 
 /// <summary>
@@ -55,12 +73,18 @@ internal sealed class TraceBaselines
 {
     /// <summary>Durations kept per (service, operation): enough for a p99 that is not one outlier.</summary>
     public const int DurationsPerOperation = 128;
-    /// <summary>Operations and events remembered per cluster; past the cap new keys are not learnt (counted as unseen).</summary>
+
+    /// <summary>Operations and events remembered per cluster; past the cap new keys are not learnt (counted as
+    /// unseen).</summary>
     public const int MaxKeys = 50_000;
+
     /// <summary>Windows an event's mean count needs before a change in it counts.</summary>
     public const int MinEventWindows = 4;
-    /// <summary>A span is slow when it takes this many times its operation's p99 (plus 5 ms, so sub-millisecond noise is not).</summary>
+
+    /// <summary>A span is slow when it takes this many times its operation's p99 (plus 5 ms, so sub-millisecond noise
+    /// is not).</summary>
     public const double SlowFactor = 2;
+
     /// <summary>A count z-score beyond this is a shifted event.</summary>
     public const double ShiftZ = 2;
     private const double EventDecay = 0.1; // ≈ the last 10–20 windows
@@ -70,38 +94,56 @@ internal sealed class TraceBaselines
     private int _eventKeys;
     public int Windows { get; private set; }
 
-    internal sealed class EventMean { public double Mean; public int Windows; }
+    internal sealed class EventMean
+    {
+        public double Mean;
+        public int Windows;
+    }
 
     public double SlowThresholdMs(string service, string operation) =>
         _durations.TryGetValue((service, operation), out var ring) ? ring.Threshold : double.PositiveInfinity;
 
-    /// <summary>The event's mean count per window and how many windows that mean has seen (0 when never seen).</summary>
+    /// <summary>The event's mean count per window and how many windows that mean has seen (0 when never
+    /// seen).</summary>
     public (double Mean, int Windows) Event(string service, EventKey key) =>
-        _events.TryGetValue(service, out var events) && events.TryGetValue(key, out var e) ? (e.Mean, e.Windows) : (0, 0);
+        _events.TryGetValue(service, out var events) && events.TryGetValue(key, out var e)
+            ? (e.Mean, e.Windows)
+            : (0, 0);
 
     /// <summary>The services with known events, and each one's events with their means.</summary>
     public IEnumerable<(string Service, IReadOnlyDictionary<EventKey, EventMean> Events)> KnownEvents() =>
         _events.Select(p => (p.Key, (IReadOnlyDictionary<EventKey, EventMean>)p.Value));
 
-    /// <summary>Learns one closed window: its span durations and every event's count (0 for known events it lacked).</summary>
-    public void Learn(IEnumerable<(string Service, string Operation, double DurationMs)> spans, Dictionary<(string Service, EventKey Key), int> eventCounts)
+    /// <summary>Learns one closed window: its span durations and every event's count (0 for known events it
+    /// lacked).</summary>
+    public void Learn(
+        IEnumerable<(string Service, string Operation, double DurationMs)> spans,
+        Dictionary<(string Service, EventKey Key), int> eventCounts
+    )
     {
         Windows++;
         foreach (var (service, op, ms) in spans)
         {
             if (!_durations.TryGetValue((service, op), out var ring))
             {
-                if (_durations.Count >= MaxKeys) continue;
+                if (_durations.Count >= MaxKeys)
+                    continue;
                 _durations[(service, op)] = ring = new DurationRing();
             }
             ring.Add(ms);
         }
         foreach (var (_, events) in _events)
-            foreach (var (_, e) in events) { e.Mean -= EventDecay * e.Mean; e.Windows++; }
+        foreach (var (_, e) in events)
+        {
+            e.Mean -= EventDecay * e.Mean;
+            e.Windows++;
+        }
         foreach (var ((service, key), count) in eventCounts)
         {
-            if (!_events.TryGetValue(service, out var events)) _events[service] = events = [];
-            if (events.TryGetValue(key, out var e)) e.Mean += EventDecay * count; // decayed above, so mean += α(count − mean)
+            if (!_events.TryGetValue(service, out var events))
+                _events[service] = events = [];
+            if (events.TryGetValue(key, out var e))
+                e.Mean += EventDecay * count; // decayed above, so mean += α(count − mean)
             else if (_eventKeys < MaxKeys)
             {
                 // Seen for the first time: in the first window that is its level; later it was 0 until now.
@@ -114,19 +156,28 @@ internal sealed class TraceBaselines
     private sealed class DurationRing
     {
         private readonly float[] _values = new float[DurationsPerOperation];
-        private int _count, _next;
+        private int _count,
+            _next;
         private double _threshold = double.PositiveInfinity;
         private bool _dirty;
 
-        public void Add(double ms) { _values[_next] = (float)ms; _next = (_next + 1) % _values.Length; _count = Math.Min(_count + 1, _values.Length); _dirty = true; }
+        public void Add(double ms)
+        {
+            _values[_next] = (float)ms;
+            _next = (_next + 1) % _values.Length;
+            _count = Math.Min(_count + 1, _values.Length);
+            _dirty = true;
+        }
 
         public double Threshold
         {
             get
             {
-                if (!_dirty) return _threshold;
+                if (!_dirty)
+                    return _threshold;
                 _dirty = false;
-                if (_count < 20) return _threshold = double.PositiveInfinity;
+                if (_count < 20)
+                    return _threshold = double.PositiveInfinity;
                 Span<float> sorted = stackalloc float[_count];
                 _values.AsSpan(0, _count).CopyTo(sorted);
                 sorted.Sort();
@@ -157,7 +208,9 @@ internal sealed class WindowTraces
 
     private sealed class ServerSpan(string service, string traceId, string operation, double durationMs, bool error)
     {
-        public readonly string Service = service, TraceId = traceId, Operation = operation;
+        public readonly string Service = service,
+            TraceId = traceId,
+            Operation = operation;
         public readonly double DurationMs = durationMs;
         public readonly bool Error = error;
         public bool Anomalous = error;
@@ -167,10 +220,17 @@ internal sealed class WindowTraces
 
     public void AddSpan(SpanRecord span)
     {
-        if (span.ParentSpanId is { } parent) _parentOf[span.SpanId] = parent;
+        if (span.ParentSpanId is { } parent)
+            _parentOf[span.SpanId] = parent;
         if (span.Kind is SpanKind.Server or SpanKind.Consumer)
         {
-            _server[span.SpanId] = new ServerSpan(span.Service, span.TraceId, span.Operation, span.DurationMs, span.IsError);
+            _server[span.SpanId] = new ServerSpan(
+                span.Service,
+                span.TraceId,
+                span.Operation,
+                span.DurationMs,
+                span.IsError
+            );
             Count(span.Service, new EventKey(EventKind.Serves, span.Operation, 0));
         }
         else if (span.Kind is SpanKind.Client or SpanKind.Producer && span.PeerService is { Length: > 0 } peer)
@@ -183,46 +243,65 @@ internal sealed class WindowTraces
         _lines.Add((log.Service, log.TraceId, log.SpanId, template, log.Severity >= LogSeverity.Warn));
     }
 
-    private void Count(string service, EventKey key) => _events[(service, key)] = _events.GetValueOrDefault((service, key)) + 1;
+    private void Count(string service, EventKey key) =>
+        _events[(service, key)] = _events.GetValueOrDefault((service, key)) + 1;
 
     /// <summary>
     /// Calls seen only as a server span nested under another service's server span (no client span recorded,
     /// as with server-side-only instrumentation): caller, callee, the callee's duration and error status.
     /// </summary>
     public IEnumerable<(string Caller, string Callee, double DurationMs, bool Error)> NestedCalls() =>
-        _server.Values.Where(s => s.Parent is not null && s.Parent.Service != s.Service)
+        _server
+            .Values.Where(s => s.Parent is not null && s.Parent.Service != s.Service)
             .Select(s => (s.Parent!.Service, s.Service, s.DurationMs, s.Error));
 
     /// <summary>Scores the window's services into their stats, then teaches the baselines this window.</summary>
-    public void Close(Func<string, ServiceWindowStats> statsOf, TraceBaselines baselines, Func<string, int, bool> isNovelTemplate)
+    public void Close(
+        Func<string, ServiceWindowStats> statsOf,
+        TraceBaselines baselines,
+        Func<string, int, bool> isNovelTemplate
+    )
     {
         bool trusted = baselines.Windows >= TraceBaselines.MinEventWindows;
         var shifted = new HashSet<(string, EventKey)>();
-        if (trusted) ScoreEvents(statsOf, baselines, shifted);
+        if (trusted)
+            ScoreEvents(statsOf, baselines, shifted);
 
         // Mark anomalous server spans: error status (already), slow for their operation, or a shifted problem line.
         foreach (var s in _server.Values)
-            if (s.DurationMs > baselines.SlowThresholdMs(s.Service, s.Operation)) { s.Anomalous = true; statsOf(s.Service).Evidence.SlowSpans++; }
+            if (s.DurationMs > baselines.SlowThresholdMs(s.Service, s.Operation))
+            {
+                s.Anomalous = true;
+                statsOf(s.Service).Evidence.SlowSpans++;
+            }
         var anomalousTraces = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (service, traceId, spanId, template, problem) in _lines)
         {
-            if (!problem || traceId is null) continue;
+            if (!problem || traceId is null)
+                continue;
             var evidence = statsOf(service).Evidence;
             evidence.LinkedErrorLines++;
-            bool surprising = isNovelTemplate(service, template) || shifted.Contains((service, new EventKey(EventKind.Log, null, template)));
-            if (!surprising) continue;
+            bool surprising =
+                isNovelTemplate(service, template)
+                || shifted.Contains((service, new EventKey(EventKind.Log, null, template)));
+            if (!surprising)
+                continue;
             evidence.ShiftedErrorLines++;
-            if (spanId is not null && EnclosingServer(spanId, service) is { } span) span.Anomalous = true;
-            else anomalousTraces.Add(traceId); // linked to the trace only: it is anomalous, no span to blame
+            if (spanId is not null && EnclosingServer(spanId, service) is { } span)
+                span.Anomalous = true;
+            else
+                anomalousTraces.Add(traceId); // linked to the trace only: it is anomalous, no span to blame
         }
 
         // Parents across services, then which anomalous spans have an anomalous span below them.
-        foreach (var (id, s) in _server) s.Parent = ServerAbove(id);
+        foreach (var (id, s) in _server)
+            s.Parent = ServerAbove(id);
         foreach (var s in _server.Values)
             if (s.Anomalous)
             {
                 anomalousTraces.Add(s.TraceId);
-                for (var p = s.Parent; p is not null && !p.AnomalyBelow; p = p.Parent) p.AnomalyBelow = true;
+                for (var p = s.Parent; p is not null && !p.AnomalyBelow; p = p.Parent)
+                    p.AnomalyBelow = true;
             }
 
         // Per trace: the services at or below its deepest anomalies (blamable), or all of it when normal.
@@ -232,45 +311,73 @@ internal sealed class WindowTraces
         {
             bool anomalous = anomalousTraces.Contains(trace.Key);
             var services = new HashSet<string>(StringComparer.Ordinal);
-            if (!anomalous) foreach (var s in trace) services.Add(s.Service);
+            if (!anomalous)
+                foreach (var s in trace)
+                    services.Add(s.Service);
             else
             {
                 var roots = trace.Where(s => s.Anomalous && !s.AnomalyBelow).ToList();
-                foreach (var r in roots) deepest[r.Service] = deepest.GetValueOrDefault(r.Service) + 1.0 / roots.Count;
+                foreach (var r in roots)
+                    deepest[r.Service] = deepest.GetValueOrDefault(r.Service) + 1.0 / roots.Count;
                 // Services at or below a deepest anomaly: walk each span up to see whether it passes one.
                 foreach (var s in trace)
                     for (var p = s; p is not null; p = p.Parent)
-                        if (p.Anomalous && !p.AnomalyBelow) { services.Add(s.Service); break; }
-                if (roots.Count == 0) foreach (var s in trace) services.Add(s.Service); // linked only to the trace
+                        if (p.Anomalous && !p.AnomalyBelow)
+                        {
+                            services.Add(s.Service);
+                            break;
+                        }
+                if (roots.Count == 0)
+                    foreach (var s in trace)
+                        services.Add(s.Service); // linked only to the trace
             }
             foreach (var service in services)
             {
                 var e = statsOf(service).Evidence;
-                if (anomalous) e.AnomalousTraces++; else e.NormalTraces++;
+                if (anomalous)
+                    e.AnomalousTraces++;
+                else
+                    e.NormalTraces++;
             }
         }
         foreach (var service in _server.Values.Select(s => s.Service).Distinct())
         {
             var e = statsOf(service).Evidence;
             e.WindowAnomalousTraces = anomalousCount;
-            e.Spectrum = e.AnomalousTraces == 0 ? 0 : e.AnomalousTraces / Math.Sqrt((double)anomalousCount * (e.AnomalousTraces + e.NormalTraces));
+            e.Spectrum =
+                e.AnomalousTraces == 0
+                    ? 0
+                    : e.AnomalousTraces / Math.Sqrt((double)anomalousCount * (e.AnomalousTraces + e.NormalTraces));
             e.DeepestShare = anomalousCount == 0 ? 0 : deepest.GetValueOrDefault(service) / anomalousCount;
         }
 
         // Learn from spans that were not anomalous, so a fault does not raise its own threshold.
-        baselines.Learn(_server.Values.Where(s => !s.Anomalous).Select(s => (s.Service, s.Operation, s.DurationMs)), _events);
+        baselines.Learn(
+            _server.Values.Where(s => !s.Anomalous).Select(s => (s.Service, s.Operation, s.DurationMs)),
+            _events
+        );
     }
 
-    /// <summary>Each service's largest event rise and fall against its baseline; marks the shifted (rising) events.</summary>
-    private void ScoreEvents(Func<string, ServiceWindowStats> statsOf, TraceBaselines baselines, HashSet<(string, EventKey)> shifted)
+    /// <summary>Each service's largest event rise and fall against its baseline; marks the shifted (rising)
+    /// events.</summary>
+    private void ScoreEvents(
+        Func<string, ServiceWindowStats> statsOf,
+        TraceBaselines baselines,
+        HashSet<(string, EventKey)> shifted
+    )
     {
         foreach (var ((service, key), count) in _events)
         {
             var (mean, windows) = baselines.Event(service, key);
             double z = FeatureSchema.CountZ(count, windows == 0 ? 0 : mean);
             var e = statsOf(service).Evidence;
-            if (z > e.EventRise) { e.EventRise = z; e.TopEvent = key.ToString(); }
-            if (z >= TraceBaselines.ShiftZ) shifted.Add((service, key));
+            if (z > e.EventRise)
+            {
+                e.EventRise = z;
+                e.TopEvent = key.ToString();
+            }
+            if (z >= TraceBaselines.ShiftZ)
+                shifted.Add((service, key));
         }
         // Events that vanished: known ones with a mean count the window did not reach (a silent service's too).
         foreach (var (service, events) in baselines.KnownEvents())
@@ -278,33 +385,40 @@ internal sealed class WindowTraces
             ServiceWindowStats? stats = null;
             foreach (var (key, e) in events)
             {
-                if (e.Windows < TraceBaselines.MinEventWindows || _events.ContainsKey((service, key))) continue;
+                if (e.Windows < TraceBaselines.MinEventWindows || _events.ContainsKey((service, key)))
+                    continue;
                 double fall = -FeatureSchema.CountZ(0, e.Mean);
-                if (fall <= 0) continue;
+                if (fall <= 0)
+                    continue;
                 stats ??= statsOf(service);
                 stats.Evidence.EventFall = Math.Max(stats.Evidence.EventFall, fall);
             }
         }
     }
 
-    /// <summary>The server span of <paramref name="service"/> that encloses a span (a log line's span may be an inner one).</summary>
+    /// <summary>The server span of <paramref name="service"/> that encloses a span (a log line's span may be an inner
+    /// one).</summary>
     private ServerSpan? EnclosingServer(string spanId, string service)
     {
         for (int hops = 0; hops < 64; hops++)
         {
-            if (_server.TryGetValue(spanId, out var s)) return s.Service == service ? s : null;
-            if (!_parentOf.TryGetValue(spanId, out var parent)) return null;
+            if (_server.TryGetValue(spanId, out var s))
+                return s.Service == service ? s : null;
+            if (!_parentOf.TryGetValue(spanId, out var parent))
+                return null;
             spanId = parent;
         }
         return null;
     }
 
-    /// <summary>The nearest server span above a server span (its caller's), through client and internal spans.</summary>
+    /// <summary>The nearest server span above a server span (its caller's), through client and internal
+    /// spans.</summary>
     private ServerSpan? ServerAbove(string spanId)
     {
         for (int hops = 0; hops < 64 && _parentOf.TryGetValue(spanId, out var parent); hops++)
         {
-            if (_server.TryGetValue(parent, out var s)) return s;
+            if (_server.TryGetValue(parent, out var s))
+                return s;
             spanId = parent;
         }
         return null;

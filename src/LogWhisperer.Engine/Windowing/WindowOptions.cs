@@ -15,9 +15,13 @@ public sealed record WindowOptions
 
     public void Validate()
     {
-        if (SizeMs <= 0) throw new ArgumentException("window size must be positive");
-        if (HopMs <= 0 || HopMs > SizeMs) throw new ArgumentException("window hop must be positive and at most the window size");
-        if (SizeMs % HopMs != 0) throw new ArgumentException("window size must be a multiple of the hop");
-        if (MaxOutOfOrdernessMs < 0 || AllowedLatenessMs < 0) throw new ArgumentException("out-of-orderness and lateness must not be negative");
+        if (SizeMs <= 0)
+            throw new ArgumentException("window size must be positive");
+        if (HopMs <= 0 || HopMs > SizeMs)
+            throw new ArgumentException("window hop must be positive and at most the window size");
+        if (SizeMs % HopMs != 0)
+            throw new ArgumentException("window size must be a multiple of the hop");
+        if (MaxOutOfOrdernessMs < 0 || AllowedLatenessMs < 0)
+            throw new ArgumentException("out-of-orderness and lateness must not be negative");
     }
 }

@@ -5,23 +5,38 @@ namespace LogWhisperer.Windowing;
 /// <summary>What one service did in one window, accumulated record by record.</summary>
 public sealed class ServiceWindowStats
 {
-    public long ServerSpans, ServerErrors, OriginErrors;
+    public long ServerSpans,
+        ServerErrors,
+        OriginErrors;
     public readonly LatencySketch Latency = new();
     public readonly LatencySketch SelfTime = new();
-    public long ClientSpans, ClientErrors;
-    public long Logs, ErrorLogs, WarnLogs;
-    /// <summary>Error lines that name no other service of the mesh: the service reporting on itself, not on a peer.</summary>
+    public long ClientSpans,
+        ClientErrors;
+    public long Logs,
+        ErrorLogs,
+        WarnLogs;
+
+    /// <summary>Error lines that name no other service of the mesh: the service reporting on itself, not on a
+    /// peer.</summary>
     public long OwnErrorLogs;
-    /// <summary>Log lines per Drain template id (ids are the service's, stable across windows), with one example line each.</summary>
+
+    /// <summary>Log lines per Drain template id (ids are the service's, stable across windows), with one example line
+    /// each.</summary>
     public readonly Dictionary<int, (int Count, string Example)> Templates = [];
     public long MetricSamples;
-    public double CpuFirst = double.NaN, CpuLast = double.NaN;
-    public long CpuFirstMs, CpuLastMs;
+    public double CpuFirst = double.NaN,
+        CpuLast = double.NaN;
+    public long CpuFirstMs,
+        CpuLastMs;
     public double MemoryMaxBytes = double.NaN;
-    public double RestartsFirst = double.NaN, RestartsLast = double.NaN;
+    public double RestartsFirst = double.NaN,
+        RestartsLast = double.NaN;
+
     /// <summary>Istio request metrics the service's sidecar reported; null when there were none.</summary>
     public MeshRequestSamples? Mesh;
-    /// <summary>What the window's traces, with their logs attached, say about this service (scored when the window closes).</summary>
+
+    /// <summary>What the window's traces, with their logs attached, say about this service (scored when the window
+    /// closes).</summary>
     public TraceEvidenceStats Evidence = new();
 
     public long Records => ServerSpans + ClientSpans + Logs + MetricSamples;
@@ -30,7 +45,8 @@ public sealed class ServiceWindowStats
 /// <summary>Calls from one service to another in one window, as the caller's client spans saw them.</summary>
 public sealed class EdgeWindowStats
 {
-    public long Calls, Errors;
+    public long Calls,
+        Errors;
     public readonly LatencySketch Latency = new();
 }
 
@@ -38,10 +54,13 @@ public sealed class EdgeWindowStats
 /// A closed event-time window of one cluster: per-service and per-edge statistics, ready to featurize.
 /// </summary>
 public sealed record WindowAggregate(
-    string Cluster, long StartMs, long EndMs,
+    string Cluster,
+    long StartMs,
+    long EndMs,
     IReadOnlyDictionary<string, ServiceWindowStats> Services,
     IReadOnlyDictionary<(string From, string To), EdgeWindowStats> Edges,
-    long Records)
+    long Records
+)
 {
     public double Seconds => (EndMs - StartMs) / 1000.0;
 }
@@ -55,7 +74,9 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
 {
     private readonly Dictionary<string, ServiceWindowStats> _services = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, string), EdgeWindowStats> _edges = [];
-    private readonly Dictionary<string, (ServiceWindowStats Stats, double DurationMs, bool Error)> _serverSpans = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ServiceWindowStats Stats, double DurationMs, bool Error)> _serverSpans = new(
+        StringComparer.Ordinal
+    );
     private readonly Dictionary<string, (double Sum, bool AnyError)> _childCalls = new(StringComparer.Ordinal);
     private readonly WindowTraces _traces = new();
     private long _records;
@@ -65,29 +86,35 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
 
     private ServiceWindowStats Service(string name)
     {
-        if (!_services.TryGetValue(name, out var s)) _services[name] = s = new ServiceWindowStats();
+        if (!_services.TryGetValue(name, out var s))
+            _services[name] = s = new ServiceWindowStats();
         return s;
     }
 
-    /// <param name="logTemplate">The Drain template id of a log record (mined by the windower); ignored otherwise.</param>
+    /// <param name="logTemplate">The Drain template id of a log record (mined by the windower); ignored
+    /// otherwise.</param>
     /// <param name="namesPeer">Whether an error line names another service of the mesh (it reports on a peer).</param>
     public void Add(TelemetryRecord record, int logTemplate, bool namesPeer = false)
     {
         _records++;
         var stats = Service(record.Service);
-        if (record is SpanRecord traced) _traces.AddSpan(traced);
-        else if (record is LogRecord logged) _traces.AddLog(logged, logTemplate);
+        if (record is SpanRecord traced)
+            _traces.AddSpan(traced);
+        else if (record is LogRecord logged)
+            _traces.AddLog(logged, logTemplate);
         switch (record)
         {
             case SpanRecord { Kind: SpanKind.Server or SpanKind.Consumer } span:
                 stats.ServerSpans++;
-                if (span.IsError) stats.ServerErrors++;
+                if (span.IsError)
+                    stats.ServerErrors++;
                 stats.Latency.Add(span.DurationMs);
                 _serverSpans[span.SpanId] = (stats, span.DurationMs, span.IsError);
                 break;
             case SpanRecord { Kind: SpanKind.Client or SpanKind.Producer } span:
                 stats.ClientSpans++;
-                if (span.IsError) stats.ClientErrors++;
+                if (span.IsError)
+                    stats.ClientErrors++;
                 if (span.ParentSpanId is { } parent)
                 {
                     _childCalls.TryGetValue(parent, out var c);
@@ -96,22 +123,34 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
                 if (!string.IsNullOrEmpty(span.PeerService))
                 {
                     var key = (span.Service, span.PeerService);
-                    if (!_edges.TryGetValue(key, out var edge)) _edges[key] = edge = new EdgeWindowStats();
+                    if (!_edges.TryGetValue(key, out var edge))
+                        _edges[key] = edge = new EdgeWindowStats();
                     edge.Calls++;
-                    if (span.IsError) edge.Errors++;
+                    if (span.IsError)
+                        edge.Errors++;
                     edge.Latency.Add(span.DurationMs);
                 }
                 break;
             case LogRecord log:
                 stats.Logs++;
-                if (log.Severity >= LogSeverity.Error) { stats.ErrorLogs++; if (!namesPeer) stats.OwnErrorLogs++; }
-                else if (log.Severity == LogSeverity.Warn) stats.WarnLogs++;
-                stats.Templates[logTemplate] = stats.Templates.TryGetValue(logTemplate, out var t) ? (t.Count + 1, t.Example) : (1, log.Message);
+                if (log.Severity >= LogSeverity.Error)
+                {
+                    stats.ErrorLogs++;
+                    if (!namesPeer)
+                        stats.OwnErrorLogs++;
+                }
+                else if (log.Severity == LogSeverity.Warn)
+                    stats.WarnLogs++;
+                stats.Templates[logTemplate] = stats.Templates.TryGetValue(logTemplate, out var t)
+                    ? (t.Count + 1, t.Example)
+                    : (1, log.Message);
                 break;
             case MetricSample metric:
                 stats.MetricSamples++;
-                if (MeshRequestSamples.Reads(metric)) (stats.Mesh ??= new MeshRequestSamples()).Add(metric);
-                else AddMetric(stats, metric);
+                if (MeshRequestSamples.Reads(metric))
+                    (stats.Mesh ??= new MeshRequestSamples()).Add(metric);
+                else
+                    AddMetric(stats, metric);
                 break;
         }
     }
@@ -121,21 +160,35 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
         switch (m.Name)
         {
             case "container_cpu_usage_seconds_total":
-                if (double.IsNaN(stats.CpuFirst) || m.TimestampMs < stats.CpuFirstMs) { stats.CpuFirst = m.Value; stats.CpuFirstMs = m.TimestampMs; }
-                if (double.IsNaN(stats.CpuLast) || m.TimestampMs >= stats.CpuLastMs) { stats.CpuLast = m.Value; stats.CpuLastMs = m.TimestampMs; }
+                if (double.IsNaN(stats.CpuFirst) || m.TimestampMs < stats.CpuFirstMs)
+                {
+                    stats.CpuFirst = m.Value;
+                    stats.CpuFirstMs = m.TimestampMs;
+                }
+                if (double.IsNaN(stats.CpuLast) || m.TimestampMs >= stats.CpuLastMs)
+                {
+                    stats.CpuLast = m.Value;
+                    stats.CpuLastMs = m.TimestampMs;
+                }
                 break;
             case "container_memory_working_set_bytes":
-                stats.MemoryMaxBytes = double.IsNaN(stats.MemoryMaxBytes) ? m.Value : Math.Max(stats.MemoryMaxBytes, m.Value);
+                stats.MemoryMaxBytes = double.IsNaN(stats.MemoryMaxBytes)
+                    ? m.Value
+                    : Math.Max(stats.MemoryMaxBytes, m.Value);
                 break;
             case "kube_pod_container_status_restarts_total":
-                stats.RestartsFirst = double.IsNaN(stats.RestartsFirst) ? m.Value : Math.Min(stats.RestartsFirst, m.Value);
+                stats.RestartsFirst = double.IsNaN(stats.RestartsFirst)
+                    ? m.Value
+                    : Math.Min(stats.RestartsFirst, m.Value);
                 stats.RestartsLast = double.IsNaN(stats.RestartsLast) ? m.Value : Math.Max(stats.RestartsLast, m.Value);
                 break;
         }
     }
 
-    /// <param name="baselines">The cluster's trace baselines (per-operation latency, event counts); taught this window.</param>
-    /// <param name="isNovelTemplate">Whether a (service, template id) was first seen recently, after the cluster's warm-up.</param>
+    /// <param name="baselines">The cluster's trace baselines (per-operation latency, event counts); taught this
+    /// window.</param>
+    /// <param name="isNovelTemplate">Whether a (service, template id) was first seen recently, after the cluster's
+    /// warm-up.</param>
     public WindowAggregate Close(TraceBaselines baselines, Func<string, int, bool> isNovelTemplate)
     {
         _traces.Close(Service, baselines, isNovelTemplate);
@@ -143,10 +196,13 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
         var clientSeen = new HashSet<(string, string)>(_edges.Keys);
         foreach (var (from, to, ms, error) in _traces.NestedCalls())
         {
-            if (clientSeen.Contains((from, to))) continue;
-            if (!_edges.TryGetValue((from, to), out var edge)) _edges[(from, to)] = edge = new EdgeWindowStats();
+            if (clientSeen.Contains((from, to)))
+                continue;
+            if (!_edges.TryGetValue((from, to), out var edge))
+                _edges[(from, to)] = edge = new EdgeWindowStats();
             edge.Calls++;
-            if (error) edge.Errors++;
+            if (error)
+                edge.Errors++;
             edge.Latency.Add(ms);
             Service(from); // the caller is in the window (its server span is)
         }
@@ -154,7 +210,8 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
         {
             _childCalls.TryGetValue(spanId, out var children);
             span.Stats.SelfTime.Add(Math.Max(0, span.DurationMs - children.Sum));
-            if (span.Error && !children.AnyError) span.Stats.OriginErrors++;
+            if (span.Error && !children.AnyError)
+                span.Stats.OriginErrors++;
         }
         return new WindowAggregate(cluster, startMs, endMs, _services, _edges, _records);
     }

@@ -18,12 +18,24 @@ internal sealed class ChangeRecordDecoder(DecodeOptions options) : ITelemetryDec
 
     public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
     {
-        var log = options.Changes ?? throw new InvalidDataException("a changes topic needs the engine's change log (DecodeOptions.Changes)");
+        var log =
+            options.Changes
+            ?? throw new InvalidDataException("a changes topic needs the engine's change log (DecodeOptions.Changes)");
         var decoded = new List<ChangeEvent>();
-        foreach (var line in Encoding.UTF8.GetString(payload).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (
+            var line in Encoding
+                .UTF8.GetString(payload)
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        )
         {
-            try { decoded.AddRange(_decoder.Decode(line).Changes); }
-            catch (FormatException e) { throw new InvalidDataException($"change record: {e.Message}", e); }
+            try
+            {
+                decoded.AddRange(_decoder.Decode(line).Changes);
+            }
+            catch (FormatException e)
+            {
+                throw new InvalidDataException($"change record: {e.Message}", e);
+            }
         }
         log.AddRange(decoded); // all or nothing, like every decoder
     }

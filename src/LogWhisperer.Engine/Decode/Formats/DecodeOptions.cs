@@ -10,19 +10,32 @@ public sealed record DecodeOptions
     /// <summary>Cluster for records that carry no cluster label.</summary>
     public string DefaultCluster { get; init; } = "default";
 
-    /// <summary>Where a <see cref="TelemetryFormat.Changes"/> topic's changes go (the change-correlation stage reads them).</summary>
+    /// <summary>Where a <see cref="TelemetryFormat.Changes"/> topic's changes go (the change-correlation stage reads
+    /// them).</summary>
     public Changes.ChangeLog? Changes { get; init; }
 
-    public IReadOnlyList<string> ClusterLabels { get; init; } = ["cluster", "k8s.cluster.name", "k8s_cluster_name", "cluster_name"];
+    public IReadOnlyList<string> ClusterLabels { get; init; } =
+    ["cluster", "k8s.cluster.name", "k8s_cluster_name", "cluster_name"];
 
     public IReadOnlyList<string> ServiceLabels { get; init; } =
     [
-        "service_name", "service.name", "service", "app", "app.kubernetes.io/name", "app_kubernetes_io_name",
-        "k8s_container_name", "container_name", "container", "k8s.container.name", "k8s.deployment.name",
-        "programname", "job",
+        "service_name",
+        "service.name",
+        "service",
+        "app",
+        "app.kubernetes.io/name",
+        "app_kubernetes_io_name",
+        "k8s_container_name",
+        "container_name",
+        "container",
+        "k8s.container.name",
+        "k8s.deployment.name",
+        "programname",
+        "job",
     ];
 
-    public string ClusterOf(IReadOnlyDictionary<string, string> labels) => First(labels, ClusterLabels) ?? DefaultCluster;
+    public string ClusterOf(IReadOnlyDictionary<string, string> labels) =>
+        First(labels, ClusterLabels) ?? DefaultCluster;
 
     public string ServiceOf(IReadOnlyDictionary<string, string> labels) => First(labels, ServiceLabels) ?? "";
 
@@ -35,7 +48,8 @@ public sealed record DecodeOptions
         if (labels.TryGetValue("reporter", out var reporter))
         {
             var key = reporter == "source" ? "source_workload" : "destination_workload";
-            if (labels.TryGetValue(key, out var workload) && workload.Length > 0 && workload != "unknown") return workload;
+            if (labels.TryGetValue(key, out var workload) && workload.Length > 0 && workload != "unknown")
+                return workload;
         }
         return ServiceOf(labels);
     }
@@ -43,7 +57,8 @@ public sealed record DecodeOptions
     private static string? First(IReadOnlyDictionary<string, string> labels, IReadOnlyList<string> keys)
     {
         foreach (var key in keys)
-            if (labels.TryGetValue(key, out var value) && !string.IsNullOrEmpty(value)) return value;
+            if (labels.TryGetValue(key, out var value) && !string.IsNullOrEmpty(value))
+                return value;
         return null;
     }
 }

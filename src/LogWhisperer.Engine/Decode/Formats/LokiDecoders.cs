@@ -3,7 +3,8 @@ using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Decode.Formats;
 
-/// <summary>Loki push API, JSON: {"streams":[{"stream":{labels},"values":[["&lt;unix ns&gt;","&lt;line&gt;"(, {structured metadata})]]}]}.</summary>
+/// <summary>Loki push API, JSON: {"streams":[{"stream":{labels},"values":[["&lt;unix ns&gt;","&lt;line&gt;"(,
+/// {structured metadata})]]}]}.</summary>
 public sealed class LokiJsonDecoder(DecodeOptions options) : ITelemetryDecoder
 {
     public TelemetryFormat Format => TelemetryFormat.LokiJson;
@@ -11,12 +12,19 @@ public sealed class LokiJsonDecoder(DecodeOptions options) : ITelemetryDecoder
     public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
     {
         using var doc = JsonFormat.Parse(payload, "loki push");
-        JsonFormat.Guard("loki push", () =>
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("streams", out var streams) || streams.ValueKind != JsonValueKind.Array)
-                throw new InvalidDataException("loki push: no \"streams\" array");
-            DecodeStreams(streams, output);
-        });
+        JsonFormat.Guard(
+            "loki push",
+            () =>
+            {
+                if (
+                    doc.RootElement.ValueKind != JsonValueKind.Object
+                    || !doc.RootElement.TryGetProperty("streams", out var streams)
+                    || streams.ValueKind != JsonValueKind.Array
+                )
+                    throw new InvalidDataException("loki push: no \"streams\" array");
+                DecodeStreams(streams, output);
+            }
+        );
     }
 
     /// <summary>
@@ -28,21 +36,32 @@ public sealed class LokiJsonDecoder(DecodeOptions options) : ITelemetryDecoder
         foreach (var stream in streams.EnumerateArray())
         {
             var labels = JsonFormat.StringMap(stream, "stream", "loki push");
-            string cluster = options.ClusterOf(labels), service = options.ServiceOf(labels);
-            var levelLabel = Severity.FromLevel(labels.GetValueOrDefault("level") ?? labels.GetValueOrDefault("detected_level"));
+            string cluster = options.ClusterOf(labels),
+                service = options.ServiceOf(labels);
+            var levelLabel = Severity.FromLevel(
+                labels.GetValueOrDefault("level") ?? labels.GetValueOrDefault("detected_level")
+            );
             if (!stream.TryGetProperty("values", out var values) || values.ValueKind != JsonValueKind.Array)
                 throw new InvalidDataException("loki push: stream without a \"values\" array");
             foreach (var entry in values.EnumerateArray())
             {
-                if (entry.ValueKind != JsonValueKind.Array || entry.GetArrayLength() < 2
-                    || entry[0].ValueKind != JsonValueKind.String || entry[1].ValueKind != JsonValueKind.String)
+                if (
+                    entry.ValueKind != JsonValueKind.Array
+                    || entry.GetArrayLength() < 2
+                    || entry[0].ValueKind != JsonValueKind.String
+                    || entry[1].ValueKind != JsonValueKind.String
+                )
                     throw new InvalidDataException("loki push: a value must be [\"<unix ns>\", \"<line>\"]");
                 long ts = Timestamps.FromNanoString(entry[0].GetString()!, "loki push");
                 var line = entry[1].GetString()!;
                 // Loki 3 carries trace ids as structured metadata, the entry's optional third element.
-                var (traceId, spanId) = entry.GetArrayLength() > 2 && entry[2].ValueKind == JsonValueKind.Object
-                    ? TraceContext.From(JsonFormat.StringMembers(entry[2]), line) : TraceContext.From(labels, line);
-                output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId));
+                var (traceId, spanId) =
+                    entry.GetArrayLength() > 2 && entry[2].ValueKind == JsonValueKind.Object
+                        ? TraceContext.From(JsonFormat.StringMembers(entry[2]), line)
+                        : TraceContext.From(labels, line);
+                output.Add(
+                    new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId)
+                );
             }
         }
     }
@@ -64,8 +83,13 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
         var r = new ProtoReader(raw.Memory.Span);
         while (r.Next(out int field, out int wt))
         {
-            if (field == 1) { ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); Stream(r.ReadBytes(), output); }
-            else r.Skip(wt);
+            if (field == 1)
+            {
+                ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                Stream(r.ReadBytes(), output);
+            }
+            else
+                r.Skip(wt);
         }
     }
 
@@ -79,27 +103,44 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
         {
             switch (field)
             {
-                case 1: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); labelText = r.ReadString(); break;
-                case 2: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); entries.Add(Entry(r.ReadBytes())); break;
-                default: r.Skip(wt); break;
+                case 1:
+                    ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                    labelText = r.ReadString();
+                    break;
+                case 2:
+                    ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                    entries.Add(Entry(r.ReadBytes()));
+                    break;
+                default:
+                    r.Skip(wt);
+                    break;
             }
         }
-        if (labelText is null) throw new InvalidDataException("loki push: stream without labels");
+        if (labelText is null)
+            throw new InvalidDataException("loki push: stream without labels");
         var labels = LabelSet.Parse(labelText);
-        string cluster = options.ClusterOf(labels), service = options.ServiceOf(labels);
-        var levelLabel = Severity.FromLevel(labels.GetValueOrDefault("level") ?? labels.GetValueOrDefault("detected_level"));
+        string cluster = options.ClusterOf(labels),
+            service = options.ServiceOf(labels);
+        var levelLabel = Severity.FromLevel(
+            labels.GetValueOrDefault("level") ?? labels.GetValueOrDefault("detected_level")
+        );
         foreach (var (ts, line, metadata) in entries)
         {
             // Structured metadata, where the entry has any, else the stream's labels; then the line's text.
-            var (traceId, spanId) = !metadata.Any ? TraceContext.From(labels, line)
-                : metadata.Trace is null ? TraceContext.FromText(line, metadata.Span) : (metadata.Trace, metadata.Span);
-            output.Add(new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId));
+            var (traceId, spanId) =
+                !metadata.Any ? TraceContext.From(labels, line)
+                : metadata.Trace is null ? TraceContext.FromText(line, metadata.Span)
+                : (metadata.Trace, metadata.Span);
+            output.Add(
+                new LogRecord(ts, cluster, service, levelLabel ?? Severity.FromLine(line), line, traceId, spanId)
+            );
         }
     }
 
     private static (long, string, TraceContext.PairScan) Entry(ReadOnlySpan<byte> data)
     {
-        long seconds = 0, nanos = 0;
+        long seconds = 0,
+            nanos = 0;
         string line = "";
         var metadata = new TraceContext.PairScan();
         bool hasTs = false;
@@ -114,29 +155,56 @@ public sealed class LokiProtoDecoder(DecodeOptions options) : ITelemetryDecoder
                     var t = new ProtoReader(r.ReadBytes());
                     while (t.Next(out int tf, out int twt))
                     {
-                        if (tf == 1) { ProtoReader.Expect(tf, twt, ProtoReader.Varint); seconds = (long)t.ReadVarint(); }
-                        else if (tf == 2) { ProtoReader.Expect(tf, twt, ProtoReader.Varint); nanos = (long)t.ReadVarint(); }
-                        else t.Skip(twt);
+                        if (tf == 1)
+                        {
+                            ProtoReader.Expect(tf, twt, ProtoReader.Varint);
+                            seconds = (long)t.ReadVarint();
+                        }
+                        else if (tf == 2)
+                        {
+                            ProtoReader.Expect(tf, twt, ProtoReader.Varint);
+                            nanos = (long)t.ReadVarint();
+                        }
+                        else
+                            t.Skip(twt);
                     }
                     break;
-                case 2: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); line = r.ReadString(); break;
-                case 3: ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); AddPair(r.ReadBytes(), ref metadata); break;
-                default: r.Skip(wt); break;
+                case 2:
+                    ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                    line = r.ReadString();
+                    break;
+                case 3:
+                    ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                    AddPair(r.ReadBytes(), ref metadata);
+                    break;
+                default:
+                    r.Skip(wt);
+                    break;
             }
         }
-        if (!hasTs) throw new InvalidDataException("loki push: entry without a timestamp");
+        if (!hasTs)
+            throw new InvalidDataException("loki push: entry without a timestamp");
         return (seconds * 1000 + nanos / 1_000_000, line, metadata);
     }
 
     /// <summary>LabelPairAdapter { string name = 1; string value = 2 } (structured metadata).</summary>
     private static void AddPair(ReadOnlySpan<byte> data, ref TraceContext.PairScan into)
     {
-        ReadOnlySpan<byte> name = default, value = default;
+        ReadOnlySpan<byte> name = default,
+            value = default;
         var r = new ProtoReader(data);
         while (r.Next(out int field, out int wt))
         {
-            if (field is 1 or 2) { ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); if (field == 1) name = r.ReadBytes(); else value = r.ReadBytes(); }
-            else r.Skip(wt);
+            if (field is 1 or 2)
+            {
+                ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                if (field == 1)
+                    name = r.ReadBytes();
+                else
+                    value = r.ReadBytes();
+            }
+            else
+                r.Skip(wt);
         }
         into.Add(name, value);
     }

@@ -21,8 +21,13 @@ public sealed class RemoteWriteDecoder(DecodeOptions options) : ITelemetryDecode
         var r = new ProtoReader(raw.Memory.Span);
         while (r.Next(out int field, out int wt))
         {
-            if (field == 1) { ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited); Series(r.ReadBytes(), output); }
-            else r.Skip(wt); // metadata = 3
+            if (field == 1)
+            {
+                ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
+                Series(r.ReadBytes(), output);
+            }
+            else
+                r.Skip(wt); // metadata = 3
         }
     }
 
@@ -37,12 +42,22 @@ public sealed class RemoteWriteDecoder(DecodeOptions options) : ITelemetryDecode
             {
                 ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
                 var l = new ProtoReader(r.ReadBytes());
-                string name = "", value = "";
+                string name = "",
+                    value = "";
                 while (l.Next(out int lf, out int lwt))
                 {
-                    if (lf == 1) { ProtoReader.Expect(lf, lwt, ProtoReader.LengthDelimited); name = l.ReadString(); }
-                    else if (lf == 2) { ProtoReader.Expect(lf, lwt, ProtoReader.LengthDelimited); value = l.ReadString(); }
-                    else l.Skip(lwt);
+                    if (lf == 1)
+                    {
+                        ProtoReader.Expect(lf, lwt, ProtoReader.LengthDelimited);
+                        name = l.ReadString();
+                    }
+                    else if (lf == 2)
+                    {
+                        ProtoReader.Expect(lf, lwt, ProtoReader.LengthDelimited);
+                        value = l.ReadString();
+                    }
+                    else
+                        l.Skip(lwt);
                 }
                 labels[name] = value;
             }
@@ -50,24 +65,38 @@ public sealed class RemoteWriteDecoder(DecodeOptions options) : ITelemetryDecode
             {
                 ProtoReader.Expect(field, wt, ProtoReader.LengthDelimited);
                 var s = new ProtoReader(r.ReadBytes());
-                double v = 0; long ts = 0;
+                double v = 0;
+                long ts = 0;
                 while (s.Next(out int sf, out int swt))
                 {
-                    if (sf == 1) { ProtoReader.Expect(sf, swt, ProtoReader.Fixed64); v = s.ReadDouble(); }
-                    else if (sf == 2) { ProtoReader.Expect(sf, swt, ProtoReader.Varint); ts = (long)s.ReadVarint(); }
-                    else s.Skip(swt);
+                    if (sf == 1)
+                    {
+                        ProtoReader.Expect(sf, swt, ProtoReader.Fixed64);
+                        v = s.ReadDouble();
+                    }
+                    else if (sf == 2)
+                    {
+                        ProtoReader.Expect(sf, swt, ProtoReader.Varint);
+                        ts = (long)s.ReadVarint();
+                    }
+                    else
+                        s.Skip(swt);
                 }
                 samples.Add((v, ts));
             }
-            else r.Skip(wt);
+            else
+                r.Skip(wt);
         }
-        if (!labels.Remove("__name__", out var metric) || metric.Length == 0) throw new InvalidDataException("remote write: time series without __name__");
-        string cluster = options.ClusterOf(labels), service = options.ServiceOfMetric(labels);
+        if (!labels.Remove("__name__", out var metric) || metric.Length == 0)
+            throw new InvalidDataException("remote write: time series without __name__");
+        string cluster = options.ClusterOf(labels),
+            service = options.ServiceOfMetric(labels);
         IReadOnlyDictionary<string, string>? extra = labels.Count == 0 ? null : labels;
         foreach (var (v, ts) in samples)
         {
             // Prometheus marks a series gone with a special NaN (staleness marker); it carries no value.
-            if (BitConverter.DoubleToUInt64Bits(v) == StaleNaN) continue;
+            if (BitConverter.DoubleToUInt64Bits(v) == StaleNaN)
+                continue;
             output.Add(new MetricSample(ts, cluster, service, metric, v, extra));
         }
     }
@@ -87,25 +116,51 @@ internal sealed class PromKafkaAdapterDecoder(DecodeOptions options) : ITelemetr
     public void Decode(ReadOnlySpan<byte> payload, List<TelemetryRecord> output)
     {
         using var doc = JsonFormat.Parse(payload, "prometheus-kafka-adapter");
-        JsonFormat.Guard("prometheus-kafka-adapter", () =>
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException("prometheus-kafka-adapter: the message is not a JSON object");
-            var labels = JsonFormat.StringMap(root, "labels", "prometheus-kafka-adapter");
-            labels.Remove("__name__", out var labelName);
-            string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : labelName ?? "";
-            if (name.Length == 0) throw new InvalidDataException("prometheus-kafka-adapter: no metric name");
-            if (!root.TryGetProperty("timestamp", out var t) || t.ValueKind != JsonValueKind.String)
-                throw new InvalidDataException("prometheus-kafka-adapter: no \"timestamp\" string");
-            long ts = Timestamps.FromText(t.GetString()!, "prometheus-kafka-adapter");
-            if (!root.TryGetProperty("value", out var v)) throw new InvalidDataException("prometheus-kafka-adapter: no \"value\"");
-            double value = v.ValueKind switch
+        JsonFormat.Guard(
+            "prometheus-kafka-adapter",
+            () =>
             {
-                JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-                JsonValueKind.Number => v.GetDouble(),
-                _ => throw new InvalidDataException($"prometheus-kafka-adapter: value {v.GetRawText()} is not a number"),
-            };
-            output.Add(new MetricSample(ts, options.ClusterOf(labels), options.ServiceOfMetric(labels), name, value, labels.Count == 0 ? null : labels));
-        });
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                    throw new InvalidDataException("prometheus-kafka-adapter: the message is not a JSON object");
+                var labels = JsonFormat.StringMap(root, "labels", "prometheus-kafka-adapter");
+                labels.Remove("__name__", out var labelName);
+                string name =
+                    root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
+                        ? n.GetString()!
+                        : labelName ?? "";
+                if (name.Length == 0)
+                    throw new InvalidDataException("prometheus-kafka-adapter: no metric name");
+                if (!root.TryGetProperty("timestamp", out var t) || t.ValueKind != JsonValueKind.String)
+                    throw new InvalidDataException("prometheus-kafka-adapter: no \"timestamp\" string");
+                long ts = Timestamps.FromText(t.GetString()!, "prometheus-kafka-adapter");
+                if (!root.TryGetProperty("value", out var v))
+                    throw new InvalidDataException("prometheus-kafka-adapter: no \"value\"");
+                double value = v.ValueKind switch
+                {
+                    JsonValueKind.String
+                        when double.TryParse(
+                            v.GetString(),
+                            NumberStyles.Float,
+                            CultureInfo.InvariantCulture,
+                            out var d
+                        ) => d,
+                    JsonValueKind.Number => v.GetDouble(),
+                    _ => throw new InvalidDataException(
+                        $"prometheus-kafka-adapter: value {v.GetRawText()} is not a number"
+                    ),
+                };
+                output.Add(
+                    new MetricSample(
+                        ts,
+                        options.ClusterOf(labels),
+                        options.ServiceOfMetric(labels),
+                        name,
+                        value,
+                        labels.Count == 0 ? null : labels
+                    )
+                );
+            }
+        );
     }
 }

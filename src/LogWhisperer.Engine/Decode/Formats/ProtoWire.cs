@@ -18,25 +18,35 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     private readonly ReadOnlySpan<byte> _data = data;
     private int _pos;
 
-    public const int Varint = 0, Fixed64 = 1, LengthDelimited = 2, Fixed32 = 5;
+    public const int Varint = 0,
+        Fixed64 = 1,
+        LengthDelimited = 2,
+        Fixed32 = 5;
 
     public readonly bool End => _pos >= _data.Length;
 
     /// <summary>Reads the next tag; returns false at the end of the message.</summary>
     public bool Next(out int field, out int wireType)
     {
-        if (End) { field = 0; wireType = 0; return false; }
+        if (End)
+        {
+            field = 0;
+            wireType = 0;
+            return false;
+        }
         ulong tag = ReadVarint();
         field = (int)(tag >> 3);
         wireType = (int)(tag & 7);
-        if (field <= 0) ProtoThrow.InvalidField(field);
+        if (field <= 0)
+            ProtoThrow.InvalidField(field);
         return true;
     }
 
     public ulong ReadVarint()
     {
         // One byte: most tags, lengths of short strings, small counts.
-        if (_pos < _data.Length && _data[_pos] < 0x80) return _data[_pos++];
+        if (_pos < _data.Length && _data[_pos] < 0x80)
+            return _data[_pos++];
         return ReadLongVarint();
     }
 
@@ -45,10 +55,12 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
         ulong result = 0;
         for (int shift = 0; shift < 70; shift += 7)
         {
-            if (_pos >= _data.Length) ProtoThrow.Truncated("varint");
+            if (_pos >= _data.Length)
+                ProtoThrow.Truncated("varint");
             byte b = _data[_pos++];
             result |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return result;
+            if (b < 0x80)
+                return result;
         }
         ProtoThrow.VarintTooLong();
         return 0;
@@ -56,7 +68,8 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
 
     public ulong ReadFixed64()
     {
-        if (_pos + 8 > _data.Length) ProtoThrow.Truncated("fixed64");
+        if (_pos + 8 > _data.Length)
+            ProtoThrow.Truncated("fixed64");
         ulong v = BinaryPrimitives.ReadUInt64LittleEndian(_data.Slice(_pos, 8));
         _pos += 8;
         return v;
@@ -67,7 +80,8 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     public ReadOnlySpan<byte> ReadBytes()
     {
         ulong len = ReadVarint();
-        if (len > (ulong)(_data.Length - _pos)) ProtoThrow.LengthPastEnd(len);
+        if (len > (ulong)(_data.Length - _pos))
+            ProtoThrow.LengthPastEnd(len);
         var slice = _data.Slice(_pos, (int)len);
         _pos += (int)len;
         return slice;
@@ -83,18 +97,33 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
     {
         switch (wireType)
         {
-            case Varint: ReadVarint(); break;
-            case Fixed64: if (_pos + 8 > _data.Length) ProtoThrow.Truncated("fixed64"); _pos += 8; break;
-            case LengthDelimited: ReadBytes(); break;
-            case Fixed32: if (_pos + 4 > _data.Length) ProtoThrow.Truncated("fixed32"); _pos += 4; break;
-            default: ProtoThrow.UnsupportedWireType(wireType); break;
+            case Varint:
+                ReadVarint();
+                break;
+            case Fixed64:
+                if (_pos + 8 > _data.Length)
+                    ProtoThrow.Truncated("fixed64");
+                _pos += 8;
+                break;
+            case LengthDelimited:
+                ReadBytes();
+                break;
+            case Fixed32:
+                if (_pos + 4 > _data.Length)
+                    ProtoThrow.Truncated("fixed32");
+                _pos += 4;
+                break;
+            default:
+                ProtoThrow.UnsupportedWireType(wireType);
+                break;
         }
     }
 
     /// <summary>Throws unless the field has the wire type the schema gives it (a corrupt or foreign payload).</summary>
     public static void Expect(int field, int wireType, int expected)
     {
-        if (wireType != expected) ProtoThrow.WrongWireType(field, wireType, expected);
+        if (wireType != expected)
+            ProtoThrow.WrongWireType(field, wireType, expected);
     }
 }
 
@@ -111,13 +140,16 @@ internal static class ProtoThrow
     public static void VarintTooLong() => throw new InvalidDataException("protobuf: varint longer than 10 bytes");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void LengthPastEnd(ulong length) => throw new InvalidDataException($"protobuf: length {length} runs past the end of the message");
+    public static void LengthPastEnd(ulong length) =>
+        throw new InvalidDataException($"protobuf: length {length} runs past the end of the message");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void InvalidField(int field) => throw new InvalidDataException($"protobuf: invalid field number {field}");
+    public static void InvalidField(int field) =>
+        throw new InvalidDataException($"protobuf: invalid field number {field}");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void UnsupportedWireType(int wireType) => throw new InvalidDataException($"protobuf: unsupported wire type {wireType}");
+    public static void UnsupportedWireType(int wireType) =>
+        throw new InvalidDataException($"protobuf: unsupported wire type {wireType}");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void WrongWireType(int field, int wireType, int expected) =>
@@ -132,25 +164,36 @@ public sealed class ProtoWriter
 
     public int Length => _length;
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
+
     public byte[] ToArray() => WrittenSpan.ToArray();
+
     public void Clear() => _length = 0;
 
     private void Ensure(int extra)
     {
-        if (_length + extra <= _buffer.Length) return;
+        if (_length + extra <= _buffer.Length)
+            return;
         Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + extra));
     }
 
     public void WriteRawVarint(ulong value)
     {
         Ensure(10);
-        while (value >= 0x80) { _buffer[_length++] = (byte)(value | 0x80); value >>= 7; }
+        while (value >= 0x80)
+        {
+            _buffer[_length++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
         _buffer[_length++] = (byte)value;
     }
 
     private void Tag(int field, int wireType) => WriteRawVarint((ulong)((field << 3) | wireType));
 
-    public void Varint(int field, ulong value) { Tag(field, ProtoReader.Varint); WriteRawVarint(value); }
+    public void Varint(int field, ulong value)
+    {
+        Tag(field, ProtoReader.Varint);
+        WriteRawVarint(value);
+    }
 
     public void Fixed64(int field, ulong value)
     {
@@ -181,7 +224,8 @@ public sealed class ProtoWriter
         _length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length));
     }
 
-    /// <summary>Writes a nested message: <paramref name="body"/> fills a scratch writer whose bytes become the field.</summary>
+    /// <summary>Writes a nested message: <paramref name="body"/> fills a scratch writer whose bytes become the
+    /// field.</summary>
     public void Message(int field, Action<ProtoWriter> body)
     {
         var nested = new ProtoWriter();

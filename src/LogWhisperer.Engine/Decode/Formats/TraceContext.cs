@@ -10,8 +10,28 @@ namespace LogWhisperer.Decode.Formats;
 /// </summary>
 internal static class TraceContext
 {
-    private static readonly string[] TraceKeys = ["traceID", "trace_id", "traceId", "TraceID", "TraceId", "trace.id", "otelTraceID", "dd.trace_id"];
-    private static readonly string[] SpanKeys = ["spanID", "span_id", "spanId", "SpanID", "SpanId", "span.id", "otelSpanID", "dd.span_id"];
+    private static readonly string[] TraceKeys =
+    [
+        "traceID",
+        "trace_id",
+        "traceId",
+        "TraceID",
+        "TraceId",
+        "trace.id",
+        "otelTraceID",
+        "dd.trace_id",
+    ];
+    private static readonly string[] SpanKeys =
+    [
+        "spanID",
+        "span_id",
+        "spanId",
+        "SpanID",
+        "SpanId",
+        "span.id",
+        "otelSpanID",
+        "dd.span_id",
+    ];
 
     private static readonly byte[][] TraceKeysUtf8 = TraceKeys.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
     private static readonly byte[][] SpanKeysUtf8 = SpanKeys.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
@@ -23,24 +43,40 @@ internal static class TraceContext
     /// </summary>
     internal struct PairScan
     {
-        private int _traceRank, _spanRank;
+        private int _traceRank,
+            _spanRank;
         public string? Trace { get; private set; }
         public string? Span { get; private set; }
-        /// <summary>Any pair was added: the entry has structured metadata (then the stream's labels are not consulted).</summary>
+
+        /// <summary>Any pair was added: the entry has structured metadata (then the stream's labels are not
+        /// consulted).</summary>
         public bool Any { get; private set; }
 
-        public PairScan() { _traceRank = _spanRank = int.MaxValue; }
+        public PairScan()
+        {
+            _traceRank = _spanRank = int.MaxValue;
+        }
 
         public void Add(ReadOnlySpan<byte> utf8Name, ReadOnlySpan<byte> utf8Value)
         {
             Any = true;
-            if (Rank(TraceKeysUtf8, utf8Name) is var t && t < _traceRank && Valid(utf8Value) is { } trace) { Trace = trace; _traceRank = t; }
-            else if (Rank(SpanKeysUtf8, utf8Name) is var s && s < _spanRank && Valid(utf8Value) is { } span) { Span = span; _spanRank = s; }
+            if (Rank(TraceKeysUtf8, utf8Name) is var t && t < _traceRank && Valid(utf8Value) is { } trace)
+            {
+                Trace = trace;
+                _traceRank = t;
+            }
+            else if (Rank(SpanKeysUtf8, utf8Name) is var s && s < _spanRank && Valid(utf8Value) is { } span)
+            {
+                Span = span;
+                _spanRank = s;
+            }
         }
 
         private static int Rank(byte[][] keys, ReadOnlySpan<byte> name)
         {
-            for (int i = 0; i < keys.Length; i++) if (name.SequenceEqual(keys[i])) return i;
+            for (int i = 0; i < keys.Length; i++)
+                if (name.SequenceEqual(keys[i]))
+                    return i;
             return int.MaxValue;
         }
 
@@ -54,13 +90,25 @@ internal static class TraceContext
     /// <summary>Ids from labels or fields, else from the line's text; null where there is none.</summary>
     public static (string? TraceId, string? SpanId) From(IReadOnlyDictionary<string, string>? labels, string line)
     {
-        string? trace = null, span = null;
+        string? trace = null,
+            span = null;
         if (labels is not null)
         {
-            foreach (var k in TraceKeys) if (labels.TryGetValue(k, out var v) && IsId(v)) { trace = v.ToLowerInvariant(); break; }
-            foreach (var k in SpanKeys) if (labels.TryGetValue(k, out var v) && IsId(v)) { span = v.ToLowerInvariant(); break; }
+            foreach (var k in TraceKeys)
+                if (labels.TryGetValue(k, out var v) && IsId(v))
+                {
+                    trace = v.ToLowerInvariant();
+                    break;
+                }
+            foreach (var k in SpanKeys)
+                if (labels.TryGetValue(k, out var v) && IsId(v))
+                {
+                    span = v.ToLowerInvariant();
+                    break;
+                }
         }
-        if (trace is null) (trace, span) = FromText(line, span);
+        if (trace is null)
+            (trace, span) = FromText(line, span);
         return (trace, span);
     }
 
@@ -75,32 +123,45 @@ internal static class TraceContext
     {
         var text = line.AsSpan();
         var trace = FindId(text, "trace", 16, 32, uuid: true);
-        if (trace.IsEmpty) return (null, span);
-        if (span is null && FindId(text, "span", 8, 16, uuid: false) is { IsEmpty: false } s) span = Lower(s);
+        if (trace.IsEmpty)
+            return (null, span);
+        if (span is null && FindId(text, "span", 8, 16, uuid: false) is { IsEmpty: false } s)
+            span = Lower(s);
         return (Lower(trace), span);
     }
 
-    /// <summary>The id after the first "KEY[_.-]id" (any case) of the text that is followed by one, else empty.</summary>
+    /// <summary>The id after the first "KEY[_.-]id" (any case) of the text that is followed by one, else
+    /// empty.</summary>
     private static ReadOnlySpan<char> FindId(ReadOnlySpan<char> text, string key, int minHex, int maxHex, bool uuid)
     {
-        for (int from = 0; from < text.Length;)
+        for (int from = 0; from < text.Length; )
         {
             int at = text[from..].IndexOf(key, StringComparison.OrdinalIgnoreCase);
-            if (at < 0) return default;
+            if (at < 0)
+                return default;
             at += from;
             from = at + 1;
-            if (at > 0 && IsWordChar(text[at - 1])) continue; // "\b": not the end of a longer word (e.g. "subtrace_id")
+            if (at > 0 && IsWordChar(text[at - 1]))
+                continue; // "\b": not the end of a longer word (e.g. "subtrace_id")
             int i = at + key.Length;
-            if (i < text.Length && text[i] is '_' or '.' or '-') i++;
-            if (i + 2 > text.Length || !text.Slice(i, 2).Equals("id", StringComparison.OrdinalIgnoreCase)) continue;
+            if (i < text.Length && text[i] is '_' or '.' or '-')
+                i++;
+            if (i + 2 > text.Length || !text.Slice(i, 2).Equals("id", StringComparison.OrdinalIgnoreCase))
+                continue;
             i += 2;
-            if (i < text.Length && text[i] == '"') i++;
-            while (i < text.Length && char.IsWhiteSpace(text[i])) i++;
-            if (i >= text.Length || text[i] is not ('=' or ':')) continue;
+            if (i < text.Length && text[i] == '"')
+                i++;
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+                i++;
+            if (i >= text.Length || text[i] is not ('=' or ':'))
+                continue;
             i++;
-            while (i < text.Length && char.IsWhiteSpace(text[i])) i++;
-            if (i < text.Length && text[i] == '"') i++;
-            if (Id(text[i..], minHex, maxHex, uuid) is { IsEmpty: false } id) return id;
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+                i++;
+            if (i < text.Length && text[i] == '"')
+                i++;
+            if (Id(text[i..], minHex, maxHex, uuid) is { IsEmpty: false } id)
+                return id;
         }
         return default;
     }
@@ -109,17 +170,27 @@ internal static class TraceContext
     private static ReadOnlySpan<char> Id(ReadOnlySpan<char> text, int minHex, int maxHex, bool uuid)
     {
         int zeros = 0;
-        while (zeros < text.Length && text[zeros] == '0') zeros++;
-        if (zeros > 0 && Boundary(text, zeros)) return default; // "0000…" then the end of the word: no trace
+        while (zeros < text.Length && text[zeros] == '0')
+            zeros++;
+        if (zeros > 0 && Boundary(text, zeros))
+            return default; // "0000…" then the end of the word: no trace
         int hex = HexRun(text);
-        if (hex >= minHex && hex <= maxHex && Boundary(text, hex)) return text[..hex];
-        if (!uuid || text.Length < 36) return default;
+        if (hex >= minHex && hex <= maxHex && Boundary(text, hex))
+            return text[..hex];
+        if (!uuid || text.Length < 36)
+            return default;
         // 8-4-4-4-12
         int p = 0;
         foreach (int group in (ReadOnlySpan<int>)[8, 4, 4, 4, 12])
         {
-            if (p > 0) { if (text[p] != '-') return default; p++; }
-            if (HexRun(text.Slice(p, group)) != group) return default;
+            if (p > 0)
+            {
+                if (text[p] != '-')
+                    return default;
+                p++;
+            }
+            if (HexRun(text.Slice(p, group)) != group)
+                return default;
             p += group;
         }
         return Boundary(text, p) ? text[..p] : default;
@@ -138,7 +209,9 @@ internal static class TraceContext
     private static bool Boundary(ReadOnlySpan<char> text, int end) => end >= text.Length || !IsWordChar(text[end]);
 
     /// <summary>.NET regex's \w: letters, decimal digits, connector punctuation (_) and non-spacing marks.</summary>
-    private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || char.GetUnicodeCategory(c) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.NonSpacingMark;
+    private static bool IsWordChar(char c) =>
+        char.IsLetterOrDigit(c)
+        || char.GetUnicodeCategory(c) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.NonSpacingMark;
 
     private static string Lower(ReadOnlySpan<char> id)
     {
@@ -147,5 +220,8 @@ internal static class TraceContext
         return new string(lower);
     }
 
-    private static bool IsId(string v) => v.Length is >= 8 and <= 64 && v.AsSpan().IndexOfAnyExcept(IdChars) < 0 && v.AsSpan().IndexOfAnyExcept("0-") >= 0;
+    private static bool IsId(string v) =>
+        v.Length is >= 8 and <= 64
+        && v.AsSpan().IndexOfAnyExcept(IdChars) < 0
+        && v.AsSpan().IndexOfAnyExcept("0-") >= 0;
 }

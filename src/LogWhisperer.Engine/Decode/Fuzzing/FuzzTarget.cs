@@ -7,4 +7,9 @@ namespace LogWhisperer.Decode.Fuzzing;
 /// or gzip layer the wire adds): mutating the inner bytes and then wrapping them reaches the protobuf and
 /// JSON parsers, while mutating the wrapped bytes exercises the decompressor.
 /// </summary>
-public sealed record FuzzTarget(string Name, IReadOnlyList<byte[]> Seeds, Func<byte[], byte[]>? Wrap, Action<byte[], List<TelemetryRecord>> Decode);
+public sealed record FuzzTarget(
+    string Name,
+    IReadOnlyList<byte[]> Seeds,
+    Func<byte[], byte[]>? Wrap,
+    Action<byte[], List<TelemetryRecord>> Decode
+);

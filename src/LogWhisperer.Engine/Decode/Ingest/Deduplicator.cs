@@ -17,8 +17,16 @@ internal sealed class Deduplicator(IngestOptions options, IngestCounters counter
     {
         var seen = _seen.Get(record.Cluster, record.TimestampMs);
         var hash = RecordHash.Of(record);
-        if (seen.Contains(hash)) { counters.Count(IngestCounters.Duplicate); return true; }
-        if (seen.Count >= options.MaxDedupEntriesPerClusterWindow) { counters.Count(IngestCounters.DedupFull); return false; }
+        if (seen.Contains(hash))
+        {
+            counters.Count(IngestCounters.Duplicate);
+            return true;
+        }
+        if (seen.Count >= options.MaxDedupEntriesPerClusterWindow)
+        {
+            counters.Count(IngestCounters.DedupFull);
+            return false;
+        }
         seen.Add(hash);
         return false;
     }

@@ -24,11 +24,14 @@ internal sealed class IngestGuard
 
     public IngestCounters Counters { get; } = new();
 
-    /// <summary>The record to keep (possibly truncated), or null when it is rejected (dead-lettered), a duplicate or shed.</summary>
+    /// <summary>The record to keep (possibly truncated), or null when it is rejected (dead-lettered), a duplicate or
+    /// shed.</summary>
     public TelemetryRecord? Admit(TelemetryRecord record, IDeadLetterSink deadLetters, PipelineCounters pipeline)
     {
-        if (RecordValidator.Validate(record) is { } invalid) return Reject(DeadLetterCode.InvalidRecord, invalid);
-        if (_limits.Admit(record, out var admitted) is { } refused) return Reject(DeadLetterCode.OverLimit, refused);
+        if (RecordValidator.Validate(record) is { } invalid)
+            return Reject(DeadLetterCode.InvalidRecord, invalid);
+        if (_limits.Admit(record, out var admitted) is { } refused)
+            return Reject(DeadLetterCode.OverLimit, refused);
         return _dedup.IsDuplicate(admitted) || _shedder.Shed(admitted) ? null : admitted;
 
         TelemetryRecord? Reject(DeadLetterCode code, string reason)

@@ -9,7 +9,11 @@ namespace LogWhisperer.Decode;
 /// </summary>
 public sealed class IngestLimits
 {
-    private sealed class Seen { public readonly HashSet<string> Services = new(StringComparer.Ordinal); public readonly HashSet<ulong> Series = []; }
+    private sealed class Seen
+    {
+        public readonly HashSet<string> Services = new(StringComparer.Ordinal);
+        public readonly HashSet<ulong> Series = [];
+    }
 
     private readonly IngestOptions _options;
     private readonly IngestCounters _counters;
@@ -24,12 +28,17 @@ public sealed class IngestLimits
 
     public IngestCounters Counters => _counters;
 
-    /// <summary>Null when the record may pass (as <paramref name="admitted"/>, possibly truncated), otherwise the reason it may not.</summary>
+    /// <summary>Null when the record may pass (as <paramref name="admitted"/>, possibly truncated), otherwise the
+    /// reason it may not.</summary>
     public string? Admit(TelemetryRecord record, out TelemetryRecord admitted)
     {
         admitted = record;
         var reason = Labels(record) ?? Cardinality(record);
-        if (reason is not null) { _counters.Count(IngestCounters.LimitPrefix + reason[..reason.IndexOf(':')]); return reason; }
+        if (reason is not null)
+        {
+            _counters.Count(IngestCounters.LimitPrefix + reason[..reason.IndexOf(':')]);
+            return reason;
+        }
         if (record is LogRecord log && log.Message.Length > _options.MaxLineLength)
         {
             admitted = log with { Message = log.Message[.._options.MaxLineLength] };
@@ -42,15 +51,22 @@ public sealed class IngestLimits
 
     private string? Labels(TelemetryRecord record)
     {
-        if (record.Service.Length > _options.MaxLabelValueLength) return $"label value length: service name of {record.Service.Length} characters exceeds {_options.MaxLabelValueLength}";
-        if (record.Cluster.Length > _options.MaxLabelValueLength) return $"label value length: cluster name of {record.Cluster.Length} characters exceeds {_options.MaxLabelValueLength}";
-        if (record is not MetricSample { Labels: { } labels } metric) return null;
-        if (labels.Count > _options.MaxLabelsPerRecord) return $"labels per record: {labels.Count} labels on {Clip(metric.Name)} exceed {_options.MaxLabelsPerRecord}";
-        if (metric.Name.Length > _options.MaxLabelValueLength) return $"label value length: metric name of {metric.Name.Length} characters exceeds {_options.MaxLabelValueLength}";
+        if (record.Service.Length > _options.MaxLabelValueLength)
+            return $"label value length: service name of {record.Service.Length} characters exceeds {_options.MaxLabelValueLength}";
+        if (record.Cluster.Length > _options.MaxLabelValueLength)
+            return $"label value length: cluster name of {record.Cluster.Length} characters exceeds {_options.MaxLabelValueLength}";
+        if (record is not MetricSample { Labels: { } labels } metric)
+            return null;
+        if (labels.Count > _options.MaxLabelsPerRecord)
+            return $"labels per record: {labels.Count} labels on {Clip(metric.Name)} exceed {_options.MaxLabelsPerRecord}";
+        if (metric.Name.Length > _options.MaxLabelValueLength)
+            return $"label value length: metric name of {metric.Name.Length} characters exceeds {_options.MaxLabelValueLength}";
         foreach (var (name, value) in labels)
         {
-            if (name.Length > _options.MaxLabelNameLength) return $"label name length: {name.Length} characters exceed {_options.MaxLabelNameLength}";
-            if (value.Length > _options.MaxLabelValueLength) return $"label value length: {Clip(name)} has {value.Length} characters, more than {_options.MaxLabelValueLength}";
+            if (name.Length > _options.MaxLabelNameLength)
+                return $"label name length: {name.Length} characters exceed {_options.MaxLabelNameLength}";
+            if (value.Length > _options.MaxLabelValueLength)
+                return $"label value length: {Clip(name)} has {value.Length} characters, more than {_options.MaxLabelValueLength}";
         }
         return null;
     }
@@ -66,9 +82,14 @@ public sealed class IngestLimits
                 return $"services per window: cluster {Clip(record.Cluster)} already has {_options.MaxServicesPerClusterWindow} services in this window; {Clip(record.Service)} refused";
             seen.Services.Add(record.Service);
         }
-        if (record is MetricSample m && seen.Series.Count >= _options.MaxSeriesPerClusterWindow && !seen.Series.Contains(RecordHash.Series(m)))
+        if (
+            record is MetricSample m
+            && seen.Series.Count >= _options.MaxSeriesPerClusterWindow
+            && !seen.Series.Contains(RecordHash.Series(m))
+        )
             return $"series per window: cluster {Clip(record.Cluster)} already has {_options.MaxSeriesPerClusterWindow} metric series in this window";
-        if (record is MetricSample sample) seen.Series.Add(RecordHash.Series(sample));
+        if (record is MetricSample sample)
+            seen.Series.Add(RecordHash.Series(sample));
         return null;
     }
 

@@ -12,7 +12,10 @@ namespace LogWhisperer.Decode;
 /// </summary>
 internal sealed class LoadShedder(IngestOptions options, IngestCounters counters)
 {
-    private sealed class Load { public long Records; }
+    private sealed class Load
+    {
+        public long Records;
+    }
 
     private readonly WindowedState<Load> _load = new(options.WindowMs, () => new Load());
 
@@ -20,7 +23,8 @@ internal sealed class LoadShedder(IngestOptions options, IngestCounters counters
     public bool Shed(TelemetryRecord record)
     {
         var load = _load.Get(record.Cluster, record.TimestampMs);
-        long soft = options.ShedAboveRecordsPerWindow, hard = soft * options.HardShedFactor;
+        long soft = options.ShedAboveRecordsPerWindow,
+            hard = soft * options.HardShedFactor;
         string? shed = record switch
         {
             _ when load.Records < soft => null,
@@ -31,7 +35,11 @@ internal sealed class LoadShedder(IngestOptions options, IngestCounters counters
             SpanRecord s when RecordHash.Of(s.TraceId) % (ulong)options.SpanSampleEvery != 0 => IngestCounters.ShedSpan,
             _ => null,
         };
-        if (shed is not null) { counters.Count(shed); return true; }
+        if (shed is not null)
+        {
+            counters.Count(shed);
+            return true;
+        }
         load.Records++;
         return false;
     }

@@ -8,17 +8,21 @@ namespace LogWhisperer.Features.Logs;
 internal static class GroupingAccuracy
 {
     public static double Compute<TTruth, TPredicted>(IReadOnlyList<TTruth> truth, IReadOnlyList<TPredicted> predicted)
-        where TTruth : notnull where TPredicted : notnull
+        where TTruth : notnull
+        where TPredicted : notnull
     {
-        if (truth.Count != predicted.Count) throw new ArgumentException("truth and prediction differ in length");
-        if (truth.Count == 0) return 1;
+        if (truth.Count != predicted.Count)
+            throw new ArgumentException("truth and prediction differ in length");
+        if (truth.Count == 0)
+            return 1;
         var predictedSize = predicted.GroupBy(p => p).ToDictionary(g => g.Key, g => g.Count());
         int correct = 0;
         foreach (var group in Enumerable.Range(0, truth.Count).GroupBy(i => truth[i]))
         {
             var first = predicted[group.First()];
             int size = group.Count();
-            if (group.All(i => predicted[i].Equals(first)) && predictedSize[first] == size) correct += size;
+            if (group.All(i => predicted[i].Equals(first)) && predictedSize[first] == size)
+                correct += size;
         }
         return (double)correct / truth.Count;
     }
@@ -29,15 +33,22 @@ internal static class GroupingAccuracy
     /// groups found.
     /// </summary>
     public static double F1<TTruth, TPredicted>(IReadOnlyList<TTruth> truth, IReadOnlyList<TPredicted> predicted)
-        where TTruth : notnull where TPredicted : notnull
+        where TTruth : notnull
+        where TPredicted : notnull
     {
-        if (truth.Count != predicted.Count) throw new ArgumentException("truth and prediction differ in length");
-        if (truth.Count == 0) return 1;
+        if (truth.Count != predicted.Count)
+            throw new ArgumentException("truth and prediction differ in length");
+        if (truth.Count == 0)
+            return 1;
         var predictedSize = predicted.GroupBy(p => p).ToDictionary(g => g.Key, g => g.Count());
         var truthGroups = Enumerable.Range(0, truth.Count).GroupBy(i => truth[i]).ToList();
-        int correct = truthGroups.Count(g => g.All(i => predicted[i].Equals(predicted[g.First()])) && predictedSize[predicted[g.First()]] == g.Count());
-        if (correct == 0) return 0;
-        double precision = (double)correct / predictedSize.Count, recall = (double)correct / truthGroups.Count;
+        int correct = truthGroups.Count(g =>
+            g.All(i => predicted[i].Equals(predicted[g.First()])) && predictedSize[predicted[g.First()]] == g.Count()
+        );
+        if (correct == 0)
+            return 0;
+        double precision = (double)correct / predictedSize.Count,
+            recall = (double)correct / truthGroups.Count;
         return 2 * precision * recall / (precision + recall);
     }
 }

@@ -3,11 +3,10 @@ using System.Text.RegularExpressions;
 
 namespace LogWhisperer.Features.Logs;
 
-/// <summary>
-/// A log-line header format in Loghub's notation, e.g. <c>&lt;Date&gt; &lt;Time&gt; &lt;Level&gt; &lt;Component&gt;: &lt;Content&gt;</c>:
-/// it separates the header fields from the message (<c>Content</c>) that templates are mined from. Spaces
-/// match any run of whitespace; other literal text is a regular expression (so <c>\[</c> is a bracket).
-/// A line that does not fit is taken whole as its content.
+/// <summary> A log-line header format in Loghub's notation, e.g. <c>&lt;Date&gt; &lt;Time&gt; &lt;Level&gt;
+/// &lt;Component&gt;: &lt;Content&gt;</c>: it separates the header fields from the message (<c>Content</c>) that
+/// templates are mined from. Spaces match any run of whitespace; other literal text is a regular expression (so
+/// <c>\[</c> is a bracket). A line that does not fit is taken whole as its content.
 /// </summary>
 public sealed partial class LogFormat
 {
@@ -37,18 +36,22 @@ public sealed partial class LogFormat
     }
 
     /// <summary>The header formats of the Loghub systems (as published with the Loghub benchmark).</summary>
-    public static IReadOnlyDictionary<string, string> Loghub { get; } = new Dictionary<string, string>
-    {
-        ["HDFS"] = "<Date> <Time> <Pid> <Level> <Component>: <Content>",
-        ["Hadoop"] = @"<Date> <Time> <Level> \[<Process>\] <Component>: <Content>",
-        ["Spark"] = "<Date> <Time> <Level> <Component>: <Content>",
-        ["Zookeeper"] = @"<Date> <Time> - <Level>  \[<Node>:<Component>@<Id>\] - <Content>",
-        ["BGL"] = "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>",
-        ["HealthApp"] = @"<Time>\|<Component>\|<Pid>\|<Content>",
-        ["Apache"] = @"\[<Time>\] \[<Level>\] <Content>",
-        ["OpenSSH"] = @"<Date> <Day> <Time> <Component> sshd\[<Pid>\]: <Content>",
-    };
+    public static IReadOnlyDictionary<string, string> Loghub { get; } =
+        new Dictionary<string, string>
+        {
+            ["HDFS"] = "<Date> <Time> <Pid> <Level> <Component>: <Content>",
+            ["Hadoop"] = @"<Date> <Time> <Level> \[<Process>\] <Component>: <Content>",
+            ["Spark"] = "<Date> <Time> <Level> <Component>: <Content>",
+            ["Zookeeper"] = @"<Date> <Time> - <Level>  \[<Node>:<Component>@<Id>\] - <Content>",
+            ["BGL"] = "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>",
+            ["HealthApp"] = @"<Time>\|<Component>\|<Pid>\|<Content>",
+            ["Apache"] = @"\[<Time>\] \[<Level>\] <Content>",
+            ["OpenSSH"] = @"<Date> <Day> <Time> <Component> sshd\[<Pid>\]: <Content>",
+        };
 
-    [GeneratedRegex("<([A-Za-z]+)>")] private static partial Regex FieldPattern();
-    [GeneratedRegex(" +")] private static partial Regex SpacePattern();
+    [GeneratedRegex("<([A-Za-z]+)>")]
+    private static partial Regex FieldPattern();
+
+    [GeneratedRegex(" +")]
+    private static partial Regex SpacePattern();
 }

@@ -4,7 +4,12 @@ namespace LogWhisperer.Features.Logs;
 /// The log keys of one service in one window, in event-time order, with each key's template text:
 /// what the LogBERT-style model reads. Built by <see cref="LogKeySequenceBuilder"/>.
 /// </summary>
-internal sealed record LogKeySequence(string Service, long WindowStartMs, IReadOnlyList<int> Templates, IReadOnlyList<string> Texts);
+internal sealed record LogKeySequence(
+    string Service,
+    long WindowStartMs,
+    IReadOnlyList<int> Templates,
+    IReadOnlyList<string> Texts
+);
 
 /// <summary>
 /// Mines templates from log lines (one <see cref="TemplateMiner"/> per source) and groups their ids into
@@ -21,7 +26,8 @@ internal sealed class LogKeySequenceBuilder(TemplateMiner miner, long windowMs)
     {
         var t = Miner.Parse(service, message, out _);
         long start = timestampMs - ((timestampMs % windowMs) + windowMs) % windowMs;
-        if (!_windows.TryGetValue((service, start), out var list)) _windows[(service, start)] = list = [];
+        if (!_windows.TryGetValue((service, start), out var list))
+            _windows[(service, start)] = list = [];
         list.Add((timestampMs, t.Id));
     }
 
@@ -29,11 +35,22 @@ internal sealed class LogKeySequenceBuilder(TemplateMiner miner, long windowMs)
     public List<LogKeySequence> Sequences()
     {
         var result = new List<LogKeySequence>(_windows.Count);
-        foreach (var ((service, start), list) in _windows.OrderBy(w => w.Key.Item2).ThenBy(w => w.Key.Item1, StringComparer.Ordinal))
+        foreach (
+            var ((service, start), list) in _windows
+                .OrderBy(w => w.Key.Item2)
+                .ThenBy(w => w.Key.Item1, StringComparer.Ordinal)
+        )
         {
             var ordered = list.OrderBy(x => x.Ts).Select(x => x.Template).ToArray();
             var parser = Miner.ParserFor(service);
-            result.Add(new LogKeySequence(service, start, ordered, ordered.Select(id => parser.Template(id)?.Text ?? "").ToArray()));
+            result.Add(
+                new LogKeySequence(
+                    service,
+                    start,
+                    ordered,
+                    ordered.Select(id => parser.Template(id)?.Text ?? "").ToArray()
+                )
+            );
         }
         return result;
     }

@@ -7,14 +7,19 @@ namespace LogWhisperer.Features.Logs;
 /// </summary>
 internal sealed class LogKeyVocabulary
 {
-    public const int Pad = 0, Mask = 1, Dist = 2, Unknown = 3, Reserved = 4;
+    public const int Pad = 0,
+        Mask = 1,
+        Dist = 2,
+        Unknown = 3,
+        Reserved = 4;
     private readonly Dictionary<(string Service, int Template), int> _index = [];
 
     public int Count => Reserved + _index.Count;
 
     public int Add(string service, int template)
     {
-        if (!_index.TryGetValue((service, template), out int i)) _index[(service, template)] = i = Count;
+        if (!_index.TryGetValue((service, template), out int i))
+            _index[(service, template)] = i = Count;
         return i;
     }
 

@@ -9,9 +9,19 @@ namespace LogWhisperer.Features.Logs;
 /// </summary>
 public sealed class LogTemplateCluster
 {
-    internal LogTemplateCluster(int id, ulong[] path, ulong[] keys, string[] tokens, LogTemplateCluster? template = null)
+    internal LogTemplateCluster(
+        int id,
+        ulong[] path,
+        ulong[] keys,
+        string[] tokens,
+        LogTemplateCluster? template = null
+    )
     {
-        Id = id; Path = path; Keys = keys; Tokens = tokens; Template = template ?? this;
+        Id = id;
+        Path = path;
+        Keys = keys;
+        Tokens = tokens;
+        Template = template ?? this;
         Words = Array.ConvertAll(tokens, t => LogTokenizer.IsPlainWord(t));
     }
 
@@ -23,13 +33,17 @@ public sealed class LogTemplateCluster
     internal ulong[] Path { get; }
     internal ulong[] Keys { get; }
     internal string[] Tokens { get; }
+
     /// <summary>Positions shown as first seen although masking would change them (null: none).</summary>
     internal bool[]? Literal { get; set; }
+
     /// <summary>Which tokens are plain words (<see cref="LogTokenizer.IsPlainWord"/>).</summary>
     internal bool[] Words { get; }
     internal long LastSeen { get; set; }
+
     /// <summary>The template this is a shape of (itself for a template).</summary>
     internal LogTemplateCluster Template { get; }
+
     /// <summary>A template's other shapes (null while it has none).</summary>
     internal List<LogTemplateCluster>? Shapes { get; set; }
 }

@@ -26,6 +26,7 @@ namespace LogWhisperer.Features.Logs;
 internal static class LogTokenizer
 {
     public const string Wildcard = "<*>";
+
     /// <summary>Key of a token that is entirely a variable.</summary>
     public static readonly ulong WildcardKey = KeyOf(Wildcard);
 
@@ -43,15 +44,20 @@ internal static class LogTokenizer
     /// </summary>
     public static int Tokenize(ReadOnlySpan<char> line, Span<Token> tokens)
     {
-        int count = 0, i = 0, n = line.Length;
+        int count = 0,
+            i = 0,
+            n = line.Length;
         while (i < n && count < tokens.Length)
         {
             while (i < n && IsSpace(line[i]))
-                if (line[i++] == '\n') i = SkipStackFrames(line, i);
-            if (i == n) break;
+                if (line[i++] == '\n')
+                    i = SkipStackFrames(line, i);
+            if (i == n)
+                break;
             int start = i;
             // One pass finds the end of the common token and keys it; any other token is finished and masked.
-            if (ScanPlain(line, ref i, out ulong key, out bool word, out bool keyValue)) tokens[count++] = new Token(start, i - start, key, keyValue, word);
+            if (ScanPlain(line, ref i, out ulong key, out bool word, out bool keyValue))
+                tokens[count++] = new Token(start, i - start, key, keyValue, word);
             else
             {
                 i = TokenEnd(line, i);
@@ -76,24 +82,40 @@ internal static class LogTokenizer
         while (i < line.Length)
         {
             int indent = 0;
-            while (i + indent < line.Length && line[i + indent] is ' ' or '\t') indent++;
+            while (i + indent < line.Length && line[i + indent] is ' ' or '\t')
+                indent++;
             int eol = line[i..].IndexOf('\n');
             var text = line[(i + indent)..(eol < 0 ? line.Length : i + eol)].TrimEnd();
             bool frame;
-            if (pythonFrameIndent >= 0 && indent > pythonFrameIndent) { frame = true; pythonFrameIndent = -1; } // the frame's source line
-            else if (text.StartsWith("File \"")) { frame = true; pythonFrameIndent = indent; }
-            else frame = IsJvmOrClrFrame(text) || (text.StartsWith("...") && (text.EndsWith(" more") || text.EndsWith("frames omitted")));
-            if (!frame) return i;
-            if (eol < 0) return line.Length;
+            if (pythonFrameIndent >= 0 && indent > pythonFrameIndent)
+            {
+                frame = true;
+                pythonFrameIndent = -1;
+            } // the frame's source line
+            else if (text.StartsWith("File \""))
+            {
+                frame = true;
+                pythonFrameIndent = indent;
+            }
+            else
+                frame =
+                    IsJvmOrClrFrame(text)
+                    || (text.StartsWith("...") && (text.EndsWith(" more") || text.EndsWith("frames omitted")));
+            if (!frame)
+                return i;
+            if (eol < 0)
+                return line.Length;
             i += eol + 1;
         }
         return i;
     }
 
-    /// <summary><c>at</c> followed by a qualified name or a location (<c>at least once</c> is prose, not a frame).</summary>
+    /// <summary><c>at</c> followed by a qualified name or a location (<c>at least once</c> is prose, not a
+    /// frame).</summary>
     private static bool IsJvmOrClrFrame(ReadOnlySpan<char> text)
     {
-        if (!text.StartsWith("at ") || text.Length < 4) return false;
+        if (!text.StartsWith("at ") || text.Length < 4)
+            return false;
         var target = text[3..];
         int end = target.IndexOfAny(' ', '\t');
         return (end < 0 ? target : target[..end]).IndexOfAny("./(<:") >= 0;
@@ -102,7 +124,8 @@ internal static class LogTokenizer
     /// <summary>The index of the whitespace after the token that <paramref name="i"/> is in.</summary>
     private static int TokenEnd(ReadOnlySpan<char> line, int i)
     {
-        while (i < line.Length && !IsSpace(line[i])) i++;
+        while (i < line.Length && !IsSpace(line[i]))
+            i++;
         return i;
     }
 
@@ -130,13 +153,16 @@ internal static class LogTokenizer
     public static bool IsPlainWord(ReadOnlySpan<char> t)
     {
         int end = t.Length;
-        while (end > 1 && t[end - 1] is ',' or ';' or ':' or '.' or '!' or '?') end--;
+        while (end > 1 && t[end - 1] is ',' or ';' or ':' or '.' or '!' or '?')
+            end--;
         bool lower = false;
         for (int i = 0; i < end; i++)
         {
             char c = t[i];
-            if (char.IsAsciiLetterLower(c)) lower = true;
-            else if (!char.IsAsciiLetterUpper(c) || lower) return false; // not a letter, or an upper case letter after a lower case one
+            if (char.IsAsciiLetterLower(c))
+                lower = true;
+            else if (!char.IsAsciiLetterUpper(c) || lower)
+                return false; // not a letter, or an upper case letter after a lower case one
         }
         return end > 0;
     }
@@ -147,8 +173,11 @@ internal static class LogTokenizer
     /// </summary>
     internal static bool HasOnlyDigitsOfNames(ReadOnlySpan<char> token)
     {
-        if (KeyValueSplit(token) > 0 || WholeVariableLength(token, 0) > 0) return false;
-        for (int i = 1; i < token.Length; i++) if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1])) return false;
+        if (KeyValueSplit(token) > 0 || WholeVariableLength(token, 0) > 0)
+            return false;
+        for (int i = 1; i < token.Length; i++)
+            if (char.IsAsciiDigit(token[i]) && char.IsAsciiDigit(token[i - 1]))
+                return false;
         return true;
     }
 
@@ -161,23 +190,36 @@ internal static class LogTokenizer
     /// </summary>
     private static bool ScanPlain(ReadOnlySpan<char> line, ref int i, out ulong key, out bool word, out bool keyValue)
     {
-        key = 0; word = false; keyValue = false;
+        key = 0;
+        word = false;
+        keyValue = false;
         int start = i;
         char first = line[i];
-        if (first is '/' or '~' or '"' or '\'') return false;
-        bool lower = false, suffix = false, plain = char.IsAsciiLetter(first);
+        if (first is '/' or '~' or '"' or '\'')
+            return false;
+        bool lower = false,
+            suffix = false,
+            plain = char.IsAsciiLetter(first);
         for (; i < line.Length; i++)
         {
             char c = line[i];
-            if (char.IsAsciiLetterLower(c)) { lower = true; plain &= !suffix; }
-            else if (char.IsAsciiLetterUpper(c)) plain &= !suffix && !lower; // camelCase is a name
-            else if (IsSpace(c)) break;
-            else if (char.IsAsciiDigit(c)) return false;
+            if (char.IsAsciiLetterLower(c))
+            {
+                lower = true;
+                plain &= !suffix;
+            }
+            else if (char.IsAsciiLetterUpper(c))
+                plain &= !suffix && !lower; // camelCase is a name
+            else if (IsSpace(c))
+                break;
+            else if (char.IsAsciiDigit(c))
+                return false;
             else if (c == '=')
             {
                 // key=value, the other common token (status=200, trace_id=…): the key and "=" stay, the value is <*>.
                 int end = TokenEnd(line, i);
-                if (KeyValueSplit(line[start..end]) == 0) return false; // the same test Mask makes
+                if (KeyValueSplit(line[start..end]) == 0)
+                    return false; // the same test Mask makes
                 var kv = new Fnv();
                 kv.Append(line[start..(i + 1)]);
                 kv.PutWildcard();
@@ -186,11 +228,19 @@ internal static class LogTokenizer
                 keyValue = true;
                 return true;
             }
-            else if (c == ':') { if (i + 1 < line.Length && !IsSpace(line[i + 1])) return false; suffix = true; } // only a final colon: host:port, C:\, URLs mask
-            else if (c is ',' or ';' or '.' or '!' or '?') suffix = true;
-            else plain = false;
+            else if (c == ':')
+            {
+                if (i + 1 < line.Length && !IsSpace(line[i + 1]))
+                    return false;
+                suffix = true;
+            } // only a final colon: host:port, C:\, URLs mask
+            else if (c is ',' or ';' or '.' or '!' or '?')
+                suffix = true;
+            else
+                plain = false;
         }
-        if (char.IsAsciiLetterUpper(first) && i - start >= 3 && IsCalendarToken(line[start..i])) return false; // Jun, Sat. are variables
+        if (char.IsAsciiLetterUpper(first) && i - start >= 3 && IsCalendarToken(line[start..i]))
+            return false; // Jun, Sat. are variables
         var h = new Fnv();
         h.Append(line[start..i]);
         key = h.Value;
@@ -198,20 +248,24 @@ internal static class LogTokenizer
         return true;
     }
 
-    /// <summary>Writes the masked form of <paramref name="t"/> to <paramref name="sink"/>; true when anything was masked.</summary>
-    private static bool Mask<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
+    /// <summary>Writes the masked form of <paramref name="t"/> to <paramref name="sink"/>; true when anything was
+    /// masked.</summary>
+    private static bool Mask<TSink>(ReadOnlySpan<char> t, ref TSink sink)
+        where TSink : struct, ISink
     {
         int eq = KeyValueSplit(t);
         int whole = WholeVariableLength(t, eq);
         if (whole > 0)
         {
             sink.PutWildcard();
-            foreach (char c in t[whole..]) sink.Put(c);
+            foreach (char c in t[whole..])
+                sink.Put(c);
             return true;
         }
         if (eq > 0)
         {
-            foreach (char c in t[..(eq + 1)]) sink.Put(c);
+            foreach (char c in t[..(eq + 1)])
+                sink.Put(c);
             sink.PutWildcard();
             return true;
         }
@@ -226,16 +280,33 @@ internal static class LogTokenizer
     }
 
     /// <summary>Digit runs (with the separators between digits) become one wildcard each.</summary>
-    private static bool MaskNumbers<TSink>(ReadOnlySpan<char> t, ref TSink sink) where TSink : struct, ISink
+    private static bool MaskNumbers<TSink>(ReadOnlySpan<char> t, ref TSink sink)
+        where TSink : struct, ISink
     {
         bool masked = false;
         for (int i = 0; i < t.Length; i++)
         {
             char c = t[i];
-            // A sign belongs to the number when it does not join two words (blk_-695 → blk_<*>, but a-1 keeps its dash).
-            bool sign = (c == '-' || c == '+') && i + 1 < t.Length && char.IsAsciiDigit(t[i + 1]) && (i == 0 || !char.IsAsciiLetterOrDigit(t[i - 1]));
-            if (!char.IsAsciiDigit(c) && !sign) { sink.Put(c); continue; }
-            while (i + 1 < t.Length && (char.IsAsciiDigit(t[i + 1]) || (IsNumberSeparator(t[i + 1]) && i + 2 < t.Length && char.IsAsciiDigit(t[i + 2])))) i++;
+            // A sign belongs to the number when it does not join two words (blk_-695 → blk_<*>, but a-1 keeps its
+            // dash).
+            bool sign =
+                (c == '-' || c == '+')
+                && i + 1 < t.Length
+                && char.IsAsciiDigit(t[i + 1])
+                && (i == 0 || !char.IsAsciiLetterOrDigit(t[i - 1]));
+            if (!char.IsAsciiDigit(c) && !sign)
+            {
+                sink.Put(c);
+                continue;
+            }
+            while (
+                i + 1 < t.Length
+                && (
+                    char.IsAsciiDigit(t[i + 1])
+                    || (IsNumberSeparator(t[i + 1]) && i + 2 < t.Length && char.IsAsciiDigit(t[i + 2]))
+                )
+            )
+                i++;
             sink.PutWildcard();
             masked = true;
         }
@@ -249,67 +320,118 @@ internal static class LogTokenizer
     private static int WholeVariableLength(ReadOnlySpan<char> t, int keyValueSplit)
     {
         int end = WithoutTrailingPunctuation(t);
-        if (end == 0) return 0;
+        if (end == 0)
+            return 0;
         char first = t[0];
         // Numbers, with units, signs, decimals; IPs, ports, dates, times, 0x… hex.
-        if (char.IsAsciiDigit(first) || ((first == '-' || first == '+') && end > 1 && char.IsAsciiDigit(t[1]))) return end;
+        if (char.IsAsciiDigit(first) || ((first == '-' || first == '+') && end > 1 && char.IsAsciiDigit(t[1])))
+            return end;
         // Paths.
-        if (first == '/' && end > 1 && t[1] != '/') return end;
-        if (first == '~' && end > 1 && t[1] == '/') return end;
-        if (end > 3 && char.IsAsciiLetter(first) && t[1] == ':' && t[2] == '\\') return end; // C:\Windows\…
+        if (first == '/' && end > 1 && t[1] != '/')
+            return end;
+        if (first == '~' && end > 1 && t[1] == '/')
+            return end;
+        if (end > 3 && char.IsAsciiLetter(first) && t[1] == ':' && t[2] == '\\')
+            return end; // C:\Windows\…
         // Quoted strings that are one token.
-        if ((first == '"' || first == '\'') && end >= 2 && t[end - 1] == first) return end;
+        if ((first == '"' || first == '\'') && end >= 2 && t[end - 1] == first)
+            return end;
         // Day and month names of timestamps (Sat Jun 18 02:08:10 2005).
-        if (end == 3 && IsCalendarWord(t[..3])) return end;
-        if (keyValueSplit > 0) return 0;
+        if (end == 3 && IsCalendarWord(t[..3]))
+            return end;
+        if (keyValueSplit > 0)
+            return 0;
         // One pass for the rest: URLs, endpoints (host:port), hex / UUID-like ids.
-        bool digit = false, hexOnly = true, url = false, dotBeforeColon = false, portDigits = false;
-        int colon = -1, dot = -1;
+        bool digit = false,
+            hexOnly = true,
+            url = false,
+            dotBeforeColon = false,
+            portDigits = false;
+        int colon = -1,
+            dot = -1;
         for (int i = 0; i < end; i++)
         {
             char c = t[i];
-            if (char.IsAsciiDigit(c)) { digit = true; continue; }
+            if (char.IsAsciiDigit(c))
+            {
+                digit = true;
+                continue;
+            }
             portDigits = false;
-            if (!char.IsAsciiHexDigit(c) && c != '-') hexOnly = false;
-            if (c == '.' && dot < 0) dot = i;
+            if (!char.IsAsciiHexDigit(c) && c != '-')
+                hexOnly = false;
+            if (c == '.' && dot < 0)
+                dot = i;
             else if (c == ':')
             {
                 colon = i;
                 dotBeforeColon = dot > 0;
                 portDigits = true; // stays true while only digits follow
-                if (i > 0 && i + 2 < end && t[i + 1] == '/' && t[i + 2] == '/') url = true;
+                if (i > 0 && i + 2 < end && t[i + 1] == '/' && t[i + 2] == '/')
+                    url = true;
             }
         }
-        if (url) return end;
-        if (colon > 0 && colon < end - 1 && dotBeforeColon && portDigits) return end;
-        if (end >= 8 && digit && hexOnly) return end;
+        if (url)
+            return end;
+        if (colon > 0 && colon < end - 1 && dotBeforeColon && portDigits)
+            return end;
+        if (end >= 8 && digit && hexOnly)
+            return end;
         return 0;
     }
 
     /// <summary>A key of key=value: a word of letters, digits, <c>_ . -</c>, starting with a letter.</summary>
     private static bool IsKey(ReadOnlySpan<char> key)
     {
-        if (!char.IsAsciiLetter(key[0])) return false;
-        foreach (char c in key) if (!char.IsAsciiLetterOrDigit(c) && c != '_' && c != '.' && c != '-') return false;
+        if (!char.IsAsciiLetter(key[0]))
+            return false;
+        foreach (char c in key)
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_' && c != '.' && c != '-')
+                return false;
         return true;
     }
 
-    /// <summary>The length of <paramref name="t"/> without its trailing <c>, ; . ) ] } :</c> (at least one character).</summary>
+    /// <summary>The length of <paramref name="t"/> without its trailing <c>, ; . ) ] } :</c> (at least one
+    /// character).</summary>
     private static int WithoutTrailingPunctuation(ReadOnlySpan<char> t)
     {
         int end = t.Length;
-        while (end > 1 && IsTrailingPunctuation(t[end - 1])) end--;
+        while (end > 1 && IsTrailingPunctuation(t[end - 1]))
+            end--;
         return end;
     }
 
-    /// <summary>A day or month name of a timestamp, perhaps with trailing punctuation (<c>Jun</c>, <c>Sat,</c>).</summary>
-    private static bool IsCalendarToken(ReadOnlySpan<char> t) => WithoutTrailingPunctuation(t) == 3 && IsCalendarWord(t[..3]);
+    /// <summary>A day or month name of a timestamp, perhaps with trailing punctuation (<c>Jun</c>,
+    /// <c>Sat,</c>).</summary>
+    private static bool IsCalendarToken(ReadOnlySpan<char> t) =>
+        WithoutTrailingPunctuation(t) == 3 && IsCalendarWord(t[..3]);
 
-    private static bool IsCalendarWord(ReadOnlySpan<char> w) => w is "Mon" or "Tue" or "Wed" or "Thu" or "Fri" or "Sat" or "Sun"
-        or "Jan" or "Feb" or "Mar" or "Apr" or "May" or "Jun" or "Jul" or "Aug" or "Sep" or "Oct" or "Nov" or "Dec";
+    private static bool IsCalendarWord(ReadOnlySpan<char> w) =>
+        w
+            is "Mon"
+                or "Tue"
+                or "Wed"
+                or "Thu"
+                or "Fri"
+                or "Sat"
+                or "Sun"
+                or "Jan"
+                or "Feb"
+                or "Mar"
+                or "Apr"
+                or "May"
+                or "Jun"
+                or "Jul"
+                or "Aug"
+                or "Sep"
+                or "Oct"
+                or "Nov"
+                or "Dec";
 
     private static bool IsSpace(char c) => c <= ' ' || (c > 127 && char.IsWhiteSpace(c));
+
     private static bool IsNumberSeparator(char c) => c is '.' or ':' or ',' or '-';
+
     private static bool IsTrailingPunctuation(char c) => c is ',' or ';' or '.' or ')' or ']' or '}' or ':';
 
     private interface ISink
@@ -322,17 +444,33 @@ internal static class LogTokenizer
     {
         private const ulong Offset = 14695981039346656037UL;
         private ulong _h;
+
         public Fnv() => _h = Offset;
+
         public readonly ulong Value => _h;
+
         public void Put(char c) => _h = (_h ^ c) * 1099511628211UL;
-        public void Append(ReadOnlySpan<char> text) { foreach (char c in text) Put(c); }
-        public void PutWildcard() { Put('<'); Put('*'); Put('>'); }
+
+        public void Append(ReadOnlySpan<char> text)
+        {
+            foreach (char c in text)
+                Put(c);
+        }
+
+        public void PutWildcard()
+        {
+            Put('<');
+            Put('*');
+            Put('>');
+        }
     }
 
     private readonly struct Text(StringBuilder builder) : ISink
     {
         public StringBuilder Builder { get; } = builder;
+
         public void Put(char c) => Builder.Append(c);
+
         public void PutWildcard() => Builder.Append(Wildcard);
     }
 }

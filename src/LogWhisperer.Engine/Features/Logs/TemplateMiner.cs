@@ -11,11 +11,13 @@ public sealed class TemplateMiner(DrainOptions? options = null)
     public DrainOptions Options { get; } = options ?? new DrainOptions();
     public IReadOnlyDictionary<string, DrainParser> Parsers => _parsers;
 
-    public LogTemplateCluster Parse(string service, ReadOnlySpan<char> line, out bool isNew) => ParserFor(service).Parse(line, out isNew);
+    public LogTemplateCluster Parse(string service, ReadOnlySpan<char> line, out bool isNew) =>
+        ParserFor(service).Parse(line, out isNew);
 
     public DrainParser ParserFor(string service)
     {
-        if (!_parsers.TryGetValue(service, out var p)) _parsers[service] = p = new DrainParser(Options);
+        if (!_parsers.TryGetValue(service, out var p))
+            _parsers[service] = p = new DrainParser(Options);
         return p;
     }
 
@@ -25,7 +27,8 @@ public sealed class TemplateMiner(DrainOptions? options = null)
     {
         var (options, parsers) = DrainStateFile.Load(path);
         var miner = new TemplateMiner(options);
-        foreach (var (s, p) in parsers) miner._parsers[s] = p;
+        foreach (var (s, p) in parsers)
+            miner._parsers[s] = p;
         return miner;
     }
 }

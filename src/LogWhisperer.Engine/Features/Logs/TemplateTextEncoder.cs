@@ -18,13 +18,16 @@ internal sealed class TemplateTextEncoder
 
     public int MaxPieces { get; }
 
-    /// <summary>Up to <see cref="MaxPieces"/> bucketed piece ids (1..Buckets-1) of the template's constant text.</summary>
+    /// <summary>Up to <see cref="MaxPieces"/> bucketed piece ids (1..Buckets-1) of the template's constant
+    /// text.</summary>
     public int[] Encode(string template)
     {
-        if (_cache.TryGetValue(template, out var ids)) return ids;
+        if (_cache.TryGetValue(template, out var ids))
+            return ids;
         var text = template.Replace(LogTokenizer.Wildcard, " ");
         ids = Gpt2.Value.EncodeToIds(text, MaxPieces, out _, out _).Select(id => 1 + id % (Buckets - 1)).ToArray();
-        if (_cache.Count < 100_000) _cache[template] = ids;
+        if (_cache.Count < 100_000)
+            _cache[template] = ids;
         return ids;
     }
 }

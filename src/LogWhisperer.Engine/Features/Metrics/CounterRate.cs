@@ -11,6 +11,7 @@ internal sealed class CounterRate
     private double _last;
 
     public bool HasValue => _lastMs != long.MinValue;
+
     /// <summary>Time of the last sample taken into account (long.MinValue before the first).</summary>
     public long LastMs => _lastMs;
     public int Resets { get; private set; }
@@ -18,12 +19,21 @@ internal sealed class CounterRate
     /// <summary>Adds a sample; returns the increase since the previous one (NaN for the first sample).</summary>
     public double Add(long timestampMs, double value)
     {
-        if (!double.IsFinite(value)) return double.NaN;
-        if (!HasValue) { _lastMs = timestampMs; _last = value; return double.NaN; }
-        if (timestampMs <= _lastMs) return 0; // duplicate or out-of-order scrape: nothing new
+        if (!double.IsFinite(value))
+            return double.NaN;
+        if (!HasValue)
+        {
+            _lastMs = timestampMs;
+            _last = value;
+            return double.NaN;
+        }
+        if (timestampMs <= _lastMs)
+            return 0; // duplicate or out-of-order scrape: nothing new
         double increase = value >= _last ? value - _last : value;
-        if (value < _last) Resets++;
-        _lastMs = timestampMs; _last = value;
+        if (value < _last)
+            Resets++;
+        _lastMs = timestampMs;
+        _last = value;
         return increase;
     }
 
@@ -32,6 +42,8 @@ internal sealed class CounterRate
     {
         long previous = _lastMs;
         double increase = Add(timestampMs, value);
-        return double.IsNaN(increase) || timestampMs <= previous ? double.NaN : increase * 1000.0 / (timestampMs - previous);
+        return double.IsNaN(increase) || timestampMs <= previous
+            ? double.NaN
+            : increase * 1000.0 / (timestampMs - previous);
     }
 }

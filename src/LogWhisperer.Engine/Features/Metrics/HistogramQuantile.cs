@@ -11,20 +11,28 @@ namespace LogWhisperer.Features.Metrics;
 internal static class HistogramQuantile
 {
     /// <param name="buckets">(upper bound, cumulative count); +Inf for the last. Any order.</param>
-    /// <returns>The quantile; NaN without observations. A rank in the +Inf bucket returns the highest finite bound.</returns>
+    /// <returns>The quantile; NaN without observations. A rank in the +Inf bucket returns the highest finite
+    /// bound.</returns>
     public static double Compute(double q, IEnumerable<(double Le, double Count)> buckets)
     {
         var b = buckets.OrderBy(x => x.Le).ToArray();
-        if (b.Length == 0 || !double.IsPositiveInfinity(b[^1].Le)) return double.NaN;
+        if (b.Length == 0 || !double.IsPositiveInfinity(b[^1].Le))
+            return double.NaN;
         // Counts must not fall with the bound (scrape races can make them); PromQL forces monotonicity too.
-        for (int i = 1; i < b.Length; i++) if (b[i].Count < b[i - 1].Count) b[i].Count = b[i - 1].Count;
+        for (int i = 1; i < b.Length; i++)
+            if (b[i].Count < b[i - 1].Count)
+                b[i].Count = b[i - 1].Count;
         double total = b[^1].Count;
-        if (total <= 0) return double.NaN;
+        if (total <= 0)
+            return double.NaN;
         double rank = Math.Clamp(q, 0, 1) * total;
         int k = 0;
-        while (k < b.Length - 1 && b[k].Count < rank) k++;
-        if (k == b.Length - 1) return b.Length > 1 ? b[^2].Le : double.NaN;
-        double lower = k == 0 ? Math.Min(0, b[0].Le) : b[k - 1].Le, below = k == 0 ? 0 : b[k - 1].Count;
+        while (k < b.Length - 1 && b[k].Count < rank)
+            k++;
+        if (k == b.Length - 1)
+            return b.Length > 1 ? b[^2].Le : double.NaN;
+        double lower = k == 0 ? Math.Min(0, b[0].Le) : b[k - 1].Le,
+            below = k == 0 ? 0 : b[k - 1].Count;
         double inBucket = b[k].Count - below;
         return inBucket <= 0 ? b[k].Le : lower + (b[k].Le - lower) * (rank - below) / inBucket;
     }
@@ -38,11 +46,16 @@ internal static class HistogramQuantile
         var series = new Dictionary<string, Dictionary<double, (long Ts, double Value)>>();
         foreach (var s in samples)
         {
-            if (s.Name != bucketMetric || s.Labels is null || !s.Labels.TryGetValue("le", out var leText)) continue;
-            double le = leText is "+Inf" or "Inf" ? double.PositiveInfinity : double.Parse(leText, System.Globalization.CultureInfo.InvariantCulture);
+            if (s.Name != bucketMetric || s.Labels is null || !s.Labels.TryGetValue("le", out var leText))
+                continue;
+            double le = leText is "+Inf" or "Inf"
+                ? double.PositiveInfinity
+                : double.Parse(leText, System.Globalization.CultureInfo.InvariantCulture);
             string key = SeriesKey.Of(s.Service, s.Labels, except: "le");
-            if (!series.TryGetValue(key, out var buckets)) series[key] = buckets = [];
-            if (!buckets.TryGetValue(le, out var old) || old.Ts <= s.TimestampMs) buckets[le] = (s.TimestampMs, s.Value);
+            if (!series.TryGetValue(key, out var buckets))
+                series[key] = buckets = [];
+            if (!buckets.TryGetValue(le, out var old) || old.Ts <= s.TimestampMs)
+                buckets[le] = (s.TimestampMs, s.Value);
         }
         return series.ToDictionary(p => p.Key, p => Compute(q, p.Value.Select(b => (b.Key, b.Value.Value))));
     }
@@ -52,6 +65,16 @@ internal static class HistogramQuantile
 internal static class SeriesKey
 {
     public static string Of(string service, IReadOnlyDictionary<string, string>? labels, string? except = null) =>
-        labels is null || labels.Count == 0 ? service
-        : service + "{" + string.Join(",", labels.Where(l => l.Key != except).OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => l.Key + "=" + l.Value)) + "}";
+        labels is null || labels.Count == 0
+            ? service
+            : service
+                + "{"
+                + string.Join(
+                    ",",
+                    labels
+                        .Where(l => l.Key != except)
+                        .OrderBy(l => l.Key, StringComparer.Ordinal)
+                        .Select(l => l.Key + "=" + l.Value)
+                )
+                + "}";
 }

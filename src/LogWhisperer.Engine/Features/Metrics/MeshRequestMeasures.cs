@@ -13,25 +13,35 @@ internal sealed class MeshRequestMeasures
 {
     private readonly Dictionary<string, CounterRate> _counters = new(StringComparer.Ordinal);
 
-    public readonly record struct Result(double RequestRate, double ErrorRatio, double LatencyP50, double LatencyP95, double LatencyP99)
+    public readonly record struct Result(
+        double RequestRate,
+        double ErrorRatio,
+        double LatencyP50,
+        double LatencyP95,
+        double LatencyP99
+    )
     {
         public static readonly Result None = new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
     }
 
     public Result Measure(MeshRequestSamples samples)
     {
-        long fromMs = long.MaxValue, toMs = long.MinValue;
-        double requests = 0, errors = 0;
+        long fromMs = long.MaxValue,
+            toMs = long.MinValue;
+        double requests = 0,
+            errors = 0;
         foreach (var (series, isError) in samples.Requests.Values)
         {
             double increase = Increase(series, ref fromMs, ref toMs);
             requests += increase;
-            if (isError) errors += increase;
+            if (isError)
+                errors += increase;
         }
         var buckets = new Dictionary<double, double>();
         foreach (var (series, le) in samples.DurationBuckets.Values)
         {
-            long ignoredFrom = 0, ignoredTo = 0;
+            long ignoredFrom = 0,
+                ignoredTo = 0;
             buckets[le] = buckets.GetValueOrDefault(le) + Increase(series, ref ignoredFrom, ref ignoredTo);
         }
         var histogram = buckets.Select(b => (b.Key, b.Value)).ToArray();
@@ -41,23 +51,27 @@ internal sealed class MeshRequestMeasures
             requests > 0 ? errors / requests : double.NaN,
             HistogramQuantile.Compute(0.50, histogram),
             HistogramQuantile.Compute(0.95, histogram),
-            HistogramQuantile.Compute(0.99, histogram));
+            HistogramQuantile.Compute(0.99, histogram)
+        );
     }
 
     /// <summary>The series' increase over its samples newer than the last one already counted; widens
     /// [fromMs, toMs] to the time that increase covers.</summary>
     private double Increase(MeshRequestSamples.Series series, ref long fromMs, ref long toMs)
     {
-        if (!_counters.TryGetValue(series.Key, out var counter)) _counters[series.Key] = counter = new CounterRate();
+        if (!_counters.TryGetValue(series.Key, out var counter))
+            _counters[series.Key] = counter = new CounterRate();
         var samples = series.Samples;
         // Scrapes normally arrive in order; sort the rare out-of-order window rather than count it as a reset.
-        if (!IsSorted(samples)) samples.Sort((a, b) => a.Ts.CompareTo(b.Ts));
+        if (!IsSorted(samples))
+            samples.Sort((a, b) => a.Ts.CompareTo(b.Ts));
         double sum = 0;
         foreach (var (ts, value) in samples)
         {
             long previousMs = counter.LastMs;
             double increase = counter.Add(ts, value);
-            if (double.IsNaN(increase) || ts <= previousMs) continue; // first sample ever, or already counted
+            if (double.IsNaN(increase) || ts <= previousMs)
+                continue; // first sample ever, or already counted
             sum += increase;
             fromMs = Math.Min(fromMs, previousMs);
             toMs = Math.Max(toMs, ts);
@@ -67,7 +81,9 @@ internal sealed class MeshRequestMeasures
 
     private static bool IsSorted(List<(long Ts, double Value)> samples)
     {
-        for (int i = 1; i < samples.Count; i++) if (samples[i].Ts < samples[i - 1].Ts) return false;
+        for (int i = 1; i < samples.Count; i++)
+            if (samples[i].Ts < samples[i - 1].Ts)
+                return false;
         return true;
     }
 }

@@ -9,7 +9,9 @@ internal static class SaturationSignals
     /// <summary>Share of CFS periods in which the container was throttled:
     /// Δcontainer_cpu_cfs_throttled_periods_total / Δcontainer_cpu_cfs_periods_total (0..1).</summary>
     public static double CpuThrottling(double throttledPeriodsIncrease, double periodsIncrease) =>
-        periodsIncrease > 0 && double.IsFinite(throttledPeriodsIncrease) ? Math.Clamp(throttledPeriodsIncrease / periodsIncrease, 0, 1) : double.NaN;
+        periodsIncrease > 0 && double.IsFinite(throttledPeriodsIncrease)
+            ? Math.Clamp(throttledPeriodsIncrease / periodsIncrease, 0, 1)
+            : double.NaN;
 
     /// <summary>CPU used against the CPU limit: rate(container_cpu_usage_seconds_total) / limit cores.</summary>
     public static double CpuVsLimit(double cpuCoresUsed, double limitCores) =>
@@ -21,5 +23,6 @@ internal static class SaturationSignals
 
     /// <summary>Restarts in the window: the increase of kube_pod_container_status_restarts_total
     /// (see <see cref="CounterRate"/>; a recreated pod starts again at 0, which counts as a reset).</summary>
-    public static double Restarts(double restartsIncrease) => double.IsFinite(restartsIncrease) ? Math.Max(0, restartsIncrease) : double.NaN;
+    public static double Restarts(double restartsIncrease) =>
+        double.IsFinite(restartsIncrease) ? Math.Max(0, restartsIncrease) : double.NaN;
 }

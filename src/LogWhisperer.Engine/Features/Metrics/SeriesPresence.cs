@@ -11,12 +11,15 @@ internal sealed class SeriesPresence(long scrapeIntervalMs)
 
     public void Seen(string series, long timestampMs)
     {
-        if (!_lastSeen.TryGetValue(series, out long t) || timestampMs > t) _lastSeen[series] = timestampMs;
+        if (!_lastSeen.TryGetValue(series, out long t) || timestampMs > t)
+            _lastSeen[series] = timestampMs;
     }
 
     /// <summary>Scrape intervals since the series was last seen (0 = fresh); NaN for a series never seen.</summary>
     public double MissedScrapes(string series, long nowMs) =>
-        _lastSeen.TryGetValue(series, out long t) ? Math.Max(0, Math.Floor((nowMs - t) / (double)scrapeIntervalMs)) : double.NaN;
+        _lastSeen.TryGetValue(series, out long t)
+            ? Math.Max(0, Math.Floor((nowMs - t) / (double)scrapeIntervalMs))
+            : double.NaN;
 
     public bool IsMissing(string series, long nowMs) => MissedScrapes(series, nowMs) >= 2;
 

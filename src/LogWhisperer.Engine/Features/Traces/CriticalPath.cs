@@ -16,9 +16,12 @@ internal static class CriticalPath
         foreach (var trace in spans.GroupBy(s => s.TraceId))
         {
             var byId = new Dictionary<string, SpanRecord>();
-            foreach (var s in trace) byId[s.SpanId] = s;
-            var children = trace.Where(s => s.ParentSpanId is not null && byId.ContainsKey(s.ParentSpanId))
-                .GroupBy(s => s.ParentSpanId!).ToDictionary(g => g.Key, g => g.OrderByDescending(End).ToList());
+            foreach (var s in trace)
+                byId[s.SpanId] = s;
+            var children = trace
+                .Where(s => s.ParentSpanId is not null && byId.ContainsKey(s.ParentSpanId))
+                .GroupBy(s => s.ParentSpanId!)
+                .ToDictionary(g => g.Key, g => g.OrderByDescending(End).ToList());
             foreach (var root in trace.Where(s => s.ParentSpanId is null || !byId.ContainsKey(s.ParentSpanId)))
                 Walk(root, End(root), children, result, depth: 0);
         }
@@ -27,14 +30,21 @@ internal static class CriticalPath
 
     private static double End(SpanRecord s) => s.TimestampMs + s.DurationMs;
 
-    private static void Walk(SpanRecord span, double cursor, Dictionary<string, List<SpanRecord>> children, Dictionary<string, double> result, int depth)
+    private static void Walk(
+        SpanRecord span,
+        double cursor,
+        Dictionary<string, List<SpanRecord>> children,
+        Dictionary<string, double> result,
+        int depth
+    )
     {
         double own = 0;
         cursor = Math.Min(cursor, End(span));
         if (depth < 64 && children.TryGetValue(span.SpanId, out var kids))
             foreach (var child in kids) // latest end first
             {
-                if (End(child) > cursor + 1e-9 || child.TimestampMs < span.TimestampMs - 1e-9) continue;
+                if (End(child) > cursor + 1e-9 || child.TimestampMs < span.TimestampMs - 1e-9)
+                    continue;
                 own += cursor - End(child);
                 Walk(child, End(child), children, result, depth + 1);
                 cursor = child.TimestampMs;
