@@ -96,7 +96,8 @@ internal static class Capacity
         Console.WriteLine("|----------:|------:|------:|--------------------:|");
         Console.WriteLine(
             $"| {PerItem(full.Featurize, windows):0.0} | {PerItem(full.Graph, windows):0.0} | "
-                + $"{PerItem(full.Score, windows):0.0} | {PerItem(full.Explain, Math.Max(1, full.Explain.RecordsOut)):0.0} |"
+                + $"{PerItem(full.Score, windows):0.0} | "
+                + $"{PerItem(full.Explain, Math.Max(1, full.Explain.RecordsOut)):0.0} |"
         );
 
         Console.WriteLine();

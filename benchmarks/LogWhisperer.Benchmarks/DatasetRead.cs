@@ -39,7 +39,8 @@ public static class DatasetRead
                 best = elapsed;
         }
         Console.WriteLine(
-            $"dataset read: {rows:N0} CSV rows → {records:N0} records in {best.TotalSeconds:0.000} s (best of 3) = {rows / best.TotalSeconds:N0} rows/s; allocated {allocated / Math.Max(1, rows):N0} B/row"
+            $"dataset read: {rows:N0} CSV rows → {records:N0} records in {best.TotalSeconds:0.000} s (best of 3) "
+                + $"= {rows / best.TotalSeconds:N0} rows/s; allocated {allocated / Math.Max(1, rows):N0} B/row"
         );
         return 0;
     }

@@ -530,7 +530,8 @@ internal static class DecodeQuick
                     best = clock.Elapsed;
             }
             Console.WriteLine(
-                $"| {format} | {messages.Count:N0} | {records:N0} | {best.TotalMilliseconds:0.00} ms | {records / best.TotalSeconds:N0} | {perRecord:N0} |"
+                $"| {format} | {messages.Count:N0} | {records:N0} | {best.TotalMilliseconds:0.00} "
+                    + $"ms | {records / best.TotalSeconds:N0} | {perRecord:N0} |"
             );
         }
         return 0;
@@ -601,7 +602,8 @@ internal static class KafkaIngest
         // machine it moves far less with other people's load than the wall clock does.
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds;
         Console.WriteLine(
-            $"kafka ingest: {read:N0} of {produced:N0} records in {seconds:0.00} s = {read / seconds:N0} records/s; {cpu:0.00} CPU-s = {read / cpu:N0} records per CPU-second ({source.Counters})"
+            $"kafka ingest: {read:N0} of {produced:N0} records in {seconds:0.00} s = {read / seconds:N0} records/s; "
+                + $"{cpu:0.00} CPU-s = {read / cpu:N0} records per CPU-second ({source.Counters})"
         );
         return read == produced ? 0 : 1;
     }

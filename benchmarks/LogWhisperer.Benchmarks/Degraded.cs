@@ -60,8 +60,11 @@ public static class Degraded
         var elapsed = clock.Elapsed;
         long records = pipeline.Decode.RecordsIn;
         Console.WriteLine(
-            $"burst {factor}x, {minutes:0.0} simulated minutes, fault {faults[0].Kind} on {faults[0].Service}: {records:N0} records ({records / (minutes * 60.0):N0}/s of event time) in {elapsed.TotalSeconds:0.0} s; "
-                + $"{sink.Events.Count} RCA events, {pipeline.Counters.QuietWindows} quiet windows; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB, "
+            $"burst {factor}x, {minutes:0.0} simulated minutes, fault {faults[0].Kind} on {faults[0].Service}: "
+                + $"{records:N0} records ({records / (minutes * 60.0):N0}/s of event time) "
+                + $"in {elapsed.TotalSeconds:0.0} s; "
+                + $"{sink.Events.Count} RCA events, {pipeline.Counters.QuietWindows} quiet windows; "
+                + $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB, "
                 + $"max managed heap {Interlocked.Read(ref maxHeap) / 1048576:N0} MiB; late dropped {pipeline.Counters.LateDropped:N0}; ingest: {(pipeline.Ingest.Snapshot().Count == 0 ? "nothing shed" : pipeline.Ingest.ToString())}"
         );
         return 0;
@@ -104,7 +107,8 @@ public static class Degraded
             ).RunAsync(incidents, seed);
             var r = result.Ranking;
             Console.WriteLine(
-                $"| {degradation} | {r.Incidents.Count(i => i.Alarmed)}/{incidents} | {r.AccuracyAt(0, 1):0.00} | {r.AccuracyAt(0, 3):0.00} | {r.AccuracyAt(1, 1):0.00} |"
+                $"| {degradation} | {r.Incidents.Count(i => i.Alarmed)}/{incidents} | "
+                    + $"{r.AccuracyAt(0, 1):0.00} | {r.AccuracyAt(0, 3):0.00} | {r.AccuracyAt(1, 1):0.00} |"
             );
         }
         return 0;
@@ -171,9 +175,11 @@ public static class HostileServices
         );
         await pipeline.RunAsync(new ListSource(batches));
         Console.WriteLine(
-            $"hostile: {records:N0} log lines, each from a new service, in {clock.Elapsed.TotalSeconds:0.0} s: {pipeline.Decode.RecordsOut:N0} passed, "
+            $"hostile: {records:N0} log lines, each from a new service, "
+                + $"in {clock.Elapsed.TotalSeconds:0.0} s: {pipeline.Decode.RecordsOut:N0} passed, "
                 + $"{pipeline.Ingest["limit: services per window"]:N0} refused (dead letters {dead.Total:N0}); managed heap {before / 1048576:N0} MiB before (input generated lazily), "
-                + $"max {Interlocked.Read(ref maxHeap) / 1048576:N0} MiB during; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB"
+                + $"max {Interlocked.Read(ref maxHeap) / 1048576:N0} MiB during; "
+                + $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB"
         );
         return 0;
     }

@@ -44,7 +44,8 @@ public static class DeviceSpeed
             Array.Sort(times);
             double median = times[times.Length / 2];
             Console.WriteLine(
-                $"score  {ComputeDevice.Describe(device), -22} {nodes, 5} nodes × {graphs, 2} graphs: median {median, 8:0.00} ms, p95 {times[18], 8:0.00} ms, {graphs * 1000 / median, 8:N0} graphs/s"
+                $"score  {ComputeDevice.Describe(device), -22} {nodes, 5} nodes × {graphs, 2} graphs: "
+                    + $"median {median, 8:0.00} ms, p95 {times[18], 8:0.00} ms, {graphs * 1000 / median, 8:N0} graphs/s"
             );
         }
 
@@ -56,7 +57,8 @@ public static class DeviceSpeed
         var validation = all.Where((_, i) => i % 5 == 0).ToList();
         var train = all.Where((_, i) => i % 5 != 0).ToList();
         Console.WriteLine(
-            $"training set: {train.Count} windows for training, {validation.Count} for validation, simulated in {clock.Elapsed.TotalSeconds:0.0} s"
+            $"training set: {train.Count} windows for training, "
+                + $"{validation.Count} for validation, simulated in {clock.Elapsed.TotalSeconds:0.0} s"
         );
         foreach (var device in devices)
         {
@@ -71,7 +73,10 @@ public static class DeviceSpeed
             );
             var perEpoch = marks.Zip(marks.Skip(1), (a, b) => b - a).ToArray();
             Console.WriteLine(
-                $"train  {ComputeDevice.Describe(device), -22} first epoch {marks[0], 6:0.00} s, then {(perEpoch.Length > 0 ? perEpoch.Average() : double.NaN), 6:0.00} s per epoch ({train.Count} windows, batches of 32, validation included)"
+                $"train  {ComputeDevice.Describe(device), -22} first epoch {marks[0], 6:0.00} s, "
+                    + $"then {(perEpoch.Length > 0 ? perEpoch.Average() : double.NaN), 6:0.00} "
+                    + $"s per epoch ({train.Count} windows, "
+                    + "batches of 32, validation included)"
             );
         }
         return 0;

@@ -33,7 +33,8 @@ public class DrainBenchmark
         _miner = new TemplateMiner();
         ParseAll();
         Console.WriteLine(
-            $"// {_lines.Length} lines, {_miner.Parsers.Values.Sum(p => p.TemplateCount)} templates over {_miner.Parsers.Count} services"
+            $"// {_lines.Length} lines, "
+                + $"{_miner.Parsers.Values.Sum(p => p.TemplateCount)} templates over {_miner.Parsers.Count} services"
         );
     }
 

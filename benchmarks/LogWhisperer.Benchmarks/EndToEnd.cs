@@ -34,7 +34,8 @@ public static class EndToEnd
         var scorer = ShippedScorer(device);
 
         Console.WriteLine(
-            $"mesh: {services} services, {topology.Services.Sum(s => s.Value.Operations.Count)} operations, 200 req/s, {minutes} simulated minutes, scoring on {ComputeDevice.Describe(scorer.Device)}"
+            $"mesh: {services} services, {topology.Services.Sum(s => s.Value.Operations.Count)} operations, "
+                + $"200 req/s, {minutes} simulated minutes, scoring on {ComputeDevice.Describe(scorer.Device)}"
         );
 
         // 1. Generate the telemetry first, to time the pipeline alone.
@@ -44,7 +45,9 @@ public static class EndToEnd
         long records = batches.Sum(b => (long)b.Count);
         var simulated = clock.Elapsed;
         Console.WriteLine(
-            $"simulator: {records:N0} records in {simulated.TotalSeconds:0.00} s = {records / simulated.TotalSeconds:N0} records/s, {minutes * 60 / simulated.TotalSeconds:0}x real time"
+            $"simulator: {records:N0} records in {simulated.TotalSeconds:0.00} "
+                + $"s = {records / simulated.TotalSeconds:N0} records/s, "
+                + $"{minutes * 60 / simulated.TotalSeconds:0}x real time"
         );
 
         GC.Collect();
@@ -61,14 +64,19 @@ public static class EndToEnd
         var elapsed = clock.Elapsed;
         long allocated = GC.GetTotalAllocatedBytes(true) - allocatedBefore;
         Console.WriteLine(
-            $"pipeline : {records:N0} records in {elapsed.TotalSeconds:0.00} s = {records / elapsed.TotalSeconds:N0} records/s; allocated {allocated / records:N0} B/record; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB"
+            $"pipeline : {records:N0} records in {elapsed.TotalSeconds:0.00} "
+                + $"s = {records / elapsed.TotalSeconds:N0} records/s; "
+                + $"allocated {allocated / records:N0} B/record; "
+                + $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB"
         );
         foreach (var stage in pipeline.Stages)
             Console.WriteLine(
-                $"  {stage}   ({(stage.Busy.TotalSeconds > 0 ? stage.RecordsIn / stage.Busy.TotalSeconds : 0):N0}/s busy)"
+                $"  {stage}   "
+                    + $"({(stage.Busy.TotalSeconds > 0 ? stage.RecordsIn / stage.Busy.TotalSeconds : 0):N0}/s busy)"
             );
         Console.WriteLine(
-            $"  window close → done (queueing included: the input is read as fast as it goes): {Latency(pipeline.Latency)}"
+            "  window close → done (queueing included: "
+                + $"the input is read as fast as it goes): {Latency(pipeline.Latency)}"
         );
 
         // 2. Simulator feeding the pipeline live (what `demo` does).
@@ -84,7 +92,8 @@ public static class EndToEnd
         };
         var live = await run.RunAsync(scorer, new CollectingRcaSink());
         Console.WriteLine(
-            $"live     : {live.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0.00} s = {live.Decode.RecordsIn / clock.Elapsed.TotalSeconds:N0} records/s (simulator + pipeline)"
+            $"live     : {live.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0.00} s = "
+                + $"{live.Decode.RecordsIn / clock.Elapsed.TotalSeconds:N0} records/s (simulator + pipeline)"
         );
 
         // 3. Paced at `speed` times real time (the third argument), so windows close at a steady cadence as on a live
@@ -102,14 +111,17 @@ public static class EndToEnd
                 Speed = speed,
             }.RunAsync(scorer, new CollectingRcaSink());
             Console.WriteLine(
-                $"paced    : {speed}x real time ({30 / speed:0.#} s per 30 s window), {clock.Elapsed.TotalSeconds:0.0} s; window close → done: {Latency(paced.Latency)}"
+                $"paced    : {speed}x real time ({30 / speed:0.#} s per 30 s window), "
+                    + $"{clock.Elapsed.TotalSeconds:0.0} s; window close → done: {Latency(paced.Latency)}"
             );
         }
         return 0;
     }
 
     internal static string Latency(WindowLatency l) =>
-        $"{l.Count.All} windows p50 {l.Quantile(0.5) * 1000:N0} ms p99 {l.Quantile(0.99) * 1000:N0} ms; {l.Count.WithEvent} with an event p50 {l.Quantile(0.5, true) * 1000:N0} ms p99 {l.Quantile(0.99, true) * 1000:N0} ms";
+        $"{l.Count.All} windows p50 {l.Quantile(0.5) * 1000:N0} ms p99 {l.Quantile(0.99) * 1000:N0} ms; "
+        + $"{l.Count.WithEvent} with an event p50 {l.Quantile(0.5, true) * 1000:N0} "
+        + $"ms p99 {l.Quantile(0.99, true) * 1000:N0} ms";
 
     /// <summary>A scorer with the shipped model (random weights where the repository is not found).</summary>
     internal static GatScorer ShippedScorer(Device device) =>

@@ -23,9 +23,12 @@ public static class FuzzRun
             var report = DecoderFuzzer.Run(target, inputs, seed, r => RecordValidator.Validate(r) ?? limits.Check(r));
             crashes += report.Crashes + report.DeadLettersWithoutReason;
             Console.WriteLine(
-                $"{report.Target, -20} inputs {report.Inputs, 10:N0}  decoded {report.DecodedOk, 9:N0}  rejected {report.Rejected, 9:N0}  crashes {report.Crashes}  "
-                    + $"records ok {report.RecordsAccepted, 9:N0} rejected {report.RecordsRejected, 9:N0}  dead letters {report.DeadLetters:N0} (without reason {report.DeadLettersWithoutReason})  "
-                    + $"max heap {report.MaxGcHeapBytes / 1048576.0:N0} MiB  {report.Inputs / report.Elapsed.TotalSeconds:N0} inputs/s"
+                $"{report.Target, -20} inputs {report.Inputs, 10:N0}  decoded {report.DecodedOk, 9:N0} "
+                    + $" rejected {report.Rejected, 9:N0}  crashes {report.Crashes}  "
+                    + $"records ok {report.RecordsAccepted, 9:N0} rejected {report.RecordsRejected, 9:N0}  dead "
+                    + $"letters {report.DeadLetters:N0} (without reason {report.DeadLettersWithoutReason})  "
+                    + $"max heap {report.MaxGcHeapBytes / 1048576.0:N0} MiB  "
+                    + $"{report.Inputs / report.Elapsed.TotalSeconds:N0} inputs/s"
             );
             foreach (var (reason, count) in report.Reasons.OrderByDescending(r => r.Value).Take(12))
                 Console.WriteLine($"    {count, 9:N0}  {reason}");

@@ -20,7 +20,9 @@ public static class SimulatorSpeed
         long end = options.StartMs + minutes * 60_000L;
         var faults = IncidentPlan.Create(topology, Math.Max(1, minutes / 8), 1, options.StartMs);
         Console.WriteLine(
-            $"mesh: {services} services, {topology.Services.Sum(s => s.Value.Operations.Count)} operations, {topology.DeclaredEdges().Count()} call edges, 200 req/s, {minutes} simulated minutes, {faults.Count} fault(s)"
+            $"mesh: {services} services, {topology.Services.Sum(s => s.Value.Operations.Count)} operations, "
+                + $"{topology.DeclaredEdges().Count()} call edges, 200 req/s, "
+                + $"{minutes} simulated minutes, {faults.Count} fault(s)"
         );
 
         var clock = Stopwatch.StartNew();
@@ -47,7 +49,9 @@ public static class SimulatorSpeed
 
     private static void Report(string what, long records, TimeSpan elapsed, int minutes, string extra = "") =>
         Console.WriteLine(
-            $"{what}: {records:N0} records in {elapsed.TotalSeconds:0.00} s = {records / elapsed.TotalSeconds:N0} records/s, {minutes * 60 / elapsed.TotalSeconds:0.0}x real time{extra}"
+            $"{what}: {records:N0} records in {elapsed.TotalSeconds:0.00} "
+                + $"s = {records / elapsed.TotalSeconds:N0} records/s, "
+                + $"{minutes * 60 / elapsed.TotalSeconds:0.0}x real time{extra}"
         );
 
     /// <summary>Discards payloads, so that encoding is timed without the disk.</summary>

@@ -34,7 +34,8 @@ public static class Soak
                 using var self = Process.GetCurrentProcess();
                 if (clock.Elapsed.TotalSeconds <= 60)
                     Console.WriteLine(
-                        $"  wall {clock.Elapsed.TotalSeconds, 4:0} s  RSS {self.WorkingSet64 / 1048576.0, 7:N0} MiB  managed heap {GC.GetTotalMemory(false) / 1048576.0, 7:N0} MiB"
+                        $"  wall {clock.Elapsed.TotalSeconds, 4:0} s  RSS {self.WorkingSet64 / 1048576.0, 7:N0} "
+                            + $"MiB  managed heap {GC.GetTotalMemory(false) / 1048576.0, 7:N0} MiB"
                     );
             },
             null,
@@ -61,8 +62,12 @@ public static class Soak
                 nextReport += 10;
                 var gc = GC.GetGCMemoryInfo();
                 Console.WriteLine(
-                    $"  minute {minute, 5:0}  wall {clock.Elapsed.TotalSeconds, 6:0} s  RSS {samples[^1].RssMiB, 7:N0} MiB  managed heap {samples[^1].HeapMiB, 7:N0} MiB"
-                        + $"  GC committed {gc.TotalCommittedBytes / 1048576.0, 7:N0} MiB (fragmented {gc.FragmentedBytes / 1048576.0:N0})  outside the GC {samples[^1].RssMiB - gc.TotalCommittedBytes / 1048576.0, 7:N0} MiB  gen2 GCs {GC.CollectionCount(2)}"
+                    $"  minute {minute, 5:0}  wall {clock.Elapsed.TotalSeconds, 6:0} s  RSS "
+                        + $"{samples[^1].RssMiB, 7:N0} MiB  managed heap {samples[^1].HeapMiB, 7:N0} MiB"
+                        + $"  GC committed {gc.TotalCommittedBytes / 1048576.0, 7:N0} "
+                        + $"MiB (fragmented {gc.FragmentedBytes / 1048576.0:N0}) "
+                        + $" outside the GC {samples[^1].RssMiB - gc.TotalCommittedBytes / 1048576.0, 7:N0} "
+                        + $"MiB  gen2 GCs {GC.CollectionCount(2)}"
                 );
             }
         );
@@ -74,11 +79,16 @@ public static class Soak
         }
         var (first, last) = (samples.Take(third).ToList(), samples.Skip(samples.Count - third).ToList());
         string Stats(List<(double Minute, double RssMiB, double HeapMiB)> part) =>
-            $"minutes {part[0].Minute:0}–{part[^1].Minute:0}: RSS mean {part.Average(p => p.RssMiB):N0} max {part.Max(p => p.RssMiB):N0} MiB, heap mean {part.Average(p => p.HeapMiB):N0} max {part.Max(p => p.HeapMiB):N0} MiB";
+            $"minutes {part[0].Minute:0}–{part[^1].Minute:0}: "
+            + $"RSS mean {part.Average(p => p.RssMiB):N0} max {part.Max(p => p.RssMiB):N0} MiB, "
+            + $"heap mean {part.Average(p => p.HeapMiB):N0} max {part.Max(p => p.HeapMiB):N0} MiB";
         Console.WriteLine($"first third {Stats(first)}");
         Console.WriteLine($"last third  {Stats(last)}");
         Console.WriteLine(
-            $"last/first RSS mean {last.Average(p => p.RssMiB) / first.Average(p => p.RssMiB):0.00}, heap mean {last.Average(p => p.HeapMiB) / first.Average(p => p.HeapMiB):0.00}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB; {pipeline.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0} s"
+            $"last/first RSS mean {last.Average(p => p.RssMiB) / first.Average(p => p.RssMiB):0.00}, "
+                + $"heap mean {last.Average(p => p.HeapMiB) / first.Average(p => p.HeapMiB):0.00}; "
+                + $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576:N0} MiB; "
+                + $"{pipeline.Decode.RecordsIn:N0} records in {clock.Elapsed.TotalSeconds:0} s"
         );
         return 0;
     }

@@ -2,7 +2,8 @@ using System.CommandLine;
 using LogWhisperer.Cli.Commands;
 
 var root = new RootCommand(
-    "LogWhisperer: streaming root-cause analysis for microservice incidents (logs, metrics, traces → GAT → explained RCA events)."
+    "LogWhisperer: streaming root-cause analysis for microservice incidents (logs, "
+        + "metrics, traces → GAT → explained RCA events)."
 );
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());

@@ -31,7 +31,8 @@ internal static class CliSupport
         new Option<int>("--judge-windows")
         {
             Description =
-                "Judge each incident on this many of its windows (every method's scores summed per service, as the incident's root is settled); 1 = the first alarm alone",
+                "Judge each incident on this many of its windows (every method's scores summed per service, "
+                + "as the incident's root is settled); 1 = the first alarm alone",
             DefaultValueFactory = _ => new Evaluation.IncidentJudgement().Windows,
         }.AtLeast(1);
 

@@ -12,7 +12,8 @@ internal static class ConfigCommand
     {
         var reference = new Command(
             "reference",
-            "Print every setting with its type, default, environment variable and command-line option (markdown; docs/configuration.md)"
+            "Print every setting with its type, default, "
+                + "environment variable and command-line option (markdown; docs/configuration.md)"
         );
         reference.SetAction(_ =>
         {
@@ -23,7 +24,8 @@ internal static class ConfigCommand
         var settingsOptions = SettingsOptions.For(CliCommands.Engine);
         var show = new Command(
             "show",
-            "Print the effective settings after the settings file, LOGWHISPERER_* environment variables and the given overrides (secrets as ***)"
+            "Print the effective settings after the settings file, "
+                + "LOGWHISPERER_* environment variables and the given overrides (secrets as ***)"
         );
         settingsOptions.AddTo(show);
         show.SetAction(

@@ -186,7 +186,8 @@ internal static class ConsoleOutput
                             Err,
                             step =>
                                 ctx.Status(
-                                    $"{Markup.Escape(what)} [grey]({clock.Elapsed.TotalSeconds:0} s)[/] {Markup.Escape(step)}"
+                                    $"{Markup.Escape(what)} [grey]({clock.Elapsed.TotalSeconds:0} "
+                                        + $"s)[/] {Markup.Escape(step)}"
                                 )
                         )
                     )

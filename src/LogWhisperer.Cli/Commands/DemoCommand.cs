@@ -115,10 +115,12 @@ internal static class DemoCommand
 
             var err = Console.Error;
             err.WriteLine(
-                $"LogWhisperer demo: {topo.Name} ({topo.Services.Count} services), scoring on {Scoring.ComputeDevice.Describe(scorer.Device)}"
+                $"LogWhisperer demo: {topo.Name} ({topo.Services.Count} services), "
+                    + $"scoring on {Scoring.ComputeDevice.Describe(scorer.Device)}"
             );
             err.WriteLine(
-                $"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} min for {parse.GetValue(duration)} min (seed {sim.Seed})"
+                $"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} "
+                    + $"min for {parse.GetValue(duration)} min (seed {sim.Seed})"
             );
 
             using var metrics = new EngineMetrics();
@@ -173,12 +175,16 @@ internal static class DemoCommand
             err.WriteLine();
             err.WriteLine("── summary ─────────────────────────────────────────────");
             err.WriteLine(
-                $"injected : {fault.Kind} on {fault.Service} ({DateTimeOffset.FromUnixTimeMilliseconds(fault.StartMs):HH:mm:ss}–{DateTimeOffset.FromUnixTimeMilliseconds(fault.EndMs):HH:mm:ss} event time)"
+                $"injected : {fault.Kind} on {fault.Service} "
+                    + $"({DateTimeOffset.FromUnixTimeMilliseconds(fault.StartMs):HH:mm:ss}–{DateTimeOffset.FromUnixTimeMilliseconds(fault.EndMs):HH:mm:ss} "
+                    + "event time)"
             );
             if (result.FirstEvent is { } first)
             {
                 err.WriteLine(
-                    $"detected : window {first.WindowStart:HH:mm:ss}–{first.WindowEnd:HH:mm:ss}, rank 1 = {first.Candidates[0].Service} ({first.Candidates[0].Score:P0}), fault guess {first.FaultType.Kind}"
+                    $"detected : window {first.WindowStart:HH:mm:ss}–{first.WindowEnd:HH:mm:ss}, "
+                        + $"rank 1 = {first.Candidates[0].Service} ({first.Candidates[0].Score:P0}), "
+                        + $"fault guess {first.FaultType.Kind}"
                 );
                 err.WriteLine(
                     $"verdict  : {(result.Rank == 1 ? "correct — the injected service is ranked first" : result.Rank is { } r ? $"injected service ranked {r}" : "injected service not among the candidates")}"
@@ -192,10 +198,13 @@ internal static class DemoCommand
                 $"incidents: {incidents.Count} ({string.Join("; ", incidents.Select(g => $"{g.Key}: root {g.Last().Incident!.RootCause}, {g.Last().Incident!.Windows} window(s), {g.Last().Incident!.State}"))})"
             );
             err.WriteLine(
-                $"events   : {windowEvents.Count} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s), {pipeline.Counters.WarmupWindows} warm-up window(s), {report.FalseAlarms} false alarm(s)"
+                $"events   : {windowEvents.Count} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s), "
+                    + $"{pipeline.Counters.WarmupWindows} warm-up window(s), {report.FalseAlarms} false alarm(s)"
             );
             err.WriteLine(
-                $"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, {pipeline.Counters.LateAccepted} late-accepted, {pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered"
+                $"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, "
+                    + $"{pipeline.Counters.LateAccepted} late-accepted, "
+                    + $"{pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered"
             );
             foreach (var line in alerts.Summary())
                 err.WriteLine($"alerts   : {line}");

@@ -36,19 +36,22 @@ internal static class EvalCommand
         var noChanges = new Option<bool>("--no-changes")
         {
             Description =
-                "Withhold the simulated changes (rollouts, config changes) from the engine, and print the change likelihood ratio fitted on these windows",
+                "Withhold the simulated changes (rollouts, config changes) from the engine, "
+                + "and print the change likelihood ratio fitted on these windows",
         };
         var evidence = new Option<string>("--evidence")
         {
             Description =
-                "full: logs, traces and container metrics; metrics-only: container and Istio request metrics, no logs, no traces",
+                "full: logs, traces and container metrics; metrics-only: "
+                + "container and Istio request metrics, no logs, no traces",
             DefaultValueFactory = _ => "full",
         };
         evidence.AcceptOnlyFromAmong("full", "metrics-only");
         var json = new Option<string?>("--json")
         {
             Description =
-                "Also write the results as JSON to this file (for machines), and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)",
+                "Also write the results as JSON to this file (for machines), "
+                + "and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)",
         };
         var judgeWindows = CliSupport.JudgeWindowsOption();
 
@@ -100,13 +103,15 @@ internal static class EvalCommand
                     );
                     var o = ConsoleOutput.Out;
                     o.WriteLine(
-                        $"eval: {topo.Name}, {total} incidents, seed {evalSeed}, model {Path.GetFileName(parse.GetValue(model))}"
+                        $"eval: {topo.Name}, {total} incidents, seed {evalSeed}, "
+                            + $"model {Path.GetFileName(parse.GetValue(model))}"
                     );
                     o.WriteLine();
                     o.WriteLine("Engine, end to end (first RCA event during each incident):");
                     ConsoleOutput.Write(o, ConsoleOutput.EndToEnd(o, result.Engine));
                     o.WriteLine(
-                        $"Ranking on the same windows ({result.Ranking.Incidents.Count} incidents; the engine alarmed on {result.Ranking.Incidents.Count(r => r.Alarmed)}):"
+                        $"Ranking on the same windows ({result.Ranking.Incidents.Count} incidents; "
+                            + $"the engine alarmed on {result.Ranking.Incidents.Count(r => r.Alarmed)}):"
                     );
                     ConsoleOutput.Write(o, ConsoleOutput.Ranking(o, result.Ranking));
                     if (result.Changes is { } changeReport)

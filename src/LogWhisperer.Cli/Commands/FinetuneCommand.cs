@@ -24,7 +24,8 @@ internal static class FinetuneCommand
         var feedback = new Option<string?>("--feedback")
         {
             Description =
-                "The engine's feedback store (Incidents:StoreDirectory): incidents people confirmed, rejected or corrected in the console, with their labelled snapshots",
+                "The engine's feedback store (Incidents:StoreDirectory): incidents people confirmed, "
+                + "rejected or corrected in the console, with their labelled snapshots",
         };
         var incidents = new Option<string?>("--incidents")
         {
@@ -81,7 +82,8 @@ internal static class FinetuneCommand
                             "no incident windows among the snapshots: label them with --incidents"
                         );
                     err.WriteLine(
-                        $"fine-tuning on {labelled.Count} labelled windows ({labelled.Count(s => s.Label!.IsIncident)} incident)"
+                        $"fine-tuning on {labelled.Count} labelled windows "
+                            + $"({labelled.Count(s => s.Label!.IsIncident)} incident)"
                     );
                     var d = ComputeDevice.Select(parse.GetValue(device)!);
                     var trainer = new GatTrainer(

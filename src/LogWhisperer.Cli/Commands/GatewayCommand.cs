@@ -15,7 +15,8 @@ internal static class GatewayCommand
         var settingsOptions = SettingsOptions.For(CliCommands.Gateway);
         var command = new Command(
             "gateway",
-            "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics) → Kafka"
+            "Ingest gateway: Loki push (/loki/api/v1/push), Prometheus remote-write (/api/v1/write), "
+                + "OTLP/HTTP traces and metrics (/v1/traces, /v1/metrics) → Kafka"
         );
         settingsOptions.AddTo(command);
         command.SetAction(
@@ -74,14 +75,16 @@ internal static class GatewayCommand
                             )
                                 log.LogWarning("the gateway is exposed beyond loopback without a bearer token");
                             log.LogInformation(
-                                "gateway listening on {Urls} → Kafka {Bootstrap}; authentication {Auth}; probes /healthz, /readyz; metrics /metrics",
+                                "gateway listening on {Urls} → Kafka {Bootstrap}; "
+                                    + "authentication {Auth}; probes /healthz, /readyz; metrics /metrics",
                                 string.Join(", ", gateway.Urls),
                                 options.Kafka.BootstrapServers,
                                 options.Http.BearerToken is null ? "off" : "bearer token"
                             );
                             if (!gateway.KafkaReachable)
                                 log.LogWarning(
-                                    "kafka: cannot reach {Bootstrap}: not ready; requests get 503 with Retry-After until it answers",
+                                    "kafka: cannot reach {Bootstrap}: not ready; "
+                                        + "requests get 503 with Retry-After until it answers",
                                     options.Kafka.BootstrapServers
                                 );
                             try

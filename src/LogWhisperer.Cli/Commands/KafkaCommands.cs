@@ -27,7 +27,8 @@ internal static class KafkaCommands
         new("--kafka-config", "-X")
         {
             Description =
-                "librdkafka property key=value, repeatable (security.protocol, sasl.mechanism, sasl.username, ssl.ca.location, …)",
+                "librdkafka property key=value, repeatable (security.protocol, "
+                + "sasl.mechanism, sasl.username, ssl.ca.location, …)",
             AllowMultipleArgumentsPerToken = false,
         };
 
@@ -41,12 +42,14 @@ internal static class KafkaCommands
         var partitions = new Option<int>("--partitions")
         {
             Description =
-                "Partitions of the default input topics (each mock partition keeps only its newest 5 MiB: more partitions hold a longer backlog)",
+                "Partitions of the default input topics (each mock partition keeps only its newest 5 MiB: "
+                + "more partitions hold a longer backlog)",
             DefaultValueFactory = _ => 16,
         };
         var command = new Command(
             "kafka-dev",
-            "Start librdkafka's in-process mock Kafka cluster and print its bootstrap address (Ctrl-C stops it; data lives in memory)"
+            "Start librdkafka's in-process mock Kafka cluster and print its bootstrap address (Ctrl-C stops it; "
+                + "data lives in memory)"
         )
         {
             brokers,
@@ -63,7 +66,8 @@ internal static class KafkaCommands
                             cluster.CreateTopic(topic, parse.GetValue(partitions));
                         Console.WriteLine(cluster.BootstrapServers);
                         Console.Error.WriteLine(
-                            $"mock Kafka cluster with {parse.GetValue(brokers)} broker(s) at {cluster.BootstrapServers}; topics are created on first use. Ctrl-C to stop."
+                            $"mock Kafka cluster with {parse.GetValue(brokers)} broker(s) "
+                                + $"at {cluster.BootstrapServers}; topics are created on first use. Ctrl-C to stop."
                         );
                         try
                         {
@@ -121,17 +125,20 @@ internal static class KafkaCommands
         var keyBy = new Option<KafkaTelemetryProducer.Keying>("--key-by")
         {
             Description =
-                "Message key: cluster (engines of a group share clusters) or service (cluster/service: one mesh over all partitions, for a single engine)",
+                "Message key: cluster (engines of a group share clusters) "
+                + "or service (cluster/service: one mesh over all partitions, for a single engine)",
             DefaultValueFactory = _ => KafkaTelemetryProducer.Keying.Cluster,
         };
         var from = new Option<string?>("--from")
         {
             Description =
-                "Instead of simulating, write what `chaos run --out DIR` recorded (loki.jsonl, otlp.jsonl, metrics/*.prom) into the same topics and formats",
+                "Instead of simulating, write what `chaos run --out DIR` recorded (loki.jsonl, "
+                + "otlp.jsonl, metrics/*.prom) into the same topics and formats",
         };
         var command = new Command(
             "kafka-produce",
-            "Simulate a mesh with a fault and write its telemetry into Kafka in the real formats (Loki push, remote-write, OTLP)"
+            "Simulate a mesh with a fault and write its telemetry into Kafka in the real formats (Loki push, "
+                + "remote-write, OTLP)"
         )
         {
             bootstrap,
@@ -177,7 +184,8 @@ internal static class KafkaCommands
                         }
                         fromFiles.Flush();
                         Console.Error.WriteLine(
-                            $"{count:N0} recorded record(s) from {recorded} in {fromFiles.Messages:N0} message(s) written to {settings.BootstrapServers}"
+                            $"{count:N0} recorded record(s) from {recorded} in {fromFiles.Messages:N0} message(s) "
+                                + $"written to {settings.BootstrapServers}"
                         );
                         foreach (var warning in RetentionCheck.Warnings(RetentionCheck.Dropped(settings, topics)))
                             Console.Error.WriteLine(warning);
@@ -198,7 +206,8 @@ internal static class KafkaCommands
                         0.7
                     );
                     Console.Error.WriteLine(
-                        $"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} min for {parse.GetValue(duration)} min (seed {sim.Seed})"
+                        $"injecting {fault.Kind} into {fault.Service} at +{parse.GetValue(warmup)} "
+                            + $"min for {parse.GetValue(duration)} min (seed {sim.Seed})"
                     );
                     using var producer = new KafkaTelemetryProducer(
                         settings,
@@ -227,7 +236,8 @@ internal static class KafkaCommands
                             catch (OperationCanceledException) { }
                             producer.Flush();
                             Console.Error.WriteLine(
-                                $"{records:N0} record(s) in {producer.Messages:N0} message(s) written to {settings.BootstrapServers}"
+                                $"{records:N0} record(s) in {producer.Messages:N0} message(s) "
+                                    + $"written to {settings.BootstrapServers}"
                             );
                             foreach (var warning in RetentionCheck.Warnings(RetentionCheck.Dropped(settings, topics)))
                                 Console.Error.WriteLine(warning);
@@ -359,7 +369,9 @@ internal static class KafkaCommands
                                     err.WriteLine($"feedback : consumer failed: {e.Error.Reason}");
                                 }
                                 err.WriteLine(
-                                    $"feedback : {feedbackConsumer.Applied} applied, {feedbackConsumer.Rejected} rejected (dead-lettered) from {config.Incidents.FeedbackTopic}"
+                                    $"feedback : {feedbackConsumer.Applied} applied, "
+                                        + $"{feedbackConsumer.Rejected} rejected (dead-lettered) "
+                                        + $"from {config.Incidents.FeedbackTopic}"
                                 );
                             }
                             if (config.Engine.Stage == EngineStage.Score)
@@ -380,13 +392,19 @@ internal static class KafkaCommands
                                 );
                                 var a = scored.Assembly;
                                 err.WriteLine(
-                                    $"parts    : {a.Parts:N0} read, {scored.Parts.Undecodable} undecodable, {a.Duplicates} duplicate(s), {a.LateDropped} late-dropped"
+                                    $"parts    : {a.Parts:N0} read, {scored.Parts.Undecodable} undecodable, "
+                                        + $"{a.Duplicates} duplicate(s), {a.LateDropped} late-dropped"
                                 );
                                 err.WriteLine(
-                                    $"windows  : {a.Windows:N0} ({a.ClosedComplete} complete, {a.ClosedByWatermark} by the watermark, {a.ClosedByTimeout} by the timeout, {a.ClosedAtEnd} at the end)"
+                                    $"windows  : {a.Windows:N0} ({a.ClosedComplete} complete, "
+                                        + $"{a.ClosedByWatermark} by the watermark, "
+                                        + $"{a.ClosedByTimeout} by the timeout, {a.ClosedAtEnd} at the end)"
                                 );
                                 err.WriteLine(
-                                    $"events   : {scored.EventsPublished} published, {scored.EventsAlreadyPublished} already published before a restart or rebalance, {scored.Rebalances} rebalance(s)"
+                                    $"events   : {scored.EventsPublished} published, "
+                                        + $"{scored.EventsAlreadyPublished} already "
+                                        + "published before a restart or rebalance, "
+                                        + $"{scored.Rebalances} rebalance(s)"
                                 );
                                 foreach (var line in alerts.Summary())
                                     err.WriteLine($"alerts   : {line}");
@@ -408,10 +426,17 @@ internal static class KafkaCommands
                             );
                             err.WriteLine(result.Ingest.ToString());
                             err.WriteLine(
-                                $"events   : {result.EventsPublished} published, {result.EventsAlreadyPublished} already published before a restart or rebalance, {result.Pipeline.Counters.QuietWindows} quiet window(s), {result.Rebalances} rebalance(s)"
+                                $"events   : {result.EventsPublished} published, "
+                                    + $"{result.EventsAlreadyPublished} already "
+                                    + "published before a restart or rebalance, "
+                                    + $"{result.Pipeline.Counters.QuietWindows} quiet window(s), "
+                                    + $"{result.Rebalances} rebalance(s)"
                             );
                             err.WriteLine(
-                                $"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered"
+                                $"records  : {result.Pipeline.Decode.RecordsIn:N0} in, "
+                                    + $"{result.Pipeline.Counters.Invalid} invalid, "
+                                    + $"{result.Pipeline.Counters.LateDropped} late-dropped, "
+                                    + $"{result.DeadLetters} dead-lettered"
                             );
                             foreach (var line in alerts.Summary())
                                 err.WriteLine($"alerts   : {line}");
@@ -455,7 +480,9 @@ internal static class KafkaCommands
         }
         if (!reachable)
             throw new DependencyUnavailableException(
-                $"Kafka at {kafka.BootstrapServers} unreachable for {deadline.TotalSeconds:0} s ({kafka.LastError}); check --bootstrap (Kafka:BootstrapServers) or wait longer with --connect-timeout (Kafka:ConnectTimeoutSeconds)"
+                $"Kafka at {kafka.BootstrapServers} unreachable for {deadline.TotalSeconds:0} s ({kafka.LastError}); "
+                    + "check --bootstrap (Kafka:BootstrapServers) "
+                    + "or wait longer with --connect-timeout (Kafka:ConnectTimeoutSeconds)"
             );
     }
 
@@ -484,7 +511,8 @@ internal static class KafkaCommands
         err.WriteLine(result.Ingest.ToString());
         err.WriteLine($"parts    : {result.PartsWritten:N0} written, {result.Rebalances} rebalance(s)");
         err.WriteLine(
-            $"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, {result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered"
+            $"records  : {result.Pipeline.Decode.RecordsIn:N0} in, {result.Pipeline.Counters.Invalid} invalid, "
+                + $"{result.Pipeline.Counters.LateDropped} late-dropped, {result.DeadLetters} dead-lettered"
         );
         foreach (var stage in result.Pipeline.Stages.Take(2))
             err.WriteLine($"  {stage}");

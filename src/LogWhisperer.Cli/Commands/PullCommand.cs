@@ -205,10 +205,12 @@ internal static class PullCommand
                                 await discovery;
                             }
                             err.WriteLine(
-                                $"events   : {metrics.RcaEvents} RCA event(s), {pipeline.Counters.QuietWindows} quiet window(s)"
+                                $"events   : {metrics.RcaEvents} RCA event(s), "
+                                    + $"{pipeline.Counters.QuietWindows} quiet window(s)"
                             );
                             err.WriteLine(
-                                $"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, {pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered"
+                                $"records  : {pipeline.Decode.RecordsIn:N0} in, {pipeline.Counters.Invalid} invalid, "
+                                    + $"{pipeline.Counters.LateDropped} late-dropped, {deadLetters.Total} dead-lettered"
                             );
                             if (topology is not null)
                                 err.WriteLine(
@@ -216,7 +218,8 @@ internal static class PullCommand
                                 );
                             if (tail is not null)
                                 err.WriteLine(
-                                    $"loki tail: {tail.DroppedEntries} entries dropped by Loki, {tail.Reconnects} reconnect(s), {tail.Undecodable} undecodable message(s)"
+                                    $"loki tail: {tail.DroppedEntries} entries dropped by Loki, "
+                                        + $"{tail.Reconnects} reconnect(s), {tail.Undecodable} undecodable message(s)"
                                 );
                             foreach (var line in alerts.Summary())
                                 err.WriteLine($"alerts   : {line}");

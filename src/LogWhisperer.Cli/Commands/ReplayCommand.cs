@@ -40,7 +40,8 @@ internal static class ReplayCommand
         var perFeature = new Option<bool>("--per-feature")
         {
             Description =
-                "Also rank each case's window by every model feature alone (which signals carry the root cause on this data)",
+                "Also rank each case's window by every model feature "
+                + "alone (which signals carry the root cause on this data)",
         };
         var noChanges = new Option<bool>("--no-changes")
         {
@@ -58,7 +59,8 @@ internal static class ReplayCommand
         var json = new Option<string?>("--json")
         {
             Description =
-                "Also write the results as JSON to this file (for machines), and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)",
+                "Also write the results as JSON to this file (for machines), "
+                + "and a bar chart of AC@1/AC@3 per fault kind beside it (.svg, .png)",
         };
         var judgeWindows = CliSupport.JudgeWindowsOption();
 
@@ -126,7 +128,10 @@ internal static class ReplayCommand
                         await File.WriteAllLinesAsync(eventsPath, emitted.Select(e => e.ToJson()), ct);
                     var o = ConsoleOutput.Out;
                     o.WriteLine(
-                        $"replay: {mapping.Name}, {result.Cases} cases, {result.RecordsReplayed:N0} records replayed ({result.RowsRejected:N0} rows dead-lettered), engine alarmed during {result.Detected} of {result.Cases} faults"
+                        $"replay: {mapping.Name}, {result.Cases} cases, "
+                            + $"{result.RecordsReplayed:N0} records replayed "
+                            + $"({result.RowsRejected:N0} rows dead-lettered), "
+                            + $"engine alarmed during {result.Detected} of {result.Cases} faults"
                     );
                     o.WriteLine();
                     ConsoleOutput.Write(o, ConsoleOutput.Ranking(o, result.Ranking));

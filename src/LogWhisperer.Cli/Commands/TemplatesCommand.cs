@@ -15,7 +15,8 @@ internal static class TemplatesCommand
         var format = new Option<string?>("--format")
         {
             Description =
-                "Header format in Loghub notation, e.g. '<Date> <Time> <Level> <Component>: <Content>' (default: the whole line is the message)",
+                "Header format in Loghub notation, e.g. '<Date> <Time> <Level> <Component>: "
+                + "<Content>' (default: the whole line is the message)",
         };
         var state = new Option<string?>("--state")
         {
@@ -24,7 +25,8 @@ internal static class TemplatesCommand
         var loghub = new Option<string?>("--loghub")
         {
             Description =
-                "Directory of Loghub 2k samples: print grouping accuracy (GA), parsing accuracy (PA) and grouping F1 per system beside published Drain, and a leave-one-system-out check",
+                "Directory of Loghub 2k samples: print grouping accuracy (GA), parsing accuracy (PA) "
+                + "and grouping F1 per system beside published Drain, and a leave-one-system-out check",
         };
         var top = new Option<int>("--top")
         {

@@ -37,7 +37,8 @@ internal static class TrainCommand
         var validationTopology = new Option<string>("--validation-topology")
         {
             Description =
-                "A whole topology held out for validation (\"none\": hold out the last cluster of each training topology)",
+                "A whole topology held out for validation (\"none\": "
+                + "hold out the last cluster of each training topology)",
             DefaultValueFactory = _ => DefaultValidationTopology,
         };
         var clusters = new Option<int>("--clusters")
@@ -73,7 +74,8 @@ internal static class TrainCommand
         var json = new Option<string?>("--json")
         {
             Description =
-                "Also write the run as JSON to this file (for machines): windows, every epoch's losses and accuracies, calibration, the files written",
+                "Also write the run as JSON to this file (for machines): windows, "
+                + "every epoch's losses and accuracies, calibration, the files written",
         };
 
         var command = new Command("train", "Train the root-cause GAT on labelled incidents")
@@ -108,7 +110,8 @@ internal static class TrainCommand
                     {
                         if (parse.GetValue(validationTopology) is null or "none" && parse.GetValue(clusters) < 2)
                             throw new Configuration.SettingsException(
-                                "--validation-topology none validates on one held-out cluster per topology: it needs --clusters 2 or more (or name a validation topology)"
+                                "--validation-topology none validates on one held-out cluster per topology: "
+                                    + "it needs --clusters 2 or more (or name a validation topology)"
                             );
                         var topos = parse.GetValue(topologies)!.Select(CliSupport.LoadTopology).ToArray();
                         (train, validation) = await ConsoleOutput.WithProgressAsync(
@@ -169,14 +172,18 @@ internal static class TrainCommand
                                     validation,
                                     r =>
                                         progress.Report(
-                                            $"epoch {r.Epoch, 3}  train loss {r.TrainLoss:0.0000}  val loss {r.ValidationLoss:0.0000}  val AC@1 {r.ValidationAc1:0.000}  val incident acc {r.ValidationIncidentAccuracy:0.000}"
+                                            $"epoch {r.Epoch, 3}  train loss {r.TrainLoss:0.0000} "
+                                                + $" val loss {r.ValidationLoss:0.0000}  "
+                                                + $"val AC@1 {r.ValidationAc1:0.000}  val incident "
+                                                + $"acc {r.ValidationIncidentAccuracy:0.000}"
                                         )
                                 )
                             )
                     );
                     var (temperature, eceBefore, eceAfter) = trainer.Calibration;
                     err.WriteLine(
-                        $"calibration: temperature {temperature:0.00}, expected calibration error {eceBefore:0.000} → {eceAfter:0.000}"
+                        $"calibration: temperature {temperature:0.00}, "
+                            + $"expected calibration error {eceBefore:0.000} → {eceAfter:0.000}"
                     );
                     var path = parse.GetValue(output)!;
                     model.SaveTo(path);
@@ -186,7 +193,8 @@ internal static class TrainCommand
                         Path.ChangeExtension(path, ".curves.svg")
                     );
                     err.WriteLine(
-                        $"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB), {svg} and {png}, on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s"
+                        $"saved {path} ({new FileInfo(path).Length / 1024.0:0.0} KiB), {svg} and {png}, "
+                            + $"on {ComputeDevice.Describe(d)} in {clock.Elapsed.TotalSeconds:0} s"
                     );
                     if (parse.GetValue(json) is { } jsonPath)
                     {

@@ -66,7 +66,8 @@ internal sealed record SettingOverride(
                     if (eq <= 0)
                     {
                         throw new SettingsException(
-                            $"{declared.Name} takes {Pair} pairs; one of them has no '=' (not shown: it may hold a secret)"
+                            $"{declared.Name} takes {Pair} pairs; "
+                                + "one of them has no '=' (not shown: it may hold a secret)"
                         );
                     }
                     var value = pair[(eq + 1)..];

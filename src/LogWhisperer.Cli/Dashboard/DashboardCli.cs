@@ -10,7 +10,8 @@ internal static class DashboardCli
         new("--http", "--dashboard")
         {
             Description =
-                "Serve the live dashboard, /api/graph, /api/events, /api/stream (SSE) and /metrics at PORT or HOST:PORT (loopback when only a port is given)",
+                "Serve the live dashboard, /api/graph, /api/events, /api/stream (SSE) "
+                + "and /metrics at PORT or HOST:PORT (loopback when only a port is given)",
         };
 
     public static Option<string?> TokenOption() =>

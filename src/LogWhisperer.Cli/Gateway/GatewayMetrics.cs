@@ -64,7 +64,8 @@ public sealed class GatewayMetrics : IDisposable
                         ),
                     ]),
             "{request}",
-            "Requests refused, by reason (bad_payload, too_large, unsupported_media_type, kafka_unavailable, unauthorized, rate_limited)."
+            "Requests refused, by reason (bad_payload, too_large, "
+                + "unsupported_media_type, kafka_unavailable, unauthorized, rate_limited)."
         );
         _deliveryLatency = m.CreateHistogram(
             "logwhisperer.gateway.kafka.delivery",

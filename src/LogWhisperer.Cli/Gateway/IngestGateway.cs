@@ -305,7 +305,8 @@ public sealed class IngestGateway : IAsyncDisposable
             await Reject(
                 ctx,
                 413,
-                $"snappy body decodes to {SnappyBlock.DeclaredLength(payload)} bytes, more than the {limits.MaxDecodedBytes} allowed"
+                $"snappy body decodes to {SnappyBlock.DeclaredLength(payload)} bytes, "
+                    + $"more than the {limits.MaxDecodedBytes} allowed"
             );
             return;
         }

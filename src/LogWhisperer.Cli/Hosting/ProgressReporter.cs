@@ -30,7 +30,8 @@ internal sealed class ProgressReporter : IAsyncDisposable
                         continue;
                     }
                     err.WriteLine(
-                        $"progress: {clock.Elapsed.TotalSeconds:0} s, {stages[0].RecordsIn:N0} records in, {stages[1].RecordsOut:N0} window(s) closed, {stages[4].RecordsOut:N0} scored"
+                        $"progress: {clock.Elapsed.TotalSeconds:0} s, {stages[0].RecordsIn:N0} records in, "
+                            + $"{stages[1].RecordsOut:N0} window(s) closed, {stages[4].RecordsOut:N0} scored"
                     );
                 }
             }

@@ -64,7 +64,8 @@ internal static class ServiceHost
         {
             // The host gave up waiting: the drain outlasted the shutdown timeout.
             Console.Error.WriteLine(
-                $"error: shutdown timeout ({shutdownTimeout.TotalSeconds:0} s, --shutdown-timeout) passed before the drain finished: aborting"
+                $"error: shutdown timeout ({shutdownTimeout.TotalSeconds:0} s, "
+                    + "--shutdown-timeout) passed before the drain finished: aborting"
             );
             abort.Cancel();
             await Task.WhenAny(command.Completion, Task.Delay(TimeSpan.FromSeconds(5)));

@@ -56,7 +56,8 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
         var cases = adapter.LoadCases();
         var topology = adapter.LoadTopology();
         progress?.Report(
-            $"{mapping.Name}: {cases.Count} cases, {adapter.RowsRead:N0} rows read, {adapter.RowsRejected:N0} rejected, {adapter.BlankValues:N0} blank metric cells"
+            $"{mapping.Name}: {cases.Count} cases, {adapter.RowsRead:N0} rows read, "
+                + $"{adapter.RowsRejected:N0} rejected, {adapter.BlankValues:N0} blank metric cells"
                 + (topology.Count > 0 ? $", {topology.Count} declared call edges" : "")
                 + (
                     mapping.Changes is null
@@ -119,7 +120,9 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
             chosen.Add(judged);
             labelled.Add(snapshots.Where(s => s.Label is not null).ToList());
             progress?.Report(
-                $"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, engine rank {judged.RankOf(judged.Windows.Select(w => w.RootProbability).ToArray())} over {judged.Windows.Count} window(s)"
+                $"{Step()}: {c.Fault.Kind} on {c.Fault.Service}, {c.Records.Count:N0} records, "
+                    + $"engine rank {judged.RankOf(judged.Windows.Select(w => w.RootProbability).ToArray())} "
+                    + $"over {judged.Windows.Count} window(s)"
             );
         }
 
@@ -193,7 +196,8 @@ public sealed class DatasetReplay(DatasetMapping mapping, string root, PipelineO
                     .ToArray();
                 ranks[i] = chosen[i].RankOf(probabilities);
                 progress?.Report(
-                    $"[held out: {heldOut(i)}, {i + 1}/{chosen.Count}, {clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {ranks[i]}"
+                    $"[held out: {heldOut(i)}, {i + 1}/{chosen.Count}, "
+                        + $"{clock.Elapsed.TotalSeconds:0} s] {chosen[i].Fault.Service}: rank {ranks[i]}"
                 );
             }
             return ranks;

@@ -70,7 +70,8 @@ public static class RecordedTelemetry
             }
         if (!found)
             throw new FileNotFoundException(
-                $"'{directory}' holds none of {DirectoryPayloadSink.LokiFile}, {DirectoryPayloadSink.OtlpFile}, {DirectoryPayloadSink.MetricsDirectory}/*.prom (the output of `chaos run`)"
+                $"'{directory}' holds none of {DirectoryPayloadSink.LokiFile}, {DirectoryPayloadSink.OtlpFile}, "
+                    + $"{DirectoryPayloadSink.MetricsDirectory}/*.prom (the output of `chaos run`)"
             );
     }
 

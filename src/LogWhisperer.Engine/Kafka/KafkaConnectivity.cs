@@ -157,7 +157,8 @@ internal sealed class KafkaOutageLog
             if (newOutage)
             {
                 _log.LogWarning(
-                    "kafka: cannot reach {Bootstrap}: {Message} (retrying; a summary follows every {Seconds:0} s while this lasts)",
+                    "kafka: cannot reach {Bootstrap}: {Message} (retrying; "
+                        + "a summary follows every {Seconds:0} s while this lasts)",
                     _bootstrap,
                     message,
                     _summaryEvery.TotalSeconds
@@ -170,7 +171,8 @@ internal sealed class KafkaOutageLog
             if (at - _lastReport!.Value < _summaryEvery)
                 return;
             _log.LogWarning(
-                "kafka: {Bootstrap} still unreachable: {Count} connection error(s) in the last {Seconds:0} s, latest: {Message}",
+                "kafka: {Bootstrap} still unreachable: {Count} connection error(s) "
+                    + "in the last {Seconds:0} s, latest: {Message}",
                 _bootstrap,
                 _suppressed,
                 (at - _lastReport.Value).TotalSeconds,

@@ -125,7 +125,8 @@ public sealed record KafkaSettings
             // The text is not echoed: a mistyped "sasl.password:…" would otherwise print the password.
             if (eq <= 0)
                 throw new ArgumentException(
-                    $"a Kafka property (-X) must be written key=value; one starting '{pair[..Math.Min(pair.Length, 4)]}…' is not"
+                    "a Kafka property (-X) must be written key=value; "
+                        + $"one starting '{pair[..Math.Min(pair.Length, 4)]}…' is not"
                 );
             props[pair[..eq]] = pair[(eq + 1)..];
         }

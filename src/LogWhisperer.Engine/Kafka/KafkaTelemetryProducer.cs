@@ -123,7 +123,8 @@ public sealed class KafkaTelemetryProducer : IDisposable
                         Interlocked.Increment(ref _failed);
                         if (_reported.TryAdd((topic, report.Error.Code), 0))
                             _log.LogError(
-                                "kafka: produce to {Topic} failed: {Reason} (further failures of this kind are counted, not logged)",
+                                "kafka: produce to {Topic} failed: "
+                                    + "{Reason} (further failures of this kind are counted, not logged)",
                                 topic,
                                 report.Error.Reason
                             );

@@ -73,7 +73,10 @@ public static class RetentionCheck
     /// <summary>One warning line per topic that lost messages, with how to avoid it.</summary>
     public static IEnumerable<string> Warnings(IReadOnlyDictionary<string, long> dropped) =>
         dropped.Select(d =>
-            $"warning: the broker no longer holds the oldest {d.Value:N0} message(s) of topic {d.Key} (retention). librdkafka's mock cluster (kafka-dev) keeps only 5 MiB per partition: "
-            + "create the topics with more partitions (kafka-dev --partitions 64) and spread one mesh over them (kafka-produce --key-by service), produce less at once, or use a real broker"
+            $"warning: the broker no longer holds the oldest {d.Value:N0} message(s) of topic {d.Key} (retention). "
+            + "librdkafka's mock cluster (kafka-dev) keeps only 5 MiB per partition: "
+            + "create the topics with more partitions (kafka-dev --partitions 64) "
+            + "and spread one mesh over them (kafka-produce --key-by service), "
+            + "produce less at once, or use a real broker"
         );
 }

@@ -43,7 +43,8 @@ public sealed class GatModel : Module<GraphBatch, GatOutput>
         Config = config;
         if (config.FeatureSchema != FeatureSchema.Version)
             throw new InvalidDataException(
-                $"model was trained on feature schema '{config.FeatureSchema}', this engine produces '{FeatureSchema.Version}'; retrain with `logwhisperer train`"
+                $"model was trained on feature schema '{config.FeatureSchema}', "
+                    + $"this engine produces '{FeatureSchema.Version}'; retrain with `logwhisperer train`"
             );
         int h = config.Hidden,
             inputs = config.NodeFeatures * (config.RelativeFeatures ? 2 : 1);

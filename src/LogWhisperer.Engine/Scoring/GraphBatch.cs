@@ -58,7 +58,8 @@ public sealed class GraphBatch : IDisposable
                 throw new InvalidDataException($"snapshot {s.Cluster}@{s.WindowStartMs} has no nodes");
             if (s.SchemaVersion != FeatureSchema.Version)
                 throw new InvalidDataException(
-                    $"snapshot {s.Cluster}@{s.WindowStartMs} has feature schema '{s.SchemaVersion}', the engine uses '{FeatureSchema.Version}'"
+                    $"snapshot {s.Cluster}@{s.WindowStartMs} has feature schema '{s.SchemaVersion}', "
+                        + $"the engine uses '{FeatureSchema.Version}'"
                 );
             nodeOffsets[g] = n0;
             edgeOffsets[g] = e;

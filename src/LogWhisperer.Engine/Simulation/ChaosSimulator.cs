@@ -285,7 +285,9 @@ public sealed class ChaosSimulator
                     _services[i],
                     _now + 900,
                     LogSeverity.Fatal,
-                    $"panic: failed to initialise {_services[i]}: dial tcp 10.0.{i / 250}.{i % 250 + 2}:5432: connect: connection refused\n   at main.mustConnect() in main.go:line 57\n   at main.main() in main.go:line 31\nexit status 2"
+                    $"panic: failed to initialise {_services[i]}: dial tcp 10.0.{i / 250}.{i % 250 + 2}:5432: connect: "
+                        + "connection refused\n   at main.mustConnect() "
+                        + "in main.go:line 57\n   at main.main() in main.go:line 31\nexit status 2"
                 );
             _state[i] = s;
         }
@@ -454,7 +456,8 @@ public sealed class ChaosSimulator
                     service,
                     end,
                     LogSeverity.Error,
-                    $"{operation} failed: timed out waiting for a connection from the pool (max_connections=2, waiting={2 + _rng.Next(40)}) trace_id={traceId}",
+                    $"{operation} failed: timed out waiting for a connection from the pool (max_connections=2, "
+                        + $"waiting={2 + _rng.Next(40)}) trace_id={traceId}",
                     traceId,
                     spanId
                 );
@@ -463,7 +466,10 @@ public sealed class ChaosSimulator
                     service,
                     end,
                     LogSeverity.Error,
-                    $"Unhandled exception in {operation}: System.NullReferenceException: Object reference not set to an instance of an object\n   at {service}.Handlers.{Sanitize(operation)}Handler.Handle(Request req) in Handler.cs:line {40 + _rng.Next(3)}\n   trace_id={traceId}",
+                    $"Unhandled exception in {operation}: System.NullReferenceException: "
+                        + "Object reference not set to an instance of an object\n   at "
+                        + $"{service}.Handlers.{Sanitize(operation)}Handler.Handle(Request req) "
+                        + $"in Handler.cs:line {40 + _rng.Next(3)}\n   trace_id={traceId}",
                     traceId,
                     spanId
                 );
@@ -483,8 +489,10 @@ public sealed class ChaosSimulator
                 end,
                 LogSeverity.Error,
                 _namesPeers[idx]
-                    ? $"{operation} failed: rpc error calling {failedCall}: {failReason} after {duration:F0}ms trace_id={traceId}"
-                    : $"{operation} failed: request processing failed: {failReason} after {duration:F0}ms trace_id={traceId}",
+                    ? $"{operation} failed: rpc error calling {failedCall}: "
+                        + $"{failReason} after {duration:F0}ms trace_id={traceId}"
+                    : $"{operation} failed: request processing failed: "
+                        + $"{failReason} after {duration:F0}ms trace_id={traceId}",
                 traceId,
                 spanId
             );
@@ -518,7 +526,9 @@ public sealed class ChaosSimulator
                 service,
                 end,
                 LogSeverity.Warn,
-                $"slow {operation}: duration={self:F0}ms waiting for lock rows_examined={_rng.Next(1000, 90000)} trace_id={traceId}",
+                $"slow {operation}: "
+                    + $"duration={self:F0}ms waiting for lock "
+                    + $"rows_examined={_rng.Next(1000, 90000)} trace_id={traceId}",
                 traceId,
                 spanId
             );
@@ -752,7 +762,9 @@ public sealed class ChaosSimulator
             caller,
             (long)timeMs,
             LogSeverity.Warn,
-            $"outlier detection: ejecting {target} for {breaker.Spec.OpenMs / 1000:F0}s after {breaker.Spec.ConsecutiveFailures} consecutive failures"
+            "outlier detection: "
+                + $"ejecting {target} for {breaker.Spec.OpenMs / 1000:F0}s after "
+                + $"{breaker.Spec.ConsecutiveFailures} consecutive failures"
         );
     }
 

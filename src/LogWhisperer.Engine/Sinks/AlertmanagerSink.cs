@@ -95,7 +95,9 @@ public sealed class AlertmanagerSink : IHttpRcaSink
     internal static string Summary(RcaEvent rca) =>
         string.Create(
             System.Globalization.CultureInfo.InvariantCulture,
-            $"{rca.Candidates[0].Service} is the likely root cause of an incident in {rca.Cluster} ({rca.FaultType.Kind}, {rca.Candidates[0].Score:P0})"
+            $"{rca.Candidates[0].Service} is the likely root cause of "
+                + $"an incident in {rca.Cluster} ({rca.FaultType.Kind}, "
+                + $"{rca.Candidates[0].Score:P0})"
         );
 
     public void Dispose() => Delivery.Dispose();

@@ -143,7 +143,9 @@ public sealed class IncidentTracker(IncidentOptions? options = null)
                 WindowStart = windowEnd - size,
                 WindowEnd = windowEnd,
                 Explanation =
-                    $"Resolved: the incident with root cause {verdict} in {cluster} is over ({_options.ResolveAfterQuietWindows} quiet window(s) in a row). Its last verdict: {latest.Explanation}",
+                    $"Resolved: the incident with root cause {verdict} in {cluster} "
+                    + $"is over ({_options.ResolveAfterQuietWindows} quiet window(s) "
+                    + $"in a row). Its last verdict: {latest.Explanation}",
                 Incident = resolved.Latest.Incident,
             };
             var ended = resolved with { Latest = resolution };

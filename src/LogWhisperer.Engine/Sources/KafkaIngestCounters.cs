@@ -23,5 +23,6 @@ public sealed class KafkaIngestCounters
     internal void Commit() => Interlocked.Increment(ref _commits);
 
     public override string ToString() =>
-        $"kafka: {Messages:N0} message(s), {Records:N0} record(s), {Undecodable:N0} undecodable, {Commits:N0} commit(s)";
+        $"kafka: {Messages:N0} message(s), {Records:N0} record(s), "
+        + $"{Undecodable:N0} undecodable, {Commits:N0} commit(s)";
 }

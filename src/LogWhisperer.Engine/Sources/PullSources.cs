@@ -137,13 +137,15 @@ public sealed class LokiPullSource(
         var body = await response.Content.ReadAsByteArrayAsync(ct);
         if ((int)response.StatusCode >= 500)
             throw new HttpRequestException(
-                $"loki: HTTP {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}",
+                $"loki: HTTP {(int)response.StatusCode}: "
+                    + $"{System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}",
                 null,
                 response.StatusCode
             );
         if (!response.IsSuccessStatusCode)
             throw new InvalidDataException(
-                $"loki: HTTP {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}"
+                $"loki: HTTP {(int)response.StatusCode}: "
+                    + $"{System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}"
             );
         using var doc = JsonDocument.Parse(body);
         var data = doc.RootElement.GetProperty("data");

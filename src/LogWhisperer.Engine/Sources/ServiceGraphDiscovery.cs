@@ -41,7 +41,8 @@ public sealed class PrometheusClient(HttpClient http, Uri baseUrl)
         // 5xx (Prometheus overloaded or restarting, a proxy in front of it): transient, for callers to retry.
         if ((int)response.StatusCode >= 500)
             throw new HttpRequestException(
-                $"prometheus: HTTP {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}",
+                $"prometheus: HTTP {(int)response.StatusCode}: "
+                    + $"{System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}",
                 null,
                 response.StatusCode
             );
@@ -101,7 +102,8 @@ public sealed class ServiceGraphDiscovery(TimeSpan maxAge)
 {
     /// <summary>Kiali's workload graph query, per namespace pair.</summary>
     public const string IstioEdgesQuery =
-        "sum(rate(istio_requests_total{reporter=\"source\"}[5m])) by (source_workload_namespace, source_workload, destination_workload_namespace, destination_workload) > 0";
+        "sum(rate(istio_requests_total{reporter=\"source\"}[5m])) by (source_workload_namespace, "
+        + "source_workload, destination_workload_namespace, destination_workload) > 0";
 
     private readonly Dictionary<ServiceEdge, DateTimeOffset> _lastSeen = [];
     private readonly Lock _lock = new();

@@ -58,7 +58,8 @@ internal sealed class OtlpMetricPoints(DecodeOptions options)
             return; // a point with no buckets carries only count/sum: nothing to interpolate
         if (counts.Count != bounds.Count + 1)
             throw new InvalidDataException(
-                $"otlp metric {metric}: {counts.Count} bucket counts for {bounds.Count} explicit bounds (must be one more)"
+                $"otlp metric {metric}: "
+                    + $"{counts.Count} bucket counts for {bounds.Count} explicit bounds (must be one more)"
             );
         for (int i = 1; i < bounds.Count; i++)
             if (!(bounds[i] > bounds[i - 1]))

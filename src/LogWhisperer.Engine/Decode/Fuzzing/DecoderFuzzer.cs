@@ -73,7 +73,9 @@ public static partial class DecoderFuzzer
                 report.Crashes++;
                 if (report.CrashSamples.Count < 5)
                     report.CrashSamples.Add(
-                        $"{e.GetType().Name}: {e.Message} at {new StackTrace(e).GetFrame(0)?.GetMethod()} input {Convert.ToBase64String(payload.AsSpan(0, Math.Min(payload.Length, 4096)))}"
+                        $"{e.GetType().Name}: "
+                            + $"{e.Message} at {new StackTrace(e).GetFrame(0)?.GetMethod()} input "
+                            + $"{Convert.ToBase64String(payload.AsSpan(0, Math.Min(payload.Length, 4096)))}"
                     );
                 continue;
             }

@@ -52,21 +52,26 @@ public sealed class IngestLimits
     private string? Labels(TelemetryRecord record)
     {
         if (record.Service.Length > _options.MaxLabelValueLength)
-            return $"label value length: service name of {record.Service.Length} characters exceeds {_options.MaxLabelValueLength}";
+            return "label value length: "
+                + $"service name of {record.Service.Length} characters exceeds {_options.MaxLabelValueLength}";
         if (record.Cluster.Length > _options.MaxLabelValueLength)
-            return $"label value length: cluster name of {record.Cluster.Length} characters exceeds {_options.MaxLabelValueLength}";
+            return "label value length: "
+                + $"cluster name of {record.Cluster.Length} characters exceeds {_options.MaxLabelValueLength}";
         if (record is not MetricSample { Labels: { } labels } metric)
             return null;
         if (labels.Count > _options.MaxLabelsPerRecord)
-            return $"labels per record: {labels.Count} labels on {Clip(metric.Name)} exceed {_options.MaxLabelsPerRecord}";
+            return "labels per record: "
+                + $"{labels.Count} labels on {Clip(metric.Name)} exceed {_options.MaxLabelsPerRecord}";
         if (metric.Name.Length > _options.MaxLabelValueLength)
-            return $"label value length: metric name of {metric.Name.Length} characters exceeds {_options.MaxLabelValueLength}";
+            return "label value length: "
+                + $"metric name of {metric.Name.Length} characters exceeds {_options.MaxLabelValueLength}";
         foreach (var (name, value) in labels)
         {
             if (name.Length > _options.MaxLabelNameLength)
                 return $"label name length: {name.Length} characters exceed {_options.MaxLabelNameLength}";
             if (value.Length > _options.MaxLabelValueLength)
-                return $"label value length: {Clip(name)} has {value.Length} characters, more than {_options.MaxLabelValueLength}";
+                return $"label value length: {Clip(name)} has {value.Length} characters, "
+                    + $"more than {_options.MaxLabelValueLength}";
         }
         return null;
     }
@@ -79,7 +84,10 @@ public sealed class IngestLimits
         if (!seen.Services.Contains(record.Service))
         {
             if (seen.Services.Count >= _options.MaxServicesPerClusterWindow)
-                return $"services per window: cluster {Clip(record.Cluster)} already has {_options.MaxServicesPerClusterWindow} services in this window; {Clip(record.Service)} refused";
+                return "services per window: "
+                    + $"cluster {Clip(record.Cluster)} already has "
+                    + $"{_options.MaxServicesPerClusterWindow} services in this window; "
+                    + $"{Clip(record.Service)} refused";
             seen.Services.Add(record.Service);
         }
         if (
@@ -87,7 +95,9 @@ public sealed class IngestLimits
             && seen.Series.Count >= _options.MaxSeriesPerClusterWindow
             && !seen.Series.Contains(RecordHash.Series(m))
         )
-            return $"series per window: cluster {Clip(record.Cluster)} already has {_options.MaxSeriesPerClusterWindow} metric series in this window";
+            return "series per window: "
+                + $"cluster {Clip(record.Cluster)} already has "
+                + $"{_options.MaxSeriesPerClusterWindow} metric series in this window";
         if (record is MetricSample sample)
             seen.Series.Add(RecordHash.Series(sample));
         return null;

@@ -141,13 +141,15 @@ public static class LoghubEvaluation
         var options = new DrainOptions();
         var sb = new StringBuilder();
         sb.AppendLine(
-            $"default options: depth {options.Depth}, similarity {options.SimilarityThreshold:F1}, conflicts {options.MaxConflicts}"
+            $"default options: depth {options.Depth}, "
+                + $"similarity {options.SimilarityThreshold:F1}, conflicts {options.MaxConflicts}"
         );
         sb.AppendLine("system      lines  truth  mined     GA     PA     F1  published-Drain-GA");
         var results = samples.Select(s => Evaluate(s, options)).ToList();
         foreach (var r in results)
             sb.AppendLine(
-                $"{r.System, -10} {r.Lines, 6} {r.TruthTemplates, 6} {r.MinedTemplates, 6} {r.Accuracy, 6:F3} {r.ParsingAccuracy, 6:F3} {r.GroupingF1, 6:F3} {PublishedDrain[r.System], 19:F3}"
+                $"{r.System, -10} {r.Lines, 6} {r.TruthTemplates, 6} {r.MinedTemplates, 6} {r.Accuracy, 6:F3} "
+                    + $"{r.ParsingAccuracy, 6:F3} {r.GroupingF1, 6:F3} {PublishedDrain[r.System], 19:F3}"
             );
         if (results.Count == 0)
             return sb.AppendLine($"no Loghub samples under {root}").ToString();
@@ -158,12 +160,14 @@ public static class LoghubEvaluation
             return sb.ToString();
         sb.AppendLine();
         sb.AppendLine(
-            $"leave-one-system-out: options chosen on the other systems ({Grid.Count} of depth x similarity x conflicts)"
+            "leave-one-system-out: "
+                + $"options chosen on the other systems ({Grid.Count} of depth x similarity x conflicts)"
         );
         var held = LeaveOneSystemOut(samples);
         foreach (var h in held)
             sb.AppendLine(
-                $"{h.System, -10} depth {h.Chosen.Depth}, similarity {h.Chosen.SimilarityThreshold:F1}, conflicts {Conflicts(h.Chosen)}  GA {h.Accuracy:F3}"
+                $"{h.System, -10} depth {h.Chosen.Depth}, similarity {h.Chosen.SimilarityThreshold:F1}, "
+                    + $"conflicts {Conflicts(h.Chosen)}  GA {h.Accuracy:F3}"
             );
         sb.AppendLine($"mean held-out GA {held.Average(h => h.Accuracy):F3}");
         return sb.ToString();

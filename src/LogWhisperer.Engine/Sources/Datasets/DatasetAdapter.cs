@@ -601,7 +601,8 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
                 var match = pattern.Match(header[0][c]);
                 if (!match.Success)
                     throw new InvalidDataException(
-                        $"{file}:1: column {c + 1} '{header[0][c]}' does not match metrics.columnPattern (list it in metrics.ignoreColumns to leave it out)"
+                        $"{file}:1: column {c + 1} '{header[0][c]}' does not match "
+                            + "metrics.columnPattern (list it in metrics.ignoreColumns to leave it out)"
                     );
                 service = match.Groups["service"].Value;
                 metric = match.Groups["metric"].Value;
@@ -622,7 +623,8 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
                 statistic = Cell("statistic") is { Length: > 0 } st ? st : null;
                 if (service.Length == 0 || metric.Length == 0)
                     throw new InvalidDataException(
-                        $"{file}: column {c + 1} has no service or metric in its header rows (list '{header[0][c]}' in metrics.ignoreColumns to leave it out)"
+                        $"{file}: column {c + 1} has no service or metric in its header rows "
+                            + $"(list '{header[0][c]}' in metrics.ignoreColumns to leave it out)"
                     );
             }
             if (!m.Gauges.TryGetValue(metric, out var gauge))
@@ -631,7 +633,8 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
                 );
             if (statistic is not null && GaugeStatistics.Quantile(statistic) is null)
                 throw new InvalidDataException(
-                    $"{file}: column {c + 1} '{header[0][c]}': statistic '{statistic}' is not one of avg, mean, p50, p90, p95, p99, max"
+                    $"{file}: column {c + 1} '{header[0][c]}': "
+                        + $"statistic '{statistic}' is not one of avg, mean, p50, p90, p95, p99, max"
                 );
             series[c] = (ServiceOf(service), gauge, statistic);
         }

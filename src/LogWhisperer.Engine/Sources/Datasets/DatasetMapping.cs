@@ -118,7 +118,8 @@ public sealed record DatasetMapping
         if (EdgeMetrics is { } em)
         {
             if (em.FileNamePattern is null && (em.Caller is null || em.Callee is null))
-                yield return "edgeMetrics: give caller and callee columns, or a fileNamePattern with (?<caller>…) and (?<callee>…) groups";
+                yield return "edgeMetrics: give caller and callee columns, "
+                    + "or a fileNamePattern with (?<caller>…) and (?<callee>…) groups";
             if (em.FileNamePattern is { } fp && !(fp.Contains("(?<caller>") && fp.Contains("(?<callee>")))
                 yield return "edgeMetrics.fileNamePattern: needs the named groups (?<caller>…) and (?<callee>…)";
             foreach (var (column, gauge) in em.Gauges)
@@ -133,7 +134,8 @@ public sealed record DatasetMapping
                         or GaugeMeaning.RequestCount
                     )
                 )
-                    yield return $"edgeMetrics.gauges['{column}']: an edge carries latency, errorShare, successShare, requestRate or requestCount, not {gauge.Meaning}";
+                    yield return $"edgeMetrics.gauges['{column}']: an edge carries latency, errorShare, "
+                        + $"successShare, requestRate or requestCount, not {gauge.Meaning}";
                 if (gauge.Problem() is { } p)
                     yield return $"edgeMetrics.gauges['{column}']: {p}";
             }
