@@ -194,7 +194,7 @@ public class IncidentTests(ITestOutputHelper output)
     {
         var sink = new CollectingRcaSink();
         var stage = new IncidentStage(sink);
-        RcaEvent At(int w, string root, params string[] impacted) => AlertSinkTests.Incident("shop", root, w) with
+        RcaEvent At(int w, string root, params string[] impacted) => SampleRcaEvents.Incident("shop", root, w) with
         {
             ImpactedServices = impacted.Select(s => new ImpactedService(s, "median latency +9σ", 9, 1)).ToList(),
         };
@@ -225,7 +225,7 @@ public class IncidentTests(ITestOutputHelper output)
     {
         var sink = new CollectingRcaSink();
         var stage = new IncidentStage(sink);
-        RcaEvent At(int w, string root) => AlertSinkTests.Incident("shop", root, w);
+        RcaEvent At(int w, string root) => SampleRcaEvents.Incident("shop", root, w);
         DateTimeOffset End(int w) => DateTimeOffset.FromUnixTimeMilliseconds(T0 + (w + 1) * Window);
         await stage.WriteAsync(At(1, "frontend"), default);
         await stage.QuietAsync("shop", End(2), default);

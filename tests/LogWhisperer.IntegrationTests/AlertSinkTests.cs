@@ -5,6 +5,7 @@ using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
 using Microsoft.Extensions.Logging;
+using static LogWhisperer.Tests.SampleRcaEvents;
 using static TorchSharp.torch;
 
 namespace LogWhisperer.Tests;
@@ -20,16 +21,6 @@ public class AlertSinkTests(AlertmanagerFixture fixture) : IClassFixture<Alertma
 {
     private static readonly DeliveryOptions Fast = new() { Retries = 2, InitialBackoff = TimeSpan.FromMilliseconds(10), Timeout = TimeSpan.FromSeconds(5) };
     private static readonly long T0 = new SimulationOptions().StartMs;
-
-    internal static RcaEvent Incident(string cluster, string service, int window, string kind = "Errors", double probability = 0.95,
-        string explanation = "the service fails; config has password=hunter2 in it") => new()
-        {
-            Id = $"rca-{cluster}-{T0 + window * 30_000L}", Cluster = cluster,
-            WindowStart = DateTimeOffset.FromUnixTimeMilliseconds(T0 + window * 30_000L), WindowEnd = DateTimeOffset.FromUnixTimeMilliseconds(T0 + (window + 1) * 30_000L),
-            IncidentProbability = probability, Candidates = [new RcaCandidate(1, service, 0.9), new RcaCandidate(2, "frontend", 0.05)],
-            FaultType = new FaultGuess(kind, 0.8), Explanation = explanation,
-            Evidence = new RcaEvidence([], [], null),
-        };
 
     private static DateTimeOffset WindowEnd(int window) => DateTimeOffset.FromUnixTimeMilliseconds(T0 + (window + 1) * 30_000L);
 

@@ -5,7 +5,6 @@ using LogWhisperer.Kafka;
 using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
-using Pb = LogWhisperer.Tests.FormatTests.Pb;
 
 namespace LogWhisperer.Tests;
 

@@ -4,7 +4,6 @@ using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
-using Pb = LogWhisperer.Tests.FormatTests.Pb;
 
 namespace LogWhisperer.Tests;
 

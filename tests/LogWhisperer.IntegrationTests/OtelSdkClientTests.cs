@@ -54,7 +54,7 @@ public class OtelSdkClientTests(ITestOutputHelper output)
         {
             await gateway.StartAsync();
             // Built beside the tests (same configuration and framework): tests/OtelSdkClient/bin/<config>/<tfm>/.
-            var client = Path.Combine(AppContext.BaseDirectory.Replace(Path.Combine("tests", "LogWhisperer.Tests"), Path.Combine("tests", "OtelSdkClient")), "OtelSdkClient.dll");
+            var client = Path.Combine(AppContext.BaseDirectory.Replace(Path.Combine("tests", "LogWhisperer.IntegrationTests"), Path.Combine("tests", "OtelSdkClient")), "OtelSdkClient.dll");
             var (exit, stdout, stderr) = TestData.RunProcess("dotnet", [client, "--endpoint", gateway.Urls.First(), "--header", "Authorization=Bearer s3cret",
                 "--normal-seconds", "50", "--fault-seconds", "20", "--faulty", "payment", "--rps", "25"], TimeSpan.FromMinutes(4));
             Assert.True(exit == 0, stdout + stderr);

@@ -154,7 +154,7 @@ public class IncidentConsoleTests(ITestOutputHelper output)
             DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_000_000), new Dictionary<string, double> { ["error_ratio_z"] = 1 }, [T0 - 86_400_000]);
         alerts.Store.Put(past);
         Assert.NotNull(alerts.GiveFeedback(new VerdictFeedback(past.Id, VerdictFeedback.Confirm), DateTimeOffset.UtcNow));
-        RcaEvent Open(string cluster, string root, int window, Urgency urgency, params SimilarIncident[] similar) => AlertSinkTests.Incident(cluster, root, window) with
+        RcaEvent Open(string cluster, string root, int window, Urgency urgency, params SimilarIncident[] similar) => SampleRcaEvents.Incident(cluster, root, window) with
         {
             Incident = new IncidentInfo($"inc-{cluster}-{window}", IncidentInfo.Opened, DateTimeOffset.FromUnixTimeMilliseconds(T0 + window * 30_000L), root, 1),
             Urgency = urgency,
