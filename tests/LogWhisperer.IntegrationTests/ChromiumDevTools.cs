@@ -24,8 +24,18 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
     {
         var profile = TestData.TempDir();
         var psi = new ProcessStartInfo("chromium") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", $"--user-data-dir={profile}", "--remote-debugging-port=0",
-                     "--window-size=1280,1400", url })
+        foreach (
+            var a in new[]
+            {
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                $"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                "--window-size=1280,1400",
+                url,
+            }
+        )
             psi.ArgumentList.Add(a);
         var chromium = Process.Start(psi)!;
         chromium.OutputDataReceived += (_, _) => { };
@@ -38,19 +48,29 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
             var portFile = Path.Combine(profile, "DevToolsActivePort");
             string? socketUrl = null;
             using var http = new HttpClient();
-            await TestData.WaitUntilAsync(async () =>
-            {
-                if (chromium.HasExited) return true;
-                if (File.Exists(portFile) && File.ReadAllLines(portFile) is [var port, ..] && port.Length > 0)
+            await TestData.WaitUntilAsync(
+                async () =>
                 {
-                    var targets = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/json/list"))!.AsArray();
-                    socketUrl = targets.FirstOrDefault(t => (string?)t!["type"] == "page")?["webSocketDebuggerUrl"]?.GetValue<string>();
-                }
-                return socketUrl is not null;
-            }, TestData.Generous);
-            if (socketUrl is null) throw new TimeoutException($"no DevTools page from chromium (exited: {chromium.HasExited})");
+                    if (chromium.HasExited)
+                        return true;
+                    if (File.Exists(portFile) && File.ReadAllLines(portFile) is [var port, ..] && port.Length > 0)
+                    {
+                        var targets = JsonNode
+                            .Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/json/list"))!
+                            .AsArray();
+                        socketUrl = targets
+                            .FirstOrDefault(t => (string?)t!["type"] == "page")
+                            ?["webSocketDebuggerUrl"]?.GetValue<string>();
+                    }
+                    return socketUrl is not null;
+                },
+                TestData.Generous
+            );
+            if (socketUrl is null)
+                throw new TimeoutException($"no DevTools page from chromium (exited: {chromium.HasExited})");
             await tools._socket.ConnectAsync(new Uri(socketUrl), new CancellationTokenSource(Deadline).Token);
-            await tools.SendAsync("Emulation.setFocusEmulationEnabled", new { enabled = true }); // focus behaves as in a focused window
+            // focus behaves as in a focused window
+            await tools.SendAsync("Emulation.setFocusEmulationEnabled", new { enabled = true });
             return tools;
         }
         catch
@@ -60,12 +80,20 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
         }
     }
 
-    /// <summary>One DevTools command; its result (events and other replies that arrive meanwhile are skipped).</summary>
+    /// <summary>One DevTools command; its result (events and other replies that arrive meanwhile are
+    /// skipped).</summary>
     public async Task<JsonNode?> SendAsync(string method, object? parameters = null)
     {
         int id = ++_nextId;
         using var timeout = new CancellationTokenSource(Deadline);
-        var request = JsonSerializer.SerializeToUtf8Bytes(new { id, method, @params = parameters ?? new { } });
+        var request = JsonSerializer.SerializeToUtf8Bytes(
+            new
+            {
+                id,
+                method,
+                @params = parameters ?? new { },
+            }
+        );
         await _socket.SendAsync(request, WebSocketMessageType.Text, true, timeout.Token);
         var buffer = new byte[1 << 16];
         while (true)
@@ -78,8 +106,10 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
                 message.Write(buffer, 0, received.Count);
             } while (!received.EndOfMessage);
             var reply = JsonNode.Parse(Encoding.UTF8.GetString(message.ToArray()))!;
-            if ((int?)reply["id"] != id) continue;
-            if (reply["error"] is { } error) throw new InvalidOperationException($"{method}: {error.ToJsonString()}");
+            if ((int?)reply["id"] != id)
+                continue;
+            if (reply["error"] is { } error)
+                throw new InvalidOperationException($"{method}: {error.ToJsonString()}");
             return reply["result"];
         }
     }
@@ -87,15 +117,30 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
     /// <summary>A JavaScript expression's value in the page.</summary>
     public async Task<JsonNode?> EvaluateAsync(string expression)
     {
-        var result = await SendAsync("Runtime.evaluate", new { expression, returnByValue = true, awaitPromise = true });
-        if (result?["exceptionDetails"] is { } exception) throw new InvalidOperationException($"{expression}: {exception.ToJsonString()}");
+        var result = await SendAsync(
+            "Runtime.evaluate",
+            new
+            {
+                expression,
+                returnByValue = true,
+                awaitPromise = true,
+            }
+        );
+        if (result?["exceptionDetails"] is { } exception)
+            throw new InvalidOperationException($"{expression}: {exception.ToJsonString()}");
         return result?["result"]?["value"];
     }
 
-    /// <summary>Polls <paramref name="expression"/> until it is true, within a generous deadline (an upper bound only).</summary>
+    /// <summary>Polls <paramref name="expression"/> until it is true, within a generous deadline (an upper bound
+    /// only).</summary>
     public async Task WaitForAsync(string expression)
     {
-        if (!await TestData.WaitUntilAsync(async () => (bool?)await EvaluateAsync(expression) ?? false, TestData.Generous))
+        if (
+            !await TestData.WaitUntilAsync(
+                async () => (bool?)await EvaluateAsync(expression) ?? false,
+                TestData.Generous
+            )
+        )
             throw new TimeoutException($"never true: {expression}");
     }
 
@@ -110,17 +155,40 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
             _ => throw new ArgumentException($"no key {key}", nameof(key)),
         };
         int modifiers = shift ? 8 : 0;
-        await SendAsync("Input.dispatchKeyEvent", new { type = text.Length > 0 ? "keyDown" : "rawKeyDown", key, code, windowsVirtualKeyCode = keyCode, text, modifiers });
-        await SendAsync("Input.dispatchKeyEvent", new { type = "keyUp", key, code, windowsVirtualKeyCode = keyCode, modifiers });
+        await SendAsync(
+            "Input.dispatchKeyEvent",
+            new
+            {
+                type = text.Length > 0 ? "keyDown" : "rawKeyDown",
+                key,
+                code,
+                windowsVirtualKeyCode = keyCode,
+                text,
+                modifiers,
+            }
+        );
+        await SendAsync(
+            "Input.dispatchKeyEvent",
+            new
+            {
+                type = "keyUp",
+                key,
+                code,
+                windowsVirtualKeyCode = keyCode,
+                modifiers,
+            }
+        );
     }
 
-    /// <summary>Presses Tab until <paramref name="expression"/> holds for the focused element (document.activeElement as `e`); false if it never does.</summary>
+    /// <summary>Presses Tab until <paramref name="expression"/> holds for the focused element (document.activeElement
+    /// as `e`); false if it never does.</summary>
     public async Task<bool> TabUntilAsync(string expression, int most = 60)
     {
         for (int i = 0; i < most; i++)
         {
             await PressAsync("Tab");
-            if ((bool?)await EvaluateAsync($"(e => !!e && ({expression}))(document.activeElement)") ?? false) return true;
+            if ((bool?)await EvaluateAsync($"(e => !!e && ({expression}))(document.activeElement)") ?? false)
+                return true;
         }
         return false;
     }
@@ -128,7 +196,12 @@ internal sealed class ChromiumDevTools : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _socket.Dispose();
-        try { if (!_chromium.HasExited) _chromium.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        try
+        {
+            if (!_chromium.HasExited)
+                _chromium.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
         await _chromium.WaitForExitAsync();
         _chromium.Dispose();
     }

@@ -3,7 +3,8 @@ using LogWhisperer.Observability;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>The documented exit codes (docs/operations.md "Exit codes") and one-line errors for nonsense, as users meet them.</summary>
+/// <summary>The documented exit codes (docs/operations.md "Exit codes") and one-line errors for nonsense, as users meet
+/// them.</summary>
 [Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public class CliExitCodeTests
 {
@@ -12,10 +13,32 @@ public class CliExitCodeTests
     [InlineData("invalid value 0 for --warmup-minutes: expected a whole number ≥ 1", "demo", "--warmup-minutes", "0")]
     [InlineData("invalid value 0 for --fault-minutes: expected a whole number ≥ 1", "demo", "--fault-minutes", "0")]
     [InlineData("invalid value 0 for --incidents: expected a whole number ≥ 1", "eval", "--incidents", "0")]
-    [InlineData("invalid value 2 for --concurrent: expected a number from 0 to 1", "chaos", "run", "--concurrent", "2", "--out", "/tmp/never")]
+    [InlineData(
+        "invalid value 2 for --concurrent: expected a number from 0 to 1",
+        "chaos",
+        "run",
+        "--concurrent",
+        "2",
+        "--out",
+        "/tmp/never"
+    )]
     [InlineData("Unrecognized command or argument '--url'", "gateway", "--url", "http://127.0.0.1:3100")]
-    [InlineData("invalid value '0' for setting 'Host:ShutdownTimeoutSeconds' (--shutdown-timeout)", "engine", "-b", "127.0.0.1:9", "--shutdown-timeout", "0")]
-    [InlineData("--validation-topology none validates on one held-out cluster per topology: it needs --clusters 2 or more", "train", "--validation-topology", "none", "--clusters", "1")]
+    [InlineData(
+        "invalid value '0' for setting 'Host:ShutdownTimeoutSeconds' (--shutdown-timeout)",
+        "engine",
+        "-b",
+        "127.0.0.1:9",
+        "--shutdown-timeout",
+        "0"
+    )]
+    [InlineData(
+        "--validation-topology none validates on one held-out cluster per topology: it needs --clusters 2 or more",
+        "train",
+        "--validation-topology",
+        "none",
+        "--clusters",
+        "1"
+    )]
     public void NonsenseIsRefusedWithExitCode2AndOneLine(string message, params string[] args)
     {
         var (exit, stdout, stderr) = CliTests.Run(args);
@@ -43,10 +66,25 @@ public class CliExitCodeTests
         Assert.True(exit == 0, stderr);
         var topics = shown.Split('\n').Single(l => l.StartsWith("Kafka:InputTopics = "));
         Assert.DoesNotContain("(empty)", topics); // before: "(empty)" while the engine read five topics
-        foreach (var (topic, format) in LogWhisperer.Kafka.KafkaSettings.DefaultInputTopics) Assert.Contains($"{topic}={format}", topics);
+        foreach (var (topic, format) in LogWhisperer.Kafka.KafkaSettings.DefaultInputTopics)
+            Assert.Contains($"{topic}={format}", topics);
         // What the gateway writes by default, the engine reads by default.
-        var gateway = new LogWhisperer.Cli.Gateway.GatewayOptions { Kafka = new LogWhisperer.Kafka.KafkaSettings { BootstrapServers = "x" } };
-        foreach (var topic in new[] { gateway.LokiJsonTopic, gateway.LokiProtoTopic, gateway.RemoteWriteTopic, gateway.OtlpJsonTopic, gateway.OtlpProtoTopic, gateway.OtlpMetricsJsonTopic, gateway.OtlpMetricsProtoTopic })
+        var gateway = new LogWhisperer.Cli.Gateway.GatewayOptions
+        {
+            Kafka = new LogWhisperer.Kafka.KafkaSettings { BootstrapServers = "x" },
+        };
+        foreach (
+            var topic in new[]
+            {
+                gateway.LokiJsonTopic,
+                gateway.LokiProtoTopic,
+                gateway.RemoteWriteTopic,
+                gateway.OtlpJsonTopic,
+                gateway.OtlpProtoTopic,
+                gateway.OtlpMetricsJsonTopic,
+                gateway.OtlpMetricsProtoTopic,
+            }
+        )
             Assert.Contains(topic + "=", topics);
     }
 

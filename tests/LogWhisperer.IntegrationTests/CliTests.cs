@@ -19,14 +19,17 @@ public class CliTests
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.NotEmpty(lines);
         var events = lines.Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
-        Assert.All(events, e =>
-        {
-            Assert.Equal(RcaEvent.SchemaId, e.Schema);
-            Assert.Equal("online-boutique", e.Cluster);
-            Assert.True(e.WindowEnd > e.WindowStart);
-            Assert.Equal(Enumerable.Range(1, e.Candidates.Count), e.Candidates.Select(c => c.Rank));
-            Assert.False(string.IsNullOrWhiteSpace(e.Explanation));
-        });
+        Assert.All(
+            events,
+            e =>
+            {
+                Assert.Equal(RcaEvent.SchemaId, e.Schema);
+                Assert.Equal("online-boutique", e.Cluster);
+                Assert.True(e.WindowEnd > e.WindowStart);
+                Assert.Equal(Enumerable.Range(1, e.Candidates.Count), e.Candidates.Select(c => c.Rank));
+                Assert.False(string.IsNullOrWhiteSpace(e.Explanation));
+            }
+        );
         // The summary names the injected fault, and the first event's rank-1 service is it.
         var injected = stderr.Split('\n').First(l => l.StartsWith("injecting"));
         var service = injected.Split(' ')[3];
@@ -37,10 +40,16 @@ public class CliTests
         // A later `score` reads the snapshots back and reaches the same verdicts.
         var (scoreExit, scored, _) = Run("score", "--snapshots", dir);
         Assert.Equal(0, scoreExit);
-        var rescored = scored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
+        var rescored = scored
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!)
+            .ToList();
         // (`score` judges windows; the demo's incident stage adds the incident's resolution event on a quiet window.)
         Assert.Single(events, e => e.Incident!.State == IncidentInfo.Resolved);
-        Assert.Equal(events.Where(e => e.Incident!.State != IncidentInfo.Resolved).Select(e => (e.Id, e.Candidates[0].Service)), rescored.Select(e => (e.Id, e.Candidates[0].Service)));
+        Assert.Equal(
+            events.Where(e => e.Incident!.State != IncidentInfo.Resolved).Select(e => (e.Id, e.Candidates[0].Service)),
+            rescored.Select(e => (e.Id, e.Candidates[0].Service))
+        );
     }
 
     [Fact]
@@ -49,11 +58,28 @@ public class CliTests
         var dir = TestData.TempDir();
         var model = Path.Combine(dir, "tiny.lwm");
         var trainJson = Path.Combine(dir, "train.json");
-        var (trainExit, _, trainErr) = Run("train", "--topology", "online-boutique", "--validation-topology", "none", "--clusters", "2", "--incidents", "3", "--epochs", "2", "--out", model, "--json", trainJson);
+        var (trainExit, _, trainErr) = Run(
+            "train",
+            "--topology",
+            "online-boutique",
+            "--validation-topology",
+            "none",
+            "--clusters",
+            "2",
+            "--incidents",
+            "3",
+            "--epochs",
+            "2",
+            "--out",
+            model,
+            "--json",
+            trainJson
+        );
         Assert.True(trainExit == 0, trainErr);
         Assert.Contains("epoch   1", trainErr);
         Assert.DoesNotContain("\u001b[", trainErr); // redirected: plain lines, no colour or cursor control
-        // For machines: every epoch as the progress lines showed it, the windows, the calibration and the files written.
+        // For machines: every epoch as the progress lines showed it, the windows, the calibration and the files
+        // written.
         using (var run = JsonDocument.Parse(File.ReadAllText(trainJson)))
         {
             var root = run.RootElement;
@@ -62,16 +88,26 @@ public class CliTests
             Assert.Equal([1, 2], epochs.Select(e => e.GetProperty("epoch").GetInt32()));
             foreach (var e in epochs)
             {
-                Assert.Contains(FormattableString.Invariant($"epoch {e.GetProperty("epoch").GetInt32(),3}  train loss {e.GetProperty("trainLoss").GetDouble():0.0000}"), trainErr);
+                Assert.Contains(
+                    FormattableString.Invariant(
+                        $"epoch {e.GetProperty("epoch").GetInt32(), 3}  train loss {e.GetProperty("trainLoss").GetDouble():0.0000}"
+                    ),
+                    trainErr
+                );
                 Assert.InRange(e.GetProperty("validationAc1").GetDouble(), 0, 1);
             }
-            Assert.Single(root.GetProperty("validation").GetProperty("clusters").EnumerateArray()); // one whole cluster held out
+            // one whole cluster held out
+            Assert.Single(root.GetProperty("validation").GetProperty("clusters").EnumerateArray());
             Assert.True(root.GetProperty("train").GetProperty("incidentWindows").GetInt32() > 0);
             Assert.True(root.GetProperty("calibration").GetProperty("temperature").GetDouble() > 0);
-            Assert.Equal(Path.ChangeExtension(model, ".curves.png"), root.GetProperty("curves").GetProperty("png").GetString());
+            Assert.Equal(
+                Path.ChangeExtension(model, ".curves.png"),
+                root.GetProperty("curves").GetProperty("png").GetString()
+            );
         }
         Assert.True(File.Exists(model));
-        var svg = System.Xml.Linq.XDocument.Load(Path.ChangeExtension(model, ".curves.svg")); // the curves: a well-formed SVG, and a PNG
+        // the curves: a well-formed SVG, and a PNG
+        var svg = System.Xml.Linq.XDocument.Load(Path.ChangeExtension(model, ".curves.svg"));
         Assert.Contains("val incident", svg.ToString());
         Assert.True(new FileInfo(Path.ChangeExtension(model, ".curves.png")).Length > 1000);
 
@@ -87,7 +123,8 @@ public class CliTests
         Assert.InRange(doc.RootElement.GetProperty("ac1").GetDouble(), 0, 1);
         // Beside the JSON, the bar chart as SVG and PNG, each method in its legend (bar heights: PlotTests).
         var chart = System.Xml.Linq.XDocument.Load(Path.ChangeExtension(json, ".svg")).ToString();
-        foreach (var method in new[] { "LogWhisperer GAT", "robust z-score (BARO/N-Sigma)", "GAT without edges" }) Assert.Contains(method, chart);
+        foreach (var method in new[] { "LogWhisperer GAT", "robust z-score (BARO/N-Sigma)", "GAT without edges" })
+            Assert.Contains(method, chart);
         Assert.True(new FileInfo(Path.ChangeExtension(json, ".png")).Length > 1000);
     }
 

@@ -10,7 +10,11 @@ public class DatasetDocsTests
     private static IEnumerable<string> Blocks(string language)
     {
         var fence = "```" + language + "\n";
-        for (int i = Doc.IndexOf(fence, StringComparison.Ordinal); i >= 0; i = Doc.IndexOf(fence, i + 1, StringComparison.Ordinal))
+        for (
+            int i = Doc.IndexOf(fence, StringComparison.Ordinal);
+            i >= 0;
+            i = Doc.IndexOf(fence, i + 1, StringComparison.Ordinal)
+        )
         {
             int start = i + fence.Length;
             yield return Doc[start..Doc.IndexOf("```", start, StringComparison.Ordinal)];
@@ -34,8 +38,11 @@ public class DatasetDocsTests
     public void TheCommandLinesRunAndReplayTheExportThroughTheShippedMapping()
     {
         var dir = Path.Combine(TestData.TempDir(), "chaos-wide");
-        var commands = Blocks("bash").First().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Replace("/tmp/chaos-wide", dir).Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        var commands = Blocks("bash")
+            .First()
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Replace("/tmp/chaos-wide", dir).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .ToList();
         Assert.Equal(2, commands.Count);
         Assert.All(commands, c => Assert.Equal("logwhisperer", c[0]));
         var (exit, _, err) = CliTests.Run(commands[0][1..]);
@@ -52,8 +59,14 @@ public class DatasetDocsTests
     public void TheEvalCommandLinesBehindTheFiguresRun()
     {
         // The figures' command lines, on 4 incidents instead of 100 (the output's shape, not the figures).
-        var commands = Blocks("bash").Skip(1).First().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Replace("--incidents 100", "--incidents 4").Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        var commands = Blocks("bash")
+            .Skip(1)
+            .First()
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l =>
+                l.Replace("--incidents 100", "--incidents 4").Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            )
+            .ToList();
         Assert.Equal(2, commands.Count);
         var (exit, table, err) = CliTests.Run(commands[0][1..]);
         Assert.True(exit == 0, err);

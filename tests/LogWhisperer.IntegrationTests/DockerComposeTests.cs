@@ -21,27 +21,40 @@ public class DockerComposeTests
     private static readonly string Docker = Path.Combine(TestData.RepoRoot, "docker");
 
     private static Dictionary<string, object> Yaml(string relativePath) =>
-        new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(File.ReadAllText(Path.Combine(Docker, relativePath)));
+        new DeserializerBuilder()
+            .Build()
+            .Deserialize<Dictionary<string, object>>(File.ReadAllText(Path.Combine(Docker, relativePath)));
 
     private static Dictionary<object, object> Map(object o) => Assert.IsType<Dictionary<object, object>>(o);
+
     private static List<object> List(object o) => Assert.IsType<List<object>>(o);
+
     private static Dictionary<object, object> Services => Map(Yaml("compose.yaml")["services"]);
 
     [Fact]
     public void ComposeHasTheStackWithLoopbackPortsAndExistingFiles()
     {
         var services = Services;
-        Assert.Equal(["engine", "gateway", "grafana", "kafka", "loki", "otel-collector", "prometheus", "simulator"], services.Keys.Cast<string>().Order());
+        Assert.Equal(
+            ["engine", "gateway", "grafana", "kafka", "loki", "otel-collector", "prometheus", "simulator"],
+            services.Keys.Cast<string>().Order()
+        );
         var hostPorts = new List<string>();
         foreach (var (name, value) in services)
         {
             var service = Map(value);
-            Assert.True(service.ContainsKey("image") || service.ContainsKey("build"), $"{name} has neither image nor build");
+            Assert.True(
+                service.ContainsKey("image") || service.ContainsKey("build"),
+                $"{name} has neither image nor build"
+            );
             if (service.TryGetValue("build", out var build))
             {
                 var b = Map(build);
                 var context = Path.GetFullPath(Path.Combine(Docker, (string)b["context"]));
-                Assert.True(File.Exists(Path.Combine(context, (string)b["dockerfile"])), $"{name}: dockerfile not found");
+                Assert.True(
+                    File.Exists(Path.Combine(context, (string)b["dockerfile"])),
+                    $"{name}: dockerfile not found"
+                );
             }
             foreach (var port in service.TryGetValue("ports", out var ports) ? List(ports).Cast<string>() : [])
             {
@@ -52,11 +65,17 @@ public class DockerComposeTests
             {
                 var source = volume.Split(':')[0];
                 if (source.StartsWith("./", StringComparison.Ordinal))
-                    Assert.True(File.Exists(Path.Combine(Docker, source)) || Directory.Exists(Path.Combine(Docker, source)), $"{name}: {source} does not exist");
-                else Assert.Contains(source, Map(Yaml("compose.yaml")["volumes"]).Keys.Cast<string>()); // a named volume, declared
+                    Assert.True(
+                        File.Exists(Path.Combine(Docker, source)) || Directory.Exists(Path.Combine(Docker, source)),
+                        $"{name}: {source} does not exist"
+                    );
+                else
+                    // a named volume, declared
+                    Assert.Contains(source, Map(Yaml("compose.yaml")["volumes"]).Keys.Cast<string>());
             }
             if (service.TryGetValue("depends_on", out var deps))
-                foreach (var dep in deps is List<object> l ? l.Cast<string>() : Map(deps).Keys.Cast<string>()) Assert.Contains(dep, services.Keys.Cast<string>());
+                foreach (var dep in deps is List<object> l ? l.Cast<string>() : Map(deps).Keys.Cast<string>())
+                    Assert.Contains(dep, services.Keys.Cast<string>());
         }
         Assert.Equal(hostPorts.Count, hostPorts.Distinct().Count());
 
@@ -65,8 +84,13 @@ public class DockerComposeTests
         Assert.Equal("engine", engine[0]);
         Assert.Equal("kafka:9092", engine[engine.IndexOf("--bootstrap") + 1]);
         Assert.Equal("0.0.0.0:9464", engine[engine.IndexOf("--http") + 1]);
-        Assert.Equal("PLAINTEXT://kafka:9092", Map(Map(services["kafka"])["environment"])["KAFKA_ADVERTISED_LISTENERS"]);
-        var scrape = List(Yaml("prometheus.yml")["scrape_configs"]).Select(Map).Single(j => (string)j["job_name"] == "logwhisperer");
+        Assert.Equal(
+            "PLAINTEXT://kafka:9092",
+            Map(Map(services["kafka"])["environment"])["KAFKA_ADVERTISED_LISTENERS"]
+        );
+        var scrape = List(Yaml("prometheus.yml")["scrape_configs"])
+            .Select(Map)
+            .Single(j => (string)j["job_name"] == "logwhisperer");
         Assert.Equal("engine:9464", List(Map(List(scrape["static_configs"])[0])["targets"]).Single());
 
         // The runtime image has ASP.NET Core (Kestrel) and is .NET 10.
@@ -92,7 +116,10 @@ public class DockerComposeTests
             var test = List(Map(service["healthcheck"])["test"]).Cast<string>().ToList();
             Assert.Equal(["CMD", "./logwhisperer", "healthcheck", $"http://127.0.0.1:{port}/readyz"], test);
             var grace = (string)service["stop_grace_period"];
-            Assert.True(int.Parse(grace.TrimEnd('s')) > 30, $"{name}: stop_grace_period {grace} is not longer than the 30 s drain");
+            Assert.True(
+                int.Parse(grace.TrimEnd('s')) > 30,
+                $"{name}: stop_grace_period {grace} is not longer than the 30 s drain"
+            );
         }
     }
 
@@ -105,9 +132,12 @@ public class DockerComposeTests
         // Collector encoding and signal for each format the engine reads from Kafka.
         var collectorFormat = new Dictionary<(string Signal, string Encoding), TelemetryFormat>
         {
-            [("traces", "otlp_proto")] = TelemetryFormat.OtlpTracesProto, [("traces", "otlp_json")] = TelemetryFormat.OtlpTracesJson,
-            [("logs", "otlp_proto")] = TelemetryFormat.OtlpLogsProto, [("logs", "otlp_json")] = TelemetryFormat.OtlpLogsJson,
-            [("metrics", "otlp_proto")] = TelemetryFormat.OtlpMetricsProto, [("metrics", "otlp_json")] = TelemetryFormat.OtlpMetricsJson,
+            [("traces", "otlp_proto")] = TelemetryFormat.OtlpTracesProto,
+            [("traces", "otlp_json")] = TelemetryFormat.OtlpTracesJson,
+            [("logs", "otlp_proto")] = TelemetryFormat.OtlpLogsProto,
+            [("logs", "otlp_json")] = TelemetryFormat.OtlpLogsJson,
+            [("metrics", "otlp_proto")] = TelemetryFormat.OtlpMetricsProto,
+            [("metrics", "otlp_json")] = TelemetryFormat.OtlpMetricsJson,
         };
         var written = new Dictionary<string, TelemetryFormat>();
         foreach (var (pipelineName, value) in pipelines)
@@ -115,28 +145,56 @@ public class DockerComposeTests
             var signal = ((string)pipelineName).Split('/')[0];
             foreach (var exporter in List(Map(value)["exporters"]).Cast<string>())
             {
-                Assert.True(exporters.ContainsKey(exporter), $"pipeline {pipelineName} uses undefined exporter {exporter}");
-                if (!exporter.StartsWith("kafka", StringComparison.Ordinal)) continue;
+                Assert.True(
+                    exporters.ContainsKey(exporter),
+                    $"pipeline {pipelineName} uses undefined exporter {exporter}"
+                );
+                if (!exporter.StartsWith("kafka", StringComparison.Ordinal))
+                    continue;
                 var e = Map(exporters[exporter]);
                 Assert.Equal(["kafka:9092"], List(e["brokers"]));
                 var topic = (string)e["topic"];
-                Assert.True(collectorFormat.TryGetValue((signal, (string)e["encoding"]), out var format), $"{exporter}: {signal} as {e["encoding"]} is not a format the engine reads");
-                Assert.True(KafkaSettings.DefaultInputTopics.TryGetValue(topic, out var expected), $"{exporter} writes {topic}, which the engine does not read by default");
+                Assert.True(
+                    collectorFormat.TryGetValue((signal, (string)e["encoding"]), out var format),
+                    $"{exporter}: {signal} as {e["encoding"]} is not a format the engine reads"
+                );
+                Assert.True(
+                    KafkaSettings.DefaultInputTopics.TryGetValue(topic, out var expected),
+                    $"{exporter} writes {topic}, which the engine does not read by default"
+                );
                 Assert.Equal(expected, format);
                 written[topic] = format;
             }
         }
         // Every OTLP protobuf topic the engine reads is fed by the collector (the JSON ones by the gateway).
-        Assert.Equal(KafkaSettings.DefaultInputTopics.Where(t => t.Value.ToString().StartsWith("Otlp", StringComparison.Ordinal) && t.Value.ToString().EndsWith("Proto", StringComparison.Ordinal)).OrderBy(t => t.Key),
-            written.OrderBy(t => t.Key));
-        Assert.Equal(new KafkaSettings { BootstrapServers = "x" }.OutputTopic, Map(Map(config["receivers"])["kafka/rca"])["topic"]); // RCA events into Loki
+        Assert.Equal(
+            KafkaSettings
+                .DefaultInputTopics.Where(t =>
+                    t.Value.ToString().StartsWith("Otlp", StringComparison.Ordinal)
+                    && t.Value.ToString().EndsWith("Proto", StringComparison.Ordinal)
+                )
+                .OrderBy(t => t.Key),
+            written.OrderBy(t => t.Key)
+        );
+        Assert.Equal(
+            new KafkaSettings { BootstrapServers = "x" }.OutputTopic,
+            Map(Map(config["receivers"])["kafka/rca"])["topic"]
+        ); // RCA events into Loki
     }
 
     [Fact]
     public void PromtoolAcceptsThePrometheusConfig()
     {
-        if (!File.Exists("/usr/bin/promtool")) { Console.WriteLine("skipped: promtool (Debian package prometheus) is not installed"); return; }
-        var (exit, output, err) = TestData.RunProcess("promtool", ["check", "config", Path.Combine(Docker, "prometheus.yml")], TimeSpan.FromSeconds(60));
+        if (!File.Exists("/usr/bin/promtool"))
+        {
+            Console.WriteLine("skipped: promtool (Debian package prometheus) is not installed");
+            return;
+        }
+        var (exit, output, err) = TestData.RunProcess(
+            "promtool",
+            ["check", "config", Path.Combine(Docker, "prometheus.yml")],
+            TimeSpan.FromSeconds(60)
+        );
         Assert.True(exit == 0, output + err);
         Assert.Contains("SUCCESS", output + err);
     }
@@ -144,21 +202,42 @@ public class DockerComposeTests
     [Fact]
     public async Task TheGrafanaDashboardUsesProvisionedDatasourcesAndMetricsTheEngineExposes()
     {
-        var datasources = List(Yaml("grafana/provisioning/datasources/datasources.yaml")["datasources"]).Select(Map).ToDictionary(d => (string)d["uid"], d => (string)d["type"]);
+        var datasources = List(Yaml("grafana/provisioning/datasources/datasources.yaml")["datasources"])
+            .Select(Map)
+            .ToDictionary(d => (string)d["uid"], d => (string)d["type"]);
         var provider = Map(List(Yaml("grafana/provisioning/dashboards/dashboards.yaml")["providers"]).Single());
-        Assert.Contains("./grafana/dashboards:" + Map(provider["options"])["path"] + ":ro",
-            List(Map(Services["grafana"])["volumes"]).Cast<string>()); // the provider reads where compose mounts the dashboards
+        Assert.Contains(
+            "./grafana/dashboards:" + Map(provider["options"])["path"] + ":ro",
+            List(Map(Services["grafana"])["volumes"]).Cast<string>()
+        ); // the provider reads where compose mounts the dashboards
 
         // Families the engine exposes, including the Kafka ones (present only when it reads Kafka).
-        using var metrics = new EngineMetrics { ConsumerLag = () => [new PartitionLag("t", 0, 1)], KafkaMessages = () => (1, 0) };
-        _ = new RcaPipeline(new PipelineOptions { Metrics = metrics }, new Featurizer(new FeaturizerOptions()), null, null, new MemoryDeadLetterSink()); // the stage series
-        var exposed = MetricsTests.CheckExposition(await MetricsTests.ScrapeAsync(metrics, () =>
+        using var metrics = new EngineMetrics
         {
-            metrics.ScoringPass(TimeSpan.FromMilliseconds(3)); // histograms appear with their first measurement
-            metrics.EventEmitted(DateTimeOffset.UtcNow);
-        }));
+            ConsumerLag = () => [new PartitionLag("t", 0, 1)],
+            KafkaMessages = () => (1, 0),
+        };
+        _ = new RcaPipeline(
+            new PipelineOptions { Metrics = metrics },
+            new Featurizer(new FeaturizerOptions()),
+            null,
+            null,
+            new MemoryDeadLetterSink()
+        ); // the stage series
+        var exposed = MetricsTests.CheckExposition(
+            await MetricsTests.ScrapeAsync(
+                metrics,
+                () =>
+                {
+                    metrics.ScoringPass(TimeSpan.FromMilliseconds(3)); // histograms appear with their first measurement
+                    metrics.EventEmitted(DateTimeOffset.UtcNow);
+                }
+            )
+        );
 
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Docker, "grafana/dashboards/logwhisperer.json")));
+        using var doc = JsonDocument.Parse(
+            File.ReadAllText(Path.Combine(Docker, "grafana/dashboards/logwhisperer.json"))
+        );
         var panels = doc.RootElement.GetProperty("panels").EnumerateArray().ToList();
         Assert.True(panels.Count >= 8);
         var expressions = new List<string>();
@@ -168,16 +247,27 @@ public class DockerComposeTests
             foreach (var target in panel.GetProperty("targets").EnumerateArray())
             {
                 var ds = target.GetProperty("datasource");
-                Assert.True(datasources.TryGetValue(ds.GetProperty("uid").GetString()!, out var type), $"{title}: datasource {ds.GetProperty("uid")} is not provisioned");
+                Assert.True(
+                    datasources.TryGetValue(ds.GetProperty("uid").GetString()!, out var type),
+                    $"{title}: datasource {ds.GetProperty("uid")} is not provisioned"
+                );
                 Assert.Equal(type, ds.GetProperty("type").GetString());
                 var expr = target.GetProperty("expr").GetString()!;
-                if (type != "prometheus") { Assert.Equal("loki", type); Assert.Contains("logwhisperer-rca", expr); continue; }
+                if (type != "prometheus")
+                {
+                    Assert.Equal("loki", type);
+                    Assert.Contains("logwhisperer-rca", expr);
+                    continue;
+                }
                 var names = Regex.Matches(expr, @"\blogwhisperer_[a-z_]+").Select(m => m.Value).ToList();
                 Assert.True(names.Count > 0, $"{title}: {expr} names no engine metric");
                 foreach (var name in names)
                 {
                     var family = Regex.Replace(name, "_(bucket|sum|count)$", "");
-                    Assert.True(exposed.ContainsKey(name) || (exposed.GetValueOrDefault(family) == "histogram"), $"{title}: {name} is not exposed at /metrics");
+                    Assert.True(
+                        exposed.ContainsKey(name) || (exposed.GetValueOrDefault(family) == "histogram"),
+                        $"{title}: {name} is not exposed at /metrics"
+                    );
                 }
                 expressions.Add(expr);
             }
@@ -185,9 +275,18 @@ public class DockerComposeTests
         Assert.Contains(panels, p => p.GetProperty("type").GetString() == "logs"); // RCA events with their explanations
 
         // Every expression parses: promtool checks them as recording rules.
-        if (!File.Exists("/usr/bin/promtool")) return;
+        if (!File.Exists("/usr/bin/promtool"))
+            return;
         var rules = Path.Combine(TestData.TempDir(), "rules.yml");
-        File.WriteAllText(rules, "groups:\n  - name: dashboard\n    rules:\n" + string.Concat(expressions.Select((e, i) => $"      - record: dashboard:expr{i}\n        expr: {JsonSerializer.Serialize(e)}\n")));
+        File.WriteAllText(
+            rules,
+            "groups:\n  - name: dashboard\n    rules:\n"
+                + string.Concat(
+                    expressions.Select(
+                        (e, i) => $"      - record: dashboard:expr{i}\n        expr: {JsonSerializer.Serialize(e)}\n"
+                    )
+                )
+        );
         var (exit, output, err) = TestData.RunProcess("promtool", ["check", "rules", rules], TimeSpan.FromSeconds(60));
         Assert.True(exit == 0, output + err);
     }

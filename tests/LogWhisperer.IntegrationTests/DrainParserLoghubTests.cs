@@ -2,7 +2,8 @@ using LogWhisperer.Features.Logs;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>The Drain parser's tokenizer on real data: Loghub's 2k samples in ../shared/data (the two lines below alone where absent).</summary>
+/// <summary>The Drain parser's tokenizer on real data: Loghub's 2k samples in ../shared/data (the two lines below alone
+/// where absent).</summary>
 public class DrainParserLoghubTests
 {
     /// <summary>
@@ -13,8 +14,15 @@ public class DrainParserLoghubTests
     public void EveryTokenIsKeyedAsItsMaskedTextIs()
     {
         var root = Path.Combine(TestData.RepoRoot, "..", "shared", "data", "loghub-2k");
-        var lines = new List<string> { "Receiving block blk_-1608999687919862906 src: /10.250.19.102:54106 dest: /10.250.19.102:50010", "uid=0 euid=0 tty=ssh ruser= rhost=183.62.140.253 user=root" };
-        if (Directory.Exists(root)) lines.AddRange(LoghubEvaluation.PublishedDrain.Keys.SelectMany(s => LoghubEvaluation.Load(root, s).Contents));
+        var lines = new List<string>
+        {
+            "Receiving block blk_-1608999687919862906 src: /10.250.19.102:54106 dest: /10.250.19.102:50010",
+            "uid=0 euid=0 tty=ssh ruser= rhost=183.62.140.253 user=root",
+        };
+        if (Directory.Exists(root))
+            lines.AddRange(
+                LoghubEvaluation.PublishedDrain.Keys.SelectMany(s => LoghubEvaluation.Load(root, s).Contents)
+            );
         var tokens = new LogTokenizer.Token[512];
         int checkedTokens = 0;
         foreach (var line in lines)
@@ -24,7 +32,10 @@ public class DrainParserLoghubTests
             {
                 var text = line.AsSpan(tokens[i].Start, tokens[i].Length);
                 var masked = LogTokenizer.MaskedText(text);
-                Assert.True(LogTokenizer.KeyOf(masked) == tokens[i].Key, $"'{text}' keyed unlike its masked text '{masked}'");
+                Assert.True(
+                    LogTokenizer.KeyOf(masked) == tokens[i].Key,
+                    $"'{text}' keyed unlike its masked text '{masked}'"
+                );
                 Assert.Equal(masked != text.ToString(), tokens[i].Masked);
                 Assert.Equal(!tokens[i].Masked && LogTokenizer.IsPlainWord(text), tokens[i].Word);
             }

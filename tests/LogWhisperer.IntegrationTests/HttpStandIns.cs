@@ -13,9 +13,15 @@ namespace LogWhisperer.Tests;
 /// </summary>
 internal sealed class CapturingHttpServer : IAsyncDisposable
 {
-    public sealed record Request(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)
+    public sealed record Request(
+        string Method,
+        string PathAndQuery,
+        IReadOnlyDictionary<string, string> Headers,
+        string Body
+    )
     {
         public JsonNode Json => JsonNode.Parse(Body)!;
+
         /// <summary>The body's bytes as sent (protobuf bodies are not text).</summary>
         public byte[] Raw { get; init; } = [];
     }
@@ -25,8 +31,10 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
 
     /// <summary>Status for the n-th request (0-based) received.</summary>
     public Func<int, int> Respond { get; set; } = _ => 200;
+
     /// <summary>Retry-After (seconds) for the n-th request, or null for none.</summary>
     public Func<int, int?> RetryAfter { get; set; } = _ => null;
+
     /// <summary>When each request arrived (wall clock), in order.</summary>
     public IReadOnlyList<DateTime> ReceivedAt => _received.ToArray();
     private readonly ConcurrentQueue<DateTime> _received = new();
@@ -50,12 +58,25 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
             {
                 n = _requests.Count;
                 _received.Enqueue(DateTime.UtcNow);
-                _requests.Enqueue(new Request(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString,
-                    ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body)
-                { Raw = raw });
+                _requests.Enqueue(
+                    new Request(
+                        ctx.Request.Method,
+                        ctx.Request.Path + ctx.Request.QueryString,
+                        ctx.Request.Headers.ToDictionary(
+                            h => h.Key,
+                            h => h.Value.ToString(),
+                            StringComparer.OrdinalIgnoreCase
+                        ),
+                        body
+                    )
+                    {
+                        Raw = raw,
+                    }
+                );
             }
             ctx.Response.StatusCode = Respond(n);
-            if (RetryAfter(n) is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (RetryAfter(n) is { } seconds)
+                ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         });
     }
 
@@ -70,7 +91,8 @@ internal sealed class CapturingHttpServer : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 }
 
-/// <summary>A real Prometheus Alertmanager (Debian package prometheus-alertmanager) on a free port, gossip off, state in a temp dir.</summary>
+/// <summary>A real Prometheus Alertmanager (Debian package prometheus-alertmanager) on a free port, gossip off, state
+/// in a temp dir.</summary>
 public sealed class AlertmanagerProcess : IDisposable
 {
     public const string Binary = "/usr/bin/prometheus-alertmanager";
@@ -81,36 +103,57 @@ public sealed class AlertmanagerProcess : IDisposable
 
     public AlertmanagerProcess()
     {
-        File.WriteAllText(Path.Combine(_dir, "alertmanager.yml"), """
+        File.WriteAllText(
+            Path.Combine(_dir, "alertmanager.yml"),
+            """
             route:
               receiver: blackhole
             receivers:
               - name: blackhole
-            """);
+            """
+        );
         int port = TestData.FreePort();
         Url = new Uri($"http://127.0.0.1:{port}/");
         var psi = new ProcessStartInfo(Binary)
         {
-            RedirectStandardOutput = true, RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
             ArgumentList =
             {
-                "--config.file=" + Path.Combine(_dir, "alertmanager.yml"), "--storage.path=" + _dir,
-                $"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+                "--config.file=" + Path.Combine(_dir, "alertmanager.yml"),
+                "--storage.path=" + _dir,
+                $"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
             },
         };
         _process = Process.Start(psi) ?? throw new InvalidOperationException("alertmanager did not start");
         var log = new ConcurrentQueue<string>();
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
-        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+                log.Enqueue(e.Data);
+        };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+                log.Enqueue(e.Data);
+        };
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         bool Ready()
         {
-            try { return http.GetAsync(new Uri(Url, "-/ready")).Result.IsSuccessStatusCode; }
-            catch (AggregateException) { return false; }
+            try
+            {
+                return http.GetAsync(new Uri(Url, "-/ready")).Result.IsSuccessStatusCode;
+            }
+            catch (AggregateException)
+            {
+                return false;
+            }
         }
-        if (TestData.WaitUntil(() => _process.HasExited || Ready(), TestData.Generous) && !_process.HasExited) return;
+        if (TestData.WaitUntil(() => _process.HasExited || Ready(), TestData.Generous) && !_process.HasExited)
+            return;
         Dispose();
         throw new InvalidOperationException("alertmanager did not become ready:\n" + string.Join("\n", log));
     }
@@ -123,11 +166,22 @@ public sealed class AlertmanagerProcess : IDisposable
         return JsonNode.Parse(await http.GetStringAsync(new Uri(Url, "api/v2/alerts?" + query)))!.AsArray();
     }
 
-
     public void Dispose()
     {
-        try { if (!_process.HasExited) { _process.Kill(true); _process.WaitForExit(10_000); } } catch (InvalidOperationException) { }
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException) { }
         _process.Dispose();
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
+        try
+        {
+            Directory.Delete(_dir, true);
+        }
+        catch (IOException) { }
     }
 }

@@ -18,17 +18,38 @@ public class LoghubAccuracyTests(ITestOutputHelper output)
     [Fact]
     public void DefaultConfigurationGroupsEverySystemAccurately()
     {
-        if (!Directory.Exists(Root)) { output.WriteLine($"loghub-2k not found at {Root}; accuracy not measured"); return; }
+        if (!Directory.Exists(Root))
+        {
+            output.WriteLine($"loghub-2k not found at {Root}; accuracy not measured");
+            return;
+        }
         var floors = new Dictionary<string, double>
         {
-            ["HDFS"] = 0.97, ["BGL"] = 0.95, ["Apache"] = 0.97, ["Hadoop"] = 0.95,
-            ["Spark"] = 0.95, ["Zookeeper"] = 0.95, ["OpenSSH"] = 0.95, ["HealthApp"] = 0.95,
+            ["HDFS"] = 0.97,
+            ["BGL"] = 0.95,
+            ["Apache"] = 0.97,
+            ["Hadoop"] = 0.95,
+            ["Spark"] = 0.95,
+            ["Zookeeper"] = 0.95,
+            ["OpenSSH"] = 0.95,
+            ["HealthApp"] = 0.95,
         };
-        var results = LoghubEvaluation.PublishedDrain.Keys.Select(s => LoghubEvaluation.Evaluate(LoghubEvaluation.Load(Root, s), new DrainOptions())).ToList();
+        var results = LoghubEvaluation
+            .PublishedDrain.Keys.Select(s =>
+                LoghubEvaluation.Evaluate(LoghubEvaluation.Load(Root, s), new DrainOptions())
+            )
+            .ToList();
         foreach (var r in results)
         {
-            output.WriteLine($"{r.System,-10} GA {r.Accuracy:F3} PA {r.ParsingAccuracy:F3} F1 {r.GroupingF1:F3} ({r.MinedTemplates} mined, {r.TruthTemplates} true)");
-            Assert.True(r.Accuracy >= floors[r.System], $"{r.System}: GA {r.Accuracy:F3} under its floor {floors[r.System]}");
+            output.WriteLine(
+                $"{r.System, -10} GA {r.Accuracy:F3} PA {r.ParsingAccuracy:F3} "
+                    + $"F1 {r.GroupingF1:F3} ({r.MinedTemplates} mined, "
+                    + $"{r.TruthTemplates} true)"
+            );
+            Assert.True(
+                r.Accuracy >= floors[r.System],
+                $"{r.System}: GA {r.Accuracy:F3} under its floor {floors[r.System]}"
+            );
             Assert.InRange(r.ParsingAccuracy, 0, 1);
             Assert.InRange(r.GroupingF1, 0, r.Accuracy == 1 ? 1 : 0.9999);
         }
@@ -42,11 +63,18 @@ public class LoghubAccuracyTests(ITestOutputHelper output)
     [Fact]
     public void ConfigurationChosenWithoutASystemHoldsUpOnIt()
     {
-        if (!Directory.Exists(Root)) { output.WriteLine($"loghub-2k not found at {Root}; accuracy not measured"); return; }
+        if (!Directory.Exists(Root))
+        {
+            output.WriteLine($"loghub-2k not found at {Root}; accuracy not measured");
+            return;
+        }
         var samples = LoghubEvaluation.PublishedDrain.Keys.Select(s => LoghubEvaluation.Load(Root, s)).ToList();
         var held = LoghubEvaluation.LeaveOneSystemOut(samples);
         foreach (var h in held)
-            output.WriteLine($"{h.System,-10} depth {h.Chosen.Depth} similarity {h.Chosen.SimilarityThreshold:F1} conflicts {h.Chosen.MaxConflicts} -> {h.Accuracy:F3}");
+            output.WriteLine(
+                $"{h.System, -10} depth {h.Chosen.Depth} similarity {h.Chosen.SimilarityThreshold:F1} "
+                    + $"conflicts {h.Chosen.MaxConflicts} -> {h.Accuracy:F3}"
+            );
         Assert.Equal(samples.Select(s => s.System), held.Select(h => h.System));
         double mean = held.Average(h => h.Accuracy);
         output.WriteLine($"mean held-out accuracy {mean:F3}");
@@ -57,7 +85,11 @@ public class LoghubAccuracyTests(ITestOutputHelper output)
     [Fact]
     public void TemplateMiningDocTableIsTheOutputOfItsCommand()
     {
-        if (!Directory.Exists(Root)) { output.WriteLine($"loghub-2k not found at {Root}; docs/template-mining.md table not checked"); return; }
+        if (!Directory.Exists(Root))
+        {
+            output.WriteLine($"loghub-2k not found at {Root}; docs/template-mining.md table not checked");
+            return;
+        }
         var doc = File.ReadAllText(Path.Combine(TestData.RepoRoot, "docs", "template-mining.md"));
         const string command = "logwhisperer templates --loghub ../shared/data/loghub-2k";
         int at = doc.IndexOf(command, StringComparison.Ordinal);

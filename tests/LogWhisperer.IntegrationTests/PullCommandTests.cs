@@ -16,11 +16,10 @@ using Xunit.Abstractions;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>
-/// `logwhisperer pull` end to end: a real Prometheus (remote-written with the simulator's metrics, Istio ones
+/// <summary> `logwhisperer pull` end to end: a real Prometheus (remote-written with the simulator's metrics, Istio ones
 /// included) and, because Loki cannot be installed here, an in-test Kestrel stand-in answering Loki's documented
-/// query_range API (GET /loki/api/v1/query_range?query&amp;start&amp;end&amp;limit&amp;direction=forward → streams) with the
-/// simulator's logs. It does not evaluate the LogQL selector: it serves every stream.
+/// query_range API (GET /loki/api/v1/query_range?query&amp;start&amp;end&amp;limit&amp;direction=forward → streams)
+/// with the simulator's logs. It does not evaluate the LogQL selector: it serves every stream.
 /// </summary>
 [Collection(SeveralEnginesCollection.Name)] // starts the program as a child process: one such test at a time
 public sealed class PullCommandTests : IAsyncDisposable
@@ -28,7 +27,8 @@ public sealed class PullCommandTests : IAsyncDisposable
     private readonly WebApplication _loki;
     private readonly List<(long Ns, LogRecord Log)> _logs = [];
     private readonly List<string> _queries = [];
-    private long _lokiServed, _lokiNewestStartNs = long.MinValue; // entries answered; the newest range start asked for
+    private long _lokiServed,
+        _lokiNewestStartNs = long.MinValue; // entries answered; the newest range start asked for
     private readonly ITestOutputHelper _output;
 
     public PullCommandTests(ITestOutputHelper output)
@@ -49,17 +49,31 @@ public sealed class PullCommandTests : IAsyncDisposable
     private IResult QueryRange(HttpContext ctx)
     {
         var q = HttpUtility.ParseQueryString(ctx.Request.QueryString.Value!);
-        lock (_queries) _queries.Add(q["query"]!);
-        long start = long.Parse(q["start"]!, CultureInfo.InvariantCulture), end = long.Parse(q["end"]!, CultureInfo.InvariantCulture);
+        lock (_queries)
+            _queries.Add(q["query"]!);
+        long start = long.Parse(q["start"]!, CultureInfo.InvariantCulture),
+            end = long.Parse(q["end"]!, CultureInfo.InvariantCulture);
         int limit = int.Parse(q["limit"]!, CultureInfo.InvariantCulture);
         // Forward: the oldest `limit` entries of [start, end), grouped into streams by their labels as Loki does.
         var page = _logs.Where(e => e.Ns >= start && e.Ns < end).Take(limit).ToList();
-        lock (_queries) { _lokiServed += page.Count; _lokiNewestStartNs = Math.Max(_lokiNewestStartNs, start); }
-        var streams = page.GroupBy(e => (e.Log.Cluster, e.Log.Service, Level: e.Log.Severity.ToString().ToLowerInvariant())).Select(g => new
+        lock (_queries)
         {
-            stream = new Dictionary<string, string> { ["cluster"] = g.Key.Cluster, ["service_name"] = g.Key.Service, ["level"] = g.Key.Level },
-            values = g.Select(e => new[] { e.Ns.ToString(CultureInfo.InvariantCulture), e.Log.Message }).ToArray(),
-        });
+            _lokiServed += page.Count;
+            _lokiNewestStartNs = Math.Max(_lokiNewestStartNs, start);
+        }
+        var streams = page.GroupBy(e =>
+                (e.Log.Cluster, e.Log.Service, Level: e.Log.Severity.ToString().ToLowerInvariant())
+            )
+            .Select(g => new
+            {
+                stream = new Dictionary<string, string>
+                {
+                    ["cluster"] = g.Key.Cluster,
+                    ["service_name"] = g.Key.Service,
+                    ["level"] = g.Key.Level,
+                },
+                values = g.Select(e => new[] { e.Ns.ToString(CultureInfo.InvariantCulture), e.Log.Message }).ToArray(),
+            });
         return Results.Json(new { status = "success", data = new { resultType = "streams", result = streams } });
     }
 
@@ -83,19 +97,36 @@ public sealed class PullCommandTests : IAsyncDisposable
     /// Ten minutes of a simulated mesh from <paramref name="start"/>: 6 of warm-up, then errors in
     /// productcatalogservice for 3. Its logs are served by the Loki stand-in, its metrics remote-written to Prometheus.
     /// </summary>
-    private async Task<(List<MetricSample> Metrics, Fault Fault)> SimulateAsync(HttpClient http, PrometheusServer prometheus, long start, long end)
+    private async Task<(List<MetricSample> Metrics, Fault Fault)> SimulateAsync(
+        HttpClient http,
+        PrometheusServer prometheus,
+        long start,
+        long end
+    )
     {
         var topology = Topology.Load(TestData.TopologyPath("online-boutique"));
         // An odd onset second: the form whose root logs its own errors (Fault.SurfacesInCaller). The silent form,
         // found only through callers' logs and Istio metrics without traces, is a known gap of the current model.
         var fault = new Fault(Injected, FaultKind.Errors, start + 6 * 60_000 + 1000, start + 9 * 60_000, 0.7);
-        var sim = new ChaosSimulator(topology, new SimulationOptions { Cluster = "online-boutique", Seed = 3, StartMs = start, IstioMetrics = true }, [fault]);
+        var sim = new ChaosSimulator(
+            topology,
+            new SimulationOptions
+            {
+                Cluster = "online-boutique",
+                Seed = 3,
+                StartMs = start,
+                IstioMetrics = true,
+            },
+            [fault]
+        );
         var metrics = new List<MetricSample>();
         long n = 0;
         await foreach (var batch in new SimulatorSource(sim, end).ReadAsync(CancellationToken.None))
-            foreach (var r in batch)
-                if (r is LogRecord log) _logs.Add((log.TimestampMs * 1_000_000 + n++ % 1_000_000, log)); // unique ns, as Loki's paging needs
-                else if (r is MetricSample m) metrics.Add(m);
+        foreach (var r in batch)
+            if (r is LogRecord log)
+                _logs.Add((log.TimestampMs * 1_000_000 + n++ % 1_000_000, log)); // unique ns, as Loki's paging needs
+            else if (r is MetricSample m)
+                metrics.Add(m);
         // Spans are not pulled: a team without Kafka has logs and metrics here.
         Assert.Contains(metrics, m => m.Name == "istio_requests_total");
         await RemoteWriteAsync(http, prometheus.BaseUrl, metrics);
@@ -105,61 +136,114 @@ public sealed class PullCommandTests : IAsyncDisposable
     [Fact]
     public async Task PullFromLokiAndPrometheusNamesTheInjectedService()
     {
-        using var prometheus = await PrometheusServer.StartAsync("global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver");
+        using var prometheus = await PrometheusServer.StartAsync(
+            "global:\n  scrape_interval: 1m\n",
+            "--web.enable-remote-write-receiver"
+        );
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 
         // Ten minutes of a simulated mesh ending a minute ago (Prometheus takes recent samples only).
-        long start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 11 * 60_000) / 30_000 * 30_000, end = start + 10 * 60_000;
+        long start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 11 * 60_000) / 30_000 * 30_000,
+            end = start + 10 * 60_000;
         var (metrics, fault) = await SimulateAsync(http, prometheus, start, end);
 
-        var (exit, stdout, stderr) = CliTests.Run("pull", "--loki", LokiUrl.ToString(), "--logql", "{cluster=\"online-boutique\"}",
-            "--prometheus", prometheus.BaseUrl.ToString(), "--from", DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("O"),
-            "--until", DateTimeOffset.FromUnixTimeMilliseconds(end).ToString("O"), "--topology-refresh", "5", "--print");
+        var (exit, stdout, stderr) = CliTests.Run(
+            "pull",
+            "--loki",
+            LokiUrl.ToString(),
+            "--logql",
+            "{cluster=\"online-boutique\"}",
+            "--prometheus",
+            prometheus.BaseUrl.ToString(),
+            "--from",
+            DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("O"),
+            "--until",
+            DateTimeOffset.FromUnixTimeMilliseconds(end).ToString("O"),
+            "--topology-refresh",
+            "5",
+            "--print"
+        );
         _output.WriteLine(stderr);
         Assert.True(exit == 0, stderr);
         Assert.Matches(@"topology : [1-9]\d* edge", stderr); // the call graph was discovered
-        var events = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
+        var events = stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!)
+            .ToList();
         Assert.NotEmpty(events);
         Assert.All(events, e => Assert.Equal("online-boutique", e.Cluster));
-        foreach (var e in events) _output.WriteLine($"{e.WindowStart:HH:mm:ss} {string.Join(", ", e.Candidates.Select(c => $"{c.Service} {c.Score:0.###}"))}");
+        foreach (var e in events)
+            _output.WriteLine(
+                $"{e.WindowStart:HH:mm:ss} {string.Join(", ", e.Candidates.Select(c => $"{c.Service} {c.Score:0.###}"))}"
+            );
         // Among an event's candidates during the fault (it was rank 1 with the lw-features/2 model; the lw-features/3
         // model, without traces to read, ranks it 3rd to 5th and puts adservice's log volume first — a regression of
         // the model noted in docs/real-incidents.md, not of the pull path this test is about).
-        Assert.Contains(events, e => e.Candidates.Any(c => c.Service == Injected) && e.WindowEnd.ToUnixTimeMilliseconds() > fault.StartMs);
+        Assert.Contains(
+            events,
+            e => e.Candidates.Any(c => c.Service == Injected) && e.WindowEnd.ToUnixTimeMilliseconds() > fault.StartMs
+        );
         // Every log, and metrics beside them (resampled by query_range at its resolution, so not counted exactly).
         var records = stderr.Split('\n').First(l => l.StartsWith("records", StringComparison.Ordinal));
-        long pulled = long.Parse(new string(records.Split(" in,")[0].Where(char.IsAsciiDigit).ToArray()), CultureInfo.InvariantCulture);
+        long pulled = long.Parse(
+            new string(records.Split(" in,")[0].Where(char.IsAsciiDigit).ToArray()),
+            CultureInfo.InvariantCulture
+        );
         Assert.InRange(pulled, _logs.Count + 1, _logs.Count + metrics.Count);
-        lock (_queries) Assert.All(_queries, q => Assert.Equal("{cluster=\"online-boutique\"}", q));
+        lock (_queries)
+            Assert.All(_queries, q => Assert.Equal("{cluster=\"online-boutique\"}", q));
     }
 
     [Fact]
     public async Task FollowingPullDrainsOnSigtermAndExitsZeroWithEverythingItPulled()
     {
-        using var prometheus = await PrometheusServer.StartAsync("global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver");
+        using var prometheus = await PrometheusServer.StartAsync(
+            "global:\n  scrape_interval: 1m\n",
+            "--web.enable-remote-write-receiver"
+        );
         await using var counted = new CountingPrometheusProxy(prometheus.BaseUrl);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         // Ten minutes of data ending 7 minutes ago: Prometheus answers for its last samples for 5 more minutes
         // (its lookback), so a pull following the present (30 s behind it) asks past all of it at once.
-        long start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 17 * 60_000) / 30_000 * 30_000, end = start + 10 * 60_000;
+        long start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 17 * 60_000) / 30_000 * 30_000,
+            end = start + 10 * 60_000;
         await SimulateAsync(http, prometheus, start, end);
         long lastLogNs = _logs.Max(e => e.Ns);
         var pastPrometheusData = DateTimeOffset.FromUnixTimeMilliseconds(end) + TimeSpan.FromMinutes(6);
 
         // No --until: it follows the present and never ends by itself.
-        using var pull = new CliProcess("pull", "--loki", LokiUrl.ToString(), "--logql", "{cluster=\"online-boutique\"}",
-            "--prometheus", counted.Url.ToString(), "--from", DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("O"),
-            "--topology-refresh", "5", "--print", "--shutdown-timeout", "120");
+        using var pull = new CliProcess(
+            "pull",
+            "--loki",
+            LokiUrl.ToString(),
+            "--logql",
+            "{cluster=\"online-boutique\"}",
+            "--prometheus",
+            counted.Url.ToString(),
+            "--from",
+            DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("O"),
+            "--topology-refresh",
+            "5",
+            "--print",
+            "--shutdown-timeout",
+            "120"
+        );
         // Caught up: each source has asked for a range after all its data, so everything it was answered is in
         // the program, and every later answer is empty.
-        bool caughtUp = TestData.WaitUntil(() =>
-        {
-            lock (_queries) if (_lokiNewestStartNs <= lastLogNs) return pull.HasExited;
-            return counted.NewestRangeStart > pastPrometheusData || pull.HasExited;
-        }, TestData.Generous);
+        bool caughtUp = TestData.WaitUntil(
+            () =>
+            {
+                lock (_queries)
+                    if (_lokiNewestStartNs <= lastLogNs)
+                        return pull.HasExited;
+                return counted.NewestRangeStart > pastPrometheusData || pull.HasExited;
+            },
+            TestData.Generous
+        );
         Assert.True(caughtUp && !pull.HasExited, "pull did not catch up:\n" + pull.Stderr);
         long served;
-        lock (_queries) served = _lokiServed + counted.SamplesServed;
+        lock (_queries)
+            served = _lokiServed + counted.SamplesServed;
 
         pull.Signal("TERM");
         var exit = pull.WaitForExit(TestData.Generous);
@@ -172,12 +256,18 @@ public sealed class PullCommandTests : IAsyncDisposable
         // Drained: every record it was answered went through the pipeline (none left behind in the merge of the
         // two sources), and every event it counts was written.
         var records = pull.Lines.Single(l => l.StartsWith("records  :", StringComparison.Ordinal));
-        long recordsIn = long.Parse(new string(records.Split(" in,")[0].Where(char.IsAsciiDigit).ToArray()), CultureInfo.InvariantCulture);
+        long recordsIn = long.Parse(
+            new string(records.Split(" in,")[0].Where(char.IsAsciiDigit).ToArray()),
+            CultureInfo.InvariantCulture
+        );
         Assert.True(served > _logs.Count, $"{served} records served"); // logs and metrics
         Assert.Equal(served, recordsIn);
         var summary = pull.Lines.Single(l => l.StartsWith("events   :", StringComparison.Ordinal));
         int reported = int.Parse(summary["events   :".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        var events = pull.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!).ToList();
+        var events = pull
+            .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonSerializer.Deserialize<RcaEvent>(l, RcaEvent.JsonOptions)!)
+            .ToList();
         Assert.True(reported > 0, summary); // the data holds an incident
         // One event per window it judged, and one more for each incident a quiet window resolved.
         Assert.Equal(reported, events.Count(e => e.Incident?.State != IncidentInfo.Resolved));
@@ -197,8 +287,24 @@ public sealed class PullCommandTests : IAsyncDisposable
         private double _newestStartSeconds = double.MinValue;
 
         public Uri Url { get; }
-        public long SamplesServed { get { lock (_gate) return _samples; } }
-        public DateTimeOffset NewestRangeStart { get { lock (_gate) return _newestStartSeconds == double.MinValue ? DateTimeOffset.MinValue : DateTimeOffset.FromUnixTimeMilliseconds((long)(_newestStartSeconds * 1000)); } }
+        public long SamplesServed
+        {
+            get
+            {
+                lock (_gate)
+                    return _samples;
+            }
+        }
+        public DateTimeOffset NewestRangeStart
+        {
+            get
+            {
+                lock (_gate)
+                    return _newestStartSeconds == double.MinValue
+                        ? DateTimeOffset.MinValue
+                        : DateTimeOffset.FromUnixTimeMilliseconds((long)(_newestStartSeconds * 1000));
+            }
+        }
 
         public CountingPrometheusProxy(Uri prometheus)
         {
@@ -209,14 +315,27 @@ public sealed class PullCommandTests : IAsyncDisposable
             _app.Run(async ctx =>
             {
                 bool range = ctx.Request.Path == "/api/v1/query_range";
-                if (range) lock (_gate) _newestStartSeconds = Math.Max(_newestStartSeconds, double.Parse(ctx.Request.Query["start"]!, CultureInfo.InvariantCulture));
-                using var answer = await _http.GetAsync(new Uri(prometheus, ctx.Request.Path.Value!.TrimStart('/') + ctx.Request.QueryString), ctx.RequestAborted);
+                if (range)
+                    lock (_gate)
+                        _newestStartSeconds = Math.Max(
+                            _newestStartSeconds,
+                            double.Parse(ctx.Request.Query["start"]!, CultureInfo.InvariantCulture)
+                        );
+                using var answer = await _http.GetAsync(
+                    new Uri(prometheus, ctx.Request.Path.Value!.TrimStart('/') + ctx.Request.QueryString),
+                    ctx.RequestAborted
+                );
                 var body = await answer.Content.ReadAsByteArrayAsync(ctx.RequestAborted);
                 if (range && answer.IsSuccessStatusCode)
                 {
                     using var doc = JsonDocument.Parse(body);
-                    long samples = doc.RootElement.GetProperty("data").GetProperty("result").EnumerateArray().Sum(s => (long)s.GetProperty("values").GetArrayLength());
-                    lock (_gate) _samples += samples;
+                    long samples = doc
+                        .RootElement.GetProperty("data")
+                        .GetProperty("result")
+                        .EnumerateArray()
+                        .Sum(s => (long)s.GetProperty("values").GetArrayLength());
+                    lock (_gate)
+                        _samples += samples;
                 }
                 ctx.Response.StatusCode = (int)answer.StatusCode;
                 ctx.Response.ContentType = answer.Content.Headers.ContentType?.ToString();
@@ -236,19 +355,37 @@ public sealed class PullCommandTests : IAsyncDisposable
     [Fact]
     public async Task AnEdgeThatDisappearsFromPrometheusAgesOutOfTheGraph()
     {
-        using var prometheus = await PrometheusServer.StartAsync("global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver");
+        using var prometheus = await PrometheusServer.StartAsync(
+            "global:\n  scrape_interval: 1m\n",
+            "--web.enable-remote-write-receiver"
+        );
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var now = DateTimeOffset.UtcNow;
         var first = now.AddMinutes(-30);
-        MetricSample Requests(DateTimeOffset at, string src, string dst, double value) => new(at.ToUnixTimeMilliseconds(), "c", src, "istio_requests_total", value,
-            new Dictionary<string, string> { ["reporter"] = "source", ["source_workload"] = src, ["source_workload_namespace"] = "shop", ["destination_workload"] = dst, ["destination_workload_namespace"] = "shop" });
+        MetricSample Requests(DateTimeOffset at, string src, string dst, double value) =>
+            new(
+                at.ToUnixTimeMilliseconds(),
+                "c",
+                src,
+                "istio_requests_total",
+                value,
+                new Dictionary<string, string>
+                {
+                    ["reporter"] = "source",
+                    ["source_workload"] = src,
+                    ["source_workload_namespace"] = "shop",
+                    ["destination_workload"] = dst,
+                    ["destination_workload_namespace"] = "shop",
+                }
+            );
         // frontend→cart carries traffic throughout; frontend→ads stops after the first quarter of an hour.
         var samples = new List<MetricSample>();
         for (int i = 0; i <= 58; i++)
         {
             var at = first.AddSeconds(30 * i);
             samples.Add(Requests(at, "frontend", "cartservice", 100 * i));
-            if (at < first.AddMinutes(15)) samples.Add(Requests(at, "frontend", "adservice", 50 * i));
+            if (at < first.AddMinutes(15))
+                samples.Add(Requests(at, "frontend", "adservice", 50 * i));
         }
         await RemoteWriteAsync(http, prometheus.BaseUrl, samples);
 
@@ -256,10 +393,20 @@ public sealed class PullCommandTests : IAsyncDisposable
         var graph = new ServiceGraphDiscovery(TimeSpan.FromMinutes(3));
         var client = new PrometheusClient(http, prometheus.BaseUrl);
         var clock = first.AddMinutes(5);
-        var featurizer = new Featurizer(new FeaturizerOptions()) { LiveEdges = () => graph.Edges(clock).Select(e => (e.Source, e.Target)).ToList() };
+        var featurizer = new Featurizer(new FeaturizerOptions())
+        {
+            LiveEdges = () => graph.Edges(clock).Select(e => (e.Source, e.Target)).ToList(),
+        };
         List<(string, string)> FeaturizedEdges()
         {
-            var window = new WindowAggregate("c", 0, 30_000, new Dictionary<string, ServiceWindowStats>(), new Dictionary<(string From, string To), EdgeWindowStats>(), 0);
+            var window = new WindowAggregate(
+                "c",
+                0,
+                30_000,
+                new Dictionary<string, ServiceWindowStats>(),
+                new Dictionary<(string From, string To), EdgeWindowStats>(),
+                0
+            );
             var f = featurizer.Featurize(window);
             return f.Edges.Select(e => (f.Services[e.From], f.Services[e.To])).ToList();
         }
@@ -273,11 +420,26 @@ public sealed class PullCommandTests : IAsyncDisposable
         for (clock = first.AddMinutes(6); clock <= first.AddMinutes(23); clock = clock.AddMinutes(1))
         {
             seenAtLast = await graph.RefreshFromPrometheusAsync(client, clock);
-            if (clock == first.AddMinutes(22)) Assert.Contains(new ServiceEdge("frontend", "adservice", "shop"), graph.Edges(clock));
+            if (clock == first.AddMinutes(22))
+                Assert.Contains(new ServiceEdge("frontend", "adservice", "shop"), graph.Edges(clock));
         }
         Assert.Equal(1, seenAtLast);
         Assert.Equal([new ServiceEdge("frontend", "cartservice", "shop")], graph.Edges(clock));
         Assert.Equal([("frontend", "cartservice")], FeaturizedEdges());
-        Assert.Contains("adservice", featurizer.Featurize(new WindowAggregate("c", 30_000, 60_000, new Dictionary<string, ServiceWindowStats>(), new Dictionary<(string From, string To), EdgeWindowStats>(), 0)).Services); // the service stays: its silence is a feature
+        Assert.Contains(
+            "adservice",
+            featurizer
+                .Featurize(
+                    new WindowAggregate(
+                        "c",
+                        30_000,
+                        60_000,
+                        new Dictionary<string, ServiceWindowStats>(),
+                        new Dictionary<(string From, string To), EdgeWindowStats>(),
+                        0
+                    )
+                )
+                .Services
+        ); // the service stays: its silence is a feature
     }
 }

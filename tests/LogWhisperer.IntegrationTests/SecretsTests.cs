@@ -3,7 +3,8 @@ using LogWhisperer.Kafka;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>Credentials never leave the engine: not in Kafka settings as printed, not in CLI output, not in explanations.</summary>
+/// <summary>Credentials never leave the engine: not in Kafka settings as printed, not in CLI output, not in
+/// explanations.</summary>
 public class SecretsTests
 {
     private const string Password = "Sup3rS3cretKafkaPass";
@@ -14,7 +15,13 @@ public class SecretsTests
         var settings = new KafkaSettings
         {
             BootstrapServers = "broker:9093",
-            ClientConfig = KafkaSettings.ParseProperties(["security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512", "sasl.username=engine", "sasl.password=" + Password, "ssl.key.password=" + Password]),
+            ClientConfig = KafkaSettings.ParseProperties([
+                "security.protocol=SASL_SSL",
+                "sasl.mechanism=SCRAM-SHA-512",
+                "sasl.username=engine",
+                "sasl.password=" + Password,
+                "ssl.key.password=" + Password,
+            ]),
         };
         var text = settings.ToString();
         Assert.DoesNotContain(Password, text);
@@ -33,23 +40,47 @@ public class SecretsTests
         // A typo'd property and a librdkafka configuration error: both reported, neither echoing the password.
         var typo = CliTests.Run("gateway", "-b", "127.0.0.1:1", "-X", "sasl.password:" + Password);
         Assert.NotEqual(0, typo.Exit);
-        var bad = CliTests.Run("gateway", "-b", "127.0.0.1:1", "--listen", "127.0.0.1:0", "-X", "sasl.password=" + Password, "-X", "sasl.mechanism=PLAIN",
-            "-X", "security.protocol=SASL_PLAINTEXT", "-X", "no.such.property=1");
+        var bad = CliTests.Run(
+            "gateway",
+            "-b",
+            "127.0.0.1:1",
+            "--listen",
+            "127.0.0.1:0",
+            "-X",
+            "sasl.password=" + Password,
+            "-X",
+            "sasl.mechanism=PLAIN",
+            "-X",
+            "security.protocol=SASL_PLAINTEXT",
+            "-X",
+            "no.such.property=1"
+        );
         Assert.NotEqual(0, bad.Exit);
         Assert.Contains("no.such.property", bad.Out + bad.Err);
-        foreach (var output in new[] { typo.Out, typo.Err, bad.Out, bad.Err }) Assert.DoesNotContain(Password, output);
+        foreach (var output in new[] { typo.Out, typo.Err, bad.Out, bad.Err })
+            Assert.DoesNotContain(Password, output);
     }
 
     [Theory]
-    [InlineData("auth failed for eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9")]
+    [InlineData(
+        "auth failed for "
+            + "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    )]
     [InlineData("Authorization: Bearer abcdef0123456789abcdef", "abcdef0123456789abcdef")]
     [InlineData("GET /api with authorization=Basic dXNlcjpodW50ZXIy", "dXNlcjpodW50ZXIy")]
     [InlineData("using key AKIAIOSFODNN7EXAMPLE for s3", "AKIAIOSFODNN7EXAMPLE")]
-    [InlineData("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")]
+    [InlineData(
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    )]
     [InlineData("Server=db;Database=shop;User Id=app;Password=hunter2;", "hunter2")]
     [InlineData("connect postgres://app:hunter2@db.internal:5432/shop failed", "hunter2")]
     [InlineData("redis://:s3cr3tpw@cache:6379 timed out", "s3cr3tpw")]
-    [InlineData("AccountName=shop;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==;EndpointSuffix=core.windows.net", "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==")]
+    [InlineData(
+        "AccountName=shop;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==;EndpointSuffix=core.windows.net",
+        "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA=="
+    )]
     [InlineData("mail to jane.doe@example.com bounced", "jane.doe@example.com")]
     [InlineData("login failed: password = 'hunter2'", "hunter2")]
     [InlineData("api_key: sk_live_51HxYzAbCdEf", "sk_live_51HxYzAbCdEf")]

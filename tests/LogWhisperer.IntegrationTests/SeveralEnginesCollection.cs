@@ -5,4 +5,7 @@ namespace LogWhisperer.Tests;
 /// other, so that on a small machine none of them starves the others' group joins and session timeouts.
 /// </summary>
 [CollectionDefinition(Name)]
-public sealed class SeveralEnginesCollection { public const string Name = "several engines"; }
+public sealed class SeveralEnginesCollection
+{
+    public const string Name = "several engines";
+}

@@ -9,12 +9,29 @@ public class TemplatesCommandTests
     {
         var dir = TestData.TempDir();
         var log = Path.Combine(dir, "app.log");
-        File.WriteAllLines(log, Enumerable.Range(0, 50).SelectMany(i => new[]
-        {
-            $"2026-01-01 10:00:{i % 60:D2} INFO Cart: GetCart completed status=200 duration={i}.5ms trace_id={i:x8}cafe",
-            $"2026-01-01 10:00:{i % 60:D2} WARN Cart: cache miss for user u{i}",
-        }));
-        string[] args = ["templates", "-i", log, "--format", "<Date> <Time> <Level> <Component>: <Content>", "--state", Path.Combine(dir, "state.json")];
+        File.WriteAllLines(
+            log,
+            Enumerable
+                .Range(0, 50)
+                .SelectMany(i =>
+                    new[]
+                    {
+                        $"2026-01-01 10:00:{i % 60:D2} INFO Cart: "
+                            + $"GetCart completed status=200 duration={i}.5ms trace_id={i:x8}cafe",
+                        $"2026-01-01 10:00:{i % 60:D2} WARN Cart: cache miss for user u{i}",
+                    }
+                )
+        );
+        string[] args =
+        [
+            "templates",
+            "-i",
+            log,
+            "--format",
+            "<Date> <Time> <Level> <Component>: <Content>",
+            "--state",
+            Path.Combine(dir, "state.json"),
+        ];
         var first = CliTests.Run(args);
         Assert.True(first.Exit == 0, first.Err);
         Assert.Contains("100 line(s), 2 template(s), 2 new this run", first.Err);

@@ -38,12 +38,28 @@ public class AdamOptimizerTests
     [Fact]
     public void AdamAndAdamWGiveTorchSharpsWeightsBitForBit()
     {
-        var adam = Train(ps => { var o = optim.Adam(ps, 0.01); return (o.zero_grad, () => o.step()); });
-        var ownAdam = Train(ps => { var o = AdamOptimizer.Adam(ps, 0.01); return (o.zero_grad, o.step); });
+        var adam = Train(ps =>
+        {
+            var o = optim.Adam(ps, 0.01);
+            return (o.zero_grad, () => o.step());
+        });
+        var ownAdam = Train(ps =>
+        {
+            var o = AdamOptimizer.Adam(ps, 0.01);
+            return (o.zero_grad, o.step);
+        });
         Assert.Equal(adam, ownAdam);
 
-        var adamW = Train(ps => { var o = optim.AdamW(ps, 0.01, weight_decay: 0.05); return (o.zero_grad, () => o.step()); });
-        var ownAdamW = Train(ps => { var o = AdamOptimizer.AdamW(ps, 0.01, 0.05); return (o.zero_grad, o.step); });
+        var adamW = Train(ps =>
+        {
+            var o = optim.AdamW(ps, 0.01, weight_decay: 0.05);
+            return (o.zero_grad, () => o.step());
+        });
+        var ownAdamW = Train(ps =>
+        {
+            var o = AdamOptimizer.AdamW(ps, 0.01, 0.05);
+            return (o.zero_grad, o.step);
+        });
         Assert.Equal(adamW, ownAdamW);
         Assert.NotEqual(adam, adamW); // the weight decay did something: the comparison can fail
     }

@@ -4,7 +4,8 @@ using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>The simulator's mesh behaviours beyond single faults: circuit breaking, incident plans, shipped and generated topologies.</summary>
+/// <summary>The simulator's mesh behaviours beyond single faults: circuit breaking, incident plans, shipped and
+/// generated topologies.</summary>
 public class ChaosSimulatorTests
 {
     private static readonly long T0 = new SimulationOptions().StartMs;
@@ -15,26 +16,33 @@ public class ChaosSimulatorTests
         var breaker = new CircuitBreaker(new CircuitBreakerSpec { ConsecutiveFailures = 3, OpenMs = 1000 });
         Assert.True(breaker.Allows(0));
         Assert.False(breaker.Report(true, 10));
-        Assert.False(breaker.Report(false, 20));          // a success resets the count
+        Assert.False(breaker.Report(false, 20)); // a success resets the count
         Assert.False(breaker.Report(true, 30));
         Assert.False(breaker.Report(true, 40));
-        Assert.True(breaker.Report(true, 50));            // third in a row: open
+        Assert.True(breaker.Report(true, 50)); // third in a row: open
         Assert.False(breaker.Allows(60));
         Assert.False(breaker.Allows(1049));
-        Assert.True(breaker.Allows(1050));                // half-open: the probe goes out
-        Assert.True(breaker.Report(true, 1060));          // the probe failed: open again at once
+        Assert.True(breaker.Allows(1050)); // half-open: the probe goes out
+        Assert.True(breaker.Report(true, 1060)); // the probe failed: open again at once
         Assert.False(breaker.Allows(2000));
         Assert.True(breaker.Allows(2060));
-        Assert.False(breaker.Report(false, 2070));        // the probe succeeded: closed
+        Assert.False(breaker.Report(false, 2070)); // the probe succeeded: closed
         Assert.True(breaker.Allows(2071));
-        Assert.False(breaker.Report(true, 2080));         // and counting from zero again
+        Assert.False(breaker.Report(true, 2080)); // and counting from zero again
     }
 
     [Fact]
     public void EjectedDestinationIsSparedCallsAndCallersFailFast()
     {
         var plain = TestData.OnlineBoutique();
-        var guarded = Topology.Parse(plain.ToJson().Replace("\"requestsPerSecond\"", "\"circuitBreaker\": { \"consecutiveFailures\": 5, \"openMs\": 10000 }, \"requestsPerSecond\""));
+        var guarded = Topology.Parse(
+            plain
+                .ToJson()
+                .Replace(
+                    "\"requestsPerSecond\"",
+                    "\"circuitBreaker\": { \"consecutiveFailures\": 5, \"openMs\": 10000 }, \"requestsPerSecond\""
+                )
+        );
         Assert.NotNull(guarded.CircuitBreaker);
         var fault = new Fault("productcatalogservice", FaultKind.NetworkLoss, T0 + 20_000, T0 + 80_000, 1.0);
         List<TelemetryRecord> Run(Topology t)
@@ -44,11 +52,19 @@ public class ChaosSimulatorTests
         }
         var without = Run(plain);
         var with = Run(guarded);
-        int Served(List<TelemetryRecord> r) => r.OfType<SpanRecord>().Count(s => s.Service == "productcatalogservice" && s.Kind == SpanKind.Server);
-        double CallMs(List<TelemetryRecord> r) => r.OfType<SpanRecord>().Where(s => s.PeerService == "productcatalogservice").Average(s => s.DurationMs);
-        Assert.True(Served(with) < Served(without) * 0.6, $"ejection keeps traffic off the lossy service: {Served(with)} vs {Served(without)}");
+        int Served(List<TelemetryRecord> r) =>
+            r.OfType<SpanRecord>().Count(s => s.Service == "productcatalogservice" && s.Kind == SpanKind.Server);
+        double CallMs(List<TelemetryRecord> r) =>
+            r.OfType<SpanRecord>().Where(s => s.PeerService == "productcatalogservice").Average(s => s.DurationMs);
+        Assert.True(
+            Served(with) < Served(without) * 0.6,
+            $"ejection keeps traffic off the lossy service: {Served(with)} vs {Served(without)}"
+        );
         Assert.True(CallMs(with) < CallMs(without) * 0.6, "failing fast instead of waiting for timeouts");
-        Assert.Contains(with, r => r is LogRecord l && l.Message.StartsWith("outlier detection: ejecting productcatalogservice"));
+        Assert.Contains(
+            with,
+            r => r is LogRecord l && l.Message.StartsWith("outlier detection: ejecting productcatalogservice")
+        );
         Assert.DoesNotContain(without, r => r is LogRecord l && l.Message.StartsWith("outlier detection"));
     }
 
@@ -57,7 +73,8 @@ public class ChaosSimulatorTests
     [InlineData("\"openMs\": -5", "openMs must be positive")]
     public void NonsenseCircuitBreakerIsAClearError(string setting, string message)
     {
-        var json = $$"""{ "name": "x", "circuitBreaker": { {{setting}} }, "services": { "a": { "operations": { "op": {} } } }, "entrypoints": [ { "operation": "a/op" } ] }""";
+        var json =
+            $$"""{ "name": "x", "circuitBreaker": { {{setting}} }, "services": { "a": { "operations": { "op": {} } } }, "entrypoints": [ { "operation": "a/op" } ] }""";
         Assert.Contains(message, Assert.Throws<InvalidDataException>(() => Topology.Parse(json)).Message);
     }
 
@@ -65,13 +82,32 @@ public class ChaosSimulatorTests
     public void IncidentPlanPutsSlowDependenciesOnStoresAndCanOverlapFaults()
     {
         var t = Topology.Load(TestData.TopologyPath("train-ticket"));
-        var plan = IncidentPlan.Create(t, 40, 5, T0, kinds: [FaultKind.SlowDependency, FaultKind.Errors], concurrentShare: 0.5);
-        Assert.Equal(plan, IncidentPlan.Create(t, 40, 5, T0, kinds: [FaultKind.SlowDependency, FaultKind.Errors], concurrentShare: 0.5));
+        var plan = IncidentPlan.Create(
+            t,
+            40,
+            5,
+            T0,
+            kinds: [FaultKind.SlowDependency, FaultKind.Errors],
+            concurrentShare: 0.5
+        );
+        Assert.Equal(
+            plan,
+            IncidentPlan.Create(t, 40, 5, T0, kinds: [FaultKind.SlowDependency, FaultKind.Errors], concurrentShare: 0.5)
+        );
         // On the one store, unless that store is already the other fault of the same incident.
-        Assert.All(plan.Where(f => f.Kind == FaultKind.SlowDependency), f =>
-            Assert.True(f.Service == "mysql" || plan.Any(g => g.Service == "mysql" && g.StartMs < f.EndMs && f.StartMs < g.EndMs), f.ToString()));
+        Assert.All(
+            plan.Where(f => f.Kind == FaultKind.SlowDependency),
+            f =>
+                Assert.True(
+                    f.Service == "mysql"
+                        || plan.Any(g => g.Service == "mysql" && g.StartMs < f.EndMs && f.StartMs < g.EndMs),
+                    f.ToString()
+                )
+        );
         Assert.Contains(plan, f => f.Kind == FaultKind.SlowDependency && f.Service == "mysql");
-        int overlapping = plan.Count(f => plan.Any(g => g != f && g.StartMs < f.EndMs && f.StartMs < g.EndMs && g.Service != f.Service));
+        int overlapping = plan.Count(f =>
+            plan.Any(g => g != f && g.StartMs < f.EndMs && f.StartMs < g.EndMs && g.Service != f.Service)
+        );
         Assert.InRange(overlapping, 20, 60);
         Assert.True(plan.Count > 40);
         // Without a share no fault overlaps another, and the plan is what it always was.
@@ -107,13 +143,20 @@ public class ChaosSimulatorTests
         var t = SyntheticTopology.Generate(2000, 7, 200, new CircuitBreakerSpec());
         Assert.Equal(2000, t.Services.Count);
         Assert.Equal(t.ServiceNames.Order(StringComparer.Ordinal), Reachable(t).Order(StringComparer.Ordinal));
-        var stores = t.Services.Where(s => s.Value.Kind is ServiceKind.Database or ServiceKind.Cache or ServiceKind.Queue).Select(s => s.Key).ToHashSet();
+        var stores = t
+            .Services.Where(s => s.Value.Kind is ServiceKind.Database or ServiceKind.Cache or ServiceKind.Queue)
+            .Select(s => s.Key)
+            .ToHashSet();
         Assert.Equal(250, stores.Count);
         Assert.Equal(3, t.Services.Where(s => stores.Contains(s.Key)).Select(s => s.Value.Kind).Distinct().Count());
         // Shared dependencies: the busiest store has many callers; fan-out stays in the range of real services.
         var callers = t.DeclaredEdges().GroupBy(e => e.To).ToDictionary(g => g.Key, g => g.Count());
         Assert.True(stores.Max(s => callers[s]) >= 20, "hot stores are shared by many services");
-        var fanOut = t.DeclaredEdges().Where(e => e.From != "gateway").GroupBy(e => e.From).Select(g => g.Count()).ToList();
+        var fanOut = t.DeclaredEdges()
+            .Where(e => e.From != "gateway")
+            .GroupBy(e => e.From)
+            .Select(g => g.Count())
+            .ToList();
         Assert.InRange(fanOut.Average(), 1.5, 8);
         Assert.True(t.Entrypoints.Count >= 100, "a large mesh exposes many routes at the edge");
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1)); // generous: generation is quadratic nowhere
@@ -130,9 +173,21 @@ public class ChaosSimulatorTests
         var fault = new Fault(t.ServiceNames[10], FaultKind.CrashLoop, T0 + 2_000, T0 + 20_000, 0.8);
         var sim = new ChaosSimulator(t, new SimulationOptions { Seed = 1, IstioMetrics = true }, [fault]);
         var records = sim.RunUntil(T0 + 20_000).SelectMany(b => b).ToList();
-        var withSpans = records.OfType<SpanRecord>().Where(s => s.Kind == SpanKind.Server).Select(s => s.Service).ToHashSet();
+        var withSpans = records
+            .OfType<SpanRecord>()
+            .Where(s => s.Kind == SpanKind.Server)
+            .Select(s => s.Service)
+            .ToHashSet();
         Assert.True(withSpans.Count > 600, $"{withSpans.Count} services served requests in 20 s");
-        Assert.Equal(1000, records.OfType<MetricSample>().Where(m => m.Name == "container_cpu_usage_seconds_total").Select(m => m.Service).Distinct().Count());
+        Assert.Equal(
+            1000,
+            records
+                .OfType<MetricSample>()
+                .Where(m => m.Name == "container_cpu_usage_seconds_total")
+                .Select(m => m.Service)
+                .Distinct()
+                .Count()
+        );
         Assert.Contains(records, r => r is LogRecord { Severity: LogSeverity.Fatal } l && l.Service == fault.Service);
     }
 
@@ -144,10 +199,12 @@ public class ChaosSimulatorTests
         while (stack.Count > 0)
         {
             var reference = stack.Pop();
-            if (!visited.Add(reference)) continue;
+            if (!visited.Add(reference))
+                continue;
             var (service, _, spec) = t.Resolve(reference);
             seen.Add(service);
-            foreach (var call in spec.Calls) stack.Push(call.To);
+            foreach (var call in spec.Calls)
+                stack.Push(call.To);
         }
         return seen;
     }

@@ -25,7 +25,11 @@ public class CsvReaderTests
         // Two log lines fused by the exporter (Nezha has such a row): a closed quoted field, then more text with
         // an unpaired quote. A reader that honours every quote would swallow the rows after it.
         var path = Path.Combine(TestData.TempDir(), "fused.csv");
-        File.WriteAllText(path, "ts,service,message\n1,a,ok\n2,b,\"{\"\"log\"\":\"\"x\"\"}\"tail\":y\n3,c,fine\n4,d,\"quoted, with comma\"\n");
+        File.WriteAllText(
+            path,
+            "ts,service,message\n1,a,ok\n2,b,\"{\"\"log\"\":\"\"x\"\"}\"tail\":y\n3,c,fine\n4,d,\"quoted, "
+                + "with comma\"\n"
+        );
         var rows = CsvReader.ReadRecords(path).ToList();
         Assert.Equal([2, 3, 4, 5], rows.Select(r => r.Number));
         Assert.Equal("fine", rows[2].Fields!["message"]);
@@ -36,7 +40,11 @@ public class CsvReaderTests
     public void AByteOrderMarkAndBlankLinesAreNotData()
     {
         var path = Path.Combine(TestData.TempDir(), "bom.csv");
-        File.WriteAllText(path, "service,message\n\nts-order-service,réservation échouée\n", new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        File.WriteAllText(
+            path,
+            "service,message\n\nts-order-service,réservation échouée\n",
+            new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true)
+        );
         var row = Assert.Single(CsvReader.ReadRecords(path));
         Assert.Equal("ts-order-service", row.Fields!["service"]); // not "\uFEFFservice"
         Assert.Equal("réservation échouée", row.Fields["message"]);

@@ -15,16 +15,27 @@ namespace LogWhisperer.Tests;
 /// </summary>
 public class DegradedInputTests
 {
-    private static readonly Lazy<GatScorer> Shipped = new(() => new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU));
+    private static readonly Lazy<GatScorer> Shipped = new(() =>
+        new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU)
+    );
     private static readonly long T0 = new SimulationOptions().StartMs;
-    private static readonly Fault CartLatency = new("cartservice", FaultKind.Latency, T0 + 6 * 60_000, T0 + 9 * 60_000, 0.7);
+    private static readonly Fault CartLatency = new(
+        "cartservice",
+        FaultKind.Latency,
+        T0 + 6 * 60_000,
+        T0 + 9 * 60_000,
+        0.7
+    );
 
     private static async Task<(CollectingRcaSink Sink, Pipeline.RcaPipeline Pipeline)> Run(Degradation degradation)
     {
         var sink = new CollectingRcaSink();
         var pipeline = await new SimulatedRun
         {
-            Topology = TestData.OnlineBoutique(), Faults = [CartLatency], Simulation = new SimulationOptions { Seed = 21 }, Degradation = degradation,
+            Topology = TestData.OnlineBoutique(),
+            Faults = [CartLatency],
+            Simulation = new SimulationOptions { Seed = 21 },
+            Degradation = degradation,
         }.RunAsync(Shipped.Value, sink);
         return (sink, pipeline);
     }
@@ -34,7 +45,15 @@ public class DegradedInputTests
     {
         var (sink, _) = await Run(Degradation.None);
         Assert.NotEmpty(sink.Events);
-        Assert.All(sink.Events, e => { Assert.Null(e.Degraded); Assert.Null(e.MissingEvidence); Assert.Null(e.SparseEvidence); });
+        Assert.All(
+            sink.Events,
+            e =>
+            {
+                Assert.Null(e.Degraded);
+                Assert.Null(e.MissingEvidence);
+                Assert.Null(e.SparseEvidence);
+            }
+        );
         Assert.DoesNotContain("missingEvidence", sink.Events[0].ToJson());
     }
 
@@ -43,7 +62,14 @@ public class DegradedInputTests
     {
         var (sink, _) = await Run(new Degradation { DropLogs = true });
         Assert.NotEmpty(sink.Events);
-        Assert.All(sink.Events, e => { Assert.True(e.Degraded); Assert.Equal([EvidenceCoverage.Logs], e.MissingEvidence); });
+        Assert.All(
+            sink.Events,
+            e =>
+            {
+                Assert.True(e.Degraded);
+                Assert.Equal([EvidenceCoverage.Logs], e.MissingEvidence);
+            }
+        );
         Assert.Contains("\"missingEvidence\":[\"logs\"]", sink.Events[0].ToJson());
         Assert.Contains("Judged without logs", sink.Events[0].Explanation);
     }
@@ -53,7 +79,10 @@ public class DegradedInputTests
     {
         var (sink, _) = await Run(new Degradation { TraceKeepShare = 0.01 });
         Assert.NotEmpty(sink.Events);
-        Assert.All(sink.Events, e => Assert.Contains(EvidenceCoverage.Traces, (e.SparseEvidence ?? []).Concat(e.MissingEvidence ?? [])));
+        Assert.All(
+            sink.Events,
+            e => Assert.Contains(EvidenceCoverage.Traces, (e.SparseEvidence ?? []).Concat(e.MissingEvidence ?? []))
+        );
     }
 
     [Fact]
@@ -70,7 +99,13 @@ public class DegradedInputTests
     {
         var (clean, _) = await Run(Degradation.None);
         var (redelivered, pipeline) = await Run(new Degradation { RedeliverShare = 0.3 });
-        Assert.True(pipeline.Ingest[IngestCounters.Duplicate] > 10_000, $"{pipeline.Ingest[IngestCounters.Duplicate]} duplicates");
-        Assert.Equal(clean.Events.Select(e => (e.Id, e.Candidates[0].Service)), redelivered.Events.Select(e => (e.Id, e.Candidates[0].Service)));
+        Assert.True(
+            pipeline.Ingest[IngestCounters.Duplicate] > 10_000,
+            $"{pipeline.Ingest[IngestCounters.Duplicate]} duplicates"
+        );
+        Assert.Equal(
+            clean.Events.Select(e => (e.Id, e.Candidates[0].Service)),
+            redelivered.Events.Select(e => (e.Id, e.Candidates[0].Service))
+        );
     }
 }

@@ -54,22 +54,51 @@ public class DrainParserTests
     public void StackFramesOfAMultiLineRecordDoNotSplitItsTemplate()
     {
         var p = new DrainParser();
-        var shallow = p.Parse("Request failed for order 42\njava.lang.IllegalStateException: stock is negative\n\tat com.shop.Stock.take(Stock.java:88)\n\tat com.shop.OrderService.place(OrderService.java:41)\n\t... 12 more");
-        var deep = p.Parse("Request failed for order 7\njava.lang.IllegalStateException: stock is negative\n\tat com.shop.Stock.reserve(Stock.java:120)\n\tat com.shop.Cart.checkout(Cart.java:17)\n\tat com.shop.Api.post(Api.java:9)\n\tat java.base/java.lang.Thread.run(Thread.java:833)\n\t... 3 common frames omitted");
-        var other = p.Parse("Request failed for order 9\njava.lang.NullPointerException: stock is null\n\tat com.shop.Stock.take(Stock.java:88)");
+        var shallow = p.Parse(
+            "Request failed for order 42\njava.lang.IllegalStateException: "
+                + "stock is negative\n\tat com.shop.Stock.take(Stock.java:88)\n\tat "
+                + "com.shop.OrderService.place(OrderService.java:41)\n\t... 12 more"
+        );
+        var deep = p.Parse(
+            "Request failed for order 7\njava.lang.IllegalStateException: "
+                + "stock is negative\n\tat com.shop.Stock.reserve(Stock.java:120)\n\tat com.shop.Cart.checkout(Cart.java:17)\n\tat "
+                + "com.shop.Api.post(Api.java:9)\n\tat java.base/java.lang.Thread.run(Thread.java:833)\n\t... "
+                + "3 common frames omitted"
+        );
+        var other = p.Parse(
+            "Request failed for order 9\njava.lang.NullPointerException: "
+                + "stock is null\n\tat com.shop.Stock.take(Stock.java:88)"
+        );
         Assert.Equal(shallow.Id, deep.Id); // the depth and the frames of a trace are not the event
         Assert.NotEqual(shallow.Id, other.Id); // the exception is
-        var caused = p.Parse("Request failed for order 8\njava.lang.IllegalStateException: stock is negative\n\tat com.shop.Stock.take(Stock.java:88)\nCaused by: java.io.IOException: disk full\n\tat java.io.File.write(File.java:1)");
+        var caused = p.Parse(
+            "Request failed for order 8\njava.lang.IllegalStateException: "
+                + "stock is negative\n\tat com.shop.Stock.take(Stock.java:88)\nCaused by: "
+                + "java.io.IOException: disk full\n\tat java.io.File.write(File.java:1)"
+        );
         Assert.NotEqual(shallow.Id, caused.Id); // and so is its cause
         Assert.DoesNotContain(shallow.Template.Tokens, t => t.Contains("Stock.java", StringComparison.Ordinal));
         Assert.Contains("java.lang.IllegalStateException:", shallow.Template.Tokens);
 
         // .NET and Python traces; "at" starting prose is no frame, and the first line is never dropped.
-        var dotnet1 = p.Parse("Unhandled exception. System.InvalidOperationException: queue closed\n   at Shop.Queue.Push(Item i) in /src/Queue.cs:line 31\n   at Shop.Program.Main()");
-        var dotnet2 = p.Parse("Unhandled exception. System.InvalidOperationException: queue closed\n   at Shop.Worker.Run() in /src/Worker.cs:line 5");
+        var dotnet1 = p.Parse(
+            "Unhandled exception. System.InvalidOperationException: "
+                + "queue closed\n   at Shop.Queue.Push(Item i) in /src/Queue.cs:line 31\n   at Shop.Program.Main()"
+        );
+        var dotnet2 = p.Parse(
+            "Unhandled exception. System.InvalidOperationException: "
+                + "queue closed\n   at Shop.Worker.Run() in /src/Worker.cs:line 5"
+        );
         Assert.Equal(dotnet1.Id, dotnet2.Id);
-        var py1 = p.Parse("Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    run()\n  File \"/app/run.py\", line 9, in run\n    1/0\nZeroDivisionError: division by zero");
-        var py2 = p.Parse("Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    run()\nZeroDivisionError: division by zero");
+        var py1 = p.Parse(
+            "Traceback (most recent call last):\n  File \"/app/main.py\", line 3, "
+                + "in <module>\n    run()\n  File \"/app/run.py\", line 9, "
+                + "in run\n    1/0\nZeroDivisionError: division by zero"
+        );
+        var py2 = p.Parse(
+            "Traceback (most recent call last):\n  File \"/app/main.py\", "
+                + "line 3, in <module>\n    run()\nZeroDivisionError: division by zero"
+        );
         Assert.Equal(py1.Id, py2.Id);
         Assert.Contains("ZeroDivisionError:", py1.Template.Tokens);
         var prose = p.Parse("retry budget spent\nat least 3 attempts failed");
@@ -106,7 +135,8 @@ public class DrainParserTests
     [InlineData("WindowsUpdateAgent", false)]
     [InlineData("com.apple.cts", false)]
     [InlineData("ssh2", false)]
-    public void PlainWordsAreLettersOfASentence(string token, bool word) => Assert.Equal(word, LogTokenizer.IsPlainWord(token));
+    public void PlainWordsAreLettersOfASentence(string token, bool word) =>
+        Assert.Equal(word, LogTokenizer.IsPlainWord(token));
 
     [Fact]
     public void TemplateTextShowsADigitInsideAWordUntilALineDiffers()
@@ -140,7 +170,10 @@ public class DrainParserTests
         var p = new DrainParser();
         var one = p.Parse("BLOCK* ask 10.0.0.1:50010 to delete blk_-123");
         var three = p.Parse("BLOCK* ask 10.0.0.2:50010 to delete blk_456 blk_-789 blk_1011");
-        var ten = p.Parse("BLOCK* ask 10.0.0.3:50010 to delete " + string.Join(' ', Enumerable.Range(1, 10).Select(i => $"blk_{i * 7919}")));
+        var ten = p.Parse(
+            "BLOCK* ask 10.0.0.3:50010 to delete "
+                + string.Join(' ', Enumerable.Range(1, 10).Select(i => $"blk_{i * 7919}"))
+        );
         Assert.Equal(one.Id, three.Id);
         Assert.Equal(one.Id, ten.Id);
         Assert.Equal(1, p.TemplateCount);
@@ -157,36 +190,49 @@ public class DrainParserTests
     public void TemplateIdsStayStableOverAStream()
     {
         var p = new DrainParser();
-        string Line(int i) => (i % 6) switch
-        {
-            0 => $"Accepted password for user{i % 13} from 10.0.{i % 250}.{i % 7} port {40000 + i} ssh2",
-            1 => $"GET /api/items/{i} 200 {i % 97}.{i % 10}ms",
-            2 => $"connection from {i % 250}.1.2.3 ({i % 250}.1.2.3) at Sat Jun {1 + i % 28} 02:08:{i % 60:D2} 2005",
-            3 => $"deleting {string.Join(' ', Enumerable.Range(0, 1 + i % 5).Select(k => $"/data/part-{i}-{k}"))}",
-            4 => $"worker {(i % 2 == 0 ? "alpha" : "beta")} finished batch {i} in {i % 9}s",
-            _ => $"cache stats hits={i} misses={i % 17} ratio=0.{i % 100}",
-        };
+        string Line(int i) =>
+            (i % 6) switch
+            {
+                0 => $"Accepted password for user{i % 13} from 10.0.{i % 250}.{i % 7} port {40000 + i} ssh2",
+                1 => $"GET /api/items/{i} 200 {i % 97}.{i % 10}ms",
+                2 =>
+                    $"connection from {i % 250}.1.2.3 ({i % 250}.1.2.3) at Sat Jun {1 + i % 28} 02:08:{i % 60:D2} 2005",
+                3 => $"deleting {string.Join(' ', Enumerable.Range(0, 1 + i % 5).Select(k => $"/data/part-{i}-{k}"))}",
+                4 => $"worker {(i % 2 == 0 ? "alpha" : "beta")} finished batch {i} in {i % 9}s",
+                _ => $"cache stats hits={i} misses={i % 17} ratio=0.{i % 100}",
+            };
         var first = new Dictionary<int, int>(); // kind → id given to its first line
         for (int i = 0; i < 3000; i++)
         {
             int id = p.Parse(Line(i)).Id;
-            if (!first.TryAdd(i % 6, id)) Assert.Equal(first[i % 6], id);
+            if (!first.TryAdd(i % 6, id))
+                Assert.Equal(first[i % 6], id);
         }
         Assert.Equal(6, first.Values.Distinct().Count());
         Assert.Equal(6, p.TemplateCount);
         // The first lines of the stream, seen again at its end, get their original ids.
-        for (int i = 0; i < 12; i++) Assert.Equal(first[i % 6], p.Parse(Line(i)).Id);
+        for (int i = 0; i < 12; i++)
+            Assert.Equal(first[i % 6], p.Parse(Line(i)).Id);
     }
 
     [Fact]
     public void MatchingAKnownTemplateAllocatesNothing()
     {
         var p = new DrainParser();
-        string[] lines = ["GET /api/items/12 200 3.5ms", "BLOCK* ask 10.0.0.1:50010 to delete blk_1 blk_2", "user alice logged in from 10.0.0.1"];
-        foreach (var l in lines) p.Parse(l);
-        foreach (var l in lines) p.Parse(l);
+        string[] lines =
+        [
+            "GET /api/items/12 200 3.5ms",
+            "BLOCK* ask 10.0.0.1:50010 to delete blk_1 blk_2",
+            "user alice logged in from 10.0.0.1",
+        ];
+        foreach (var l in lines)
+            p.Parse(l);
+        foreach (var l in lines)
+            p.Parse(l);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) foreach (var l in lines) p.Parse(l);
+        for (int i = 0; i < 1000; i++)
+            foreach (var l in lines)
+                p.Parse(l);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
@@ -194,8 +240,18 @@ public class DrainParserTests
     public void TemplateIdsSurviveSaveAndLoad()
     {
         var miner = new TemplateMiner();
-        string[] lines = ["GET /api/cart 200 in 12ms", "connection reset by peer 10.1.2.3", "user alice logged in", "user bob logged in", "cache miss for key k1",
-            "evicting k1", "evicting k1 k2 k3 k4", "deleting /a/1 /a/2", "deleting /b/1 /b/2 /b/3"]; // lists: a template with more shapes
+        string[] lines =
+        [
+            "GET /api/cart 200 in 12ms",
+            "connection reset by peer 10.1.2.3",
+            "user alice logged in",
+            "user bob logged in",
+            "cache miss for key k1",
+            "evicting k1",
+            "evicting k1 k2 k3 k4",
+            "deleting /a/1 /a/2",
+            "deleting /b/1 /b/2 /b/3",
+        ]; // lists: a template with more shapes
         var ids = lines.Select(l => miner.Parse("cart", l, out _).Id).ToArray();
         int other = miner.Parse("checkout", "payment accepted", out _).Id;
         var path = Path.Combine(TestData.TempDir(), "templates.json");

@@ -19,9 +19,12 @@ public class EngineBoundaryTests
         using var stream = File.OpenRead(typeof(KafkaTelemetryProducer).Assembly.Location);
         using var pe = new PEReader(stream);
         var metadata = pe.GetMetadataReader();
-        var uses = metadata.MemberReferences.Select(metadata.GetMemberReference)
+        var uses = metadata
+            .MemberReferences.Select(metadata.GetMemberReference)
             .Where(m => m.Parent.Kind == HandleKind.TypeReference && IsConsole(metadata, (TypeReferenceHandle)m.Parent))
-            .Select(m => "System.Console." + metadata.GetString(m.Name)).Distinct().ToList();
+            .Select(m => "System.Console." + metadata.GetString(m.Name))
+            .Distinct()
+            .ToList();
         Assert.True(uses.Count == 0, "the engine uses " + string.Join(", ", uses));
     }
 
@@ -41,14 +44,23 @@ public class EngineBoundaryTests
             ClientConfig = new Dictionary<string, string> { ["message.timeout.ms"] = "1000", ["log_level"] = "0" },
         };
         using var logs = new CapturingLoggerProvider();
-        using (var producer = new KafkaTelemetryProducer(settings, new("a_logs", "a_metrics", "a_spans"), log: logs.CreateLogger("producer")))
+        using (
+            var producer = new KafkaTelemetryProducer(
+                settings,
+                new("a_logs", "a_metrics", "a_spans"),
+                log: logs.CreateLogger("producer")
+            )
+        )
         {
-            for (int i = 0; i < 20; i++) producer.Send("a_logs", "k", [1, 2, 3]);
+            for (int i = 0; i < 20; i++)
+                producer.Send("a_logs", "k", [1, 2, 3]);
             var failed = Assert.Throws<InvalidOperationException>(producer.Flush);
             Assert.Contains("20 message(s) could not be delivered", failed.Message);
             Assert.Equal(20, producer.Failed);
         }
-        var errors = logs.Lines.Where(l => l.StartsWith(nameof(LogLevel.Error) + " ", StringComparison.Ordinal)).ToList();
+        var errors = logs
+            .Lines.Where(l => l.StartsWith(nameof(LogLevel.Error) + " ", StringComparison.Ordinal))
+            .ToList();
         Assert.Single(errors);
         Assert.Contains("kafka: produce to a_logs failed", errors[0]);
     }

@@ -6,12 +6,17 @@ namespace LogWhisperer.Tests;
 
 public class EventTimeAlignerTests
 {
-    private static readonly TopicPartition Logs = new("logs", 0), Spans = new("spans", 0);
+    private static readonly TopicPartition Logs = new("logs", 0),
+        Spans = new("spans", 0);
     private long _now = 1_000_000; // the aligner's wall clock, moved by the tests
+
     private EventTimeAligner NewAligner() => new(maxHeld: 1_000, idleAfterMs: 3_000, clock: () => _now);
 
     private static List<TelemetryRecord> Seconds(long from, long to) =>
-        Enumerable.Range((int)from, (int)(to - from + 1)).Select(s => (TelemetryRecord)new LogRecord(s * 1000L, "c", "svc", LogSeverity.Info, "m")).ToList();
+        Enumerable
+            .Range((int)from, (int)(to - from + 1))
+            .Select(s => (TelemetryRecord)new LogRecord(s * 1000L, "c", "svc", LogSeverity.Info, "m"))
+            .ToList();
 
     private static long[] Release(EventTimeAligner aligner)
     {
@@ -39,7 +44,7 @@ public class EventTimeAlignerTests
     {
         var aligner = PausedAfterSecond10();
         aligner.Add(Logs, Seconds(11, 100), 0); // the logs of the next 90 s land a moment before their spans
-        Assert.Empty(Release(aligner));          // counted from the pause, spans would be idle: they hold the logs back
+        Assert.Empty(Release(aligner)); // counted from the pause, spans would be idle: they hold the logs back
         _now += 500;
         aligner.Add(Spans, Seconds(11, 100), 0);
         var released = Release(aligner);
@@ -54,7 +59,7 @@ public class EventTimeAlignerTests
         aligner.Add(Logs, Seconds(11, 20), 0);
         Assert.Empty(Release(aligner));
         _now += 2_000;
-        aligner.Add(Logs, Seconds(21, 22), 0);    // the logs go on flowing, the spans stay silent
+        aligner.Add(Logs, Seconds(21, 22), 0); // the logs go on flowing, the spans stay silent
         Assert.Empty(Release(aligner));
         _now += 999;
         Assert.Empty(Release(aligner));
@@ -62,10 +67,10 @@ public class EventTimeAlignerTests
         Assert.Equal(12, Release(aligner).Length); // the spans partition is idle: the logs go on alone
         _now += 500;
         aligner.Add(Logs, Seconds(23, 24), 0);
-        Assert.Equal(2, Release(aligner).Length);  // and it stays idle while it is silent
-        aligner.Add(Spans, Seconds(21, 30), 0);     // back: it holds the logs at its own event time again
+        Assert.Equal(2, Release(aligner).Length); // and it stays idle while it is silent
+        aligner.Add(Spans, Seconds(21, 30), 0); // back: it holds the logs at its own event time again
         aligner.Add(Logs, Seconds(25, 40), 0);
-        Assert.Equal(16, Release(aligner).Length);  // spans 21–30 and logs 25–30
+        Assert.Equal(16, Release(aligner).Length); // spans 21–30 and logs 25–30
         Assert.Equal(10, aligner.Held);
     }
 
@@ -77,9 +82,11 @@ public class EventTimeAlignerTests
         // not one partition's idle time after another as the oldest held record passes each one's newest.
         var aligner = NewAligner();
         var ended = Enumerable.Range(1, 20).Select(i => new TopicPartition("logs", i)).ToList();
-        foreach (var (tp, i) in ended.Select((tp, i) => (tp, i + 1))) aligner.Add(tp, Seconds(i, i), 0);
+        foreach (var (tp, i) in ended.Select((tp, i) => (tp, i + 1)))
+            aligner.Add(tp, Seconds(i, i), 0);
         aligner.Add(Spans, Seconds(1, 40), 0);
-        foreach (var tp in ended) aligner.CaughtUp(tp);
+        foreach (var tp in ended)
+            aligner.CaughtUp(tp);
         aligner.CaughtUp(Spans);
         Assert.Equal(2, Release(aligner).Length); // second 1 of the first log partition and of the spans
         _now += 3_000;

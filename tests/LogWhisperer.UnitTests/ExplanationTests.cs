@@ -11,10 +11,11 @@ namespace LogWhisperer.Tests;
 
 public class ExplanationTests
 {
-    /// <summary>Completeness: attributions sum to F(x) - F(baseline) for the explained logit, whether the steps run in one pass or in many.</summary>
+    /// <summary>Completeness: attributions sum to F(x) - F(baseline) for the explained logit, whether the steps run in
+    /// one pass or in many.</summary>
     [Theory]
-    [InlineData(6, 256)]     // all steps in one pass
-    [InlineData(2500, 64)]   // more nodes than one pass holds: a step per pass
+    [InlineData(6, 256)] // all steps in one pass
+    [InlineData(2500, 64)] // more nodes than one pass holds: a step per pass
     public void IntegratedGradientsAreCompleteUpToTheRiemannError(int nodes, int steps)
     {
         manual_seed(5);
@@ -40,11 +41,24 @@ public class ExplanationTests
     public void PropagationPathFollowsTheStrongestAttentionUpTheCallGraph()
     {
         // a → b → d and a → c → d: d is the root, a the loudest symptom. The b hop is attended more.
-        var w = SnapshotTests.Window(4) with { Edges = [(0, 1), (0, 2), (1, 3), (2, 3)] };
-        w = w with { EdgeFeatures = new float[4 * FeatureSchema.EdgeMeasurements], EdgeMeasurements = new double[4 * FeatureSchema.EdgeMeasurements] };
+        var w = SnapshotTests.Window(4) with
+        {
+            Edges = [(0, 1), (0, 2), (1, 3), (2, 3)],
+        };
+        w = w with
+        {
+            EdgeFeatures = new float[4 * FeatureSchema.EdgeMeasurements],
+            EdgeMeasurements = new double[4 * FeatureSchema.EdgeMeasurements],
+        };
         var snapshot = GraphSnapshot.From(w);
-        var scored = new ScoredSnapshot(snapshot, [0.1f, 0.1f, 0.1f, 0.7f], 0.9f, new float[7], new float[4],
-            CallerAttention: [0.9f, 0.2f, 0.8f, 0.3f]);
+        var scored = new ScoredSnapshot(
+            snapshot,
+            [0.1f, 0.1f, 0.1f, 0.7f],
+            0.9f,
+            new float[7],
+            new float[4],
+            CallerAttention: [0.9f, 0.2f, 0.8f, 0.3f]
+        );
         var path = PropagationPath.Find(scored, root: 3, symptom: 0);
         Assert.NotNull(path);
         Assert.Equal([3, 1, 0], path.Value.Nodes);
@@ -57,7 +71,8 @@ public class ExplanationTests
     {
         var w = SnapshotTests.Window(5);
         var x = new float[w.NodeFeatures.Length];
-        int f = FeatureSchema.NodeFeatureCount, latency = Array.FindIndex(FeatureSchema.NodeFeatures, k => k.Name == "latency_p95_z");
+        int f = FeatureSchema.NodeFeatureCount,
+            latency = Array.FindIndex(FeatureSchema.NodeFeatures, k => k.Name == "latency_p95_z");
         x[3 * f + latency] = FeatureSchema.Squash(40);
         x[1 * f + latency] = FeatureSchema.Squash(-60); // a drop counts as much as a rise
         x[2 * f + latency] = FeatureSchema.Squash(10);
@@ -85,7 +100,12 @@ public class ExplanationTests
         long t0 = new SimulationOptions().StartMs;
         var fault = new Fault("redis-cart", FaultKind.Latency, t0 + 6 * 60_000, t0 + 9 * 60_000, 0.9);
         var sink = new Sinks.CollectingRcaSink();
-        await new SimulatedRun { Topology = TestData.OnlineBoutique(), Faults = [fault], Simulation = new SimulationOptions { Seed = 8 } }.RunAsync(scorer, sink);
+        await new SimulatedRun
+        {
+            Topology = TestData.OnlineBoutique(),
+            Faults = [fault],
+            Simulation = new SimulationOptions { Seed = 8 },
+        }.RunAsync(scorer, sink);
         var first = sink.Events.First(e => e.Candidates[0].Service == "redis-cart");
         Assert.All(first.Evidence.Features, e => Assert.True(e.Attribution > 0));
         Assert.All(first.Evidence.Neighbours, n => Assert.NotNull(n.Attribution));

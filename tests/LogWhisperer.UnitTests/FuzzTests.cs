@@ -5,7 +5,8 @@ using LogWhisperer.Decode.Fuzzing;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>The decoders under mutated input (the `fuzz` benchmark runs a million per decoder), and the bugs fuzzing found.</summary>
+/// <summary>The decoders under mutated input (the `fuzz` benchmark runs a million per decoder), and the bugs fuzzing
+/// found.</summary>
 public class FuzzTests
 {
     public static TheoryData<string> Targets() => [.. FuzzSeeds.Targets().Select(t => t.Name)];
@@ -33,7 +34,9 @@ public class FuzzTests
     // ── Regressions: inputs the fuzzer found that escaped as exceptions other than InvalidDataException ──
     private static void Refused(TelemetryFormat format, string json, string reason)
     {
-        var e = Assert.Throws<InvalidDataException>(() => TelemetryDecoders.For(format, new DecodeOptions()).Decode(Encoding.UTF8.GetBytes(json), []));
+        var e = Assert.Throws<InvalidDataException>(() =>
+            TelemetryDecoders.For(format, new DecodeOptions()).Decode(Encoding.UTF8.GetBytes(json), [])
+        );
         Assert.Contains(reason, e.Message);
     }
 
@@ -42,24 +45,46 @@ public class FuzzTests
     {
         // Utf8JsonReader accepts it; JsonElement.GetString then threw InvalidOperationException.
         byte[] payload = [.. """{"time":1767225600,"msg":"caf"""u8, 0xC3, 0x28, .. "\"}"u8];
-        foreach (var format in new[] { TelemetryFormat.JsonLogLine, TelemetryFormat.LokiJson, TelemetryFormat.OtlpLogsJson, TelemetryFormat.PromKafkaAdapter })
+        foreach (
+            var format in new[]
+            {
+                TelemetryFormat.JsonLogLine,
+                TelemetryFormat.LokiJson,
+                TelemetryFormat.OtlpLogsJson,
+                TelemetryFormat.PromKafkaAdapter,
+            }
+        )
         {
-            var e = Assert.Throws<InvalidDataException>(() => TelemetryDecoders.For(format, new DecodeOptions()).Decode(payload, []));
+            var e = Assert.Throws<InvalidDataException>(() =>
+                TelemetryDecoders.For(format, new DecodeOptions()).Decode(payload, [])
+            );
             Assert.Contains("not valid UTF-8", e.Message);
         }
     }
 
     [Fact]
     public void ALoneSurrogateEscapeIsRefused() =>
-        Refused(TelemetryFormat.PromKafkaAdapter, """{"timestamp":"2026-01-01T00:00:00Z","value":"1","name":"up","labels":{"\udfff\ud800":"x"}}""", "unexpected JSON");
+        Refused(
+            TelemetryFormat.PromKafkaAdapter,
+            """{"timestamp":"2026-01-01T00:00:00Z","value":"1","name":"up","labels":{"\udfff\ud800":"x"}}""",
+            "unexpected JSON"
+        );
 
     [Fact]
     public void AJsonValueOfTheWrongKindIsRefused()
     {
-        Refused(TelemetryFormat.LokiJson, "\"streams\"", "no \"streams\" array");                      // root is a string
-        Refused(TelemetryFormat.LokiJson, """{"streams":["x"]}""", "unexpected JSON");                  // stream is not an object
-        Refused(TelemetryFormat.OtlpTracesJson, """{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"1","endTimeUnixNano":"2","status":{"code":1e40}}]}]}]}""", "unexpected JSON");
-        Refused(TelemetryFormat.OtlpLogsJson, """{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1767225600000000000","severityNumber":1.5}]}]}]}""", "unexpected JSON");
+        Refused(TelemetryFormat.LokiJson, "\"streams\"", "no \"streams\" array"); // root is a string
+        Refused(TelemetryFormat.LokiJson, """{"streams":["x"]}""", "unexpected JSON"); // stream is not an object
+        Refused(
+            TelemetryFormat.OtlpTracesJson,
+            """{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"1","endTimeUnixNano":"2","status":{"code":1e40}}]}]}]}""",
+            "unexpected JSON"
+        );
+        Refused(
+            TelemetryFormat.OtlpLogsJson,
+            """{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1767225600000000000","severityNumber":1.5}]}]}]}""",
+            "unexpected JSON"
+        );
     }
 
     // ── Compressed bodies ───────────────────────────────────────────────────────────────────────────────
@@ -79,7 +104,9 @@ public class FuzzTests
         var bomb = SnappyBlock.Compress(new byte[4 << 20]);
         var e = Assert.Throws<InvalidDataException>(() => BodyDecoding.Decode(bomb, "snappy", 1 << 20));
         Assert.Contains("decodes to 4194304 bytes", e.Message);
-        Assert.Throws<InvalidDataException>(() => BodyDecoding.Decode([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2], "snappy", 1 << 20));
+        Assert.Throws<InvalidDataException>(() =>
+            BodyDecoding.Decode([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2], "snappy", 1 << 20)
+        );
         Assert.Throws<InvalidDataException>(() => BodyDecoding.Decode([1, 2, 3], "br", 1 << 20));
         Assert.Throws<InvalidDataException>(() => BodyDecoding.Decode([1, 2, 3], "gzip", 1 << 20));
     }
@@ -87,8 +114,14 @@ public class FuzzTests
     [Fact]
     public void ReasonsAreGroupedWithoutTheirSpecifics()
     {
-        Assert.Equal("protobuf: length N runs past the end of the message", DecoderFuzzer.ReasonKey("protobuf: length 12345 runs past the end of the message"));
+        Assert.Equal(
+            "protobuf: length N runs past the end of the message",
+            DecoderFuzzer.ReasonKey("protobuf: length 12345 runs past the end of the message")
+        );
         Assert.Equal("json log: not valid UTF-8", DecoderFuzzer.ReasonKey("json log: not valid UTF-8"));
-        Assert.Equal("json log: malformed JSON", DecoderFuzzer.ReasonKey("json log: malformed JSON ('x' is invalid at line 1)"));
+        Assert.Equal(
+            "json log: malformed JSON",
+            DecoderFuzzer.ReasonKey("json log: malformed JSON ('x' is invalid at line 1)")
+        );
     }
 }

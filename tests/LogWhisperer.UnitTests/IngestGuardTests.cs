@@ -5,14 +5,16 @@ using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Tests;
 
-/// <summary>Tests that measure the process's managed heap run alone: other tests allocating at the same time would be counted.</summary>
+/// <summary>Tests that measure the process's managed heap run alone: other tests allocating at the same time would be
+/// counted.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MemoryMeasurementCollection
 {
     public const string Name = "memory measurement (runs alone)";
 }
 
-/// <summary>Label and cardinality limits, duplicate removal and load shedding: each limit refuses (or truncates) and counts.</summary>
+/// <summary>Label and cardinality limits, duplicate removal and load shedding: each limit refuses (or truncates) and
+/// counts.</summary>
 [Collection(MemoryMeasurementCollection.Name)]
 public class IngestGuardTests
 {
@@ -27,16 +29,33 @@ public class IngestGuardTests
         Assert.NotNull(guard.Admit(Metric(), dlq, counters));
         Assert.Null(guard.Admit(Metric(service: ""), dlq, counters));
         Assert.Null(guard.Admit(Metric(service: new string('s', 40)), dlq, counters));
-        Assert.Equal([(DeadLetterCode.InvalidRecord, "missing service"), (DeadLetterCode.OverLimit, "label value length: service name of 40 characters exceeds 32")],
-            dlq.Letters.Select(l => (l.Code, l.Reason)));
+        Assert.Equal(
+            [
+                (DeadLetterCode.InvalidRecord, "missing service"),
+                (DeadLetterCode.OverLimit, "label value length: service name of 40 characters exceeds 32"),
+            ],
+            dlq.Letters.Select(l => (l.Code, l.Reason))
+        );
         // Written as snake_case wherever it goes: JSON lines, Kafka headers, metric labels.
         Assert.Contains("\"Code\":\"over_limit\"", System.Text.Json.JsonSerializer.Serialize(dlq.Letters[1]));
         Assert.Equal("invalid_record", DeadLetterCode.InvalidRecord.Label());
-        Assert.Equal(DeadLetterCode.OverLimit, System.Text.Json.JsonSerializer.Deserialize<DeadLetter>(System.Text.Json.JsonSerializer.Serialize(dlq.Letters[1]))!.Code);
+        Assert.Equal(
+            DeadLetterCode.OverLimit,
+            System
+                .Text.Json.JsonSerializer.Deserialize<DeadLetter>(
+                    System.Text.Json.JsonSerializer.Serialize(dlq.Letters[1])
+                )!
+                .Code
+        );
     }
 
-    private static MetricSample Metric(string service = "cart", long ts = T0, IReadOnlyDictionary<string, string>? labels = null, string cluster = "c", string name = "up") =>
-        new(ts, cluster, service, name, 1, labels);
+    private static MetricSample Metric(
+        string service = "cart",
+        long ts = T0,
+        IReadOnlyDictionary<string, string>? labels = null,
+        string cluster = "c",
+        string name = "up"
+    ) => new(ts, cluster, service, name, 1, labels);
 
     private static Dictionary<string, string> Labels(int n, int nameLength = 4, int valueLength = 4) =>
         Enumerable.Range(0, n).ToDictionary(i => i.ToString("D" + nameLength), i => new string('v', valueLength));
@@ -78,12 +97,13 @@ public class IngestGuardTests
     public void DistinctServicesPerClusterWindowAreLimited()
     {
         var limits = new IngestLimits(new IngestOptions { MaxServicesPerClusterWindow = 3, WindowMs = 30_000 });
-        for (int i = 0; i < 3; i++) Assert.Null(limits.Check(Metric(service: "s" + i)));
-        Assert.Null(limits.Check(Metric(service: "s0")));                               // known services still pass
+        for (int i = 0; i < 3; i++)
+            Assert.Null(limits.Check(Metric(service: "s" + i)));
+        Assert.Null(limits.Check(Metric(service: "s0"))); // known services still pass
         Assert.StartsWith("services per window", limits.Check(Metric(service: "s3")));
         Assert.StartsWith("services per window", limits.Check(Metric(service: "s3", cluster: "c")));
-        Assert.Null(limits.Check(Metric(service: "s3", cluster: "other")));             // per cluster
-        Assert.Null(limits.Check(Metric(service: "s3", ts: T0 + 30_000)));             // per window
+        Assert.Null(limits.Check(Metric(service: "s3", cluster: "other"))); // per cluster
+        Assert.Null(limits.Check(Metric(service: "s3", ts: T0 + 30_000))); // per window
         Assert.Equal(2, limits.Counters["limit: services per window"]);
     }
 
@@ -91,9 +111,14 @@ public class IngestGuardTests
     public void DistinctSeriesPerClusterWindowAreLimited()
     {
         var limits = new IngestLimits(new IngestOptions { MaxSeriesPerClusterWindow = 10 });
-        for (int i = 0; i < 10; i++) Assert.Null(limits.Check(Metric(labels: new Dictionary<string, string> { ["pod"] = "p" + i })));
-        Assert.Null(limits.Check(Metric(ts: T0 + 1, labels: new Dictionary<string, string> { ["pod"] = "p3" }))); // a known series, a later sample
-        Assert.StartsWith("series per window", limits.Check(Metric(labels: new Dictionary<string, string> { ["pod"] = "p10" })));
+        for (int i = 0; i < 10; i++)
+            Assert.Null(limits.Check(Metric(labels: new Dictionary<string, string> { ["pod"] = "p" + i })));
+        // a known series, a later sample
+        Assert.Null(limits.Check(Metric(ts: T0 + 1, labels: new Dictionary<string, string> { ["pod"] = "p3" })));
+        Assert.StartsWith(
+            "series per window",
+            limits.Check(Metric(labels: new Dictionary<string, string> { ["pod"] = "p10" }))
+        );
         Assert.Equal(1, limits.Counters["limit: series per window"]);
     }
 
@@ -117,7 +142,11 @@ public class IngestGuardTests
         long before = GC.GetTotalMemory(true);
         int accepted = 0;
         for (int i = 0; i < 1_000_000; i++)
-            if (guard.Admit(new LogRecord(T0 + i % 30_000, "c", "svc-" + i, LogSeverity.Info, "hello"), dead, counters) is not null) accepted++;
+            if (
+                guard.Admit(new LogRecord(T0 + i % 30_000, "c", "svc-" + i, LogSeverity.Info, "hello"), dead, counters)
+                is not null
+            )
+                accepted++;
         long growth = GC.GetTotalMemory(true) - before;
         Assert.Equal(new IngestOptions().MaxServicesPerClusterWindow, accepted);
         Assert.Equal(1_000_000 - accepted, guard.Counters["limit: services per window"]);
@@ -137,9 +166,11 @@ public class IngestGuardTests
         Assert.NotNull(guard.Admit(span, dead, counters));
         Assert.NotNull(guard.Admit(log, dead, counters));
         Assert.NotNull(guard.Admit(metric, dead, counters));
-        Assert.Null(guard.Admit(span with { DurationMs = 6 }, dead, counters));  // the same span id, sent again
-        Assert.Null(guard.Admit(log with { }, dead, counters));                  // the same Kafka message, delivered twice
-        Assert.Null(guard.Admit(Metric(labels: new Dictionary<string, string> { ["b"] = "2", ["a"] = "1" }), dead, counters));
+        Assert.Null(guard.Admit(span with { DurationMs = 6 }, dead, counters)); // the same span id, sent again
+        Assert.Null(guard.Admit(log with { }, dead, counters)); // the same Kafka message, delivered twice
+        Assert.Null(
+            guard.Admit(Metric(labels: new Dictionary<string, string> { ["b"] = "2", ["a"] = "1" }), dead, counters)
+        );
         Assert.NotNull(guard.Admit(log with { TimestampMs = T0 + 1 }, dead, counters)); // a new line with the same text
         Assert.NotNull(guard.Admit(span with { SpanId = "s2" }, dead, counters));
         Assert.Equal(3, guard.Counters[IngestCounters.Duplicate]);
@@ -149,25 +180,71 @@ public class IngestGuardTests
     [Fact]
     public void ABurstShedsDebugLogsAndSampledSpansButNeverMetricsOrErrors()
     {
-        var guard = new IngestGuard(new IngestOptions { ShedAboveRecordsPerWindow = 1_000, HardShedFactor = 4, SpanSampleEvery = 10 });
+        var guard = new IngestGuard(
+            new IngestOptions
+            {
+                ShedAboveRecordsPerWindow = 1_000,
+                HardShedFactor = 4,
+                SpanSampleEvery = 10,
+            }
+        );
         var dead = new MemoryDeadLetterSink();
         var counters = new PipelineCounters();
-        int metrics = 0, errors = 0, infos = 0, spans = 0;
+        int metrics = 0,
+            errors = 0,
+            infos = 0,
+            spans = 0;
         for (int i = 0; i < 20_000; i++)
         {
             long ts = T0 + i % 1000;
-            if (guard.Admit(Metric(ts: ts, labels: new Dictionary<string, string> { ["i"] = i.ToString() }), dead, counters) is not null) metrics++;
-            if (guard.Admit(new LogRecord(ts, "c", "cart", LogSeverity.Error, "boom " + i), dead, counters) is not null) errors++;
-            if (guard.Admit(new LogRecord(ts, "c", "cart", LogSeverity.Debug, "debug " + i), dead, counters) is not null) infos++;
-            if (guard.Admit(new SpanRecord(ts, "c", "cart", "trace" + i / 3, "span" + i, null, "GET", SpanKind.Server, null, 1, false), dead, counters) is not null) spans++;
+            if (
+                guard.Admit(
+                    Metric(ts: ts, labels: new Dictionary<string, string> { ["i"] = i.ToString() }),
+                    dead,
+                    counters
+                )
+                is not null
+            )
+                metrics++;
+            if (guard.Admit(new LogRecord(ts, "c", "cart", LogSeverity.Error, "boom " + i), dead, counters) is not null)
+                errors++;
+            if (
+                guard.Admit(new LogRecord(ts, "c", "cart", LogSeverity.Debug, "debug " + i), dead, counters) is not null
+            )
+                infos++;
+            if (
+                guard.Admit(
+                    new SpanRecord(
+                        ts,
+                        "c",
+                        "cart",
+                        "trace" + i / 3,
+                        "span" + i,
+                        null,
+                        "GET",
+                        SpanKind.Server,
+                        null,
+                        1,
+                        false
+                    ),
+                    dead,
+                    counters
+                )
+                is not null
+            )
+                spans++;
         }
         Assert.Equal(20_000, metrics);
         Assert.Equal(20_000, errors);
-        // The budget (1,000 records) is full after ~250 rounds of 4; then debug logs go, spans are sampled 1 trace in 10,
-        // and past 4,000 records (metrics and errors keep coming) every span and debug log is shed.
+        // The budget (1,000 records) is full after ~250 rounds of 4; then debug logs go, spans are sampled 1 trace in
+        // 10, and past 4,000 records (metrics and errors keep coming) every span and debug log is shed.
         Assert.InRange(infos, 200, 300);
         Assert.InRange(spans, 260, 600);
-        Assert.True(guard.Counters[IngestCounters.ShedLog] > 0 && guard.Counters[IngestCounters.ShedSpan] > 0 && guard.Counters[IngestCounters.ShedHard] > 0);
+        Assert.True(
+            guard.Counters[IngestCounters.ShedLog] > 0
+                && guard.Counters[IngestCounters.ShedSpan] > 0
+                && guard.Counters[IngestCounters.ShedHard] > 0
+        );
         Assert.Equal(80_000 - metrics - errors - infos - spans, guard.Counters.Total("shed: "));
         Assert.Equal(0, dead.Total);
     }

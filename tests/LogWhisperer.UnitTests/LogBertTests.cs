@@ -35,7 +35,8 @@ public class LogBertTests(ITestOutputHelper output)
     [Fact]
     public void SeparatesFaultyFromNormalWindowsOnTheSimulator()
     {
-        long t0 = new SimulationOptions().StartMs, min = 60_000;
+        long t0 = new SimulationOptions().StartMs,
+            min = 60_000;
         // Onsets on odd seconds: the forms whose root writes its own error lines (Fault.SurfacesInCaller is false),
         // which is what a model of the service's own log keys can see.
         Fault[] faults =
@@ -46,14 +47,19 @@ public class LogBertTests(ITestOutputHelper output)
         var sim = new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions { Seed = 3 }, faults);
         var builder = new LogKeySequenceBuilder(new TemplateMiner(), 30_000);
         foreach (var batch in sim.RunUntil(t0 + 26 * min))
-            foreach (var r in batch) if (r is LogRecord log) builder.Add(log.Service, log.TimestampMs, log.Message);
+        foreach (var r in batch)
+            if (r is LogRecord log)
+                builder.Add(log.Service, log.TimestampMs, log.Message);
         var sequences = builder.Sequences();
 
         var train = sequences.Where(s => s.WindowStartMs < t0 + 10 * min).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var detector = LogBertDetector.Train(train);
         output.WriteLine($"training took {clock.Elapsed.TotalSeconds:F1} s");
-        output.WriteLine($"trained on {train.Count} windows, {detector.Vocabulary.Count} keys; loss {detector.LossHistory[0]:F2} → {detector.LossHistory[^1]:F2}");
+        output.WriteLine(
+            $"trained on {train.Count} windows, {detector.Vocabulary.Count} keys; "
+                + $"loss {detector.LossHistory[0]:F2} → {detector.LossHistory[^1]:F2}"
+        );
 
         bool Quiet(long start) => !faults.Any(f => f.StartMs < start + 30_000 && start < f.EndMs + 60_000);
         clock.Restart();
@@ -63,12 +69,24 @@ public class LogBertTests(ITestOutputHelper output)
         Assert.True(detector.LossHistory[^1] < detector.LossHistory[0]);
         foreach (var f in faults)
         {
-            var faulty = test.Where(s => s.Service == f.Service && s.WindowStartMs >= f.StartMs && s.WindowStartMs + 30_000 <= f.EndMs).ToList();
+            var faulty = test.Where(s =>
+                    s.Service == f.Service && s.WindowStartMs >= f.StartMs && s.WindowStartMs + 30_000 <= f.EndMs
+                )
+                .ToList();
             double auc = Auc.Compute(faulty.Select(s => s.Score).ToList(), normal.Select(s => s.Score).ToList());
-            double aucMiss = Auc.Compute(faulty.Select(s => s.MissRatio).ToList(), normal.Select(s => s.MissRatio).ToList());
-            double aucDist = Auc.Compute(faulty.Select(s => s.Distance).ToList(), normal.Select(s => s.Distance).ToList());
-            output.WriteLine($"{f.Kind} on {f.Service}: {faulty.Count} faulty vs {normal.Count} normal windows; AUC score {auc:F3} (miss {aucMiss:F3}, distance {aucDist:F3}); " +
-                $"mean miss {faulty.Average(s => s.MissRatio):F3} vs {normal.Average(s => s.MissRatio):F3}");
+            double aucMiss = Auc.Compute(
+                faulty.Select(s => s.MissRatio).ToList(),
+                normal.Select(s => s.MissRatio).ToList()
+            );
+            double aucDist = Auc.Compute(
+                faulty.Select(s => s.Distance).ToList(),
+                normal.Select(s => s.Distance).ToList()
+            );
+            output.WriteLine(
+                $"{f.Kind} on {f.Service}: {faulty.Count} faulty vs {normal.Count} normal windows; "
+                    + $"AUC score {auc:F3} (miss {aucMiss:F3}, distance {aucDist:F3}); "
+                    + $"mean miss {faulty.Average(s => s.MissRatio):F3} vs {normal.Average(s => s.MissRatio):F3}"
+            );
             Assert.True(auc >= 0.9, $"{f.Kind}: AUC {auc:F3}");
         }
     }

@@ -12,8 +12,8 @@ public class MetricAndTraceFeatureTests
         // 100 observations: 50 ≤ 10 ms, 90 ≤ 50 ms, 100 ≤ 100 ms.
         (double, double)[] buckets = [(10, 50), (50, 90), (100, 100), (double.PositiveInfinity, 100)];
         Assert.Equal(10, HistogramQuantile.Compute(0.5, buckets), 6);
-        Assert.Equal(30, HistogramQuantile.Compute(0.7, buckets), 6);   // rank 70: halfway through 10..50
-        Assert.Equal(75, HistogramQuantile.Compute(0.95, buckets), 6);  // rank 95: halfway through 50..100
+        Assert.Equal(30, HistogramQuantile.Compute(0.7, buckets), 6); // rank 70: halfway through 10..50
+        Assert.Equal(75, HistogramQuantile.Compute(0.95, buckets), 6); // rank 95: halfway through 50..100
         // A rank in the +Inf bucket gives the highest finite bound; no observations give NaN.
         Assert.Equal(100, HistogramQuantile.Compute(0.99, [(10, 50), (100, 90), (double.PositiveInfinity, 100)]), 6);
         Assert.True(double.IsNaN(HistogramQuantile.Compute(0.5, [(10, 0), (double.PositiveInfinity, 0)])));
@@ -22,12 +22,29 @@ public class MetricAndTraceFeatureTests
     [Fact]
     public void HistogramQuantilePerSeriesGroupsByLabelsOtherThanLe()
     {
-        MetricSample Bucket(string dest, string le, double v) => new(1000, "c", "frontend", "istio_request_duration_milliseconds_bucket", v,
-            new Dictionary<string, string> { ["destination_workload"] = dest, ["le"] = le });
-        var q = HistogramQuantile.PerSeries([Bucket("cart", "10", 80), Bucket("cart", "100", 100), Bucket("cart", "+Inf", 100),
-            Bucket("ads", "10", 0), Bucket("ads", "100", 10), Bucket("ads", "+Inf", 10)], "istio_request_duration_milliseconds_bucket", 0.9);
+        MetricSample Bucket(string dest, string le, double v) =>
+            new(
+                1000,
+                "c",
+                "frontend",
+                "istio_request_duration_milliseconds_bucket",
+                v,
+                new Dictionary<string, string> { ["destination_workload"] = dest, ["le"] = le }
+            );
+        var q = HistogramQuantile.PerSeries(
+            [
+                Bucket("cart", "10", 80),
+                Bucket("cart", "100", 100),
+                Bucket("cart", "+Inf", 100),
+                Bucket("ads", "10", 0),
+                Bucket("ads", "100", 10),
+                Bucket("ads", "+Inf", 10),
+            ],
+            "istio_request_duration_milliseconds_bucket",
+            0.9
+        );
         Assert.Equal(55, q["frontend{destination_workload=cart}"], 6); // rank 90: half of 10..100
-        Assert.Equal(91, q["frontend{destination_workload=ads}"], 6);  // rank 9: 0.9 of 10..100
+        Assert.Equal(91, q["frontend{destination_workload=ads}"], 6); // rank 9: 0.9 of 10..100
     }
 
     [Fact]
@@ -35,17 +52,19 @@ public class MetricAndTraceFeatureTests
     {
         var c = new CounterRate();
         Assert.True(double.IsNaN(c.AddRate(0, 100)));
-        Assert.Equal(2, c.AddRate(5000, 110), 6);   // +10 over 5 s
+        Assert.Equal(2, c.AddRate(5000, 110), 6); // +10 over 5 s
         Assert.Equal(0.6, c.AddRate(10_000, 3), 6); // restarted: the counter's 3 are new, not −107
         Assert.Equal(1, c.Resets);
-        Assert.Equal(0, c.Add(10_000, 3));          // a duplicate scrape adds nothing
+        Assert.Equal(0, c.Add(10_000, 3)); // a duplicate scrape adds nothing
     }
 
     [Fact]
     public void SilenceIsReportedAsMissingNotZero()
     {
         var p = new SeriesPresence(5000);
-        p.Seen("cart/cpu", 0); p.Seen("ads/cpu", 0); p.Seen("ads/cpu", 20_000);
+        p.Seen("cart/cpu", 0);
+        p.Seen("ads/cpu", 0);
+        p.Seen("ads/cpu", 20_000);
         Assert.Equal(4, p.MissedScrapes("cart/cpu", 20_000));
         Assert.True(p.IsMissing("cart/cpu", 20_000));
         Assert.False(p.IsMissing("ads/cpu", 24_000));
@@ -80,7 +99,7 @@ public class MetricAndTraceFeatureTests
     {
         var w = TraceWindowEncoder.Encode(Trace);
         Assert.Equal(0.30, w.CriticalPathShare["frontend"], 6); // 0..10, 40..50, 90..100
-        Assert.Equal(0.10, w.CriticalPathShare["cart"], 6);     // 10..15, 35..40
+        Assert.Equal(0.10, w.CriticalPathShare["cart"], 6); // 10..15, 35..40
         Assert.Equal(0.20, w.CriticalPathShare["redis"], 6);
         Assert.Equal(0.40, w.CriticalPathShare["ads"], 6);
         Assert.Equal(1.0, w.Services["ads"].ErrorRatio);

@@ -15,7 +15,9 @@ namespace LogWhisperer.Tests;
 
 public class PipelineTests
 {
-    private static readonly Lazy<GatScorer> Shipped = new(() => new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU));
+    private static readonly Lazy<GatScorer> Shipped = new(() =>
+        new GatScorer(GatModel.Load(TestData.ShippedModel, CPU), CPU)
+    );
     private static readonly long T0 = new SimulationOptions().StartMs;
 
     [Theory]
@@ -27,7 +29,12 @@ public class PipelineTests
     {
         var fault = new Fault(service, kind, T0 + 6 * 60_000, T0 + 9 * 60_000, 0.7);
         var sink = new CollectingRcaSink();
-        var run = new SimulatedRun { Topology = TestData.OnlineBoutique(), Faults = [fault], Simulation = new SimulationOptions { Seed = 21 } };
+        var run = new SimulatedRun
+        {
+            Topology = TestData.OnlineBoutique(),
+            Faults = [fault],
+            Simulation = new SimulationOptions { Seed = 21 },
+        };
         var pipeline = await run.RunAsync(Shipped.Value, sink);
 
         var report = EvaluationReport.Score([fault], sink.Events, 0);
@@ -56,11 +63,20 @@ public class PipelineTests
         TelemetryRecord[] batch =
         [
             good,
-            good with { Service = "" },
+            good with
+            {
+                Service = "",
+            },
             new MetricSample(T0, "c", "svc", "cpu", double.NaN),
             new SpanRecord(T0, "c", "svc", "t", "s", null, "op", SpanKind.Server, null, -5, false),
-            good with { TimestampMs = T0 / 1000 }, // seconds, not milliseconds
-            good with { TimestampMs = T0 + 1 },
+            good with
+            {
+                TimestampMs = T0 / 1000,
+            }, // seconds, not milliseconds
+            good with
+            {
+                TimestampMs = T0 + 1,
+            },
         ];
         var dlq = new MemoryDeadLetterSink();
         var pipeline = new RcaPipeline(new PipelineOptions(), new Featurizer(new FeaturizerOptions()), null, null, dlq);
@@ -86,28 +102,48 @@ public class PipelineTests
         var blocked = new ManualResetEventSlim(false);
         var sim = new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions());
         var source = new CountingSource(new SimulatorSource(sim, T0 + 4 * 3600_000L)); // 14,400 batches available
-        var options = new PipelineOptions { ChannelCapacity = 2, Features = new FeaturizerOptions { WarmupWindows = 0 } };
-        var pipeline = new RcaPipeline(options, new Featurizer(options.Features), null, null, new MemoryDeadLetterSink(),
-            onSnapshot: _ => { blocked.Set(); release.Wait(); });
+        var options = new PipelineOptions
+        {
+            ChannelCapacity = 2,
+            Features = new FeaturizerOptions { WarmupWindows = 0 },
+        };
+        var pipeline = new RcaPipeline(
+            options,
+            new Featurizer(options.Features),
+            null,
+            null,
+            new MemoryDeadLetterSink(),
+            onSnapshot: _ =>
+            {
+                blocked.Set();
+                release.Wait();
+            }
+        );
         var run = Task.Run(() => pipeline.RunAsync(source));
 
         // From its first snapshot on, the graph stage is blocked: the source can only fill the channels before it.
-        Assert.True(await TestData.WaitUntilAsync(() => blocked.IsSet, TestData.Generous), "no window reached the graph stage");
+        Assert.True(
+            await TestData.WaitUntilAsync(() => blocked.IsSet, TestData.Generous),
+            "no window reached the graph stage"
+        );
         // Then wait (however slow the machine) until the source has not moved for a full second with no work
         // queued: a pause while the thread pool is starved (the blocked stage holds one of its threads) is not a
         // stall. A stall is the absence of progress, which only a span of time can show: the delays are that
         // observation, not a wait for something to happen.
         long stalledAt = -1;
-        await TestData.WaitUntilAsync(async () =>
-        {
-            long before = source.Produced;
-            await Task.Delay(1000);
-            return source.Produced == before && ThreadPool.PendingWorkItemCount == 0 && (stalledAt = before) > 0;
-        }, TestData.Generous);
+        await TestData.WaitUntilAsync(
+            async () =>
+            {
+                long before = source.Produced;
+                await Task.Delay(1000);
+                return source.Produced == before && ThreadPool.PendingWorkItemCount == 0 && (stalledAt = before) > 0;
+            },
+            TestData.Generous
+        );
         Assert.True(stalledAt > 0, "the source never stalled while the graph stage was blocked");
-        Assert.InRange(stalledAt, 31, 400);          // a few windows in flight, not the whole stream
-        await Task.Delay(500);                       // observed once more (see above)
-        Assert.Equal(stalledAt, source.Produced);    // and it stays stalled
+        Assert.InRange(stalledAt, 31, 400); // a few windows in flight, not the whole stream
+        await Task.Delay(500); // observed once more (see above)
+        Assert.Equal(stalledAt, source.Produced); // and it stays stalled
         release.Set();
         await run;
         Assert.Equal(14_400, source.Produced);
@@ -118,10 +154,21 @@ public class PipelineTests
     {
         using var stop = new CancellationTokenSource();
         var sim = new ChaosSimulator(TestData.OnlineBoutique(), new SimulationOptions());
-        var source = new CountingSource(new SimulatorSource(sim, T0 + 3600_000L), afterBatches: 400, onReached: stop.Cancel);
+        var source = new CountingSource(
+            new SimulatorSource(sim, T0 + 3600_000L),
+            afterBatches: 400,
+            onReached: stop.Cancel
+        );
         var snapshots = new List<GraphSnapshot>();
         var options = new PipelineOptions { Features = new FeaturizerOptions { WarmupWindows = 0 } };
-        var pipeline = new RcaPipeline(options, new Featurizer(options.Features), null, null, new MemoryDeadLetterSink(), onSnapshot: snapshots.Add);
+        var pipeline = new RcaPipeline(
+            options,
+            new Featurizer(options.Features),
+            null,
+            null,
+            new MemoryDeadLetterSink(),
+            onSnapshot: snapshots.Add
+        );
         await pipeline.RunAsync(source, stop.Token);
         Assert.InRange(source.Produced, 400, 402);
         // 400 simulated seconds = 13 full windows and a partial one; the flush emits them all.
@@ -137,34 +184,51 @@ public class PipelineTests
         var built = new List<GraphSnapshot>();
         var run = new SimulatedRun
         {
-            Topology = TestData.OnlineBoutique(), Faults = [fault], Simulation = new SimulationOptions { Seed = 4 },
+            Topology = TestData.OnlineBoutique(),
+            Faults = [fault],
+            Simulation = new SimulationOptions { Seed = 4 },
             Pipeline = new PipelineOptions { SnapshotDirectory = dir },
         };
         await run.RunAsync(Shipped.Value, new CollectingRcaSink(), onSnapshot: built.Add);
         var read = SnapshotStore.ReadAll(dir).ToList();
         Assert.Equal(built.Count, read.Count);
-        var a = Shipped.Value.Score(built); var b = Shipped.Value.Score(read);
-        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i].RootProbability, b[i].RootProbability);
+        var a = Shipped.Value.Score(built);
+        var b = Shipped.Value.Score(read);
+        for (int i = 0; i < a.Length; i++)
+            Assert.Equal(a[i].RootProbability, b[i].RootProbability);
     }
 
     private sealed class ListSource(IEnumerable<IReadOnlyList<TelemetryRecord>> batches) : ITelemetrySource
     {
-        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
+            [EnumeratorCancellation] CancellationToken cancellationToken
+        )
         {
-            foreach (var b in batches) { await Task.Yield(); yield return b; }
+            foreach (var b in batches)
+            {
+                await Task.Yield();
+                yield return b;
+            }
         }
     }
 
-    private sealed class CountingSource(ITelemetrySource inner, int afterBatches = int.MaxValue, Action? onReached = null) : ITelemetrySource
+    private sealed class CountingSource(
+        ITelemetrySource inner,
+        int afterBatches = int.MaxValue,
+        Action? onReached = null
+    ) : ITelemetrySource
     {
         private long _produced;
         public long Produced => Interlocked.Read(ref _produced);
 
-        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
+            [EnumeratorCancellation] CancellationToken cancellationToken
+        )
         {
             await foreach (var b in inner.ReadAsync(cancellationToken))
             {
-                if (Interlocked.Increment(ref _produced) == afterBatches) onReached?.Invoke();
+                if (Interlocked.Increment(ref _produced) == afterBatches)
+                    onReached?.Invoke();
                 yield return b;
             }
         }

@@ -15,7 +15,9 @@ public class RebalanceLoopTests
         public Action? PartitionsRevoking { get; set; }
         public int Revocations { get; private set; }
         public List<string> Calls { get; } = [];
+
         public void AllFlushed() => Calls.Add("all flushed");
+
         public void CommitReady() => Calls.Add("commit");
 
         /// <summary>What the consumer's revoke callback does, in its order: fence the pipeline, then count.</summary>
@@ -40,24 +42,38 @@ public class RebalanceLoopTests
         return n;
     }
 
-    private Task<int> Loop(Func<int, Assignment, Task> run, CancellationToken stop = default,
-        CancellationToken abort = default) =>
-        RebalanceLoop.RunAsync(_source, Build, run, "state is rebuilt", _logs.CreateLogger("loop"), stop, abort,
-            beforeCommit: () => _source.Calls.Add("before commit"));
+    private Task<int> Loop(
+        Func<int, Assignment, Task> run,
+        CancellationToken stop = default,
+        CancellationToken abort = default
+    ) =>
+        RebalanceLoop.RunAsync(
+            _source,
+            Build,
+            run,
+            "state is rebuilt",
+            _logs.CreateLogger("loop"),
+            stop,
+            abort,
+            beforeCommit: () => _source.Calls.Add("before commit")
+        );
 
     [Fact]
     public async Task ARevocationFencesAndAbortsThePipelineAndTheNextAssignmentRunsAFreshOne()
     {
-        int last = await Loop(async (n, assignment) =>
-        {
-            await Task.Yield();
-            if (n > 1) return; // the end of the input
-            _source.Revoke();
-            Assert.Equal([1], _fenced); // before the callback goes on to commit
-            Assert.True(assignment.Fenced);
-            Assert.True(assignment.Abort.IsCancellationRequested);
-            throw new PartitionsRevokedException();
-        });
+        int last = await Loop(
+            async (n, assignment) =>
+            {
+                await Task.Yield();
+                if (n > 1)
+                    return; // the end of the input
+                _source.Revoke();
+                Assert.Equal([1], _fenced); // before the callback goes on to commit
+                Assert.True(assignment.Fenced);
+                Assert.True(assignment.Abort.IsCancellationRequested);
+                throw new PartitionsRevokedException();
+            }
+        );
 
         Assert.Equal(2, last);
         Assert.False(_built[1].Fenced);
@@ -67,8 +83,10 @@ public class RebalanceLoopTests
         // fenced, so what it drained was published.
         Assert.Equal(["before commit", "all flushed", "commit"], _source.Calls);
         Assert.Null(_source.PartitionsRevoking); // closing the consumer revokes too: nothing left to fence
-        Assert.Contains(_logs.Lines,
-            l => l.Contains("kafka: rebalance 1: partitions revoked; state is rebuilt from the committed offsets"));
+        Assert.Contains(
+            _logs.Lines,
+            l => l.Contains("kafka: rebalance 1: partitions revoked; state is rebuilt from the committed offsets")
+        );
     }
 
     [Fact]
@@ -77,7 +95,14 @@ public class RebalanceLoopTests
         using var stop = new CancellationTokenSource();
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var loop = Loop(async (_, _) => { running.SetResult(); await drained.Task; }, stop.Token);
+        var loop = Loop(
+            async (_, _) =>
+            {
+                running.SetResult();
+                await drained.Task;
+            },
+            stop.Token
+        );
         await running.Task;
 
         await stop.CancelAsync();
@@ -94,14 +119,18 @@ public class RebalanceLoopTests
     public async Task ARevocationDuringAStopEndsTheRunAsTheStopWouldWithoutAnotherPipeline()
     {
         using var stop = new CancellationTokenSource();
-        int last = await Loop(async (n, _) =>
-        {
-            await Task.Yield();
-            if (n > 1) return; // (a wrong loop would come here: it must not)
-            _source.Revoke();
-            await stop.CancelAsync(); // the signal comes while the revoked pipeline is ending
-            throw new PartitionsRevokedException();
-        }, stop.Token);
+        int last = await Loop(
+            async (n, _) =>
+            {
+                await Task.Yield();
+                if (n > 1)
+                    return; // (a wrong loop would come here: it must not)
+                _source.Revoke();
+                await stop.CancelAsync(); // the signal comes while the revoked pipeline is ending
+                throw new PartitionsRevokedException();
+            },
+            stop.Token
+        );
 
         Assert.Equal(1, last);
         Assert.Single(_built);
@@ -113,13 +142,19 @@ public class RebalanceLoopTests
     public async Task ACancellationThatNoRevocationCausedIsAFailureEvenWhileStopping()
     {
         using var stop = new CancellationTokenSource();
-        var e = await Assert.ThrowsAsync<OperationCanceledException>(() => Loop(async (n, _) =>
-        {
-            await stop.CancelAsync(); // fences, as a revocation would
-            await Task.Yield();
-            if (n > 1) return; // (a wrong loop would come here: it must not)
-            throw new OperationCanceledException("a sink gave up");
-        }, stop.Token));
+        var e = await Assert.ThrowsAsync<OperationCanceledException>(() =>
+            Loop(
+                async (n, _) =>
+                {
+                    await stop.CancelAsync(); // fences, as a revocation would
+                    await Task.Yield();
+                    if (n > 1)
+                        return; // (a wrong loop would come here: it must not)
+                    throw new OperationCanceledException("a sink gave up");
+                },
+                stop.Token
+            )
+        );
 
         Assert.Equal("a sink gave up", e.Message);
         Assert.Single(_built);
@@ -130,12 +165,16 @@ public class RebalanceLoopTests
     [Fact]
     public async Task AFailureOfARevokedPipelineOtherThanItsCancellationIsNotTakenForTheRebalance()
     {
-        await Assert.ThrowsAsync<InvalidDataException>(() => Loop(async (_, _) =>
-        {
-            await Task.Yield();
-            _source.Revoke();
-            throw new InvalidDataException("broken");
-        }));
+        await Assert.ThrowsAsync<InvalidDataException>(() =>
+            Loop(
+                async (_, _) =>
+                {
+                    await Task.Yield();
+                    _source.Revoke();
+                    throw new InvalidDataException("broken");
+                }
+            )
+        );
         Assert.Single(_built);
     }
 
@@ -143,14 +182,19 @@ public class RebalanceLoopTests
     public async Task AnAbortEndsTheLoopEvenMidRebalance()
     {
         using var abort = new CancellationTokenSource();
-        await Assert.ThrowsAsync<PartitionsRevokedException>(() => Loop(async (_, assignment) =>
-        {
-            await abort.CancelAsync();
-            Assert.True(assignment.Abort.IsCancellationRequested);
-            _source.Revoke();
-            await Task.Yield();
-            throw new PartitionsRevokedException();
-        }, abort: abort.Token));
+        await Assert.ThrowsAsync<PartitionsRevokedException>(() =>
+            Loop(
+                async (_, assignment) =>
+                {
+                    await abort.CancelAsync();
+                    Assert.True(assignment.Abort.IsCancellationRequested);
+                    _source.Revoke();
+                    await Task.Yield();
+                    throw new PartitionsRevokedException();
+                },
+                abort: abort.Token
+            )
+        );
         Assert.Single(_built);
         Assert.Empty(_source.Calls);
     }

@@ -11,9 +11,9 @@ public class RecordBudgetTests
         await budget.AcquireAsync(600, default);
         await budget.AcquireAsync(400, default);
         var third = budget.AcquireAsync(100, default).AsTask();
-        Assert.False(third.IsCompleted);           // 1,100 would exceed the budget
+        Assert.False(third.IsCompleted); // 1,100 would exceed the budget
         budget.Release(50);
-        Assert.False(third.IsCompleted);           // 1,050: still too many
+        Assert.False(third.IsCompleted); // 1,050: still too many
         budget.Release(100);
         await third.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(950, budget.Held);

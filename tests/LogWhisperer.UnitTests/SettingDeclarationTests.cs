@@ -14,29 +14,43 @@ namespace LogWhisperer.Tests;
 public class SettingDeclarationTests
 {
     private static readonly CliCommands[] Commands =
-        [CliCommands.Engine, CliCommands.Pull, CliCommands.Gateway, CliCommands.Demo];
+    [
+        CliCommands.Engine,
+        CliCommands.Pull,
+        CliCommands.Gateway,
+        CliCommands.Demo,
+    ];
 
     /// <summary>The keys of the settings types' leaves, walked independently of <see cref="Setting.All"/>.</summary>
     private static IEnumerable<string> Keys(Type section, string prefix = "")
     {
         foreach (var property in section.GetProperties())
         {
-            if (!SettingsLoader.IsSection(property.PropertyType)) yield return prefix + property.Name;
-            else foreach (var key in Keys(property.PropertyType, prefix + property.Name + ":")) yield return key;
+            if (!SettingsLoader.IsSection(property.PropertyType))
+                yield return prefix + property.Name;
+            else
+                foreach (var key in Keys(property.PropertyType, prefix + property.Name + ":"))
+                    yield return key;
         }
     }
 
     private static bool IsMap(Setting s) => SettingsLoader.DictionaryValueType(s.Type) is not null;
+
     private static bool IsList(Setting s) => SettingsLoader.ListElementType(s.Type) is not null;
 
     /// <summary>A valid value of the setting, or of one of its entries.</summary>
     private static string Sample(Setting setting)
     {
-        var type = SettingsLoader.DictionaryValueType(setting.Type)
-            ?? SettingsLoader.ListElementType(setting.Type) ?? setting.Type;
+        var type =
+            SettingsLoader.DictionaryValueType(setting.Type)
+            ?? SettingsLoader.ListElementType(setting.Type)
+            ?? setting.Type;
         type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type.IsEnum) return Enum.GetNames(type)[^1];
-        return type == typeof(bool) ? "true" : type == typeof(string) ? "sample" : "7";
+        if (type.IsEnum)
+            return Enum.GetNames(type)[^1];
+        return type == typeof(bool) ? "true"
+            : type == typeof(string) ? "sample"
+            : "7";
     }
 
     private static string Shown(Setting setting, LogWhispererSettings settings) =>
@@ -51,18 +65,23 @@ public class SettingDeclarationTests
         {
             // The variable, spelled by the documented convention, sets this very property.
             var variable = "LOGWHISPERER_" + setting.Key.Replace(":", "__").ToUpperInvariant();
-            var entry = IsMap(setting) ? "__ENTRY" : IsList(setting) ? "__0" : "";
+            var entry =
+                IsMap(setting) ? "__ENTRY"
+                : IsList(setting) ? "__0"
+                : "";
             var (loaded, _) = SettingsLoader.Load(null, [], new Hashtable { [variable + entry] = Sample(setting) });
             Assert.Equal((IsMap(setting) ? "ENTRY=" : "") + Sample(setting), Shown(setting, loaded));
 
             // Its row: the variable as documented (NAME for a map's entries), the option, the description.
-            var row = reference.Single(l => l.StartsWith($"| `{setting.Key}` |", StringComparison.Ordinal))
+            var row = reference
+                .Single(l => l.StartsWith($"| `{setting.Key}` |", StringComparison.Ordinal))
                 .Split(" | ");
             Assert.Equal($"`{variable}{(IsMap(setting) ? "__NAME" : entry)}`", row[3]);
             var pairs = IsMap(setting) && setting.Option?.Entry is null ? " NAME=VALUE" : "";
             var option = setting.Option is null ? "" : setting.Option.Name + pairs;
             Assert.Equal(option.Length == 0 ? "" : $"`{option}`", row[4].Trim());
-            var description = setting.Property.GetCustomAttribute<DescriptionAttribute>()!.Description
+            var description =
+                setting.Property.GetCustomAttribute<DescriptionAttribute>()!.Description
                 + (setting.Property.GetCustomAttribute<SecretAttribute>() is null ? "" : " **Secret.**");
             Assert.Equal(description.Replace("|", "\\|").Replace("<", "&lt;").Replace(">", "&gt;") + " |", row[5]);
         }
@@ -109,12 +128,15 @@ public class SettingDeclarationTests
         var show = ConfigCommand.Create().Subcommands.Single(c => c.Name == "show");
         (Command, CliCommands)[] commands =
         [
-            (KafkaCommands.Engine(), CliCommands.Engine), (show, CliCommands.Engine),
-            (PullCommand.Create(), CliCommands.Pull), (GatewayCommand.Create(), CliCommands.Gateway),
+            (KafkaCommands.Engine(), CliCommands.Engine),
+            (show, CliCommands.Engine),
+            (PullCommand.Create(), CliCommands.Pull),
+            (GatewayCommand.Create(), CliCommands.Gateway),
         ];
         foreach (var (command, offered) in commands)
         {
-            var declared = Setting.All.Where(s => s.Option?.Commands.HasFlag(offered) == true)
+            var declared = Setting
+                .All.Where(s => s.Option?.Commands.HasFlag(offered) == true)
                 .Select(s => string.Join(" ", s.Option!.Aliases.Prepend(s.Option.Name).Order()));
             Assert.Equal(declared.Concat(["--config", "--set"]).Order(), command.Options.Select(Names).Order());
         }
@@ -127,18 +149,25 @@ public class SettingDeclarationTests
     [Fact]
     public void ErrorsNameTheSettingAsDeclared()
     {
-        Assert.Equal("setting 'Kafka:BootstrapServers' is required: "
-            + "--bootstrap, LOGWHISPERER_KAFKA__BOOTSTRAPSERVERS or the settings file",
-            Assert.Throws<SettingsException>(() => new KafkaSection().ToKafkaSettings()).Message);
-        Assert.Equal("invalid value '0' for setting 'Host:ShutdownTimeoutSeconds' (--shutdown-timeout): "
-            + "expected a number of seconds > 0",
-            Assert.Throws<SettingsException>(() => new HostSection { ShutdownTimeoutSeconds = 0 }.ShutdownTimeout())
-                .Message);
+        Assert.Equal(
+            "setting 'Kafka:BootstrapServers' is required: "
+                + "--bootstrap, LOGWHISPERER_KAFKA__BOOTSTRAPSERVERS or the settings file",
+            Assert.Throws<SettingsException>(() => new KafkaSection().ToKafkaSettings()).Message
+        );
+        Assert.Equal(
+            "invalid value '0' for setting 'Host:ShutdownTimeoutSeconds' (--shutdown-timeout): "
+                + "expected a number of seconds > 0",
+            Assert
+                .Throws<SettingsException>(() => new HostSection { ShutdownTimeoutSeconds = 0 }.ShutdownTimeout())
+                .Message
+        );
         // Without an option, the key alone.
         Assert.Equal("'Engine:IncidentThreshold'", Setting.Of((EngineSection e) => e.IncidentThreshold).Named);
         Assert.Equal("--listen (setting Gateway:Listen)", Setting.Of((GatewaySection g) => g.Listen).Hint);
-        Assert.Same(Setting.All.Single(s => s.Key == "Kafka:ConnectTimeoutSeconds"),
-            Setting.Of((KafkaSection k) => k.ConnectTimeoutSeconds));
+        Assert.Same(
+            Setting.All.Single(s => s.Key == "Kafka:ConnectTimeoutSeconds"),
+            Setting.Of((KafkaSection k) => k.ConnectTimeoutSeconds)
+        );
         // A property of a property is no setting.
         Assert.Throws<ArgumentException>(() => Setting.Of((KafkaSection k) => k.BootstrapServers!.Length));
     }

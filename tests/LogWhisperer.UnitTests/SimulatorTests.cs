@@ -14,7 +14,9 @@ public class SimulatorTests
     [Fact]
     public void SameSeedGivesIdenticalTelemetryAndOtherSeedsDiffer()
     {
-        var a = Run(11); var b = Run(11); var c = Run(12);
+        var a = Run(11);
+        var b = Run(11);
+        var c = Run(12);
         Assert.Equal(a.Count, b.Count);
         Assert.True(a.SequenceEqual(b), "same seed must reproduce every record");
         Assert.False(a.SequenceEqual(c));
@@ -28,14 +30,24 @@ public class SimulatorTests
         foreach (var service in t.ServiceNames)
         {
             Assert.Contains(records, r => r is SpanRecord { Kind: SpanKind.Server } s && s.Service == service);
-            Assert.Contains(records, r => r is MetricSample m && m.Service == service && m.Name == "container_cpu_usage_seconds_total");
+            Assert.Contains(
+                records,
+                r => r is MetricSample m && m.Service == service && m.Name == "container_cpu_usage_seconds_total"
+            );
         }
         Assert.Contains(records, r => r is LogRecord);
-        double errorShare = records.OfType<SpanRecord>().Count(s => s.IsError) / (double)records.OfType<SpanRecord>().Count();
+        double errorShare =
+            records.OfType<SpanRecord>().Count(s => s.IsError) / (double)records.OfType<SpanRecord>().Count();
         Assert.InRange(errorShare, 0, 0.01);
         // Client spans name their peer, and every server span below the edge has a parent.
-        Assert.All(records.OfType<SpanRecord>().Where(s => s.Kind == SpanKind.Client), s => Assert.False(string.IsNullOrEmpty(s.PeerService)));
-        Assert.All(records.OfType<SpanRecord>().Where(s => s.Kind == SpanKind.Server && s.Service != "frontend"), s => Assert.NotNull(s.ParentSpanId));
+        Assert.All(
+            records.OfType<SpanRecord>().Where(s => s.Kind == SpanKind.Client),
+            s => Assert.False(string.IsNullOrEmpty(s.PeerService))
+        );
+        Assert.All(
+            records.OfType<SpanRecord>().Where(s => s.Kind == SpanKind.Server && s.Service != "frontend"),
+            s => Assert.NotNull(s.ParentSpanId)
+        );
     }
 
     [Fact]
@@ -44,14 +56,28 @@ public class SimulatorTests
         var start = new SimulationOptions().StartMs;
         var fault = new Fault("cartservice", FaultKind.PodKill, start + 30_000, start + 90_000, 1.0);
         var records = Run(3, [fault]);
-        bool During(TelemetryRecord r) => r.TimestampMs >= fault.StartMs + 2000 && r.TimestampMs < fault.StartMs + 60_000;
-        Assert.DoesNotContain(records, r => r.Service == "cartservice" && During(r) && r is SpanRecord { Kind: SpanKind.Server } or MetricSample);
+        bool During(TelemetryRecord r) =>
+            r.TimestampMs >= fault.StartMs + 2000 && r.TimestampMs < fault.StartMs + 60_000;
+        Assert.DoesNotContain(
+            records,
+            r => r.Service == "cartservice" && During(r) && r is SpanRecord { Kind: SpanKind.Server } or MetricSample
+        );
         var callsToCart = records.OfType<SpanRecord>().Where(s => During(s) && s.PeerService == "cartservice").ToList();
         Assert.NotEmpty(callsToCart);
         Assert.All(callsToCart, s => Assert.True(s.IsError));
-        Assert.Contains(records, r => r is LogRecord { Severity: LogSeverity.Error } l && l.Service == "frontend" && During(l) && l.Message.Contains("cartservice"));
+        Assert.Contains(
+            records,
+            r =>
+                r is LogRecord { Severity: LogSeverity.Error } l
+                && l.Service == "frontend"
+                && During(l)
+                && l.Message.Contains("cartservice")
+        );
         // After the restart the restart counter shows it.
-        var restarts = records.OfType<MetricSample>().Where(m => m.Service == "cartservice" && m.Name == "kube_pod_container_status_restarts_total").ToList();
+        var restarts = records
+            .OfType<MetricSample>()
+            .Where(m => m.Service == "cartservice" && m.Name == "kube_pod_container_status_restarts_total")
+            .ToList();
         Assert.Equal(0, restarts.First().Value);
         Assert.Equal(1, restarts.Last().Value);
     }
@@ -63,7 +89,12 @@ public class SimulatorTests
         var fault = new Fault("productcatalogservice", FaultKind.Latency, start, start + 120_000, 1.0);
         var slow = Run(5, [fault]).OfType<SpanRecord>().Where(s => s.Kind == SpanKind.Server).ToList();
         var normal = Run(5).OfType<SpanRecord>().Where(s => s.Kind == SpanKind.Server).ToList();
-        double Median(IEnumerable<SpanRecord> spans, string service) => spans.Where(s => s.Service == service).Select(s => s.DurationMs).Order().ElementAt(spans.Count(s => s.Service == service) / 2);
+        double Median(IEnumerable<SpanRecord> spans, string service) =>
+            spans
+                .Where(s => s.Service == service)
+                .Select(s => s.DurationMs)
+                .Order()
+                .ElementAt(spans.Count(s => s.Service == service) / 2);
         Assert.True(Median(slow, "productcatalogservice") > 10 * Median(normal, "productcatalogservice"));
         Assert.True(Median(slow, "frontend") > 5 * Median(normal, "frontend"), "callers feel the latency");
     }
@@ -74,7 +105,8 @@ public class SimulatorTests
         var t = TestData.OnlineBoutique();
         var a = IncidentPlan.Create(t, 20, 9, 0);
         Assert.Equal(a, IncidentPlan.Create(t, 20, 9, 0));
-        for (int i = 1; i < a.Count; i++) Assert.True(a[i].StartMs - a[i - 1].EndMs >= 4 * 60_000);
+        for (int i = 1; i < a.Count; i++)
+            Assert.True(a[i].StartMs - a[i - 1].EndMs >= 4 * 60_000);
         Assert.True(a.Select(f => f.Kind).Distinct().Count() >= 5);
         Assert.All(a, f => Assert.Contains(f.Service, t.ServiceNames));
     }

@@ -6,18 +6,39 @@ namespace LogWhisperer.Tests;
 
 public class SnapshotTests
 {
-    internal static WindowFeatures Window(int nodes = 3, string cluster = "c1", long start = 1_767_225_600_000, int seed = 0)
+    internal static WindowFeatures Window(
+        int nodes = 3,
+        string cluster = "c1",
+        long start = 1_767_225_600_000,
+        int seed = 0
+    )
     {
         var rng = new Random(seed);
-        int f = FeatureSchema.NodeFeatureCount, m = FeatureSchema.MeasurementCount, me = FeatureSchema.EdgeMeasurements;
+        int f = FeatureSchema.NodeFeatureCount,
+            m = FeatureSchema.MeasurementCount,
+            me = FeatureSchema.EdgeMeasurements;
         var edges = Enumerable.Range(1, nodes - 1).Select(i => (From: (i - 1) / 2, To: i)).ToArray(); // a tree
-        var measurements = Enumerable.Range(0, nodes * m).Select(i => i % 5 == 0 ? double.NaN : rng.NextDouble() * 100).ToArray();
-        return new WindowFeatures(cluster, start, start + 30_000, Enumerable.Range(0, nodes).Select(i => $"svc-{i}").ToArray(),
-            measurements, measurements.Select(v => v / 2).ToArray(),
+        var measurements = Enumerable
+            .Range(0, nodes * m)
+            .Select(i => i % 5 == 0 ? double.NaN : rng.NextDouble() * 100)
+            .ToArray();
+        return new WindowFeatures(
+            cluster,
+            start,
+            start + 30_000,
+            Enumerable.Range(0, nodes).Select(i => $"svc-{i}").ToArray(),
+            measurements,
+            measurements.Select(v => v / 2).ToArray(),
             Enumerable.Range(0, nodes * f).Select(_ => (float)rng.NextDouble()).ToArray(),
-            Enumerable.Range(0, nodes).Select(i => i == 1 ? "NullReferenceException at Handler line 42" : null).ToArray(),
-            edges, Enumerable.Range(0, edges.Length * me).Select(_ => rng.NextDouble()).ToArray(),
-            Enumerable.Range(0, edges.Length * me).Select(_ => (float)rng.NextDouble()).ToArray(), false);
+            Enumerable
+                .Range(0, nodes)
+                .Select(i => i == 1 ? "NullReferenceException at Handler line 42" : null)
+                .ToArray(),
+            edges,
+            Enumerable.Range(0, edges.Length * me).Select(_ => rng.NextDouble()).ToArray(),
+            Enumerable.Range(0, edges.Length * me).Select(_ => (float)rng.NextDouble()).ToArray(),
+            false
+        );
     }
 
     [Fact]

@@ -22,7 +22,8 @@ public class TopologyTests
     [Fact]
     public void UnknownCallTargetIsAClearError()
     {
-        var json = """{ "name": "x", "services": { "a": { "operations": { "op": { "calls": ["b/op"] } } } }, "entrypoints": [ { "operation": "a/op" } ] }""";
+        var json =
+            """{ "name": "x", "services": { "a": { "operations": { "op": { "calls": ["b/op"] } } } }, "entrypoints": [ { "operation": "a/op" } ] }""";
         var e = Assert.Throws<InvalidDataException>(() => Topology.Parse(json));
         Assert.Contains("unknown service 'b'", e.Message);
     }
@@ -31,11 +32,11 @@ public class TopologyTests
     public void CallCycleIsRejected()
     {
         var json = """
-        { "name": "x", "services": {
-            "a": { "operations": { "op": { "calls": ["b/op"] } } },
-            "b": { "operations": { "op": { "calls": ["a/op"] } } } },
-          "entrypoints": [ { "operation": "a/op" } ] }
-        """;
+            { "name": "x", "services": {
+                "a": { "operations": { "op": { "calls": ["b/op"] } } },
+                "b": { "operations": { "op": { "calls": ["a/op"] } } } },
+              "entrypoints": [ { "operation": "a/op" } ] }
+            """;
         Assert.Contains("cycle", Assert.Throws<InvalidDataException>(() => Topology.Parse(json)).Message);
     }
 

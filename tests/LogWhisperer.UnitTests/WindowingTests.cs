@@ -8,18 +8,31 @@ namespace LogWhisperer.Tests;
 public class WindowingTests
 {
     private const long T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
-    private static LogRecord Log(long offsetMs, string service = "a", string cluster = "c") => new(T0 + offsetMs, cluster, service, LogSeverity.Info, "hello 42");
 
-    private static (EventTimeWindower Windower, PipelineCounters Counters, MemoryDeadLetterSink Dlq) Create(WindowOptions options)
+    private static LogRecord Log(long offsetMs, string service = "a", string cluster = "c") =>
+        new(T0 + offsetMs, cluster, service, LogSeverity.Info, "hello 42");
+
+    private static (EventTimeWindower Windower, PipelineCounters Counters, MemoryDeadLetterSink Dlq) Create(
+        WindowOptions options
+    )
     {
-        var counters = new PipelineCounters(); var dlq = new MemoryDeadLetterSink();
+        var counters = new PipelineCounters();
+        var dlq = new MemoryDeadLetterSink();
         return (new EventTimeWindower(options, counters, dlq), counters, dlq);
     }
 
     [Fact]
     public void TumblingWindowsCloseOnlyWhenTheWatermarkPassesEndPlusLateness()
     {
-        var (w, _, _) = Create(new WindowOptions { SizeMs = 10_000, HopMs = 10_000, MaxOutOfOrdernessMs = 2_000, AllowedLatenessMs = 1_000 });
+        var (w, _, _) = Create(
+            new WindowOptions
+            {
+                SizeMs = 10_000,
+                HopMs = 10_000,
+                MaxOutOfOrdernessMs = 2_000,
+                AllowedLatenessMs = 1_000,
+            }
+        );
         var closed = new List<WindowAggregate>();
         w.Add([Log(1_000), Log(9_999)], closed);
         Assert.Empty(closed);
@@ -35,7 +48,15 @@ public class WindowingTests
     [Fact]
     public void LateRecordsWithinLatenessAreKeptAndLaterOnesAreCountedAndDeadLettered()
     {
-        var (w, counters, dlq) = Create(new WindowOptions { SizeMs = 10_000, HopMs = 10_000, MaxOutOfOrdernessMs = 1_000, AllowedLatenessMs = 3_000 });
+        var (w, counters, dlq) = Create(
+            new WindowOptions
+            {
+                SizeMs = 10_000,
+                HopMs = 10_000,
+                MaxOutOfOrdernessMs = 1_000,
+                AllowedLatenessMs = 3_000,
+            }
+        );
         var closed = new List<WindowAggregate>();
         w.Add([Log(1_000), Log(12_000)], closed);
         w.Add([Log(5_000)], closed); // behind the watermark (11_000) but its window is still open
@@ -45,7 +66,10 @@ public class WindowingTests
         w.Add([Log(9_000)], closed); // too late
         Assert.Equal(1, counters.LateDropped);
         var letter = Assert.Single(dlq.Letters);
-        Assert.Equal((DeadLetterCode.Late, "window ending 1767225610000 already emitted"), (letter.Code, letter.Reason));
+        Assert.Equal(
+            (DeadLetterCode.Late, "window ending 1767225610000 already emitted"),
+            (letter.Code, letter.Reason)
+        );
         Assert.Equal(T0 + 9_000, letter.TimestampMs);
         w.Flush(closed);
         Assert.Equal([T0, T0 + 10_000], closed.Select(c => c.StartMs).ToArray());
@@ -55,7 +79,15 @@ public class WindowingTests
     [Fact]
     public void HoppingWindowsPutEachRecordInEveryWindowThatCoversIt()
     {
-        var (w, _, _) = Create(new WindowOptions { SizeMs = 20_000, HopMs = 10_000, MaxOutOfOrdernessMs = 0, AllowedLatenessMs = 0 });
+        var (w, _, _) = Create(
+            new WindowOptions
+            {
+                SizeMs = 20_000,
+                HopMs = 10_000,
+                MaxOutOfOrdernessMs = 0,
+                AllowedLatenessMs = 0,
+            }
+        );
         var closed = new List<WindowAggregate>();
         w.Add([Log(15_000)], closed);
         w.Flush(closed);
@@ -66,7 +98,15 @@ public class WindowingTests
     [Fact]
     public void ClustersHaveIndependentWatermarks()
     {
-        var (w, counters, _) = Create(new WindowOptions { SizeMs = 10_000, HopMs = 10_000, MaxOutOfOrdernessMs = 0, AllowedLatenessMs = 0 });
+        var (w, counters, _) = Create(
+            new WindowOptions
+            {
+                SizeMs = 10_000,
+                HopMs = 10_000,
+                MaxOutOfOrdernessMs = 0,
+                AllowedLatenessMs = 0,
+            }
+        );
         var closed = new List<WindowAggregate>();
         w.Add([Log(60_000, cluster: "fast"), Log(1_000, cluster: "slow")], closed);
         Assert.Equal(0, counters.LateDropped);
@@ -78,18 +118,23 @@ public class WindowingTests
     {
         var (w, _, _) = Create(new WindowOptions { SizeMs = 10_000, HopMs = 10_000 });
         var closed = new List<WindowAggregate>();
-        w.Add([
-            // frontend server span 100 ms; its client call to cart took 80 ms and failed; cart's server span failed by itself.
-            new SpanRecord(T0 + 10, "c", "cart", "t1", "s3", "s2", "GetCart", SpanKind.Server, null, 78, true),
-            new SpanRecord(T0 + 5, "c", "frontend", "t1", "s2", "s1", "GetCart", SpanKind.Client, "cart", 80, true),
-            new SpanRecord(T0, "c", "frontend", "t1", "s1", null, "GET /", SpanKind.Server, null, 100, true),
-        ], closed);
+        w.Add(
+            [
+                // frontend server span 100 ms; its client call to cart took 80 ms and failed; cart's server span failed
+                // by itself.
+                new SpanRecord(T0 + 10, "c", "cart", "t1", "s3", "s2", "GetCart", SpanKind.Server, null, 78, true),
+                new SpanRecord(T0 + 5, "c", "frontend", "t1", "s2", "s1", "GetCart", SpanKind.Client, "cart", 80, true),
+                new SpanRecord(T0, "c", "frontend", "t1", "s1", null, "GET /", SpanKind.Server, null, 100, true),
+            ],
+            closed
+        );
         w.Flush(closed);
         var window = Assert.Single(closed);
-        var frontend = window.Services["frontend"]; var cart = window.Services["cart"];
+        var frontend = window.Services["frontend"];
+        var cart = window.Services["cart"];
         Assert.Equal(0, frontend.OriginErrors); // its error came from cart
         Assert.Equal(1, cart.OriginErrors);
-        Assert.InRange(frontend.SelfTime.Quantile(0.5), 18, 22);  // 100 - 80
+        Assert.InRange(frontend.SelfTime.Quantile(0.5), 18, 22); // 100 - 80
         Assert.InRange(cart.SelfTime.Quantile(0.5), 74, 82);
         Assert.Equal(1, window.Edges[("frontend", "cart")].Errors);
     }

@@ -15,18 +15,30 @@ public partial class WireFormatTests
 {
     private static readonly long T0 = new SimulationOptions().StartMs;
 
-    private static readonly Lazy<(string Dir, ChaosRecording Recording)> Recorded = new(() => Record(5, TestData.TempDir()));
+    private static readonly Lazy<(string Dir, ChaosRecording Recording)> Recorded = new(() =>
+        Record(5, TestData.TempDir())
+    );
 
     private static (string, ChaosRecording) Record(int seed, string dir)
     {
         var topology = Topology.Load(TestData.TopologyPath("sock-shop"));
-        var options = new SimulationOptions { Cluster = "sock-shop", Seed = seed, IstioMetrics = true, BenignEventsPerHour = 60 };
+        var options = new SimulationOptions
+        {
+            Cluster = "sock-shop",
+            Seed = seed,
+            IstioMetrics = true,
+            BenignEventsPerHour = 60,
+        };
         Fault[] faults =
         [
             new("carts", FaultKind.PodKill, T0 + 40_000, T0 + 80_000, 0.5),
-            new("payment", FaultKind.BadDeploy, T0 + 61_000, T0 + 110_000, 0.8), // odd second: the form that answers 500s itself
+            // odd second: the form that answers 500s itself
+            new("payment", FaultKind.BadDeploy, T0 + 61_000, T0 + 110_000, 0.8),
         ];
-        var recording = ChaosRecorder.RecordToDirectoryAsync(topology, options, faults, T0 + 120_000, dir).GetAwaiter().GetResult();
+        var recording = ChaosRecorder
+            .RecordToDirectoryAsync(topology, options, faults, T0 + 120_000, dir)
+            .GetAwaiter()
+            .GetResult();
         return (dir, recording);
     }
 
@@ -51,10 +63,18 @@ public partial class WireFormatTests
                 long previous = 0;
                 foreach (var value in stream.GetProperty("values").EnumerateArray())
                 {
-                    // [ns, line] or, for a line written in a trace, [ns, line, {trace_id, span_id}] (Loki 3 structured metadata).
+                    // [ns, line] or, for a line written in a trace, [ns, line, {trace_id, span_id}] (Loki 3 structured
+                    // metadata).
                     Assert.InRange(value.GetArrayLength(), 2, 3);
                     if (value.GetArrayLength() == 3)
-                        Assert.All(value[2].EnumerateObject(), m => Assert.True(m.Name is "trace_id" or "span_id" && m.Value.ValueKind == JsonValueKind.String, m.Name));
+                        Assert.All(
+                            value[2].EnumerateObject(),
+                            m =>
+                                Assert.True(
+                                    m.Name is "trace_id" or "span_id" && m.Value.ValueKind == JsonValueKind.String,
+                                    m.Name
+                                )
+                        );
                     var ns = value[0].GetString()!;
                     Assert.Matches("^[0-9]+$", ns);
                     long t = long.Parse(ns, CultureInfo.InvariantCulture);
@@ -77,16 +97,40 @@ public partial class WireFormatTests
         var (dir, rec) = Recorded.Value;
         var spanIds = new HashSet<(string, string)>();
         var parents = new List<(string Trace, string Parent)>();
-        long spans = 0, errors = 0;
+        long spans = 0,
+            errors = 0;
         var kinds = new HashSet<int>();
         foreach (var line in File.ReadLines(Path.Combine(dir, DirectoryPayloadSink.OtlpFile)))
         {
             using var doc = JsonDocument.Parse(line);
             foreach (var rs in doc.RootElement.GetProperty("resourceSpans").EnumerateArray())
             {
-                var attributes = rs.GetProperty("resource").GetProperty("attributes").EnumerateArray()
-                    .ToDictionary(a => a.GetProperty("key").GetString()!, a => a.GetProperty("value").GetProperty("stringValue").GetString()!);
-                Assert.Contains(attributes["service.name"], new[] { "front-end", "catalogue", "catalogue-db", "carts", "carts-db", "orders", "orders-db", "payment", "shipping", "rabbitmq", "queue-master", "user", "user-db" });
+                var attributes = rs.GetProperty("resource")
+                    .GetProperty("attributes")
+                    .EnumerateArray()
+                    .ToDictionary(
+                        a => a.GetProperty("key").GetString()!,
+                        a => a.GetProperty("value").GetProperty("stringValue").GetString()!
+                    );
+                Assert.Contains(
+                    attributes["service.name"],
+                    new[]
+                    {
+                        "front-end",
+                        "catalogue",
+                        "catalogue-db",
+                        "carts",
+                        "carts-db",
+                        "orders",
+                        "orders-db",
+                        "payment",
+                        "shipping",
+                        "rabbitmq",
+                        "queue-master",
+                        "user",
+                        "user-db",
+                    }
+                );
                 Assert.StartsWith(attributes["service.name"] + "-", attributes["k8s.pod.name"]);
                 foreach (var scope in rs.GetProperty("scopeSpans").EnumerateArray())
                 {
@@ -110,8 +154,14 @@ public partial class WireFormatTests
                         Assert.False(string.IsNullOrEmpty(span.GetProperty("name").GetString()));
                         // 64-bit integers are strings in OTLP/JSON.
                         Assert.Equal(JsonValueKind.String, span.GetProperty("startTimeUnixNano").ValueKind);
-                        long start = long.Parse(span.GetProperty("startTimeUnixNano").GetString()!, CultureInfo.InvariantCulture);
-                        long end = long.Parse(span.GetProperty("endTimeUnixNano").GetString()!, CultureInfo.InvariantCulture);
+                        long start = long.Parse(
+                            span.GetProperty("startTimeUnixNano").GetString()!,
+                            CultureInfo.InvariantCulture
+                        );
+                        long end = long.Parse(
+                            span.GetProperty("endTimeUnixNano").GetString()!,
+                            CultureInfo.InvariantCulture
+                        );
                         Assert.True(end >= start);
                         Assert.InRange(start, T0 * 1_000_000L, (T0 + 121_000) * 1_000_000L);
                         var status = span.GetProperty("status");
@@ -120,7 +170,11 @@ public partial class WireFormatTests
                             Assert.Equal(OtlpJsonEncoder.StatusError, code.GetInt32());
                             errors++;
                         }
-                        if (kind == 3) Assert.Contains(span.GetProperty("attributes").EnumerateArray(), a => a.GetProperty("key").GetString() == "peer.service");
+                        if (kind == 3)
+                            Assert.Contains(
+                                span.GetProperty("attributes").EnumerateArray(),
+                                a => a.GetProperty("key").GetString() == "peer.service"
+                            );
                         spans++;
                     }
                 }
@@ -133,7 +187,9 @@ public partial class WireFormatTests
         Assert.All(parents, p => Assert.Contains(p, spanIds));
     }
 
-    [GeneratedRegex("""^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\} (\S+) (-?[0-9]+)$""")]
+    [GeneratedRegex(
+        """^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\} (\S+) (-?[0-9]+)$"""
+    )]
     private static partial Regex SampleLine();
 
     [GeneratedRegex("""([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)\x22""")]
@@ -143,7 +199,10 @@ public partial class WireFormatTests
     public void MetricsAreValidExpositionDocumentsWithConsistentHistogramsAndMonotonicCounters()
     {
         var (dir, rec) = Recorded.Value;
-        var files = Directory.GetFiles(Path.Combine(dir, DirectoryPayloadSink.MetricsDirectory), "*.prom").OrderBy(f => long.Parse(Path.GetFileNameWithoutExtension(f))).ToArray();
+        var files = Directory
+            .GetFiles(Path.Combine(dir, DirectoryPayloadSink.MetricsDirectory), "*.prom")
+            .OrderBy(f => long.Parse(Path.GetFileNameWithoutExtension(f)))
+            .ToArray();
         Assert.Equal(120 / 5, files.Length); // one scrape every 5 s
         long samples = 0;
         var lastCounter = new Dictionary<string, double>();
@@ -152,52 +211,94 @@ public partial class WireFormatTests
         {
             var types = new Dictionary<string, string>();
             var series = new HashSet<string>();
-            var histograms = new Dictionary<string, (List<(double Le, double Count)> Buckets, double? Sum, double? Count)>();
+            var histograms =
+                new Dictionary<string, (List<(double Le, double Count)> Buckets, double? Sum, double? Count)>();
             string? currentFamily = null;
             var closedFamilies = new HashSet<string>();
             foreach (var line in File.ReadLines(file))
             {
-                if (line.StartsWith("# HELP ")) continue;
+                if (line.StartsWith("# HELP "))
+                    continue;
                 if (line.StartsWith("# TYPE "))
                 {
                     var parts = line.Split(' ');
                     Assert.Equal(4, parts.Length);
                     Assert.Contains(parts[3], new[] { "counter", "gauge", "histogram", "summary", "untyped" });
                     Assert.True(types.TryAdd(parts[2], parts[3]), $"{parts[2]} typed twice in {file}");
-                    if (currentFamily is not null) closedFamilies.Add(currentFamily);
+                    if (currentFamily is not null)
+                        closedFamilies.Add(currentFamily);
                     currentFamily = parts[2];
                     continue;
                 }
                 var m = SampleLine().Match(line);
                 Assert.True(m.Success, $"not an exposition sample line: {line}");
                 string name = m.Groups[1].Value;
-                var labels = LabelPair().Matches(m.Groups[2].Value).ToDictionary(p => p.Groups[1].Value, p => p.Groups[2].Value);
-                double value = m.Groups[3].Value switch { "+Inf" => double.PositiveInfinity, "-Inf" => double.NegativeInfinity, var v => double.Parse(v, CultureInfo.InvariantCulture) };
+                var labels = LabelPair()
+                    .Matches(m.Groups[2].Value)
+                    .ToDictionary(p => p.Groups[1].Value, p => p.Groups[2].Value);
+                double value = m.Groups[3].Value switch
+                {
+                    "+Inf" => double.PositiveInfinity,
+                    "-Inf" => double.NegativeInfinity,
+                    var v => double.Parse(v, CultureInfo.InvariantCulture),
+                };
                 long ts = long.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture);
                 Assert.InRange(ts, T0, T0 + 121_000);
                 // The sample belongs to the family whose TYPE line came last, and families are not split.
                 Assert.NotNull(currentFamily);
                 string type = types[currentFamily];
-                Assert.True(name == currentFamily || type == "histogram" && name is var n && (n == currentFamily + "_bucket" || n == currentFamily + "_sum" || n == currentFamily + "_count"),
-                    $"{name} under TYPE {currentFamily}");
-                Assert.True(series.Add(name + "{" + string.Join(",", labels.OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}")) + "}"), $"duplicate series {line}");
+                Assert.True(
+                    name == currentFamily
+                        || type == "histogram"
+                            && name is var n
+                            && (
+                                n == currentFamily + "_bucket"
+                                || n == currentFamily + "_sum"
+                                || n == currentFamily + "_count"
+                            ),
+                    $"{name} under TYPE {currentFamily}"
+                );
+                Assert.True(
+                    series.Add(
+                        name
+                            + "{"
+                            + string.Join(",", labels.OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}"))
+                            + "}"
+                    ),
+                    $"duplicate series {line}"
+                );
                 Assert.Equal("sock-shop", labels["cluster"]);
                 familiesSeen.Add(currentFamily);
                 samples++;
                 if (type == "histogram")
                 {
-                    var key = string.Join(",", labels.Where(l => l.Key != "le").OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}"));
-                    if (!histograms.TryGetValue(key, out var h)) h = ([], null, null);
-                    if (name.EndsWith("_bucket")) h.Buckets.Add((labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(labels["le"], CultureInfo.InvariantCulture), value));
-                    else if (name.EndsWith("_sum")) h.Sum = value;
-                    else h.Count = value;
+                    var key = string.Join(
+                        ",",
+                        labels.Where(l => l.Key != "le").OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}")
+                    );
+                    if (!histograms.TryGetValue(key, out var h))
+                        h = ([], null, null);
+                    if (name.EndsWith("_bucket"))
+                        h.Buckets.Add(
+                            (
+                                labels["le"] == "+Inf"
+                                    ? double.PositiveInfinity
+                                    : double.Parse(labels["le"], CultureInfo.InvariantCulture),
+                                value
+                            )
+                        );
+                    else if (name.EndsWith("_sum"))
+                        h.Sum = value;
+                    else
+                        h.Count = value;
                     histograms[key] = h;
                 }
                 if (type == "counter")
                 {
                     Assert.True(value >= 0);
                     var key = name + string.Join(",", labels.OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}"));
-                    if (lastCounter.TryGetValue(key, out var before)) Assert.True(value >= before, $"counter went down: {line}");
+                    if (lastCounter.TryGetValue(key, out var before))
+                        Assert.True(value >= before, $"counter went down: {line}");
                     lastCounter[key] = value;
                 }
             }
@@ -206,28 +307,67 @@ public partial class WireFormatTests
                 Assert.NotNull(h.Sum);
                 Assert.NotNull(h.Count);
                 Assert.Equal(h.Buckets.Select(b => b.Le).Order(), h.Buckets.Select(b => b.Le));
-                for (int i = 1; i < h.Buckets.Count; i++) Assert.True(h.Buckets[i].Count >= h.Buckets[i - 1].Count, $"buckets of {key} decrease");
+                for (int i = 1; i < h.Buckets.Count; i++)
+                    Assert.True(h.Buckets[i].Count >= h.Buckets[i - 1].Count, $"buckets of {key} decrease");
                 Assert.True(double.IsPositiveInfinity(h.Buckets[^1].Le), "a histogram ends with le=\"+Inf\"");
                 Assert.Equal(h.Count, h.Buckets[^1].Count);
                 Assert.True(h.Sum >= 0);
             }
         }
         Assert.Equal(rec.Metrics, samples);
-        Assert.Superset(new HashSet<string> { "container_cpu_usage_seconds_total", "container_memory_working_set_bytes", "kube_pod_container_status_restarts_total", "istio_requests_total", "istio_request_duration_milliseconds" }, familiesSeen);
+        Assert.Superset(
+            new HashSet<string>
+            {
+                "container_cpu_usage_seconds_total",
+                "container_memory_working_set_bytes",
+                "kube_pod_container_status_restarts_total",
+                "istio_requests_total",
+                "istio_request_duration_milliseconds",
+            },
+            familiesSeen
+        );
     }
 
     [Fact]
     public void IstioMetricsCarryTheMeshLabelsAndTheFaultsResponseCodes()
     {
         var (dir, _) = Recorded.Value;
-        var text = string.Join("\n", Directory.GetFiles(Path.Combine(dir, DirectoryPayloadSink.MetricsDirectory)).Select(File.ReadAllText));
+        var text = string.Join(
+            "\n",
+            Directory.GetFiles(Path.Combine(dir, DirectoryPayloadSink.MetricsDirectory)).Select(File.ReadAllText)
+        );
         var requests = text.Split('\n').Where(l => l.StartsWith("istio_requests_total{")).ToList();
-        Assert.Contains(requests, l => l.Contains("reporter=\"source\"") && l.Contains("source_workload=\"front-end\"") && l.Contains("destination_workload=\"carts\"") && l.Contains("response_code=\"200\""));
-        Assert.Contains(requests, l => l.Contains("reporter=\"destination\"") && l.Contains("source_workload=\"istio-ingressgateway\""));
+        Assert.Contains(
+            requests,
+            l =>
+                l.Contains("reporter=\"source\"")
+                && l.Contains("source_workload=\"front-end\"")
+                && l.Contains("destination_workload=\"carts\"")
+                && l.Contains("response_code=\"200\"")
+        );
+        Assert.Contains(
+            requests,
+            l => l.Contains("reporter=\"destination\"") && l.Contains("source_workload=\"istio-ingressgateway\"")
+        );
         // The killed carts pod: its callers saw 503s; the bad deploy of payment answered 500s.
-        Assert.Contains(requests, l => l.Contains("destination_workload=\"carts\"") && l.Contains("response_code=\"503\"") && l.Contains("reporter=\"source\""));
-        Assert.Contains(requests, l => l.Contains("destination_workload=\"payment\"") && l.Contains("response_code=\"500\"") && l.Contains("reporter=\"destination\""));
-        Assert.Contains(text.Split('\n'), l => l.StartsWith("istio_request_duration_milliseconds_bucket{") && l.Contains("le=\"+Inf\""));
+        Assert.Contains(
+            requests,
+            l =>
+                l.Contains("destination_workload=\"carts\"")
+                && l.Contains("response_code=\"503\"")
+                && l.Contains("reporter=\"source\"")
+        );
+        Assert.Contains(
+            requests,
+            l =>
+                l.Contains("destination_workload=\"payment\"")
+                && l.Contains("response_code=\"500\"")
+                && l.Contains("reporter=\"destination\"")
+        );
+        Assert.Contains(
+            text.Split('\n'),
+            l => l.StartsWith("istio_request_duration_milliseconds_bucket{") && l.Contains("le=\"+Inf\"")
+        );
     }
 
     [Fact]
@@ -236,7 +376,10 @@ public partial class WireFormatTests
         var (dir, rec) = Recorded.Value;
         var entries = GroundTruthEntry.ReadFile(Path.Combine(dir, ChaosRecorder.GroundTruthFile));
         var incidents = entries.Where(e => e.Type == GroundTruthEntry.Incident).ToList();
-        Assert.Equal(rec.Faults.Select(f => (f.Service, f.Kind.ToString(), f.StartMs, f.EndMs)).Order(), incidents.Select(e => (e.Service, e.Kind, e.StartMs, e.EndMs)).Order());
+        Assert.Equal(
+            rec.Faults.Select(f => (f.Service, f.Kind.ToString(), f.StartMs, f.EndMs)).Order(),
+            incidents.Select(e => (e.Service, e.Kind, e.StartMs, e.EndMs)).Order()
+        );
         Assert.Equal(rec.BenignEvents.Count, entries.Count(e => e.Type == GroundTruthEntry.Benign));
         Assert.All(entries, e => Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(e.StartMs), e.Start));
         Assert.Equal(entries.OrderBy(e => e.StartMs).Select(e => e.StartMs), entries.Select(e => e.StartMs));
@@ -257,7 +400,14 @@ public partial class WireFormatTests
         Assert.NotEqual(hashesA[DirectoryPayloadSink.LokiFile], hashesC[DirectoryPayloadSink.LokiFile]);
     }
 
-    private static SortedDictionary<string, string> Hashes(string dir) => new(
-        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(
-            f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))), StringComparer.Ordinal);
+    private static SortedDictionary<string, string> Hashes(string dir) =>
+        new(
+            Directory
+                .GetFiles(dir, "*", SearchOption.AllDirectories)
+                .ToDictionary(
+                    f => Path.GetRelativePath(dir, f),
+                    f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))
+                ),
+            StringComparer.Ordinal
+        );
 }

@@ -10,9 +10,14 @@ namespace LogWhisperer.Tests;
 /// </summary>
 internal static class RcaSchemaConsumer
 {
-    public static string SchemaDirectory => Path.Combine(TestData.RepoRoot, "src", "LogWhisperer.Engine", "Explain", "Schemas");
-    public static readonly JsonSchema Event = JsonSchema.FromText(File.ReadAllText(Path.Combine(SchemaDirectory, RcaSchemas.EventFile)));
-    public static readonly JsonSchema CloudEvent = JsonSchema.FromText(File.ReadAllText(Path.Combine(SchemaDirectory, RcaSchemas.CloudEventFile)));
+    public static string SchemaDirectory =>
+        Path.Combine(TestData.RepoRoot, "src", "LogWhisperer.Engine", "Explain", "Schemas");
+    public static readonly JsonSchema Event = JsonSchema.FromText(
+        File.ReadAllText(Path.Combine(SchemaDirectory, RcaSchemas.EventFile))
+    );
+    public static readonly JsonSchema CloudEvent = JsonSchema.FromText(
+        File.ReadAllText(Path.Combine(SchemaDirectory, RcaSchemas.CloudEventFile))
+    );
 
     private static EvaluationOptions Options()
     {
@@ -25,8 +30,12 @@ internal static class RcaSchemaConsumer
     public static List<string> Errors(JsonSchema schema, string json)
     {
         var result = schema.Evaluate(JsonNode.Parse(json), Options());
-        if (result.IsValid) return [];
-        var errors = (result.Details ?? []).Where(d => d.HasErrors).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}")).ToList();
+        if (result.IsValid)
+            return [];
+        var errors = (result.Details ?? [])
+            .Where(d => d.HasErrors)
+            .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}"))
+            .ToList();
         return errors.Count > 0 ? errors : ["invalid"];
     }
 }

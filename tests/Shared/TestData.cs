@@ -6,8 +6,11 @@ namespace LogWhisperer.Tests;
 internal static class TestData
 {
     public static string RepoRoot { get; } = FindRoot();
+
     public static string TopologyPath(string name) => Path.Combine(RepoRoot, "topologies", name + ".json");
+
     public static Topology OnlineBoutique() => Topology.Load(TopologyPath("online-boutique"));
+
     public static string ShippedModel => Path.Combine(AppContext.BaseDirectory, "models", "gat-default.lwm");
     public static string ShippedEdgelessModel => Path.Combine(AppContext.BaseDirectory, "models", "gat-edgeless.lwm");
     public static string CliDll => Path.Combine(AppContext.BaseDirectory, "logwhisperer.dll");
@@ -15,11 +18,13 @@ internal static class TestData
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "LogWhisperer.sln"))) return dir.FullName;
+            if (File.Exists(Path.Combine(dir.FullName, "LogWhisperer.sln")))
+                return dir.FullName;
         throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 
-    /// <summary>An upper bound for a wait on a condition, never its expected length: on a loaded machine (load average 30 on 2 cores) starting an engine took minutes.</summary>
+    /// <summary>An upper bound for a wait on a condition, never its expected length: on a loaded machine (load average
+    /// 30 on 2 cores) starting an engine took minutes.</summary>
     public static readonly TimeSpan Generous = TimeSpan.FromMinutes(8);
 
     /// <summary>How often <see cref="WaitUntil"/> looks again: it only paces the polling, it decides nothing.</summary>
@@ -35,7 +40,8 @@ internal static class TestData
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!condition())
         {
-            if (clock.Elapsed > deadline) return false;
+            if (clock.Elapsed > deadline)
+                return false;
             Thread.Sleep(PollInterval);
         }
         return true;
@@ -47,14 +53,16 @@ internal static class TestData
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!await condition())
         {
-            if (clock.Elapsed > deadline) return false;
+            if (clock.Elapsed > deadline)
+                return false;
             await Task.Delay(PollInterval);
         }
         return true;
     }
 
     /// <inheritdoc cref="WaitUntil"/>
-    public static Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan deadline) => WaitUntilAsync(() => Task.FromResult(condition()), deadline);
+    public static Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan deadline) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), deadline);
 
     /// <summary>A TCP port free right now on loopback, for a binary that must be told its port.</summary>
     public static int FreePort()
@@ -73,16 +81,33 @@ internal static class TestData
         return dir;
     }
 
-    /// <summary>Runs a program from the repository root; kills it (and its children) when it outlives the timeout.</summary>
-    public static (int Exit, string Out, string Err) RunProcess(string file, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Runs a program from the repository root; kills it (and its children) when it outlives the
+    /// timeout.</summary>
+    public static (int Exit, string Out, string Err) RunProcess(
+        string file,
+        IEnumerable<string> args,
+        TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null
+    )
     {
-        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoRoot };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
+        var psi = new System.Diagnostics.ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepoRoot,
+        };
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            psi.Environment[name] = value;
         using var p = System.Diagnostics.Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException(file + " " + string.Join(' ', psi.ArgumentList)); }
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(true);
+            throw new TimeoutException(file + " " + string.Join(' ', psi.ArgumentList));
+        }
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 }

@@ -7,16 +7,17 @@ namespace LogWhisperer.Changes;
 /// <summary>
 /// Reads change records in the formats deploy tooling emits, recognised by their shape:
 /// <list type="bullet">
-/// <item>generic JSON <c>{"time", "service", "kind", "version", "description"}</c> (optional <c>fromVersion</c>, <c>cluster</c>;
-/// time ISO 8601 or Unix ms; kind rollout/deploy, config, scale or anything else);</item>
+/// <item>generic JSON <c>{"time", "service", "kind", "version", "description"}</c> (optional <c>fromVersion</c>,
+/// <c>cluster</c>; time ISO 8601 or Unix ms; kind rollout/deploy, config, scale or anything else);</item>
 /// <item>Kubernetes events as kubernetes-event-exporter writes them (a core/v1 Event with <c>involvedObject</c>):
 /// a Deployment's <c>ScalingReplicaSet</c> "Scaled up replica set NAME-HASH" is a rollout when the replica set is
 /// new for that deployment, a scaling when it is not; version from the <c>app.kubernetes.io/version</c> or
 /// <c>version</c> label when the exporter added labels, else the pod-template hash;</item>
-/// <item>Flux notification-controller events (<c>reportingController</c>, <c>involvedObject</c>, <c>metadata.revision</c>):
-/// each "Deployment/NS/NAME configured" in the message is a rollout, each "ConfigMap/NS/NAME configured" a config change;</item>
-/// <item>Argo CD notifications whose webhook body carries the Application (<c>{"app": {…}}</c> or the Application itself):
-/// a sync of the application (named as its service) from the previous history revision to the new one.</item>
+/// <item>Flux notification-controller events (<c>reportingController</c>, <c>involvedObject</c>,
+/// <c>metadata.revision</c>): each "Deployment/NS/NAME configured" in the message is a rollout, each
+/// "ConfigMap/NS/NAME configured" a config change;</item>
+/// <item>Argo CD notifications whose webhook body carries the Application (<c>{"app": {…}}</c> or the Application
+/// itself): a sync of the application (named as its service) from the previous history revision to the new one.</item>
 /// </list>
 /// A record that is valid JSON but not a change (other Kubernetes event reasons) gives no change and a reason;
 /// a record that cannot be read throws <see cref="FormatException"/>.

@@ -4,7 +4,8 @@ using LogWhisperer.Telemetry;
 namespace LogWhisperer.Decode.Formats;
 
 /// <summary> One JSON log object per message, as log shippers write them to Kafka: Fluent Bit
-/// (<c>{"@timestamp":1767225600.123,"log":"…","kubernetes":{"pod_name","namespace_name","container_name","labels":{…}}}</c>),
+/// (<c>{"@timestamp":1767225600.123,"log":"…",
+/// "kubernetes":{"pod_name","namespace_name","container_name","labels":{…}}}</c>),
 /// Vector
 /// (<c>{"timestamp":"2026-…Z","message":"…","kubernetes":{"container_name","pod_namespace","pod_labels":{…}}}</c>),
 /// rsyslog's JSON templates (<c>{"@timestamp","programname","severity","msg"}</c>). Kubernetes metadata and pod labels

@@ -17,7 +17,8 @@ namespace LogWhisperer.Features.Logs;
 /// <c>rhost=&lt;*&gt;</c>, <c>tty=ssh</c> → <c>tty=&lt;*&gt;</c>); an empty value stays empty.</item>
 /// <item>Otherwise every <b>number inside the token</b> becomes <c>&lt;*&gt;</c> — a digit run together with the
 /// <c>. : , -</c> separators between digits, so <c>1.5</c> and <c>15</c> mask alike — and the token's constant
-/// part survives: <c>blk_-695</c> → <c>blk_-&lt;*&gt;</c>, <c>onExtend:1514038530000</c> → <c>onExtend:&lt;*&gt;</c>.</item>
+/// part survives: <c>blk_-695</c> → <c>blk_-&lt;*&gt;</c>, <c>onExtend:1514038530000</c> →
+/// <c>onExtend:&lt;*&gt;</c>.</item>
 /// </list>
 /// A trailing <c>, ; .</c> or closing bracket is kept as constant text after a whole variable
 /// (<c>10.0.0.1,</c> → <c>&lt;*&gt;,</c>), so the punctuation of the sentence is not lost.
