@@ -66,7 +66,7 @@ public class ChangeFormatTests
         var (changes, _) = new ChangeDecoder("shop").Decode(
             """
             {"involvedObject":{"kind":"Kustomization","namespace":"flux-system","name":"apps","uid":"1","apiVersion":"kustomize.toolkit.fluxcd.io/v1","resourceVersion":"2"},
-             "severity":"info","timestamp":"2026-01-01T00:07:30Z","message":"Deployment/shop/cartservice " + "configured\nConfigMap/shop/adservice-config configured",
+             "severity":"info","timestamp":"2026-01-01T00:07:30Z","message":"Deployment/shop/cartservice configured\nConfigMap/shop/adservice-config configured",
              "reason":"ReconciliationSucceeded","metadata":{"revision":"main@sha1:2f1e4a9"},"reportingController":"kustomize-controller","reportingInstance":"kustomize-controller-7f5d"}
             """
         );
