@@ -9,7 +9,6 @@ using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
-using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
 using LogWhisperer.Windowing;
 using Microsoft.Extensions.Logging;
@@ -391,18 +390,6 @@ internal static class Capacity
                 return;
             Interlocked.Increment(ref _assignments);
             Interlocked.Exchange(ref _lastAt, Environment.TickCount64);
-        }
-    }
-
-    private sealed class ListSource(IReadOnlyList<IReadOnlyList<TelemetryRecord>> batches) : ITelemetrySource
-    {
-        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
-            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken
-        )
-        {
-            foreach (var b in batches)
-                yield return b;
-            await Task.CompletedTask;
         }
     }
 }

@@ -183,16 +183,4 @@ public static class HostileServices
         );
         return 0;
     }
-
-    private sealed class ListSource(IEnumerable<IReadOnlyList<Telemetry.TelemetryRecord>> batches) : ITelemetrySource
-    {
-        public async IAsyncEnumerable<IReadOnlyList<Telemetry.TelemetryRecord>> ReadAsync(
-            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken
-        )
-        {
-            foreach (var b in batches)
-                yield return b;
-            await Task.CompletedTask;
-        }
-    }
 }

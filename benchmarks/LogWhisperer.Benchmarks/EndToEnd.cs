@@ -6,7 +6,6 @@ using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Simulation;
 using LogWhisperer.Sinks;
-using LogWhisperer.Sources;
 using LogWhisperer.Telemetry;
 using static TorchSharp.torch;
 
@@ -60,7 +59,7 @@ public static class EndToEnd
             new CollectingRcaSink(),
             new MemoryDeadLetterSink()
         );
-        await pipeline.RunAsync(new ReplaySource(batches));
+        await pipeline.RunAsync(new ListSource(batches));
         var elapsed = clock.Elapsed;
         long allocated = GC.GetTotalAllocatedBytes(true) - allocatedBefore;
         Console.WriteLine(
@@ -138,17 +137,5 @@ public static class EndToEnd
                     return candidate;
             }
         return null;
-    }
-
-    private sealed class ReplaySource(IReadOnlyList<IReadOnlyList<TelemetryRecord>> batches) : ITelemetrySource
-    {
-        public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
-            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken
-        )
-        {
-            foreach (var b in batches)
-                yield return b;
-            await Task.CompletedTask;
-        }
     }
 }
