@@ -3,7 +3,8 @@ using LogWhisperer.Telemetry;
 
 namespace LogWhisperer.Benchmarks;
 
-/// <summary>Telemetry generated up front, handed to the pipeline batch by batch, so a run times the engine alone.</summary>
+/// <summary>Telemetry generated up front, handed to the pipeline batch by batch, so a run times the engine
+/// alone.</summary>
 internal sealed class ListSource(IEnumerable<IReadOnlyList<TelemetryRecord>> batches) : ITelemetrySource
 {
     public async IAsyncEnumerable<IReadOnlyList<TelemetryRecord>> ReadAsync(
