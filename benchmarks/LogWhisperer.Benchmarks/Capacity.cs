@@ -327,12 +327,7 @@ internal static class Capacity
             BootstrapServers = cluster.BootstrapServers,
             GroupId = "window",
             StopWhenIdle = TimeSpan.FromSeconds(20),
-            InputTopics = new Dictionary<string, TelemetryFormat>
-            {
-                [DefaultTopics.LokiProto] = TelemetryFormat.LokiProto,
-                [DefaultTopics.RemoteWrite] = TelemetryFormat.RemoteWrite,
-                [DefaultTopics.OtlpTracesProto] = TelemetryFormat.OtlpTracesProto,
-            },
+            InputTopics = new KafkaTelemetryProducer.Topics().InputTopics(),
         };
         // A mock partition keeps only its newest 5 MiB: enough partitions to keep two minutes of the mesh.
         foreach (var topic in settings.InputTopics.Keys)

@@ -18,7 +18,17 @@ public sealed class KafkaTelemetryProducer : IDisposable
         string Logs = DefaultTopics.LokiProto,
         string Metrics = DefaultTopics.RemoteWrite,
         string Spans = DefaultTopics.OtlpTracesProto
-    );
+    )
+    {
+        /// <summary>The input-topic map an engine needs to read what a producer writing these topics writes.</summary>
+        public IReadOnlyDictionary<string, TelemetryFormat> InputTopics() =>
+            new Dictionary<string, TelemetryFormat>
+            {
+                [Logs] = TelemetryFormat.LokiProto,
+                [Metrics] = TelemetryFormat.RemoteWrite,
+                [Spans] = TelemetryFormat.OtlpTracesProto,
+            };
+    }
 
     /// <summary>How messages are keyed, and so partitioned.</summary>
     public enum Keying
@@ -74,13 +84,7 @@ public sealed class KafkaTelemetryProducer : IDisposable
     }
 
     /// <summary>The input-topic map an engine needs to read what this producer writes.</summary>
-    public IReadOnlyDictionary<string, TelemetryFormat> InputTopics =>
-        new Dictionary<string, TelemetryFormat>
-        {
-            [_topics.Logs] = TelemetryFormat.LokiProto,
-            [_topics.Metrics] = TelemetryFormat.RemoteWrite,
-            [_topics.Spans] = TelemetryFormat.OtlpTracesProto,
-        };
+    public IReadOnlyDictionary<string, TelemetryFormat> InputTopics => _topics.InputTopics();
 
     /// <summary>
     /// One message per modality and service for the batch (a simulated second), keyed by cluster (by default,

@@ -12,37 +12,32 @@ namespace LogWhisperer.Pipeline;
 /// </summary>
 internal sealed class ScoreStage(StageMetrics metrics, GatScorer scorer, int maxBatch, EngineMetrics? engineMetrics)
 {
-    public async Task RunAsync(
+    public Task RunAsync(
         ChannelReader<GraphSnapshot> input,
         ChannelWriter<ScoredSnapshot> output,
         CancellationToken abort
-    )
-    {
-        var batch = new List<GraphSnapshot>(maxBatch);
-        try
-        {
-            while (await input.WaitToReadAsync(abort))
+    ) =>
+        StageOutput.CompleteAfter(
+            output,
+            async () =>
             {
-                batch.Clear();
-                while (batch.Count < maxBatch && input.TryRead(out var s))
-                    batch.Add(s);
-                using var activity = metrics.Tracing.StartActivity(metrics.Name);
-                activity?.SetTag("logwhisperer.items_in", batch.Count);
-                long t0 = Stopwatch.GetTimestamp();
-                var results = scorer.Score(batch);
-                metrics.AddBusy(t0);
-                engineMetrics?.ScoringPass(Stopwatch.GetElapsedTime(t0));
-                metrics.AddIn(batch.Count);
-                foreach (var r in results)
-                    await output.WriteAsync(r, abort);
-                metrics.AddOut(results.Length);
+                var batch = new List<GraphSnapshot>(maxBatch);
+                while (await input.WaitToReadAsync(abort))
+                {
+                    batch.Clear();
+                    while (batch.Count < maxBatch && input.TryRead(out var s))
+                        batch.Add(s);
+                    using var activity = metrics.Tracing.StartActivity(metrics.Name);
+                    activity?.SetTag("logwhisperer.items_in", batch.Count);
+                    long t0 = Stopwatch.GetTimestamp();
+                    var results = scorer.Score(batch);
+                    metrics.AddBusy(t0);
+                    engineMetrics?.ScoringPass(Stopwatch.GetElapsedTime(t0));
+                    metrics.AddIn(batch.Count);
+                    foreach (var r in results)
+                        await output.WriteAsync(r, abort);
+                    metrics.AddOut(results.Length);
+                }
             }
-            output.Complete();
-        }
-        catch (Exception e)
-        {
-            output.TryComplete(e);
-            throw;
-        }
-    }
+        );
 }

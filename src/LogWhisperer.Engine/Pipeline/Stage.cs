@@ -29,33 +29,28 @@ internal abstract class Stage<TIn, TOut>(StageMetrics metrics)
 
     protected virtual long CountOut(TOut item) => 1;
 
-    public async Task RunAsync(ChannelReader<TIn> input, ChannelWriter<TOut> output, CancellationToken abort)
-    {
-        try
-        {
-            await foreach (var item in input.ReadAllAsync(abort))
+    public Task RunAsync(ChannelReader<TIn> input, ChannelWriter<TOut> output, CancellationToken abort) =>
+        StageOutput.CompleteAfter(
+            output,
+            async () =>
             {
-                using var activity = metrics.Tracing.StartActivity(metrics.Name);
-                long t0 = Stopwatch.GetTimestamp();
-                Process(item, _outputs);
-                metrics.AddBusy(t0);
-                long n = CountIn(item);
-                metrics.AddIn(n);
-                activity?.SetTag("logwhisperer.items_in", n).SetTag("logwhisperer.items_out", _outputs.Count);
+                await foreach (var item in input.ReadAllAsync(abort))
+                {
+                    using var activity = metrics.Tracing.StartActivity(metrics.Name);
+                    long t0 = Stopwatch.GetTimestamp();
+                    Process(item, _outputs);
+                    metrics.AddBusy(t0);
+                    long n = CountIn(item);
+                    metrics.AddIn(n);
+                    activity?.SetTag("logwhisperer.items_in", n).SetTag("logwhisperer.items_out", _outputs.Count);
+                    await WriteOutputs(output, abort);
+                }
+                long t1 = Stopwatch.GetTimestamp();
+                Complete(_outputs);
+                metrics.AddBusy(t1);
                 await WriteOutputs(output, abort);
             }
-            long t1 = Stopwatch.GetTimestamp();
-            Complete(_outputs);
-            metrics.AddBusy(t1);
-            await WriteOutputs(output, abort);
-            output.Complete();
-        }
-        catch (Exception e)
-        {
-            output.TryComplete(e);
-            throw;
-        }
-    }
+        );
 
     private async ValueTask WriteOutputs(ChannelWriter<TOut> output, CancellationToken abort)
     {
