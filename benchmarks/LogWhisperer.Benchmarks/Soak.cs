@@ -27,20 +27,26 @@ public static class Soak
         double nextReport = 0;
         Console.WriteLine($"soak: {services} services, {minutes} simulated minutes, {faults.Count} faults");
         // The first minutes are warm-up windows (not scored, so not sampled above): a wall-clock sampler shows when the
-        // peak comes.
-        using var early = new Timer(
+        // peak comes, and catches the highest resident set between scored windows too.
+        (double Wall, double RssMiB, int Scored) highest = (0, 0, 0);
+        using var sampler = new Timer(
             _ =>
             {
                 using var self = Process.GetCurrentProcess();
-                if (clock.Elapsed.TotalSeconds <= 60)
+                double rss = self.WorkingSet64 / 1048576.0;
+                lock (samples)
+                    if (rss > highest.RssMiB)
+                        highest = (clock.Elapsed.TotalSeconds, rss, samples.Count);
+                int wall = (int)clock.Elapsed.TotalSeconds;
+                if (wall <= 60 ? wall % 5 == 0 : wall % 30 == 0)
                     Console.WriteLine(
-                        $"  wall {clock.Elapsed.TotalSeconds, 4:0} s  RSS {self.WorkingSet64 / 1048576.0, 7:N0} "
-                            + $"MiB  managed heap {GC.GetTotalMemory(false) / 1048576.0, 7:N0} MiB"
+                        $"  wall {wall, 4} s  RSS {rss, 7:N0} MiB  managed heap "
+                            + $"{GC.GetTotalMemory(false) / 1048576.0, 7:N0} MiB  {samples.Count} window(s) scored"
                     );
             },
             null,
-            TimeSpan.FromSeconds(5),
-            TimeSpan.FromSeconds(5)
+            TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(1)
         );
         var run = new SimulatedRun
         {
@@ -56,7 +62,8 @@ public static class Soak
             {
                 double minute = (s.Snapshot.WindowEndMs - sim.StartMs) / 60_000.0;
                 using var self = Process.GetCurrentProcess();
-                samples.Add((minute, self.WorkingSet64 / 1048576.0, GC.GetTotalMemory(false) / 1048576.0));
+                lock (samples)
+                    samples.Add((minute, self.WorkingSet64 / 1048576.0, GC.GetTotalMemory(false) / 1048576.0));
                 if (minute < nextReport)
                     return;
                 nextReport += 10;
@@ -84,6 +91,10 @@ public static class Soak
             + $"heap mean {part.Average(p => p.HeapMiB):N0} max {part.Max(p => p.HeapMiB):N0} MiB";
         Console.WriteLine($"first third {Stats(first)}");
         Console.WriteLine($"last third  {Stats(last)}");
+        Console.WriteLine(
+            $"highest RSS sampled each second: {highest.RssMiB:N0} MiB at wall {highest.Wall:0} s, "
+                + $"{highest.Scored} window(s) scored by then"
+        );
         Console.WriteLine(
             $"last/first RSS mean {last.Average(p => p.RssMiB) / first.Average(p => p.RssMiB):0.00}, "
                 + $"heap mean {last.Average(p => p.HeapMiB) / first.Average(p => p.HeapMiB):0.00}; "

@@ -435,6 +435,7 @@ internal static class KafkaCommands
                             err.WriteLine(
                                 $"records  : {result.Pipeline.Decode.RecordsIn:N0} in, "
                                     + $"{result.Pipeline.Counters.Invalid} invalid, "
+                                    + $"{result.Pipeline.Counters.LateAccepted} late-accepted, "
                                     + $"{result.Pipeline.Counters.LateDropped} late-dropped, "
                                     + $"{result.DeadLetters} dead-lettered"
                             );

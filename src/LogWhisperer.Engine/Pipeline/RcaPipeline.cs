@@ -289,6 +289,7 @@ public sealed class RcaPipeline
     {
         try
         {
+            await StageOutput.StartApart();
             await foreach (var batch in closed.WithCancellation(stop))
             foreach (var window in batch)
             {
@@ -318,6 +319,7 @@ public sealed class RcaPipeline
     {
         try
         {
+            await StageOutput.StartApart();
             await foreach (var batch in source.ReadAsync(stop).WithCancellation(stop))
             {
                 await budget.AcquireAsync(batch.Count, abort);
