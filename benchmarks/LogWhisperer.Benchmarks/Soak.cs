@@ -91,6 +91,12 @@ public static class Soak
             + $"heap mean {part.Average(p => p.HeapMiB):N0} max {part.Max(p => p.HeapMiB):N0} MiB";
         Console.WriteLine($"first third {Stats(first)}");
         Console.WriteLine($"last third  {Stats(last)}");
+        // A mesh that outgrows the ingest limits sheds or refuses records (counted, not silent): a soak that lost part
+        // of its stream that way would look lighter than it is.
+        Console.WriteLine(
+            $"records shed or refused: {(pipeline.Ingest.Snapshot().Count == 0 ? "none" : pipeline.Ingest)}; "
+                + $"{pipeline.Counters.Invalid:N0} invalid, {pipeline.Counters.LateDropped:N0} late-dropped"
+        );
         Console.WriteLine(
             $"highest RSS sampled each second: {highest.RssMiB:N0} MiB at wall {highest.Wall:0} s, "
                 + $"{highest.Scored} window(s) scored by then"

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using LogWhisperer.Telemetry;
 
@@ -20,9 +22,16 @@ namespace LogWhisperer.Kafka;
 /// each caught-up partition would then wait its idle time in turn as the oldest held record passed its newest
 /// (measured: 166 s to drain one minute of a 100-service mesh from 96 partitions).
 /// </summary>
+/// <remarks>Held records are kept as runs, one per delivered message, each sorted by event time, and merged through a
+/// heap of runs keyed by each run's oldest unreleased record: O(log runs) per record rather than the O(log records) of a
+/// heap of records (which was 40 % of the Kafka source's CPU). Ties are broken by partition and then delivery order,
+/// never by how deliveries from different partitions interleaved in time, so the same held records are always released
+/// in the same order.</remarks>
 internal sealed class EventTimeAligner(int maxHeld, long idleAfterMs = 3_000, Func<long>? clock = null)
 {
-    private readonly PriorityQueue<TelemetryRecord, long> _held = new();
+    private readonly PriorityQueue<Run, RunKey> _runs = new(RunKey.Order);
+    private int _held;
+    private long _delivered; // runs so far: delivery order, which within one partition is offset order
     private readonly Dictionary<TopicPartition, long> _newest = []; // newest event time seen per partition
     private readonly Dictionary<TopicPartition, long> _caughtUpAt = []; // reached its end (wall clock)
     private long _lastDeliveryAt = long.MinValue / 2,
@@ -30,7 +39,7 @@ internal sealed class EventTimeAligner(int maxHeld, long idleAfterMs = 3_000, Fu
     private readonly HashSet<TopicPartition> _assigned = [];
     private readonly Func<long> _clock = clock ?? (() => Environment.TickCount64);
 
-    public int Held => _held.Count;
+    public int Held => _held;
 
     /// <summary>Partitions are assigned and every one has been read to its end.</summary>
     public bool AllCaughtUp => _assigned.Count > 0 && _assigned.All(_caughtUpAt.ContainsKey);
@@ -43,25 +52,25 @@ internal sealed class EventTimeAligner(int maxHeld, long idleAfterMs = 3_000, Fu
 
     public void CaughtUp(TopicPartition tp) => _caughtUpAt.TryAdd(tp, _clock());
 
-    public void Add(TopicPartition tp, List<TelemetryRecord> records, int from)
+    /// <summary>Holds <paramref name="records"/> (the aligner sorts them in place and keeps the list until they are
+    /// released).</summary>
+    public void Add(TopicPartition tp, List<TelemetryRecord> records)
     {
         _caughtUpAt.Remove(tp);
         _assigned.Add(tp);
-        if (from < records.Count)
-        {
-            long now = _clock();
-            if (now - _lastDeliveryAt >= idleAfterMs)
-                _resumedAt = now; // the whole stream had paused
-            _lastDeliveryAt = now;
-        }
-        long newest = _newest.GetValueOrDefault(tp, long.MinValue);
-        for (int i = from; i < records.Count; i++)
-        {
-            _held.Enqueue(records[i], records[i].TimestampMs);
-            newest = Math.Max(newest, records[i].TimestampMs);
-        }
-        if (newest != long.MinValue)
-            _newest[tp] = newest;
+        if (records.Count == 0)
+            return;
+        long now = _clock();
+        if (now - _lastDeliveryAt >= idleAfterMs)
+            _resumedAt = now; // the whole stream had paused
+        _lastDeliveryAt = now;
+        var run = new Run(tp, _delivered++, records);
+        _runs.Enqueue(run, run.Key);
+        _held += records.Count;
+        long newest = records[^1].TimestampMs;
+        if (_newest.TryGetValue(tp, out long before) && before > newest)
+            newest = before;
+        _newest[tp] = newest;
     }
 
     /// <summary>Moves every record that no partition can still undercut into <paramref name="output"/>.</summary>
@@ -73,18 +82,32 @@ internal sealed class EventTimeAligner(int maxHeld, long idleAfterMs = 3_000, Fu
             before = output.Count;
             long low = all ? long.MaxValue : LowWatermark();
             // Bounded memory: when too much is held (a partition that never catches up), release the oldest anyway.
-            while (_held.TryPeek(out var r, out var ts) && (ts <= low || _held.Count > maxHeld))
+            while (_runs.TryPeek(out var run, out var key) && (key.Ts <= low || _held > maxHeld))
             {
-                _held.Dequeue();
-                output.Add(r);
+                _runs.Dequeue();
+                // Straight from this run while it stays ahead of every other run: a sorted run rarely needs the heap.
+                bool more;
+                do
+                {
+                    output.Add(run.Records[run.Next++]);
+                    _held--;
+                    more = run.Next < run.Records.Count;
+                } while (
+                    more
+                    && (run.Records[run.Next].TimestampMs <= low || _held > maxHeld)
+                    && (!_runs.TryPeek(out _, out var next) || RunKey.Order.Compare(run.Key, next) <= 0)
+                );
+                if (more)
+                    _runs.Enqueue(run, run.Key);
             }
-        } while (output.Count > before && _held.Count > 0);
+        } while (output.Count > before && _held > 0);
     }
 
     private long LowWatermark()
     {
-        if (!_held.TryPeek(out _, out long oldestHeld))
+        if (!_runs.TryPeek(out _, out var oldest))
             return long.MinValue; // nothing to release
+        long oldestHeld = oldest.Ts;
         long low = long.MaxValue,
             now = _clock();
         foreach (var tp in _assigned)
@@ -102,5 +125,57 @@ internal sealed class EventTimeAligner(int maxHeld, long idleAfterMs = 3_000, Fu
             low = Math.Min(low, newest);
         }
         return low;
+    }
+
+    /// <summary>One delivery's records, sorted by event time (stable), and how far they are released.</summary>
+    private sealed class Run
+    {
+        public Run(TopicPartition tp, long delivery, List<TelemetryRecord> records)
+        {
+            SortByTime(records);
+            Records = records;
+            Topic = tp.Topic;
+            Partition = tp.Partition.Value;
+            Delivery = delivery;
+        }
+
+        public List<TelemetryRecord> Records { get; }
+        public int Next;
+        public string Topic { get; }
+        public int Partition { get; }
+        public long Delivery { get; }
+
+        public RunKey Key => new(Records[Next].TimestampMs, Topic, Partition, Delivery);
+
+        /// <summary>Stable: records of the same millisecond keep their order in the message.</summary>
+        private static void SortByTime(List<TelemetryRecord> records)
+        {
+            int n = records.Count,
+                i = 1;
+            while (i < n && records[i - 1].TimestampMs <= records[i].TimestampMs)
+                i++;
+            if (i >= n)
+                return; // already in order, as most deliveries are
+            var keys = ArrayPool<(long Ts, int Index)>.Shared.Rent(n);
+            for (int k = 0; k < n; k++)
+                keys[k] = (records[k].TimestampMs, k);
+            keys.AsSpan(0, n).Sort(CollectionsMarshal.AsSpan(records));
+            ArrayPool<(long, int)>.Shared.Return(keys);
+        }
+    }
+
+    private readonly record struct RunKey(long Ts, string Topic, int Partition, long Delivery)
+    {
+        public static readonly IComparer<RunKey> Order = Comparer<RunKey>.Create(
+            static (a, b) =>
+            {
+                int c = a.Ts.CompareTo(b.Ts);
+                if (c == 0)
+                    c = string.CompareOrdinal(a.Topic, b.Topic);
+                if (c == 0)
+                    c = a.Partition.CompareTo(b.Partition);
+                return c != 0 ? c : a.Delivery.CompareTo(b.Delivery);
+            }
+        );
     }
 }

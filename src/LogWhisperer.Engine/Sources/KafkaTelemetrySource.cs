@@ -255,7 +255,7 @@ public sealed class KafkaTelemetrySource : ITelemetrySource, IRevocableSource, I
     private void Track(ConsumeResult<byte[]?, byte[]> message, List<TelemetryRecord> records)
     {
         _offsets.Track(message.TopicPartition, message.Offset.Value, records, 0);
-        _aligner.Add(message.TopicPartition, records, 0);
+        _aligner.Add(message.TopicPartition, records);
     }
 
     /// <summary>One message's records, all or none: what does not decode is dead-lettered whole.</summary>
