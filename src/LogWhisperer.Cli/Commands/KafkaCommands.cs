@@ -438,6 +438,7 @@ internal static class KafkaCommands
                                     + $"{result.Pipeline.Counters.LateAccepted} late-accepted, "
                                     + $"{result.Pipeline.Counters.LateDropped} late-dropped, "
                                     + $"{result.DeadLetters} dead-lettered"
+                                    + (result.DeadLettersByCode.Length > 0 ? $" ({result.DeadLettersByCode})" : "")
                             );
                             foreach (var line in alerts.Summary())
                                 err.WriteLine($"alerts   : {line}");

@@ -25,7 +25,11 @@ public sealed record KafkaRunResult(
     long EventsAlreadyPublished,
     long DeadLetters,
     int Rebalances
-);
+)
+{
+    /// <summary>The dead letters by code, e.g. "late 7,283" (empty when there were none).</summary>
+    public string DeadLettersByCode { get; init; } = "";
+}
 
 /// <summary>
 /// The engine over Kafka: input topics → pipeline → RCA events on the output topic, undecodable input and
@@ -153,7 +157,10 @@ public static class KafkaRun
                 sink.SkippedAsPublished,
                 deadLetters.Written,
                 source.Revocations
-            );
+            )
+            {
+                DeadLettersByCode = deadLetters.ByCode(),
+            };
         }
         finally
         {

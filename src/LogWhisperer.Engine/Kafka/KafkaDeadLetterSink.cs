@@ -22,6 +22,18 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
 
     public long Written => Interlocked.Read(ref _written);
 
+    private readonly long[] _byCode = new long[Enum.GetValues<DeadLetterCode>().Length];
+
+    /// <summary>Dead letters sent so far, by code ("late 7,283, undecodable 2"): what the summary's one total hides,
+    /// over every pipeline of the run (each rebalance starts a new one with counters of its own).</summary>
+    public string ByCode() =>
+        string.Join(
+            ", ",
+            Enum.GetValues<DeadLetterCode>()
+                .Where(c => Interlocked.Read(ref _byCode[(int)c]) > 0)
+                .Select(c => $"{c.Label()} {Interlocked.Read(ref _byCode[(int)c]):N0}")
+        );
+
     /// <summary>Dead letters the broker refused (logged too: nothing vanishes silently).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
@@ -54,7 +66,9 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
         string sourceTopic,
         int partition,
         long offset
-    ) =>
+    )
+    {
+        Interlocked.Increment(ref _byCode[(int)DeadLetterCode.Undecodable]);
         Produce(
             key,
             value,
@@ -75,8 +89,11 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
                 },
             }
         );
+    }
 
-    public void Write(DeadLetter letter) =>
+    public void Write(DeadLetter letter)
+    {
+        Interlocked.Increment(ref _byCode[(int)letter.Code]);
         Produce(
             null,
             JsonSerializer.SerializeToUtf8Bytes(letter),
@@ -88,6 +105,7 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
                 { "content-type", "application/json"u8.ToArray() },
             }
         );
+    }
 
     private void Produce(byte[]? key, byte[] value, Headers headers)
     {

@@ -93,7 +93,9 @@ internal sealed class AdamOptimizer : IDisposable
                 grad = grad.add(param, _weightDecay);
             _expAvg[i].mul_(_beta1Scalar).add_(grad, _oneMinusBeta1);
             _expAvgSq[i].mul_(_beta2Scalar).addcmul_(grad, grad, _oneMinusBeta2);
-            var denominator = _expAvgSq[i].sqrt().div(sqrtBiasCorrection2).add_(_eps);
+            // add_ with its alpha given: TorchSharp's one-argument add_(Scalar) passes a temporary alpha of 1 that a GC
+            // can finalise mid-call (CI under stress-ng: "toFloat" in add__Scalar, here).
+            var denominator = _expAvgSq[i].sqrt().div(sqrtBiasCorrection2).add_(_eps, GroupOps.One);
             param.addcdiv_(_expAvg[i], denominator, stepSize);
         }
     }

@@ -156,7 +156,9 @@ internal sealed class LogBertDetector
                 centreSum.add_(dist.detach().sum(0), LogBertModel.One);
             }
             // LogBERT's centre: the mean summary embedding of normal sequences, refreshed every epoch.
-            _centre = (centreSum / chunks.Count).detach().MoveToOuterDisposeScope();
+            // An owned Scalar: the `/` operator's implicit one can be finalised mid-call (see AdamOptimizer).
+            using var count = chunks.Count.ToScalar();
+            _centre = centreSum.div(count).detach().MoveToOuterDisposeScope();
             LossHistory.Add(lossSum / batches);
         }
         // The normal radius: the 95th percentile of training windows' distances.
