@@ -621,17 +621,15 @@ internal static class KafkaIngest
     private static void Layer(string name, KafkaSettings settings, bool decode)
     {
         var config = settings.Apply(
-            new ConsumerConfig
-            {
-                GroupId = "bench-" + name,
-                AutoOffsetReset = AutoOffsetReset.Earliest,
-                EnableAutoCommit = false,
-                EnablePartitionEof = true,
-                FetchWaitMaxMs = 10,
-                MaxPartitionFetchBytes = 8 << 20,
-                QueuedMinMessages = 1_000_000,
-                ConsumeResultFields = "topic",
-            }
+            KafkaTelemetrySource.Tuned(
+                new ConsumerConfig
+                {
+                    GroupId = "bench-" + name,
+                    AutoOffsetReset = AutoOffsetReset.Earliest,
+                    EnableAutoCommit = false,
+                    EnablePartitionEof = true,
+                }
+            )
         );
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
         consumer.Subscribe(settings.InputTopics.Keys);

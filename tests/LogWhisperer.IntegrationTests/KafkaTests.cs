@@ -220,6 +220,7 @@ public class KafkaTests(MockClusterFixture fixture) : IClassFixture<MockClusterF
 
         Assert.Equal(["ok one", "ok two", "ok three"], records.Cast<LogRecord>().Select(l => l.Message));
         Assert.Equal(2, source.Counters.Undecodable);
+        Assert.Equal("undecodable 2", deadLetters.ByCode()); // the engine summary's breakdown
         var letters = Kcat.ReadAll(Bootstrap, settings.DeadLetterTopic).OrderBy(l => l.Headers).ToList();
         Assert.Equal(2, letters.Count);
         Assert.Contains("lw-source-topic=dlq_loki_json", letters[0].Headers);

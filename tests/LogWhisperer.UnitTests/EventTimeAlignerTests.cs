@@ -10,7 +10,10 @@ public class EventTimeAlignerTests
         Spans = new("spans", 0);
     private long _now = 1_000_000; // the aligner's wall clock, moved by the tests
 
-    private EventTimeAligner NewAligner() => new(maxHeld: 1_000, idleAfterMs: 3_000, clock: () => _now);
+    // Idle after 3 s of silence, then holding the others within 5 s of event time (the windows' slack) until quiet
+    // after 30 s.
+    private EventTimeAligner NewAligner() =>
+        new(maxHeld: 1_000, idleAfterMs: 3_000, idleSlackMs: 5_000, stallMs: 30_000, clock: () => _now);
 
     private static List<TelemetryRecord> Seconds(long from, long to) =>
         Enumerable
@@ -53,7 +56,7 @@ public class EventTimeAlignerTests
     }
 
     [Fact]
-    public void APartitionThatStaysSilentWhileItHoldsOthersBackGoesIdleAfterTheIdleTime()
+    public void APartitionThatStaysSilentWhileItHoldsOthersBackGoesIdleAfterTheIdleTimeAndQuietAfterTheStallTime()
     {
         var aligner = PausedAfterSecond10();
         aligner.Add(Logs, Seconds(11, 20));
@@ -64,10 +67,15 @@ public class EventTimeAlignerTests
         _now += 999;
         Assert.Empty(Release(aligner));
         _now += 1;
-        Assert.Equal(12, Release(aligner).Length); // the spans partition is idle: the logs go on alone
+        // Idle: the logs go on, but no further than the slack past the spans' newest record (seconds 11–15).
+        Assert.Equal(Seconds(11, 15).Select(r => r.TimestampMs / 1000), Release(aligner));
+        _now += 26_999;
+        Assert.Empty(Release(aligner));
+        _now += 1;
+        Assert.Equal(7, Release(aligner).Length); // quiet after 30 s: the logs go on alone (16–22)
         _now += 500;
         aligner.Add(Logs, Seconds(23, 24));
-        Assert.Equal(2, Release(aligner).Length); // and it stays idle while it is silent
+        Assert.Equal(2, Release(aligner).Length); // and it stays quiet while it is silent
         aligner.Add(Spans, Seconds(21, 30)); // back: it holds the logs at its own event time again
         aligner.Add(Logs, Seconds(25, 40));
         Assert.Equal(16, Release(aligner).Length); // spans 21–30 and logs 25–30
@@ -75,11 +83,39 @@ public class EventTimeAlignerTests
     }
 
     [Fact]
+    public void APartitionThatStallsWhileTheOthersRunAheadMakesNoneOfItsRecordsLateUpToTheStallTime()
+    {
+        // A live stream written many times faster than real time (a backfill, a test's producer under load): the
+        // spans' producer stalls for 10 s while the logs go on by 200 s of event time. Had the logs been released
+        // past the spans' newest record by more than the windows' slack, windows the spans' next records belong to
+        // would have closed without them (they would be dead-lettered as late).
+        var aligner = PausedAfterSecond10();
+        aligner.Add(Logs, Seconds(11, 12));
+        aligner.Add(Spans, Seconds(11, 12));
+        Assert.Equal(4, Release(aligner).Length);
+        aligner.CaughtUp(Spans);
+        var released = new List<long>();
+        for (int s = 1; s <= 10; s++)
+        {
+            _now += 1_000;
+            aligner.Add(Logs, Seconds(13 + 20 * (s - 1), 12 + 20 * s));
+            released.AddRange(Release(aligner));
+        }
+        Assert.Equal(Seconds(13, 17).Select(r => r.TimestampMs / 1000), released); // within the slack of second 12
+        aligner.Add(Spans, Seconds(13, 212)); // the spans' producer is back
+        var after = Release(aligner);
+        Assert.Equal(200 + 195, after.Length);
+        Assert.Equal(after.Order(), after); // the spans' records in time: none behind what was already released
+        Assert.True(after[0] >= released[^1] - 5);
+    }
+
+    [Fact]
     public void PartitionsThatCaughtUpTogetherGoIdleTogetherNotEachInTurn()
     {
         // The end of a backlog read from many partitions: 20 partitions end at seconds 1 to 20 and catch up at
-        // the same moment; the spans go on to second 40. After one idle time the spans are released, all of them:
-        // not one partition's idle time after another as the oldest held record passes each one's newest.
+        // the same moment; the spans go on to second 40. After one idle time the spans are released within the slack
+        // of the oldest partition's end, and after one stall time all of them: not one partition's idle or stall time
+        // after another as the oldest held record passes each one's newest.
         var aligner = NewAligner();
         var ended = Enumerable.Range(1, 20).Select(i => new TopicPartition("logs", i)).ToList();
         foreach (var (tp, i) in ended.Select((tp, i) => (tp, i + 1)))
@@ -90,7 +126,9 @@ public class EventTimeAlignerTests
         aligner.CaughtUp(Spans);
         Assert.Equal(2, Release(aligner).Length); // second 1 of the first log partition and of the spans
         _now += 3_000;
-        Assert.Equal(19 + 39, Release(aligner).Length); // logs 2–20, spans 2–40
+        Assert.Equal(5 + 5, Release(aligner).Length); // logs 2–6, spans 2–6: within 5 s of the first partition's end
+        _now += 27_000;
+        Assert.Equal(14 + 34, Release(aligner).Length); // logs 7–20, spans 7–40
         Assert.Equal(0, aligner.Held);
     }
 

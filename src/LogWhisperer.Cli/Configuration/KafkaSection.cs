@@ -53,6 +53,13 @@ internal sealed class KafkaSection
     [CliOption("--commit-lag-minutes", CliCommands.Engine)]
     public double CommitLagMinutes { get; set; }
 
+    [Description(
+        "Wait this long for an input partition that stops delivering while the others go on, before its later records "
+            + "may come too late for their windows."
+    )]
+    [CliOption("--partition-stall", CliCommands.Engine)]
+    public double PartitionStallSeconds { get; set; } = 30;
+
     [Description("Stop after this many seconds with all input read (batch runs); unset = run until stopped.")]
     [CliOption("--idle-exit", CliCommands.Engine)]
     public double? IdleExitSeconds { get; set; }

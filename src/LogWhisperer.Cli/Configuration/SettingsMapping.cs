@@ -28,6 +28,12 @@ internal static class SettingsMapping
             ClientConfig = k.Client,
             StopWhenIdle = k.IdleExitSeconds is { } s ? TimeSpan.FromSeconds(s) : null,
             CommitLag = TimeSpan.FromMinutes(k.CommitLagMinutes),
+            PartitionStall =
+                k.PartitionStallSeconds > 0
+                    ? TimeSpan.FromSeconds(k.PartitionStallSeconds)
+                    : throw Setting
+                        .Of((KafkaSection x) => x.PartitionStallSeconds)
+                        .Invalid(k.PartitionStallSeconds, "a number of seconds > 0"),
         };
     }
 

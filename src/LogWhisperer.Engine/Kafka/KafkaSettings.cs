@@ -67,6 +67,11 @@ public sealed record KafkaSettings
     /// </summary>
     public TimeSpan CommitLag { get; init; } = TimeSpan.Zero;
 
+    /// <summary>How long a partition that stops delivering while the others go on holds them back (within the windows'
+    /// lateness of its newest record) before the engine goes on without it; its records after that can arrive too
+    /// late for their windows (dead-lettered as <c>late</c>). See <see cref="EventTimeAligner"/>.</summary>
+    public TimeSpan PartitionStall { get; init; } = TimeSpan.FromSeconds(30);
+
     public T Apply<T>(T config)
         where T : ClientConfig
     {
