@@ -25,6 +25,10 @@ namespace LogWhisperer.Changes;
 internal sealed class ChangeDecoder(string defaultCluster)
 {
     private readonly Dictionary<(string Cluster, string Deployment), string> _replicaSets = [];
+
+    /// <summary>Deployments whose current replica set is remembered. Past it the memory starts again: the next
+    /// scaling event of each deployment then counts as a rollout once.</summary>
+    public const int MaxDeployments = 100_000;
     private static readonly Regex ScaledUp = new(
         @"Scaled up replica set (?<rs>\S+) to (?<n>\d+)",
         RegexOptions.Compiled
@@ -116,6 +120,8 @@ internal sealed class ChangeDecoder(string defaultCluster)
         string hash = rs.StartsWith(name + "-", StringComparison.Ordinal) ? rs[(name.Length + 1)..] : rs;
         var key = (cluster, name);
         _replicaSets.TryGetValue(key, out var previous);
+        if (previous is null && _replicaSets.Count >= MaxDeployments)
+            _replicaSets.Clear();
         _replicaSets[key] = hash;
         string? version =
             obj.TryGetProperty("labels", out var labels) && labels.ValueKind == JsonValueKind.Object

@@ -13,12 +13,19 @@ public sealed record FeaturizerOptions
     /// <summary>Distinct templates remembered per service (bounded memory; the oldest are not evicted, new ones
     /// past the cap are simply not remembered and keep counting as new).</summary>
     public int MaxTemplatesPerService { get; init; } = 20_000;
+
+    /// <summary>A service (or edge) no window has held for this long is forgotten with its baselines, known templates
+    /// and counters, unless declared; the windower forgets its templates at the same window
+    /// (<see cref="WindowOptions.ForgetServiceAfterMs"/>).</summary>
+    public long ForgetServiceAfterMs { get; init; } = WindowOptions.DefaultForgetServiceAfterMs;
 }
 
 /// <summary>
 /// Turns closed windows into features: raw measurements per service and edge, compared with each series'
 /// own robust baseline. Stateful per cluster (baselines, known templates, known services and edges), so
-/// services that go silent stay in the graph and their silence becomes a feature.
+/// services that go silent stay in the graph and their silence becomes a feature — for
+/// <see cref="FeaturizerOptions.ForgetServiceAfterMs"/>, after which they are forgotten (memory follows the services
+/// the mesh has now).
 /// </summary>
 public sealed class Featurizer(
     FeaturizerOptions options,
@@ -29,6 +36,7 @@ public sealed class Featurizer(
     private readonly Dictionary<string, ClusterState> _clusters = new(StringComparer.Ordinal);
     private readonly string[] _declaredServices = declaredServices?.ToArray() ?? [];
     private readonly (string, string)[] _declaredEdges = declaredEdges?.ToArray() ?? [];
+    private HashSet<string>? _declared; // never forgotten: declared services and the ends of declared edges
 
     /// <summary>
     /// Call edges discovered while running (e.g. <see cref="Sources.ServiceGraphDiscovery"/>), asked once per
@@ -47,7 +55,9 @@ public sealed class Featurizer(
         public readonly Dictionary<string, HashSet<int>> KnownTemplates = new(StringComparer.Ordinal);
         public readonly Dictionary<string, double> LastRestarts = new(StringComparer.Ordinal);
         public readonly Dictionary<string, (double Value, long Ms)> LastCpu = new(StringComparer.Ordinal);
-        public readonly Metrics.MeshRequestMeasures Mesh = new();
+        public readonly Dictionary<string, Metrics.MeshRequestMeasures> Mesh = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, long> ServiceSeenMs = new(StringComparer.Ordinal); // window end
+        public readonly Dictionary<(string, string), long> EdgeSeenMs = [];
         public int Windows;
     }
 
@@ -160,6 +170,7 @@ public sealed class Featurizer(
         }
 
         bool warmup = state.Windows++ < options.WarmupWindows;
+        ForgetSilent(state, window);
         return new WindowFeatures(
             window.Cluster,
             window.StartMs,
@@ -174,6 +185,55 @@ public sealed class Featurizer(
             edgeFeatures,
             warmup
         );
+    }
+
+    /// <summary>Forgets services and edges no window has held for <see cref="FeaturizerOptions.ForgetServiceAfterMs"/>
+    /// (after this window's features: they still saw them), except declared ones and live edges.</summary>
+    private void ForgetSilent(ClusterState state, WindowAggregate window)
+    {
+        // Held means records of it or calls to it; evidence alone (its known events falling silent) is not.
+        foreach (var (service, stats) in window.Services)
+            if (stats.Records > 0)
+                state.ServiceSeenMs[service] = window.EndMs;
+        foreach (var (from, to) in window.Edges.Keys)
+        {
+            state.ServiceSeenMs[from] = window.EndMs;
+            state.ServiceSeenMs[to] = window.EndMs;
+            state.EdgeSeenMs[(from, to)] = window.EndMs;
+        }
+        long before = window.EndMs - options.ForgetServiceAfterMs;
+        _declared ??= [.. _declaredServices, .. _declaredEdges.SelectMany(e => new[] { e.Item1, e.Item2 })];
+        foreach (var (edge, seen) in state.EdgeSeenMs)
+            if (seen < before)
+            {
+                state.EdgeSeenMs.Remove(edge); // removing while enumerating is allowed for Dictionary in .NET
+                if (!_declaredEdges.Contains(edge) && !state.LiveEdges.Contains(edge))
+                {
+                    state.Edges.Remove(edge);
+                    state.EdgeBaselines.Remove(edge);
+                }
+            }
+        foreach (var (service, seen) in state.ServiceSeenMs)
+        {
+            if (seen >= before)
+                continue;
+            state.ServiceSeenMs.Remove(service);
+            if (_declared.Contains(service) || state.LiveEdges.Any(e => e.Item1 == service || e.Item2 == service))
+                continue;
+            state.Services.Remove(service);
+            state.Baselines.Remove(service);
+            state.KnownTemplates.Remove(service);
+            state.LastCpu.Remove(service);
+            state.LastRestarts.Remove(service);
+            state.Mesh.Remove(service);
+            // Its edges go with it, whoever else they touch (an edge needs both ends in the graph).
+            state.Edges.RemoveWhere(e => e.Item1 == service || e.Item2 == service);
+            foreach (var edge in state.EdgeBaselines.Keys.Where(e => e.Item1 == service || e.Item2 == service).ToList())
+            {
+                state.EdgeBaselines.Remove(edge);
+                state.EdgeSeenMs.Remove(edge);
+            }
+        }
     }
 
     private static void UpdateLiveEdges(
@@ -241,7 +301,9 @@ public sealed class Featurizer(
         if (s.Mesh is { } mesh)
         {
             // Measured every window, so the counters' last values stay current even while spans are present.
-            var fromMesh = state.Mesh.Measure(mesh);
+            if (!state.Mesh.TryGetValue(service, out var measures))
+                state.Mesh[service] = measures = new Metrics.MeshRequestMeasures(options.ForgetServiceAfterMs);
+            var fromMesh = measures.Measure(mesh);
             // Server spans say more (self time, origin errors); the mesh metrics stand in for them when absent.
             if (s.ServerSpans == 0)
             {

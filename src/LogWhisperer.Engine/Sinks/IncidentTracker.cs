@@ -39,6 +39,10 @@ public sealed record OpenIncident(
     int QuietWindows
 )
 {
+    /// <summary>Windows the incident has had, all of them (<see cref="WindowStarts"/> keeps the newest
+    /// <see cref="IncidentTracker.MaxWindowStarts"/>).</summary>
+    public int Windows { get; init; } = WindowStarts.Count;
+
     public string Service => Latest.Incident!.RootCause;
     public string FaultKind => First.FaultType.Kind;
 }
@@ -61,6 +65,9 @@ public readonly record struct IncidentChange(RcaEvent? Event, OpenIncident? Reso
 /// </summary>
 public sealed class IncidentTracker(IncidentOptions? options = null)
 {
+    /// <summary>Window starts an open incident keeps: a day of 30 s windows.</summary>
+    public const int MaxWindowStarts = 2_880;
+
     private readonly IncidentOptions _options = options ?? new();
     private readonly Dictionary<string, OpenIncident> _open = [];
 
@@ -102,11 +109,15 @@ public sealed class IncidentTracker(IncidentOptions? options = null)
                 state,
                 open?.First.WindowStart ?? rca.WindowStart,
                 root,
-                (open?.WindowStarts.Count ?? 0) + 1,
+                (open?.Windows ?? 0) + 1,
                 Supersedes: resolved?.Id
             );
             var enriched = rca with { Incident = info };
-            var windows = (open?.WindowStarts ?? []).Append(rca.WindowStart.ToUnixTimeMilliseconds()).ToArray();
+            // Bounded: an incident that never ends keeps its newest windows' starts, not one per window forever.
+            var windows = (open?.WindowStarts ?? [])
+                .TakeLast(MaxWindowStarts - 1)
+                .Append(rca.WindowStart.ToUnixTimeMilliseconds())
+                .ToArray();
             _open[rca.Cluster] = new OpenIncident(
                 id,
                 rca.Cluster,
@@ -116,7 +127,10 @@ public sealed class IncidentTracker(IncidentOptions? options = null)
                 evidence,
                 windows,
                 0
-            );
+            )
+            {
+                Windows = info.Windows,
+            };
             return new IncidentChange(enriched, resolved is null ? null : Resolve(resolved, rca.WindowStart));
         }
     }

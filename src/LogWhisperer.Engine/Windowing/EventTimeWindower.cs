@@ -49,6 +49,10 @@ public sealed class EventTimeWindower
         public readonly ServiceNames Services = new();
         public long FirstEventMs = long.MinValue;
 
+        /// <summary>End of the newest emitted window that held each service, to forget services gone
+        /// silent.</summary>
+        public readonly Dictionary<string, long> ServiceSeenMs = new(StringComparer.Ordinal);
+
         /// <summary>A template is news for <see cref="NoveltyMs"/> after it first appears, unless it appeared
         /// while the cluster was still learning (everything is new then).</summary>
         public bool IsNovel(string service, int template, long nowMs) =>
@@ -141,6 +145,13 @@ public sealed class EventTimeWindower
         }
     }
 
+    /// <summary>What the cluster remembers across windows, for tests of its bounds: services, template miners,
+    /// trace-baseline keys and template news.</summary>
+    internal (int Services, int Parsers, int TraceKeys, int News) Remembered(string cluster) =>
+        _clusters.TryGetValue(cluster, out var c)
+            ? (c.ServiceSeenMs.Count, c.Templates.Parsers.Count, c.Traces.Keys, c.NewTemplatesSeenMs.Count)
+            : default;
+
     /// <summary>End of stream: emits every open window (graceful drain).</summary>
     public void Flush(List<WindowAggregate> closed)
     {
@@ -155,9 +166,44 @@ public sealed class EventTimeWindower
         cluster.Open.Remove(start);
         // With hopping windows, records before the next window's start may still be needed by it.
         cluster.EmittedUpToMs = Math.Max(cluster.EmittedUpToMs, window.EndMs - _options.SizeMs + _options.HopMs);
-        closed.Add(
-            window.Close(cluster.Traces, (service, template) => cluster.IsNovel(service, template, window.EndMs))
+        var aggregate = window.Close(
+            cluster.Traces,
+            (service, template) => cluster.IsNovel(service, template, window.EndMs)
         );
+        closed.Add(aggregate);
+        ForgetSilentServices(cluster, aggregate);
+    }
+
+    /// <summary>Forgets what the cluster keeps per service for services its windows have not held for
+    /// <see cref="WindowOptions.ForgetServiceAfterMs"/>, unless a window still open holds them. The featurizer applies
+    /// the same rule to the same windows, so both forget a service at once.</summary>
+    private void ForgetSilentServices(ClusterWindows cluster, WindowAggregate window)
+    {
+        // Held means records of it or calls to it; evidence alone (its known events falling silent) is not.
+        foreach (var (service, stats) in window.Services)
+            if (stats.Records > 0)
+                cluster.ServiceSeenMs[service] = window.EndMs;
+        foreach (var (from, to) in window.Edges.Keys)
+        {
+            cluster.ServiceSeenMs[from] = window.EndMs;
+            cluster.ServiceSeenMs[to] = window.EndMs;
+        }
+        List<string>? silent = null;
+        foreach (var (service, seenMs) in cluster.ServiceSeenMs)
+            if (window.EndMs - seenMs > _options.ForgetServiceAfterMs)
+                (silent ??= []).Add(service);
+        if (silent is null)
+            return;
+        foreach (var service in silent)
+        {
+            if (cluster.Open.Values.Any(w => w.Holds(service)))
+                continue; // back already, in a window not emitted yet
+            cluster.ServiceSeenMs.Remove(service);
+            cluster.Templates.Forget(service);
+            cluster.Traces.Forget(service);
+            foreach (var key in cluster.NewTemplatesSeenMs.Keys.Where(k => k.Service == service).ToList())
+                cluster.NewTemplatesSeenMs.Remove(key);
+        }
     }
 
     /// <summary>Templates past their novelty are ordinary vocabulary: dropping them keeps the map bounded.</summary>

@@ -145,6 +145,11 @@ internal sealed class ServiceWindowAssembler(ServiceWindowAssemblyOptions option
         cluster.EmittedUpToStartMs = start;
         foreach (var service in pending.Parts.Keys)
             cluster.Expected[service] = start;
+        // Past ForgetAfterWindows a silent service no longer holds windows back (IsComplete): forget it outright.
+        long forgetBefore = start - options.ForgetAfterWindows * (pending.EndMs - start);
+        foreach (var (service, lastStart) in cluster.Expected)
+            if (lastStart < forgetBefore)
+                cluster.Expected.Remove(service);
         Counters.Windows++;
         closed.Add(
             ServiceWindow.Merge(

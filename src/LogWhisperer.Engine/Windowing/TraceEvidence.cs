@@ -74,8 +74,8 @@ internal sealed class TraceBaselines
     /// <summary>Durations kept per (service, operation): enough for a p99 that is not one outlier.</summary>
     public const int DurationsPerOperation = 128;
 
-    /// <summary>Operations and events remembered per cluster; past the cap new keys are not learnt (counted as
-    /// unseen).</summary>
+    /// <summary>Operations, and events, remembered per cluster; past the cap the least recently seen tenth of them
+    /// is forgotten to make room.</summary>
     public const int MaxKeys = 50_000;
 
     /// <summary>Windows an event's mean count needs before a change in it counts.</summary>
@@ -98,6 +98,7 @@ internal sealed class TraceBaselines
     {
         public double Mean;
         public int Windows;
+        public int LastSeen; // the window it last occurred in
     }
 
     public double SlowThresholdMs(string service, string operation) =>
@@ -114,6 +115,18 @@ internal sealed class TraceBaselines
     public IEnumerable<(string Service, IReadOnlyDictionary<EventKey, EventMean> Events)> KnownEvents() =>
         _events.Select(p => (p.Key, (IReadOnlyDictionary<EventKey, EventMean>)p.Value));
 
+    /// <summary>Operations and events remembered.</summary>
+    public int Keys => _durations.Count + _eventKeys;
+
+    /// <summary>Forgets a service's operations and events (a service gone silent).</summary>
+    public void Forget(string service)
+    {
+        foreach (var key in _durations.Keys.Where(k => k.Service == service).ToList())
+            _durations.Remove(key);
+        if (_events.Remove(service, out var events))
+            _eventKeys -= events.Count;
+    }
+
     /// <summary>Learns one closed window: its span durations and every event's count (0 for known events it
     /// lacked).</summary>
     public void Learn(
@@ -127,10 +140,12 @@ internal sealed class TraceBaselines
             if (!_durations.TryGetValue((service, op), out var ring))
             {
                 if (_durations.Count >= MaxKeys)
-                    continue;
+                    foreach (var key in LeastRecent(_durations, r => r.LastSeen))
+                        _durations.Remove(key);
                 _durations[(service, op)] = ring = new DurationRing();
             }
             ring.Add(ms);
+            ring.LastSeen = Windows;
         }
         foreach (var (_, events) in _events)
         foreach (var (_, e) in events)
@@ -143,19 +158,47 @@ internal sealed class TraceBaselines
             if (!_events.TryGetValue(service, out var events))
                 _events[service] = events = [];
             if (events.TryGetValue(key, out var e))
-                e.Mean += EventDecay * count; // decayed above, so mean += α(count − mean)
-            else if (_eventKeys < MaxKeys)
             {
+                e.Mean += EventDecay * count; // decayed above, so mean += α(count − mean)
+                if (count > 0)
+                    e.LastSeen = Windows;
+            }
+            else
+            {
+                if (_eventKeys >= MaxKeys)
+                    ForgetLeastRecentEvents();
                 // Seen for the first time: in the first window that is its level; later it was 0 until now.
-                events[key] = new EventMean { Mean = Windows <= 1 ? count : EventDecay * count, Windows = 1 };
+                events[key] = new EventMean
+                {
+                    Mean = Windows <= 1 ? count : EventDecay * count,
+                    Windows = 1,
+                    LastSeen = Windows,
+                };
                 _eventKeys++;
             }
+        }
+    }
+
+    /// <summary>The least recently seen tenth of <paramref name="map"/>'s keys (evicted in one go, so a stream of new
+    /// keys past the cap costs one sort per tenth, not a scan per key).</summary>
+    private static List<TKey> LeastRecent<TKey, TValue>(Dictionary<TKey, TValue> map, Func<TValue, int> lastSeen)
+        where TKey : notnull =>
+        map.OrderBy(p => lastSeen(p.Value)).Take(Math.Max(1, map.Count / 10)).Select(p => p.Key).ToList();
+
+    private void ForgetLeastRecentEvents()
+    {
+        var all = _events.SelectMany(s => s.Value.Select(e => (Service: s.Key, Key: e.Key, e.Value.LastSeen)));
+        foreach (var (service, key, _) in all.OrderBy(e => e.LastSeen).Take(Math.Max(1, _eventKeys / 10)).ToList())
+        {
+            _events[service].Remove(key);
+            _eventKeys--;
         }
     }
 
     private sealed class DurationRing
     {
         private readonly float[] _values = new float[DurationsPerOperation];
+        public int LastSeen; // the window of its latest span
         private int _count,
             _next;
         private double _threshold = double.PositiveInfinity;

@@ -84,6 +84,10 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
     public long StartMs => startMs;
     public long EndMs => endMs;
 
+    /// <summary>Whether anything in the window is of, or calls, <paramref name="service"/>.</summary>
+    public bool Holds(string service) =>
+        _services.ContainsKey(service) || _edges.Keys.Any(e => e.Item1 == service || e.Item2 == service);
+
     private ServiceWindowStats Service(string name)
     {
         if (!_services.TryGetValue(name, out var s))

@@ -17,8 +17,13 @@ namespace LogWhisperer.Decode.Formats;
 /// </summary>
 internal sealed class OtlpMetricPoints(DecodeOptions options)
 {
-    private readonly Dictionary<string, double> _deltaTotals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (double Total, long LastMs)> _deltaTotals = new(StringComparer.Ordinal);
     private readonly Lock _deltaLock = new();
+    private long _sweptAtMs; // event time of the last sweep for forgotten series
+
+    /// <summary>A delta series with no point for this long is forgotten (its running total restarts from 0 if it
+    /// comes back, which the engine reads as a counter reset): the totals follow the series that exist now.</summary>
+    public const long ForgetSeriesAfterMs = 3_600_000;
 
     public const int TemporalityDelta = 1;
 
@@ -34,7 +39,7 @@ internal sealed class OtlpMetricPoints(DecodeOptions options)
     {
         var (cluster, service) = Identity(resource, attributes);
         if (delta)
-            value = Accumulate(cluster, service, metric, attributes, "", value);
+            value = Accumulate(cluster, service, metric, attributes, "", value, timeMs);
         output.Add(
             new MetricSample(timeMs, cluster, service, metric, value, attributes.Count == 0 ? null : attributes)
         );
@@ -70,7 +75,9 @@ internal sealed class OtlpMetricPoints(DecodeOptions options)
         {
             cumulative += counts[i];
             string le = i < bounds.Count ? bounds[i].ToString(CultureInfo.InvariantCulture) : "+Inf";
-            double value = delta ? Accumulate(cluster, service, metric, attributes, le, cumulative) : cumulative;
+            double value = delta
+                ? Accumulate(cluster, service, metric, attributes, le, cumulative, timeMs)
+                : cumulative;
             output.Add(
                 new MetricSample(
                     timeMs,
@@ -83,7 +90,9 @@ internal sealed class OtlpMetricPoints(DecodeOptions options)
             );
         }
         IReadOnlyDictionary<string, string>? labels = attributes.Count == 0 ? null : attributes;
-        double count = delta ? Accumulate(cluster, service, metric, attributes, "count", cumulative) : cumulative;
+        double count = delta
+            ? Accumulate(cluster, service, metric, attributes, "count", cumulative, timeMs)
+            : cumulative;
         output.Add(new MetricSample(timeMs, cluster, service, metric + "_count", count, labels));
         if (sum is { } s)
             output.Add(
@@ -92,7 +101,7 @@ internal sealed class OtlpMetricPoints(DecodeOptions options)
                     cluster,
                     service,
                     metric + "_sum",
-                    delta ? Accumulate(cluster, service, metric, attributes, "sum", s) : s,
+                    delta ? Accumulate(cluster, service, metric, attributes, "sum", s, timeMs) : s,
                     labels
                 )
             );
@@ -123,14 +132,23 @@ internal sealed class OtlpMetricPoints(DecodeOptions options)
         string metric,
         Dictionary<string, string> attributes,
         string part,
-        double delta
+        double delta,
+        long timeMs
     )
     {
         string key = cluster + "\n" + metric + "\n" + part + "\n" + SeriesKey.Of(service, attributes);
         lock (_deltaLock)
         {
-            double total = _deltaTotals.GetValueOrDefault(key) + delta;
-            _deltaTotals[key] = total;
+            if (timeMs - _sweptAtMs > ForgetSeriesAfterMs / 6)
+            {
+                foreach (var (k, v) in _deltaTotals)
+                    if (v.LastMs < timeMs - ForgetSeriesAfterMs)
+                        _deltaTotals.Remove(k);
+                _sweptAtMs = timeMs;
+            }
+            var (total, lastMs) = _deltaTotals.GetValueOrDefault(key);
+            total += delta;
+            _deltaTotals[key] = (total, Math.Max(lastMs, timeMs));
             return total;
         }
     }

@@ -21,6 +21,10 @@ public sealed class TemplateMiner(DrainOptions? options = null)
         return p;
     }
 
+    /// <summary>Drops a service's parser (a service gone silent); if it logs again, its templates are numbered
+    /// afresh.</summary>
+    public void Forget(string service) => _parsers.Remove(service);
+
     public void Save(string path) => DrainStateFile.Save(path, Options, _parsers);
 
     public static TemplateMiner Load(string path)

@@ -9,9 +9,12 @@ namespace LogWhisperer.Features.Metrics;
 /// bound (callers, response codes) and interpolated. Keeps each counter series' last sample across windows, so
 /// a window holding a single scrape still has an increase (from the previous window's last scrape).
 /// </summary>
-internal sealed class MeshRequestMeasures
+/// <param name="forgetSeriesAfterMs">A series with no sample for this long (a pod gone, a label value that no longer
+/// occurs) is forgotten; if it comes back it starts afresh, as a new series would.</param>
+internal sealed class MeshRequestMeasures(long forgetSeriesAfterMs = WindowOptions.DefaultForgetServiceAfterMs)
 {
     private readonly Dictionary<string, CounterRate> _counters = new(StringComparer.Ordinal);
+    private long _newestMs = long.MinValue;
 
     public readonly record struct Result(
         double RequestRate,
@@ -44,6 +47,10 @@ internal sealed class MeshRequestMeasures
                 ignoredTo = 0;
             buckets[le] = buckets.GetValueOrDefault(le) + Increase(series, ref ignoredFrom, ref ignoredTo);
         }
+        if (_newestMs != long.MinValue)
+            foreach (var (key, counter) in _counters)
+                if (counter.LastMs < _newestMs - forgetSeriesAfterMs)
+                    _counters.Remove(key);
         var histogram = buckets.Select(b => (b.Key, b.Value)).ToArray();
         double seconds = toMs > fromMs ? (toMs - fromMs) / 1000.0 : 0;
         return new Result(
@@ -68,6 +75,7 @@ internal sealed class MeshRequestMeasures
         double sum = 0;
         foreach (var (ts, value) in samples)
         {
+            _newestMs = Math.Max(_newestMs, ts);
             long previousMs = counter.LastMs;
             double increase = counter.Add(ts, value);
             if (double.IsNaN(increase) || ts <= previousMs)
