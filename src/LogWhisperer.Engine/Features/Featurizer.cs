@@ -191,16 +191,10 @@ public sealed class Featurizer(
     /// (after this window's features: they still saw them), except declared ones and live edges.</summary>
     private void ForgetSilent(ClusterState state, WindowAggregate window)
     {
-        // Held means records of it or calls to it; evidence alone (its known events falling silent) is not.
-        foreach (var (service, stats) in window.Services)
-            if (stats.Records > 0)
-                state.ServiceSeenMs[service] = window.EndMs;
-        foreach (var (from, to) in window.Edges.Keys)
-        {
-            state.ServiceSeenMs[from] = window.EndMs;
-            state.ServiceSeenMs[to] = window.EndMs;
-            state.EdgeSeenMs[(from, to)] = window.EndMs;
-        }
+        foreach (var service in window.HeldServices())
+            state.ServiceSeenMs[service] = window.EndMs;
+        foreach (var edge in window.Edges.Keys)
+            state.EdgeSeenMs[edge] = window.EndMs;
         long before = window.EndMs - options.ForgetServiceAfterMs;
         _declared ??= [.. _declaredServices, .. _declaredEdges.SelectMany(e => new[] { e.Item1, e.Item2 })];
         foreach (var (edge, seen) in state.EdgeSeenMs)

@@ -5,6 +5,7 @@ using LogWhisperer.Decode.Formats;
 using LogWhisperer.Features;
 using LogWhisperer.Graph;
 using LogWhisperer.Kafka;
+using LogWhisperer.Observability;
 using LogWhisperer.Pipeline;
 using LogWhisperer.Scoring;
 using LogWhisperer.Sinks;
@@ -15,7 +16,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LogWhisperer.Hosting;
 
 /// <summary>What a Kafka run did, for the command's summary and for tests.</summary>
-/// <param name="Pipeline">The last pipeline (each rebalance starts a new one).</param>
+/// <param name="Pipeline">The last pipeline (each rebalance starts a new one); its counters are the whole
+/// run's.</param>
 /// <param name="Rebalances">Rebalances that took this engine's partitions (each one rebuilt its state from
 /// Kafka).</param>
 public sealed record KafkaRunResult(
@@ -115,6 +117,7 @@ public static class KafkaRun
             metrics.ConsumerLag = () => source.Lag.Latest;
             metrics.KafkaMessages = () => (source.Counters.Messages, source.Counters.Undecodable);
         }
+        var counters = new PipelineCounters(); // over every pipeline of the run
         RcaPipeline Build(Assignment assignment)
         {
             // Fenced when revoked, or stopped (Ctrl-C) on a live stream (see Assignment.Fenced).
@@ -130,6 +133,7 @@ public static class KafkaRun
                 onScored: onScored
             )
             {
+                Counters = counters,
                 // A fenced pipeline's windows were not published: they must not commit their input.
                 OnWindowDone = (cluster, end) =>
                 {

@@ -62,7 +62,9 @@ public sealed class RcaPipeline
     private readonly Action<GraphSnapshot>? _onSnapshot;
     private readonly Action<ScoredSnapshot>? _onScored;
 
-    public PipelineCounters Counters { get; } = new();
+    /// <summary>The pipeline's counters; a run that builds a pipeline per Kafka assignment gives each one the same, so
+    /// they count over the whole run and do not restart at a rebalance (replayed windows count again).</summary>
+    public PipelineCounters Counters { get; init; } = new();
 
     /// <summary>Records rejected by a limit, truncated, deduplicated or shed (see <see cref="IngestGuard"/>).</summary>
     public IngestCounters Ingest => _guard.Counters;

@@ -55,15 +55,13 @@ internal sealed class GatLayer : Module<Tensor, Tensor, Tensor, Tensor, Tensor, 
         var fromTarget = _target.forward(x).index_select(0, target).view(e, _heads, _headDim);
         var fromEdge = _edge.forward(edgeFeatures).view(e, _heads, _headDim);
         var scores = (
-            functional.leaky_relu(fromSource.add(fromTarget, GroupOps.One).add(fromEdge, GroupOps.One), 0.2)
+            fromSource.add(fromTarget, GroupOps.One).add(fromEdge, GroupOps.One).leaky_relu(GroupOps.LeakySlope)
             * _attention
         ).sum(-1); // [E, H]
         var alpha = GroupOps.EdgeSoftmax(scores, target, selfLoop, n);
         var messages = (fromSource.add(fromEdge, GroupOps.One) * alpha.unsqueeze(-1)).view(e, _heads * _headDim);
         var aggregated = GroupOps.Sum(messages, target, n);
-        var updated = _norm.forward(
-            x.add(_dropout.forward(_output.forward(functional.elu(aggregated, 1.0))), GroupOps.One)
-        );
+        var updated = _norm.forward(x.add(_dropout.forward(_output.forward(GroupOps.Elu(aggregated))), GroupOps.One));
         return (updated, alpha);
     }
 }

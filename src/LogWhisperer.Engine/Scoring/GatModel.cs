@@ -76,7 +76,7 @@ public sealed class GatModel : Module<GraphBatch, GatOutput>
                 ],
                 1
             );
-        var h = functional.elu(_input.forward(x), 1.0);
+        var h = GroupOps.Elu(_input.forward(x));
         Tensor attention = null!;
         foreach (var layer in _layers)
         {

@@ -15,7 +15,12 @@ internal static class GroupOps
     internal static readonly Scalar One = 1.ToScalar(),
         Epsilon = 1e-16.ToScalar(),
         MaxLogit = 60.0.ToScalar(),
-        NegativeInfinity = double.NegativeInfinity.ToScalar();
+        NegativeInfinity = double.NegativeInfinity.ToScalar(),
+        LeakySlope = 0.2.ToScalar(); // GAT's attention: leaky ReLU with slope 0.2, as in the paper
+
+    /// <summary>ELU (alpha 1) with owned Scalars: <c>functional.elu(x, 1.0)</c> passes three temporaries (a stressed CI
+    /// run failed in its sibling <c>leaky_relu(x, 0.2)</c> with "Scalar::toFloat").</summary>
+    public static Tensor Elu(Tensor x) => x.elu(One, One, One);
 
     public static Tensor Sum(Tensor values, Tensor group, long groups)
     {

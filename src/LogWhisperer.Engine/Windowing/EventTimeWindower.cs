@@ -179,15 +179,8 @@ public sealed class EventTimeWindower
     /// the same rule to the same windows, so both forget a service at once.</summary>
     private void ForgetSilentServices(ClusterWindows cluster, WindowAggregate window)
     {
-        // Held means records of it or calls to it; evidence alone (its known events falling silent) is not.
-        foreach (var (service, stats) in window.Services)
-            if (stats.Records > 0)
-                cluster.ServiceSeenMs[service] = window.EndMs;
-        foreach (var (from, to) in window.Edges.Keys)
-        {
-            cluster.ServiceSeenMs[from] = window.EndMs;
-            cluster.ServiceSeenMs[to] = window.EndMs;
-        }
+        foreach (var service in window.HeldServices())
+            cluster.ServiceSeenMs[service] = window.EndMs;
         List<string>? silent = null;
         foreach (var (service, seenMs) in cluster.ServiceSeenMs)
             if (window.EndMs - seenMs > _options.ForgetServiceAfterMs)

@@ -63,6 +63,20 @@ public sealed record WindowAggregate(
 )
 {
     public double Seconds => (EndMs - StartMs) / 1000.0;
+
+    /// <summary>The services the window held: records of them or calls to them. Evidence alone (a service's known
+    /// events falling silent) is not holding it. The windower and the featurizer forget services by this.</summary>
+    public IEnumerable<string> HeldServices()
+    {
+        foreach (var (service, stats) in Services)
+            if (stats.Records > 0)
+                yield return service;
+        foreach (var (from, to) in Edges.Keys)
+        {
+            yield return from;
+            yield return to;
+        }
+    }
 }
 
 /// <summary>
