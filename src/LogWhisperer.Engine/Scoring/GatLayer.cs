@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -29,7 +30,8 @@ internal sealed class GatLayer : Module<Tensor, Tensor, Tensor, Tensor, Tensor, 
         _target = Linear(hidden, heads * _headDim);
         _edge = Linear(edgeFeatures, heads * _headDim);
         _output = Linear(heads * _headDim, hidden);
-        _attention = new Parameter(randn(heads, _headDim) * (1.0 / Math.Sqrt(_headDim)));
+        using var scale = (1.0 / Math.Sqrt(_headDim)).ToScalar(); // owned, see GroupOps
+        _attention = new Parameter(randn(heads, _headDim).mul(scale));
         _norm = LayerNorm([hidden]);
         _dropout = Dropout(dropout);
         RegisterComponents();

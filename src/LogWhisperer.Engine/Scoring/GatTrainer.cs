@@ -194,7 +194,8 @@ public sealed class GatTrainer(TrainOptions options, Device device)
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = GraphBatch.Collate(snapshots, device, model.Config.UseEdges);
-        var logits = (model.forward(batch).NodeLogits * model.Config.Temperature).cpu().data<float>().ToArray();
+        using var temperature = model.Config.Temperature.ToScalar(); // owned, see GroupOps
+        var logits = model.forward(batch).NodeLogits.mul(temperature).cpu().data<float>().ToArray();
         var (root, _, _) = GraphBatch.Targets(snapshots, batch.NodeOffsets);
         return (logits, root.Select(r => (int)r).ToArray(), batch.NodeOffsets);
     }
