@@ -36,7 +36,13 @@ public sealed class Featurizer(
     private readonly Dictionary<string, ClusterState> _clusters = new(StringComparer.Ordinal);
     private readonly string[] _declaredServices = declaredServices?.ToArray() ?? [];
     private readonly (string, string)[] _declaredEdges = declaredEdges?.ToArray() ?? [];
-    private HashSet<string>? _declared; // never forgotten: declared services and the ends of declared edges
+
+    // Never forgotten: declared services and the ends of declared edges.
+    private readonly HashSet<string> _declared =
+    [
+        .. declaredServices ?? [],
+        .. (declaredEdges ?? []).SelectMany(e => new[] { e.From, e.To }),
+    ];
 
     /// <summary>
     /// Call edges discovered while running (e.g. <see cref="Sources.ServiceGraphDiscovery"/>), asked once per
@@ -196,7 +202,6 @@ public sealed class Featurizer(
         foreach (var edge in window.Edges.Keys)
             state.EdgeSeenMs[edge] = window.EndMs;
         long before = window.EndMs - options.ForgetServiceAfterMs;
-        _declared ??= [.. _declaredServices, .. _declaredEdges.SelectMany(e => new[] { e.Item1, e.Item2 })];
         foreach (var (edge, seen) in state.EdgeSeenMs)
             if (seen < before)
             {
