@@ -572,3 +572,96 @@ public class EdgeColumnTests
         Assert.All(spans, s => Assert.Equal(200, s.DurationMs, 6));
     }
 }
+
+public class WarmupFromOtherLeadsTests
+{
+    // Three faults on one fault list, 10 minutes apart, each 3 minutes long; one log line per second, its text
+    // saying which stretch it comes from. The fault-free files hold one minute ("normal").
+    private static (DatasetMapping Mapping, string Dir) Archive(bool fromLeads)
+    {
+        var dir = TestData.TempDir();
+        Directory.CreateDirectory(Path.Combine(dir, "logs"));
+        long t0 = DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture).ToUnixTimeSeconds();
+        var normal = new StringBuilder("t,s,m\n");
+        for (int s = 0; s < 60; s++)
+            normal.Append(CultureInfo.InvariantCulture, $"{t0 - 3600 + s},a,normal\n");
+        File.WriteAllText(Path.Combine(dir, "logs", "normal.csv"), normal.ToString());
+        var incident = new StringBuilder("t,s,m\n");
+        for (int s = 0; s < 30 * 60; s++)
+            incident.Append(CultureInfo.InvariantCulture, $"{t0 + s},a,minute-{s / 60}\n");
+        File.WriteAllText(Path.Combine(dir, "logs", "incident.csv"), incident.ToString());
+        File.WriteAllText(
+            Path.Combine(dir, "faults.json"),
+            "["
+                + string.Join(
+                    ", ",
+                    new[] { 5, 15, 25 }.Select(m => $$"""{"s": "a", "t": "2026-01-01 00:{{m:D2}}:00"}""")
+                )
+                + "]"
+        );
+        var mapping = new DatasetMapping
+        {
+            Name = "x",
+            WarmupMinutes = 3,
+            LeadSeconds = 60,
+            WarmupFromOtherLeads = fromLeads,
+            Logs = new LogMapping
+            {
+                Files = ["logs/incident.csv"],
+                NormalFiles = ["logs/normal.csv"],
+                Time = new TimeColumn("t", "s"),
+                Service = "s",
+                Message = "m",
+            },
+            Faults = new FaultMapping
+            {
+                File = "faults.json",
+                TimeField = "t",
+                ServiceField = "s",
+                DefaultKind = FaultKind.Errors,
+            },
+        };
+        return (mapping, dir);
+    }
+
+    private static List<string> WarmupStretches(DatasetCase c)
+    {
+        long caseStart = c.Fault.StartMs - 60_000;
+        var stretches = new List<string>();
+        foreach (var r in c.Records.OfType<LogRecord>().Where(r => r.TimestampMs < caseStart))
+            if (stretches.Count == 0 || stretches[^1] != r.Message)
+                stretches.Add(r.Message);
+        return stretches;
+    }
+
+    [Fact]
+    public void ACaseWarmsUpOnTheEarlierCasesLeadMinutesNearestLastThenTheNormalFiles()
+    {
+        var (mapping, dir) = Archive(fromLeads: true);
+        var cases = new DatasetAdapter(mapping, dir, new MemoryDeadLetterSink()).LoadCases();
+        Assert.Equal(3, cases.Count);
+        // The third case: the second's lead minute (just before its fault) replays last, the first's before it,
+        // then the normal minute; never a minute inside a fault or after the case.
+        Assert.Equal(["normal", "minute-4", "minute-14"], WarmupStretches(cases[2]));
+        Assert.Equal(["normal", "minute-4"], WarmupStretches(cases[1])[^2..]);
+        // The first case has nothing earlier: the normal minute, looped.
+        Assert.Equal(["normal"], WarmupStretches(cases[0]));
+        Assert.Equal(
+            3 * 60,
+            cases[0].Records.OfType<LogRecord>().Count(r => r.TimestampMs < cases[0].Fault.StartMs - 60_000)
+        );
+        // The case's own records are untouched: from its lead to its end.
+        Assert.Equal(
+            4 * 60,
+            cases[2].Records.OfType<LogRecord>().Count(r => r.Message.StartsWith("minute-2", StringComparison.Ordinal))
+        );
+    }
+
+    [Fact]
+    public void WithoutTheOptionEveryCaseWarmsUpOnTheNormalFilesAlone()
+    {
+        var (mapping, dir) = Archive(fromLeads: false);
+        var cases = new DatasetAdapter(mapping, dir, new MemoryDeadLetterSink()).LoadCases();
+        Assert.All(cases, c => Assert.Equal(["normal"], WarmupStretches(c)));
+    }
+}

@@ -223,7 +223,12 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
             string cluster = $"{mapping.Name}-case{i + 1:D2}";
             long caseStart = f.StartMs - mapping.LeadSeconds * 1000L,
                 warmupStart = caseStart - mapping.WarmupMinutes * 60_000L;
-            var records = WarmUp(normal.Telemetry, warmupStart, caseStart, cluster);
+            var warmup = mapping.WarmupFromOtherLeads
+                ? FaultFreeSegments(normal.Telemetry, other, faults, i, caseStart - warmupStart)
+                : normal.Telemetry;
+            if (mapping.WarmupFromOtherLeads && warmup.Count > 0) // whole stretches: start early, not cut one
+                warmupStart = Math.Min(warmupStart, caseStart - Duration(warmup));
+            var records = WarmUp(warmup, warmupStart, caseStart, cluster, endAligned: mapping.WarmupFromOtherLeads);
             records.AddRange(InRange(other, caseStart, f.EndMs).Select(r => r with { Cluster = cluster }));
             // Metrics of the faulty period cover the warm-up too unless the fault-free data has its own.
             records.AddRange(
@@ -243,18 +248,71 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
     private static bool IsMetric(TelemetryRecord r) =>
         r is MetricSample || r is SpanRecord { Operation: "edge-metrics" };
 
-    /// <summary>The fault-free records replayed over [fromMs, toMs) (looped when shorter, shifted in time).</summary>
-    private static List<TelemetryRecord> WarmUp(List<TelemetryRecord> normal, long fromMs, long toMs, string cluster)
+    /// <summary>
+    /// Fault-free stretches to warm case <paramref name="self"/> up on, enough to fill <paramref name="needMs"/>:
+    /// the other cases' lead periods that overlap no fault, nearest in time first, then the normal files; they
+    /// replay end to end, the nearest last, just before the case.
+    /// </summary>
+    private List<TelemetryRecord> FaultFreeSegments(
+        List<TelemetryRecord> normal,
+        List<TelemetryRecord> incident,
+        IReadOnlyList<Fault> faults,
+        int self,
+        long needMs
+    )
+    {
+        long lead = mapping.LeadSeconds * 1000L;
+        var nearestFirst = faults
+            .Select((f, j) => (j, from: f.StartMs - lead, to: f.StartMs))
+            .Where(s => s.to <= faults[self].StartMs - lead && !faults.Any(f => f.StartMs < s.to && f.EndMs > s.from))
+            .OrderBy(s => Math.Abs(s.to - faults[self].StartMs))
+            .Select(s => InRange(incident, s.from, s.to).ToList())
+            .Append(normal)
+            .Where(records => records.Count > 0);
+        var chosen = new List<List<TelemetryRecord>>();
+        long filled = 0;
+        foreach (var segment in nearestFirst)
+        {
+            if (filled >= needMs)
+                break;
+            chosen.Add(segment);
+            filled += Duration(segment);
+        }
+        var joined = new List<TelemetryRecord>();
+        long at = 0;
+        for (int k = chosen.Count - 1; k >= 0; k--)
+        {
+            long shift = at - chosen[k][0].TimestampMs;
+            joined.AddRange(chosen[k].Select(r => r with { TimestampMs = r.TimestampMs + shift }));
+            at += Duration(chosen[k]);
+        }
+        return joined;
+    }
+
+    private static long Duration(List<TelemetryRecord> sorted) =>
+        Math.Max(1000, sorted[^1].TimestampMs - sorted[0].TimestampMs + 1000);
+
+    /// <summary>The fault-free records replayed over [fromMs, toMs) (looped when shorter, shifted in time); with
+    /// <paramref name="endAligned"/> the last copy ends at <paramref name="toMs"/> (cut at the start instead of
+    /// the end), so what was nearest the case replays just before it.</summary>
+    private static List<TelemetryRecord> WarmUp(
+        List<TelemetryRecord> normal,
+        long fromMs,
+        long toMs,
+        string cluster,
+        bool endAligned = false
+    )
     {
         var records = new List<TelemetryRecord>();
         if (normal.Count == 0)
             return records;
-        long span = Math.Max(1000, normal[^1].TimestampMs - normal[0].TimestampMs + 1000);
-        for (long t = fromMs; t < toMs; t += span)
+        long span = Duration(normal);
+        long first = endAligned ? toMs - span * ((toMs - fromMs + span - 1) / span) : fromMs;
+        for (long t = first; t < toMs; t += span)
             foreach (var r in normal)
             {
                 long ts = t + (r.TimestampMs - normal[0].TimestampMs);
-                if (ts < toMs)
+                if (ts >= fromMs && ts < toMs)
                     records.Add(Retime(r, ts, cluster));
             }
         return records;

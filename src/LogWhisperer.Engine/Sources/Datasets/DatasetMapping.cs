@@ -51,6 +51,14 @@ public sealed record DatasetMapping
     /// <summary>Data before the injection that belongs to a case.</summary>
     public int LeadSeconds { get; init; } = 60;
 
+    /// <summary>
+    /// With a shared fault list: warm up on the other cases' lead periods as well as the normal files. Some
+    /// archives ship little fault-free data (Nezha: one minute); looped, it repeats the same two windows, so
+    /// every baseline's spread collapses and the case's first ordinary wobble reads as tens of σ. The minutes
+    /// before the other injections are fault-free data of the same mesh at other times, with real variation.
+    /// </summary>
+    public bool WarmupFromOtherLeads { get; init; }
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
