@@ -25,7 +25,8 @@ public partial class TraceEvidenceTests
         int n,
         bool failing,
         double routeMs = 5,
-        double travelLineSpanShift = 0
+        double travelLineSpanShift = 0,
+        bool routeLine = false
     )
     {
         string trace = $"{n:x32}",
@@ -85,6 +86,16 @@ public partial class TraceEvidenceTests
             routeMs,
             false
         );
+        if (routeLine) // the route's own line of every request it finishes
+            yield return new LogRecord(
+                ts + 3,
+                "c",
+                "route",
+                LogSeverity.Info,
+                $"INFO RouteServiceImpl TraceID: {trace} SpanID: {route} [getRouteById][Query route by id]",
+                trace,
+                route
+            );
         yield return failing
             ? new LogRecord(
                 ts + 4,
@@ -114,7 +125,8 @@ public partial class TraceEvidenceTests
         int perWindow,
         int faultyWindow = -1,
         int failing = 0,
-        Func<int, int, double>? routeMs = null
+        Func<int, int, double>? routeMs = null,
+        Func<bool, bool>? routeLine = null
     )
     {
         var windower = new EventTimeWindower(new WindowOptions(), new PipelineCounters(), new MemoryDeadLetterSink());
@@ -129,7 +141,8 @@ public partial class TraceEvidenceTests
                         T0 + w * Window + r * (Window / perWindow),
                         n++,
                         w == faultyWindow && r < failing,
-                        routeMs?.Invoke(w, r) ?? 5 + r % 3
+                        routeMs?.Invoke(w, r) ?? 5 + r % 3,
+                        routeLine: routeLine?.Invoke(w == faultyWindow && r < failing) ?? false
                     )
                 );
             windower.Add(batch, closed);
@@ -182,6 +195,30 @@ public partial class TraceEvidenceTests
             fault.Services["route"].Evidence.DeepestShare >= 0.5,
             $"deepest share {fault.Services["route"].Evidence.DeepestShare}"
         );
+    }
+
+    [Fact]
+    public void ARequestCutShortMarksItsServiceAsTheDeepestAnomalyThoughItLoggedNoError()
+    {
+        // route writes one line per request; in the failing ones it threw before writing it (Nezha's exception
+        // faults): its spans look normal in duration, but each lacks the line every earlier one had.
+        var windows = Run(windows: 10, perWindow: 12, faultyWindow: 8, failing: 10, routeLine: failing => !failing);
+        var fault = windows.Single(w => w.StartMs == T0 + 8 * Window);
+        var route = fault.Services["route"].Evidence;
+        Assert.Equal(10, route.TruncatedSpans);
+        Assert.Equal(1.0, route.DeepestShare, 3); // below travel's logged failure, so the deepest anomaly
+        Assert.Equal(0, fault.Services["travel"].Evidence.DeepestShare);
+        Assert.All(windows, w => Assert.Equal(0, w.Services["travel"].Evidence.TruncatedSpans)); // one line either way
+
+        // When the route finished its failing requests as usual, nothing was cut short: travel's span stays deepest.
+        var finished = Run(windows: 10, perWindow: 12, faultyWindow: 8, failing: 10, routeLine: _ => true);
+        var same = finished.Single(w => w.StartMs == T0 + 8 * Window).Services;
+        Assert.Equal(0, same["route"].Evidence.TruncatedSpans);
+        Assert.Equal(1.0, same["travel"].Evidence.DeepestShare, 3);
+
+        // With fewer than 20 earlier spans of the operation there is no "usual" to fall short of.
+        var early = Run(windows: 2, perWindow: 12, faultyWindow: 1, failing: 10, routeLine: failing => !failing);
+        Assert.All(early, w => Assert.Equal(0, w.Services["route"].Evidence.TruncatedSpans));
     }
 
     [Fact]

@@ -30,6 +30,10 @@ public sealed class TraceEvidenceStats
     /// <summary>Its server spans far slower than the baseline of their own (service, operation).</summary>
     public long SlowSpans;
 
+    /// <summary>Its server spans with fewer calls, inner spans and log lines than every recent span of their own
+    /// (service, operation): a request cut short, as a thrown exception leaves it.</summary>
+    public long TruncatedSpans;
+
     /// <summary>Its warn/error log lines attached to a trace, and those from never-seen or surging templates.</summary>
     public long LinkedErrorLines,
         ShiftedErrorLines;
@@ -104,6 +108,11 @@ internal sealed class TraceBaselines
     public double SlowThresholdMs(string service, string operation) =>
         _durations.TryGetValue((service, operation), out var ring) ? ring.Threshold : double.PositiveInfinity;
 
+    /// <summary>The fewest child spans (calls, inner spans) a recent whole span of the operation had; 0 (nothing
+    /// is fewer) until it has enough history.</summary>
+    public int MinChildren(string service, string operation) =>
+        _durations.TryGetValue((service, operation), out var ring) ? ring.MinChildren : 0;
+
     /// <summary>The event's mean count per window and how many windows that mean has seen (0 when never
     /// seen).</summary>
     public (double Mean, int Windows) Event(string service, EventKey key) =>
@@ -127,15 +136,15 @@ internal sealed class TraceBaselines
             _eventKeys -= events.Count;
     }
 
-    /// <summary>Learns one closed window: its span durations and every event's count (0 for known events it
-    /// lacked).</summary>
+    /// <summary>Learns one closed window: its span durations and child counts (-1: the span ran past the window, so
+    /// its children are not all in it) and every event's count (0 for known events it lacked).</summary>
     public void Learn(
-        IEnumerable<(string Service, string Operation, double DurationMs)> spans,
+        IEnumerable<(string Service, string Operation, double DurationMs, int Children)> spans,
         Dictionary<(string Service, EventKey Key), int> eventCounts
     )
     {
         Windows++;
-        foreach (var (service, op, ms) in spans)
+        foreach (var (service, op, ms, children) in spans)
         {
             if (!_durations.TryGetValue((service, op), out var ring))
             {
@@ -144,7 +153,7 @@ internal sealed class TraceBaselines
                         _durations.Remove(key);
                 _durations[(service, op)] = ring = new DurationRing();
             }
-            ring.Add(ms);
+            ring.Add(ms, children);
             ring.LastSeen = Windows;
         }
         foreach (var (_, events) in _events)
@@ -195,21 +204,46 @@ internal sealed class TraceBaselines
         }
     }
 
+    /// <summary>An operation's recent spans: their durations, and their child counts for the fewest a whole span
+    /// had.</summary>
     private sealed class DurationRing
     {
         private readonly float[] _values = new float[DurationsPerOperation];
+        private readonly short[] _children = new short[DurationsPerOperation];
         public int LastSeen; // the window of its latest span
         private int _count,
-            _next;
+            _next,
+            _childCount,
+            _nextChild;
         private double _threshold = double.PositiveInfinity;
         private bool _dirty;
 
-        public void Add(double ms)
+        public void Add(double ms, int children)
         {
             _values[_next] = (float)ms;
             _next = (_next + 1) % _values.Length;
             _count = Math.Min(_count + 1, _values.Length);
             _dirty = true;
+            if (children < 0)
+                return;
+            _children[_nextChild] = (short)Math.Min(children, short.MaxValue);
+            _nextChild = (_nextChild + 1) % _children.Length;
+            _childCount = Math.Min(_childCount + 1, _children.Length);
+        }
+
+        /// <summary>The fewest children of the recent whole spans; 0 below 20 of them (too little to say a span is
+        /// short of its usual calls).</summary>
+        public int MinChildren
+        {
+            get
+            {
+                if (_childCount < 20)
+                    return 0;
+                int min = short.MaxValue;
+                foreach (var c in _children.AsSpan(0, _childCount))
+                    min = Math.Min(min, c);
+                return min;
+            }
         }
 
         public double Threshold
@@ -236,8 +270,10 @@ internal sealed class TraceBaselines
 /// </summary>
 /// <remarks>
 /// A server span is anomalous when it failed (error status), when a warn/error line of a never-seen or surging
-/// template was written in it (log–trace linkage), or when it took far longer than its own (service, operation)
-/// usually does. A trace is anomalous when any of its server spans is. Its deepest anomalies are the anomalous
+/// template was written in it (log–trace linkage), when it took far longer than its own (service, operation)
+/// usually does, or when it was cut short: fewer calls, inner spans and lines than any recent span of its
+/// operation (an exception thrown part-way skips the rest of the handler; the root of a fault that only its
+/// callers log shows itself this way). A trace is anomalous when any of its server spans is. Its deepest anomalies are the anomalous
 /// spans with no anomalous span below them; the services at or below them are what the trace can blame — the
 /// gateway above every failing request is not. Across the window's traces, spectrum-based fault localisation
 /// (Ochiai, as MicroRank and TraceRCA use it) scores how specific a service is to the anomalous ones.
@@ -249,13 +285,22 @@ internal sealed class WindowTraces
     private readonly List<(string Service, string? TraceId, string? SpanId, int Template, bool Problem)> _lines = [];
     private readonly Dictionary<(string, EventKey), int> _events = [];
 
-    private sealed class ServerSpan(string service, string traceId, string operation, double durationMs, bool error)
+    private sealed class ServerSpan(
+        string service,
+        string traceId,
+        string operation,
+        long startMs,
+        double durationMs,
+        bool error
+    )
     {
         public readonly string Service = service,
             TraceId = traceId,
             Operation = operation;
+        public readonly long StartMs = startMs;
         public readonly double DurationMs = durationMs;
         public readonly bool Error = error;
+        public int Children; // spans whose nearest server span above is this one: its calls and inner spans
         public bool Anomalous = error;
         public bool AnomalyBelow;
         public ServerSpan? Parent;
@@ -271,6 +316,7 @@ internal sealed class WindowTraces
                 span.Service,
                 span.TraceId,
                 span.Operation,
+                span.TimestampMs,
                 span.DurationMs,
                 span.IsError
             );
@@ -299,10 +345,13 @@ internal sealed class WindowTraces
             .Select(s => (s.Parent!.Service, s.Service, s.DurationMs, s.Error));
 
     /// <summary>Scores the window's services into their stats, then teaches the baselines this window.</summary>
+    /// <param name="endMs">The window's end: a span that ran past it may have children in the next window, so its
+    /// child count says nothing.</param>
     public void Close(
         Func<string, ServiceWindowStats> statsOf,
         TraceBaselines baselines,
-        Func<string, int, bool> isNovelTemplate
+        Func<string, int, bool> isNovelTemplate,
+        long endMs
     )
     {
         bool trusted = baselines.Windows >= TraceBaselines.MinEventWindows;
@@ -310,13 +359,22 @@ internal sealed class WindowTraces
         if (trusted)
             ScoreEvents(statsOf, baselines, shifted);
 
-        // Mark anomalous server spans: error status (already), slow for their operation, or a shifted problem line.
+        // Mark anomalous server spans: error status (already), slow for their operation, cut short, or a shifted
+        // problem line.
+        CountChildren();
         foreach (var s in _server.Values)
+        {
             if (s.DurationMs > baselines.SlowThresholdMs(s.Service, s.Operation))
             {
                 s.Anomalous = true;
                 statsOf(s.Service).Evidence.SlowSpans++;
             }
+            if (Whole(s, endMs) && s.Children < baselines.MinChildren(s.Service, s.Operation))
+            {
+                s.Anomalous = true;
+                statsOf(s.Service).Evidence.TruncatedSpans++;
+            }
+        }
         var anomalousTraces = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (service, traceId, spanId, template, problem) in _lines)
         {
@@ -396,9 +454,49 @@ internal sealed class WindowTraces
 
         // Learn from spans that were not anomalous, so a fault does not raise its own threshold.
         baselines.Learn(
-            _server.Values.Where(s => !s.Anomalous).Select(s => (s.Service, s.Operation, s.DurationMs)),
+            _server
+                .Values.Where(s => !s.Anomalous)
+                .Select(s => (s.Service, s.Operation, s.DurationMs, Whole(s, endMs) ? s.Children : -1)),
             _events
         );
+    }
+
+    private static bool Whole(ServerSpan s, long endMs) => s.StartMs + s.DurationMs < endMs;
+
+    /// <summary>Counts each server span's children: every span (client, inner, or a callee's server span recorded
+    /// without a client span) whose nearest server span above it is that one, and the log lines written in it. A
+    /// request whose handler threw part-way lacks the calls, queries and lines that followed.</summary>
+    private void CountChildren()
+    {
+        var enclosing = new Dictionary<string, ServerSpan?>(StringComparer.Ordinal); // inner/client span → server
+        foreach (var (_, parent) in _parentOf)
+            if (EnclosingOrSelf(parent, enclosing) is { } server)
+                server.Children++;
+        foreach (var (service, _, spanId, _, _) in _lines)
+            if (spanId is not null && EnclosingServer(spanId, service) is { } server)
+                server.Children++;
+    }
+
+    /// <summary>The server span a span is (or is inside of), remembering the answer for inner and client
+    /// spans.</summary>
+    private ServerSpan? EnclosingOrSelf(string spanId, Dictionary<string, ServerSpan?> enclosing)
+    {
+        if (_server.TryGetValue(spanId, out var server))
+            return server;
+        if (enclosing.TryGetValue(spanId, out server))
+            return server;
+        string id = spanId;
+        for (int hops = 0; hops < 64 && server is null; hops++)
+        {
+            if (!_parentOf.TryGetValue(id, out var parent))
+                break;
+            if (!_server.TryGetValue(parent, out server) && !enclosing.TryGetValue(parent, out server))
+                id = parent;
+            else
+                break;
+        }
+        enclosing[spanId] = server;
+        return server;
     }
 
     /// <summary>Each service's largest event rise and fall against its baseline; marks the shifted (rising)

@@ -209,7 +209,7 @@ internal sealed class WindowAccumulator(string cluster, long startMs, long endMs
     /// warm-up.</param>
     public WindowAggregate Close(TraceBaselines baselines, Func<string, int, bool> isNovelTemplate)
     {
-        _traces.Close(Service, baselines, isNovelTemplate);
+        _traces.Close(Service, baselines, isNovelTemplate, endMs);
         // Edges from nesting where no caller recorded a client span for that pair in this window.
         var clientSeen = new HashSet<(string, string)>(_edges.Keys);
         foreach (var (from, to, ms, error) in _traces.NestedCalls())
