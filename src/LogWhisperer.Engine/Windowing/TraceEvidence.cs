@@ -273,10 +273,11 @@ internal sealed class TraceBaselines
 /// template was written in it (log–trace linkage), when it took far longer than its own (service, operation)
 /// usually does, or when it was cut short: fewer calls, inner spans and lines than any recent span of its
 /// operation (an exception thrown part-way skips the rest of the handler; the root of a fault that only its
-/// callers log shows itself this way). A trace is anomalous when any of its server spans is. Its deepest anomalies are the anomalous
-/// spans with no anomalous span below them; the services at or below them are what the trace can blame — the
-/// gateway above every failing request is not. Across the window's traces, spectrum-based fault localisation
-/// (Ochiai, as MicroRank and TraceRCA use it) scores how specific a service is to the anomalous ones.
+/// callers log shows itself this way). A trace is anomalous when any of its server spans is. Its deepest
+/// anomalies are the anomalous spans with no anomalous span below them; the services at or below them are what
+/// the trace can blame — the gateway above every failing request is not. Across the window's traces,
+/// spectrum-based fault localisation (Ochiai, as MicroRank and TraceRCA use it) scores how specific a service
+/// is to the anomalous ones.
 /// </remarks>
 internal sealed class WindowTraces
 {
