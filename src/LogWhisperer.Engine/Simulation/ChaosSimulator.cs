@@ -38,9 +38,6 @@ public sealed class ChaosSimulator
     private readonly LatencyWeather _jitter;
     private readonly Random _tailRng;
 
-    /// <summary>Of the tail's requests, the share that stall for 10–50× their usual time rather than 3–10×.</summary>
-    private const double StallShareOfTail = 1.0 / 6;
-
     /// <summary>
     /// Per service: whether its failure lines name the peer that failed ("rpc error calling X") or only say that
     /// processing failed, as half of real code does (Train-Ticket's "Result is null", a servlet's nested exception).
@@ -363,10 +360,7 @@ public sealed class ChaosSimulator
             LogNormal(spec.LatencyMs * state.LatencyFactor, spec.Jitter)
             + state.ExtraLatencyMs * (0.7 + 0.6 * _rng.NextDouble());
         if (_options.LatencyTailShare > 0 && _tailRng.NextDouble() < _options.LatencyTailShare)
-            self *=
-                _tailRng.NextDouble() < StallShareOfTail
-                    ? 10 + 40 * _tailRng.NextDouble()
-                    : 3 + 7 * _tailRng.NextDouble();
+            self *= 3 + 7 * _tailRng.NextDouble();
         _cpuThisInterval[idx] += serviceSpec.CpuPerRequestMs / 1000.0;
         bool stuck = state.SlowShare > 0 && _rng.NextDouble() < state.SlowShare;
         if (stuck)

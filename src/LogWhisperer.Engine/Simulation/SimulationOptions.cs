@@ -49,10 +49,8 @@ public sealed record SimulationOptions
 
     /// <summary>
     /// Share of requests, in every service, that take 3–10× their usual time (a GC pause, a cold path, a
-    /// retried query), a sixth of them stalling for 10–50× (real meshes: Train-Ticket's price and order services
-    /// jump from 8 ms to 300 ms on single requests without any fault): real latency has a heavy tail, so a p95
-    /// over a few requests swings from window to window. Drawn from a stream of its own (0: the traffic is drawn
-    /// exactly as without it).
+    /// retried query): real latency has a heavy tail, so a p95 over a few requests swings from window to
+    /// window without any fault. Drawn from a stream of its own (0: the traffic is drawn exactly as without it).
     /// </summary>
     public double LatencyTailShare { get; init; }
 

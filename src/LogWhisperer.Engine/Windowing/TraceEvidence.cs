@@ -78,6 +78,11 @@ internal sealed class TraceBaselines
     /// <summary>Durations kept per (service, operation): enough for a p99 that is not one outlier.</summary>
     public const int DurationsPerOperation = 128;
 
+    /// <summary>Child counts kept per (service, operation), all needed before a span can be called cut short: few
+    /// enough that a quiet operation has them within minutes, and that a restarted engine's replayed lag holds the
+    /// same ones.</summary>
+    public const int ChildCountsPerOperation = 32;
+
     /// <summary>Operations, and events, remembered per cluster; past the cap the least recently seen tenth of them
     /// is forgotten to make room.</summary>
     public const int MaxKeys = 50_000;
@@ -209,7 +214,7 @@ internal sealed class TraceBaselines
     private sealed class DurationRing
     {
         private readonly float[] _values = new float[DurationsPerOperation];
-        private readonly short[] _children = new short[DurationsPerOperation];
+        private readonly short[] _children = new short[ChildCountsPerOperation];
         public int LastSeen; // the window of its latest span
         private int _count,
             _next,
@@ -237,7 +242,7 @@ internal sealed class TraceBaselines
         {
             get
             {
-                if (_childCount < 20)
+                if (_childCount < _children.Length)
                     return 0;
                 int min = short.MaxValue;
                 foreach (var c in _children.AsSpan(0, _childCount))
