@@ -216,7 +216,7 @@ public partial class TraceEvidenceTests
         Assert.Equal(0, same["route"].Evidence.TruncatedSpans);
         Assert.Equal(1.0, same["travel"].Evidence.DeepestShare, 3);
 
-        // With fewer than 20 earlier spans of the operation there is no "usual" to fall short of.
+        // With fewer than 32 earlier whole spans of the operation (24 here) there is no "usual" to fall short of.
         var early = Run(windows: 2, perWindow: 12, faultyWindow: 1, failing: 10, routeLine: failing => !failing);
         Assert.All(early, w => Assert.Equal(0, w.Services["route"].Evidence.TruncatedSpans));
     }

@@ -113,8 +113,8 @@ internal sealed class TraceBaselines
     public double SlowThresholdMs(string service, string operation) =>
         _durations.TryGetValue((service, operation), out var ring) ? ring.Threshold : double.PositiveInfinity;
 
-    /// <summary>The fewest child spans (calls, inner spans) a recent whole span of the operation had; 0 (nothing
-    /// is fewer) until it has enough history.</summary>
+    /// <summary>The fewest children (calls, inner spans, log lines) a recent whole span of the operation had; 0
+    /// (nothing is fewer) until it has enough history.</summary>
     public int MinChildren(string service, string operation) =>
         _durations.TryGetValue((service, operation), out var ring) ? ring.MinChildren : 0;
 
@@ -236,8 +236,8 @@ internal sealed class TraceBaselines
             _childCount = Math.Min(_childCount + 1, _children.Length);
         }
 
-        /// <summary>The fewest children of the recent whole spans; 0 below 20 of them (too little to say a span is
-        /// short of its usual calls).</summary>
+        /// <summary>The fewest children of the last <see cref="ChildCountsPerOperation"/> whole spans; 0 until there
+        /// are that many (too few to say a span is short of its usual calls).</summary>
         public int MinChildren
         {
             get
