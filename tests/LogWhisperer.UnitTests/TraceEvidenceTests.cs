@@ -26,7 +26,7 @@ public partial class TraceEvidenceTests
         bool failing,
         double routeMs = 5,
         double travelLineSpanShift = 0,
-        bool routeLine = false
+        int routeLines = 0
     )
     {
         string trace = $"{n:x32}",
@@ -86,7 +86,7 @@ public partial class TraceEvidenceTests
             routeMs,
             false
         );
-        if (routeLine) // the route's own line of every request it finishes
+        for (int line = 0; line < routeLines; line++) // the route's own lines of a request it finishes
             yield return new LogRecord(
                 ts + 3,
                 "c",
@@ -126,7 +126,7 @@ public partial class TraceEvidenceTests
         int faultyWindow = -1,
         int failing = 0,
         Func<int, int, double>? routeMs = null,
-        Func<bool, bool>? routeLine = null
+        Func<bool, int>? routeLines = null
     )
     {
         var windower = new EventTimeWindower(new WindowOptions(), new PipelineCounters(), new MemoryDeadLetterSink());
@@ -142,7 +142,7 @@ public partial class TraceEvidenceTests
                         n++,
                         w == faultyWindow && r < failing,
                         routeMs?.Invoke(w, r) ?? 5 + r % 3,
-                        routeLine: routeLine?.Invoke(w == faultyWindow && r < failing) ?? false
+                        routeLines: routeLines?.Invoke(w == faultyWindow && r < failing) ?? 0
                     )
                 );
             windower.Add(batch, closed);
@@ -202,7 +202,13 @@ public partial class TraceEvidenceTests
     {
         // route writes one line per request; in the failing ones it threw before writing it (Nezha's exception
         // faults): its spans look normal in duration, but each lacks the line every earlier one had.
-        var windows = Run(windows: 10, perWindow: 12, faultyWindow: 8, failing: 10, routeLine: failing => !failing);
+        var windows = Run(
+            windows: 10,
+            perWindow: 12,
+            faultyWindow: 8,
+            failing: 10,
+            routeLines: failing => failing ? 0 : 1
+        );
         var fault = windows.Single(w => w.StartMs == T0 + 8 * Window);
         var route = fault.Services["route"].Evidence;
         Assert.Equal(10, route.TruncatedSpans);
@@ -211,13 +217,34 @@ public partial class TraceEvidenceTests
         Assert.All(windows, w => Assert.Equal(0, w.Services["travel"].Evidence.TruncatedSpans)); // one line either way
 
         // When the route finished its failing requests as usual, nothing was cut short: travel's span stays deepest.
-        var finished = Run(windows: 10, perWindow: 12, faultyWindow: 8, failing: 10, routeLine: _ => true);
+        var finished = Run(windows: 10, perWindow: 12, faultyWindow: 8, failing: 10, routeLines: _ => 1);
         var same = finished.Single(w => w.StartMs == T0 + 8 * Window).Services;
         Assert.Equal(0, same["route"].Evidence.TruncatedSpans);
         Assert.Equal(1.0, same["travel"].Evidence.DeepestShare, 3);
 
+        // An operation without a usual shape (the route writes two lines in two requests of three, else one) is never
+        // judged, though its failing requests write none: fewer than any recent span, but "recent" says too little.
+        int k = 0;
+        var sampled = Run(
+            windows: 10,
+            perWindow: 12,
+            faultyWindow: 8,
+            failing: 10,
+            routeLines: failing =>
+                failing ? 0
+                : k++ % 3 == 0 ? 1
+                : 2
+        );
+        Assert.All(sampled, w => Assert.Equal(0, w.Services["route"].Evidence.TruncatedSpans));
+
         // With fewer than 32 earlier whole spans of the operation (24 here) there is no "usual" to fall short of.
-        var early = Run(windows: 2, perWindow: 12, faultyWindow: 1, failing: 10, routeLine: failing => !failing);
+        var early = Run(
+            windows: 2,
+            perWindow: 12,
+            faultyWindow: 1,
+            failing: 10,
+            routeLines: failing => failing ? 0 : 1
+        );
         Assert.All(early, w => Assert.Equal(0, w.Services["route"].Evidence.TruncatedSpans));
     }
 

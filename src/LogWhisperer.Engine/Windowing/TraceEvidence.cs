@@ -236,18 +236,26 @@ internal sealed class TraceBaselines
             _childCount = Math.Min(_childCount + 1, _children.Length);
         }
 
-        /// <summary>The fewest children of the last <see cref="ChildCountsPerOperation"/> whole spans; 0 until there
-        /// are that many (too few to say a span is short of its usual calls).</summary>
+        /// <summary>The fewest children of the last <see cref="ChildCountsPerOperation"/> whole spans, when the
+        /// operation has a usual shape (all but two of them had the same count); else 0, so nothing is fewer: an
+        /// operation whose calls are optional or whose lines are sampled varies in shape without any fault.</summary>
         public int MinChildren
         {
             get
             {
                 if (_childCount < _children.Length)
                     return 0;
-                int min = short.MaxValue;
-                foreach (var c in _children.AsSpan(0, _childCount))
-                    min = Math.Min(min, c);
-                return min;
+                Span<short> sorted = stackalloc short[_childCount];
+                _children.AsSpan(0, _childCount).CopyTo(sorted);
+                sorted.Sort();
+                int longest = 1,
+                    run = 1;
+                for (int i = 1; i < sorted.Length; i++)
+                {
+                    run = sorted[i] == sorted[i - 1] ? run + 1 : 1;
+                    longest = Math.Max(longest, run);
+                }
+                return longest >= sorted.Length - 2 ? sorted[0] : 0;
             }
         }
 
