@@ -200,15 +200,13 @@ public partial class TraceEvidenceTests
     [Fact]
     public void ARequestCutShortMarksItsServiceAsTheDeepestAnomalyThoughItLoggedNoError()
     {
+        // 12 requests a window, 10 of them failing in the faulty window; the route's lines per request.
+        static List<WindowAggregate> Route(int windows, int faultyWindow, Func<bool, int> lines) =>
+            Run(windows, perWindow: 12, faultyWindow, failing: 10, routeLines: lines);
+
         // route writes one line per request; in the failing ones it threw before writing it (Nezha's exception
         // faults): its spans look normal in duration, but each lacks the line every earlier one had.
-        var windows = Run(
-            windows: 10,
-            perWindow: 12,
-            faultyWindow: 8,
-            failing: 10,
-            routeLines: failing => failing ? 0 : 1
-        );
+        var windows = Route(10, 8, failing => failing ? 0 : 1);
         var fault = windows.Single(w => w.StartMs == T0 + 8 * Window);
         var route = fault.Services["route"].Evidence;
         Assert.Equal(10, route.TruncatedSpans);
@@ -217,7 +215,7 @@ public partial class TraceEvidenceTests
         Assert.All(windows, w => Assert.Equal(0, w.Services["travel"].Evidence.TruncatedSpans)); // one line either way
 
         // When the route finished its failing requests as usual, nothing was cut short: travel's span stays deepest.
-        var finished = Run(windows: 10, perWindow: 12, faultyWindow: 8, failing: 10, routeLines: _ => 1);
+        var finished = Route(10, 8, _ => 1);
         var same = finished.Single(w => w.StartMs == T0 + 8 * Window).Services;
         Assert.Equal(0, same["route"].Evidence.TruncatedSpans);
         Assert.Equal(1.0, same["travel"].Evidence.DeepestShare, 3);
@@ -225,12 +223,10 @@ public partial class TraceEvidenceTests
         // An operation without a usual shape (the route writes two lines in two requests of three, else one) is never
         // judged, though its failing requests write none: fewer than any recent span, but "recent" says too little.
         int k = 0;
-        var sampled = Run(
-            windows: 10,
-            perWindow: 12,
-            faultyWindow: 8,
-            failing: 10,
-            routeLines: failing =>
+        var sampled = Route(
+            10,
+            8,
+            failing =>
                 failing ? 0
                 : k++ % 3 == 0 ? 1
                 : 2
@@ -238,13 +234,7 @@ public partial class TraceEvidenceTests
         Assert.All(sampled, w => Assert.Equal(0, w.Services["route"].Evidence.TruncatedSpans));
 
         // With fewer than 32 earlier whole spans of the operation (24 here) there is no "usual" to fall short of.
-        var early = Run(
-            windows: 2,
-            perWindow: 12,
-            faultyWindow: 1,
-            failing: 10,
-            routeLines: failing => failing ? 0 : 1
-        );
+        var early = Route(2, 1, failing => failing ? 0 : 1);
         Assert.All(early, w => Assert.Equal(0, w.Services["route"].Evidence.TruncatedSpans));
     }
 

@@ -31,7 +31,8 @@ public sealed class TraceEvidenceStats
     public long SlowSpans;
 
     /// <summary>Its server spans with fewer calls, inner spans and log lines than every recent span of their own
-    /// (service, operation): a request cut short, as a thrown exception leaves it.</summary>
+    /// (service, operation), where that operation has one usual shape: a request cut short, as a thrown exception
+    /// leaves it.</summary>
     public long TruncatedSpans;
 
     /// <summary>Its warn/error log lines attached to a trace, and those from never-seen or surging templates.</summary>
@@ -284,13 +285,13 @@ internal sealed class TraceBaselines
 /// <remarks>
 /// A server span is anomalous when it failed (error status), when a warn/error line of a never-seen or surging
 /// template was written in it (log–trace linkage), when it took far longer than its own (service, operation)
-/// usually does, or when it was cut short: fewer calls, inner spans and lines than any recent span of its
-/// operation (an exception thrown part-way skips the rest of the handler; the root of a fault that only its
-/// callers log shows itself this way). A trace is anomalous when any of its server spans is. Its deepest
-/// anomalies are the anomalous spans with no anomalous span below them; the services at or below them are what
-/// the trace can blame — the gateway above every failing request is not. Across the window's traces,
-/// spectrum-based fault localisation (Ochiai, as MicroRank and TraceRCA use it) scores how specific a service
-/// is to the anomalous ones.
+/// usually does, or when it was cut short: fewer calls, inner spans and lines than any recent span of an
+/// operation with one usual shape (an exception thrown part-way skips the rest of the handler; the root of a
+/// fault that only its callers log shows itself this way). A trace is anomalous when any of its server spans
+/// is. Its deepest anomalies are the anomalous spans with no anomalous span below them; the services at or
+/// below them are what the trace can blame — the gateway above every failing request is not. Across the
+/// window's traces, spectrum-based fault localisation (Ochiai, as MicroRank and TraceRCA use it) scores how
+/// specific a service is to the anomalous ones.
 /// </remarks>
 internal sealed class WindowTraces
 {
@@ -314,7 +315,7 @@ internal sealed class WindowTraces
         public readonly long StartMs = startMs;
         public readonly double DurationMs = durationMs;
         public readonly bool Error = error;
-        public int Children; // spans whose nearest server span above is this one: its calls and inner spans
+        public int Children; // its calls, inner spans and log lines (see CountChildren)
         public bool Anomalous = error;
         public bool AnomalyBelow;
         public ServerSpan? Parent;

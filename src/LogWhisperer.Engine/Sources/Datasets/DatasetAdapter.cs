@@ -250,8 +250,8 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
 
     /// <summary>
     /// Fault-free stretches to warm case <paramref name="self"/> up on, enough to fill <paramref name="needMs"/>:
-    /// the other cases' lead periods that overlap no fault, nearest in time first, then the normal files; they
-    /// replay end to end, the nearest last, just before the case.
+    /// the earlier cases' lead periods (as a live engine would have seen them) that overlap no fault, nearest in
+    /// time first, then the normal files; they replay end to end, the nearest last, just before the case.
     /// </summary>
     private List<TelemetryRecord> FaultFreeSegments(
         List<TelemetryRecord> normal,
@@ -263,7 +263,7 @@ public sealed class DatasetAdapter(DatasetMapping mapping, string root, IDeadLet
     {
         long lead = mapping.LeadSeconds * 1000L;
         var nearestFirst = faults
-            .Select((f, j) => (j, from: f.StartMs - lead, to: f.StartMs))
+            .Select(f => (from: f.StartMs - lead, to: f.StartMs))
             .Where(s => s.to <= faults[self].StartMs - lead && !faults.Any(f => f.StartMs < s.to && f.EndMs > s.from))
             .OrderBy(s => Math.Abs(s.to - faults[self].StartMs))
             .Select(s => InRange(incident, s.from, s.to).ToList())

@@ -52,10 +52,10 @@ public sealed record DatasetMapping
     public int LeadSeconds { get; init; } = 60;
 
     /// <summary>
-    /// With a shared fault list: warm up on the other cases' lead periods as well as the normal files. Some
+    /// With a shared fault list: warm up on the earlier cases' lead periods as well as the normal files. Some
     /// archives ship little fault-free data (Nezha: one minute); looped, it repeats the same two windows, so
     /// every baseline's spread collapses and the case's first ordinary wobble reads as tens of σ. The minutes
-    /// before the other injections are fault-free data of the same mesh at other times, with real variation.
+    /// before the earlier injections are fault-free data of the same mesh at other times, with real variation.
     /// </summary>
     public bool WarmupFromOtherLeads { get; init; }
 
