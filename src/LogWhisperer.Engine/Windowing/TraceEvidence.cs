@@ -222,7 +222,9 @@ internal sealed class TraceBaselines
             _childCount,
             _nextChild;
         private double _threshold = double.PositiveInfinity;
-        private bool _dirty;
+        private bool _dirty,
+            _childrenDirty;
+        private int _minChildren;
 
         public void Add(double ms, int children)
         {
@@ -235,6 +237,7 @@ internal sealed class TraceBaselines
             _children[_nextChild] = (short)Math.Min(children, short.MaxValue);
             _nextChild = (_nextChild + 1) % _children.Length;
             _childCount = Math.Min(_childCount + 1, _children.Length);
+            _childrenDirty = true;
         }
 
         /// <summary>The fewest children of the last <see cref="ChildCountsPerOperation"/> whole spans, when the
@@ -244,8 +247,11 @@ internal sealed class TraceBaselines
         {
             get
             {
+                if (!_childrenDirty)
+                    return _minChildren;
+                _childrenDirty = false;
                 if (_childCount < _children.Length)
-                    return 0;
+                    return _minChildren = 0;
                 Span<short> sorted = stackalloc short[_childCount];
                 _children.AsSpan(0, _childCount).CopyTo(sorted);
                 sorted.Sort();
@@ -256,7 +262,7 @@ internal sealed class TraceBaselines
                     run = sorted[i] == sorted[i - 1] ? run + 1 : 1;
                     longest = Math.Max(longest, run);
                 }
-                return longest >= sorted.Length - 2 ? sorted[0] : 0;
+                return _minChildren = longest >= sorted.Length - 2 ? sorted[0] : 0;
             }
         }
 
@@ -483,35 +489,12 @@ internal sealed class WindowTraces
     /// request whose handler threw part-way lacks the calls, queries and lines that followed.</summary>
     private void CountChildren()
     {
-        var enclosing = new Dictionary<string, ServerSpan?>(StringComparer.Ordinal); // inner/client span → server
         foreach (var (_, parent) in _parentOf)
-            if (EnclosingOrSelf(parent, enclosing) is { } server)
+            if (NearestServer(parent) is { } server)
                 server.Children++;
         foreach (var (service, _, spanId, _, _) in _lines)
             if (spanId is not null && EnclosingServer(spanId, service) is { } server)
                 server.Children++;
-    }
-
-    /// <summary>The server span a span is (or is inside of), remembering the answer for inner and client
-    /// spans.</summary>
-    private ServerSpan? EnclosingOrSelf(string spanId, Dictionary<string, ServerSpan?> enclosing)
-    {
-        if (_server.TryGetValue(spanId, out var server))
-            return server;
-        if (enclosing.TryGetValue(spanId, out server))
-            return server;
-        string id = spanId;
-        for (int hops = 0; hops < 64 && server is null; hops++)
-        {
-            if (!_parentOf.TryGetValue(id, out var parent))
-                break;
-            if (!_server.TryGetValue(parent, out server) && !enclosing.TryGetValue(parent, out server))
-                id = parent;
-            else
-                break;
-        }
-        enclosing[spanId] = server;
-        return server;
     }
 
     /// <summary>Each service's largest event rise and fall against its baseline; marks the shifted (rising)
@@ -554,27 +537,23 @@ internal sealed class WindowTraces
 
     /// <summary>The server span of <paramref name="service"/> that encloses a span (a log line's span may be an inner
     /// one).</summary>
-    private ServerSpan? EnclosingServer(string spanId, string service)
+    private ServerSpan? EnclosingServer(string spanId, string service) =>
+        NearestServer(spanId) is { } s && s.Service == service ? s : null;
+
+    /// <summary>The nearest server span above a server span (its caller's), through client and internal
+    /// spans.</summary>
+    private ServerSpan? ServerAbove(string spanId) =>
+        _parentOf.TryGetValue(spanId, out var parent) ? NearestServer(parent) : null;
+
+    /// <summary>The server span a span is, or the nearest one above it through client and internal spans.</summary>
+    private ServerSpan? NearestServer(string spanId)
     {
         for (int hops = 0; hops < 64; hops++)
         {
             if (_server.TryGetValue(spanId, out var s))
-                return s.Service == service ? s : null;
+                return s;
             if (!_parentOf.TryGetValue(spanId, out var parent))
                 return null;
-            spanId = parent;
-        }
-        return null;
-    }
-
-    /// <summary>The nearest server span above a server span (its caller's), through client and internal
-    /// spans.</summary>
-    private ServerSpan? ServerAbove(string spanId)
-    {
-        for (int hops = 0; hops < 64 && _parentOf.TryGetValue(spanId, out var parent); hops++)
-        {
-            if (_server.TryGetValue(parent, out var s))
-                return s;
             spanId = parent;
         }
         return null;
