@@ -73,6 +73,17 @@ public class FeatureTests
     }
 
     [Fact]
+    public void SilenceIsFullEvidenceOnlyWhereTheUsualVolumeMakesItUnlikelyByChance()
+    {
+        Assert.Equal(1f, FeatureSchema.DropEvidence(0, 1000)); // a busy service went silent
+        Assert.InRange(FeatureSchema.DropEvidence(500, 1000), 0.49f, 0.51f); // lost half its volume
+        Assert.InRange(FeatureSchema.DropEvidence(0, 3), 0.3f, 0.7f); // 3 usual records: silence happens
+        Assert.InRange(FeatureSchema.DropEvidence(0, 1), 0f, 0.35f);
+        Assert.Equal(0f, FeatureSchema.DropEvidence(1200, 1000)); // more than usual is no drop
+        Assert.True(FeatureSchema.DropEvidence(2, 20) > FeatureSchema.DropEvidence(0, 3));
+    }
+
+    [Fact]
     public void ANeverSeenErrorTemplateInAQuietServiceStandsOutAndABusyServicesUsualErrorsDoNot()
     {
         var windower = new EventTimeWindower(new WindowOptions(), new PipelineCounters(), new MemoryDeadLetterSink());

@@ -83,6 +83,40 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void AServiceThatLogsEveryRequestLosesItsLineWhenAnExceptionOnlyItsCallerLogsCutsTheRequestShort()
+    {
+        var start = new SimulationOptions().StartMs;
+        // An even onset second: errors that surface only in the caller (Fault.SurfacesInCaller).
+        var fault = new Fault("cartservice", FaultKind.Errors, start + 30_000, start + 120_000, 1.0);
+        Assert.True(fault.SurfacesInCaller);
+        var options = new SimulationOptions
+        {
+            Seed = 4,
+            SteadyLoggingShare = 1,
+            InfoLogSampling = 0,
+        };
+        var sim = new ChaosSimulator(TestData.OnlineBoutique(), options, [fault]);
+        var records = sim.RunUntil(start + 120_000).SelectMany(b => b).ToList();
+        var lines = records.OfType<LogRecord>().Where(l => l.SpanId is not null).ToLookup(l => l.SpanId);
+        var cart = records
+            .OfType<SpanRecord>()
+            .Where(s => s.Kind == SpanKind.Server && s.Service == "cartservice")
+            .ToList();
+        var before = cart.Where(s => s.TimestampMs < fault.StartMs && !s.IsError).ToList();
+        Assert.InRange(before.Count, 100, int.MaxValue);
+        // Before the fault every successful request wrote its line, though the mesh samples none (InfoLogSampling 0).
+        Assert.All(before, s => Assert.Contains(lines[s.SpanId], l => l.Message.Contains(" completed status=200")));
+        // During it, requests thrown part-way wrote nothing at all: only their callers log the failure.
+        var during = cart.Where(s => s.TimestampMs >= fault.StartMs + 1000).ToList();
+        int silent = during.Count(s => !lines[s.SpanId].Any());
+        Assert.InRange(silent, during.Count / 4, during.Count);
+        Assert.Contains(
+            records,
+            r => r is LogRecord { Severity: LogSeverity.Error, Service: "frontend" } l && l.Message.Contains("failed")
+        );
+    }
+
+    [Fact]
     public void LatencyFaultPropagatesToCallersButSelfTimeStaysWithTheCause()
     {
         var start = new SimulationOptions().StartMs;

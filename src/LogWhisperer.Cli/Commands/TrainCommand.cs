@@ -130,9 +130,12 @@ internal static class TrainCommand
                                     return HoldOutLastCluster(all);
                                 return (
                                     all,
+                                    // Two clusters, one busy and one quiet (TrainingSet.Conditions): early
+                                    // stopping on a busy mesh alone picks the epoch that suits busy meshes,
+                                    // and real ones are often quiet.
                                     await TrainingSet.GenerateAsync(
                                         [CliSupport.LoadTopology(held)],
-                                        1,
+                                        2,
                                         parse.GetValue(incidents),
                                         parse.GetValue(seed) + 1,
                                         progress: progress,

@@ -90,7 +90,7 @@ public sealed record EvidenceGroup(string Name, int[] NodeFeatures, int[] EdgeFe
 /// </summary>
 public static class FeatureSchema
 {
-    public const string Version = "lw-features/4";
+    public const string Version = "lw-features/5";
 
     public static readonly MeasurementInfo[] Measurements =
     [
@@ -484,6 +484,23 @@ public static class FeatureSchema
 
     /// <summary>Squashes a z-score so that huge deviations stay informative but bounded.</summary>
     public static float Squash(double z) => (float)(Math.Sign(z) * Math.Log(1 + Math.Min(Math.Abs(z), 1000)));
+
+    /// <summary>
+    /// See <see cref="FeatureTransform.Drop"/>: the share of the usual volume that is missing, weighted by how far the
+    /// count is from chance. A service that usually sends 3 records a window and sent none is missing all of them,
+    /// yet that happens by chance (Poisson: 5 % of windows; more with bursty traffic), and in a quiet mesh of 46
+    /// services several such silences fall in every window. Full weight from a shortfall of
+    /// <see cref="DropCertainZ"/> on the count-surprise scale (silence where about 7 records were due).
+    /// </summary>
+    public static float DropEvidence(double count, double baselineCount)
+    {
+        double share = Math.Clamp(1 - count / baselineCount, 0, 1);
+        double certainty = Math.Clamp(-CountZ(count, baselineCount) / DropCertainZ, 0, 1);
+        return (float)(share * certainty);
+    }
+
+    /// <summary>The count surprise (see <see cref="CountZ"/>) at which a drop is taken at face value.</summary>
+    public const double DropCertainZ = 4;
 
     /// <summary>See <see cref="FeatureTransform.CountSurprise"/>: the Anscombe-transformed count minus the transformed
     /// baseline.</summary>

@@ -142,7 +142,7 @@ public sealed class Featurizer(
             for (int k = 0; k < m; k++)
                 baselines[i * m + k] = history[k].Median;
             for (int k = 0; k < f; k++)
-                features[i * f + k] = Feature(FeatureSchema.NodeFeatures[k], row, history);
+                features[i * f + k] = Feature(FeatureSchema.NodeFeatures[k], row, history, seconds);
             for (int k = 0; k < m; k++)
                 history[k].Add(row[k]);
         }
@@ -364,7 +364,12 @@ public sealed class Featurizer(
         }
     }
 
-    private static float Feature(FeatureInfo feature, ReadOnlySpan<double> row, RobustBaseline[] history)
+    private static float Feature(
+        FeatureInfo feature,
+        ReadOnlySpan<double> row,
+        RobustBaseline[] history,
+        double seconds
+    )
     {
         int k = (int)feature.Measurement;
         double value = row[k];
@@ -377,7 +382,7 @@ public sealed class Featurizer(
             FeatureTransform.RestartCount => (float)(Math.Min(3, value) / 3),
             FeatureTransform.Drop => history[k].Count < 3 || !(history[k].Median > 0)
                 ? 0f
-                : (float)Math.Clamp(1 - value / history[k].Median, 0, 1),
+                : FeatureSchema.DropEvidence(value * seconds, history[k].Median * seconds),
             FeatureTransform.CountSurprise => history[k].Count < 3
                 ? 0f
                 : FeatureSchema.Squash(FeatureSchema.CountZ(value, history[k].Median)),

@@ -47,6 +47,10 @@ public sealed class ChaosSimulator
     /// <summary>Per service: the share of requests it fails while healthy
     /// (<see cref="SimulationOptions.MaxBackgroundErrorRate"/>).</summary>
     private readonly double[] _healthyErrorRate;
+
+    /// <summary>Per service: whether it logs every successful request
+    /// (<see cref="SimulationOptions.SteadyLoggingShare"/>).</summary>
+    private readonly bool[] _logsEveryRequest;
     private static readonly string[] ChatterTemplates =
     [
         "[{0}] No order found for seat query, date {1:yyyy-MM-dd} trip G{2}",
@@ -107,6 +111,8 @@ public sealed class ChaosSimulator
                     : ServiceState.NormalErrorRate
             )
             .ToArray();
+        // Drawn after the styles above, so that a share of 0 leaves every earlier draw as it was.
+        _logsEveryRequest = _services.Select(_ => styles.NextDouble() < options.SteadyLoggingShare).ToArray();
         _istio = options.IstioMetrics ? new IstioMetrics(_services, options.Namespace) : null;
         _now = options.StartMs;
         _changeRng = new Random(options.Seed ^ 0x5EED);
@@ -496,7 +502,7 @@ public sealed class ChaosSimulator
                 traceId,
                 spanId
             );
-        else if (!failed && !returnsWrong && _rng.NextDouble() < _options.InfoLogSampling)
+        else if (!failed && !returnsWrong && (_logsEveryRequest[idx] || _rng.NextDouble() < _options.InfoLogSampling))
             Log(
                 service,
                 end,

@@ -16,6 +16,14 @@ public sealed record SimulationOptions
     /// <summary>Share of successful requests that write an info log line (errors are always logged).</summary>
     public double InfoLogSampling { get; init; } = 0.3;
 
+    /// <summary>
+    /// Share of services that write their info line on every successful request, as services with an access log
+    /// or a "[method][params]" line per call do (Train-Ticket's Java services). Their operations then have one
+    /// usual shape, and a request cut short by an exception is missing a line it always had: the mark a root
+    /// that logs nothing itself leaves. 0 by default (every service samples at <see cref="InfoLogSampling"/>).
+    /// </summary>
+    public double SteadyLoggingShare { get; init; }
+
     /// <summary>Mean number of benign events (deploys, load spikes, GC pauses) per simulated hour.</summary>
     public double BenignEventsPerHour { get; init; } = 6;
 

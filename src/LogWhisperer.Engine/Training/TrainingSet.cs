@@ -53,6 +53,7 @@ public static class TrainingSet
                         LatencyTailShare = LatencyTailShare,
                         PeerNamingShare = PeerNamingShare,
                         MaxBackgroundErrorRate = MaxBackgroundErrorRate,
+                        SteadyLoggingShare = SteadyLoggingShare,
                     },
                     quiet: cluster % 2 == 1
                 );
@@ -111,6 +112,10 @@ public static class TrainingSet
     /// <summary>Healthy services' own failure share in training clusters, up to
     /// (<see cref="SimulationOptions.MaxBackgroundErrorRate"/>).</summary>
     public const double MaxBackgroundErrorRate = 0.02;
+
+    /// <summary>Services that log every request they serve in training clusters
+    /// (<see cref="SimulationOptions.SteadyLoggingShare"/>).</summary>
+    public const double SteadyLoggingShare = 0.8;
 
     public static SimulationOptions Conditions(SimulationOptions sim, bool quiet)
     {
